@@ -1,0 +1,1 @@
+"""Image tools: one module per tool, run in worker processes by the ImageActor."""

@@ -1,0 +1,52 @@
+"""An actor whose tools run in worker processes (trio-parallel, killed on cancel)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+import trio
+import trio_parallel
+
+from actors import workers
+from actors.runtime import Actor
+from protocols.jobs import Job
+from protocols.tools import REGISTRY, ToolResult
+
+log = logging.getLogger("lutra.actors")
+
+
+class WorkerPoolActor(Actor):
+    """CPU tools run in a worker process each: the loop never blocks, a native crash fails one job,
+    and a cancelled or timed-out job's process is killed."""
+
+    def __init__(self, capacity: int, queue_size: int = 256) -> None:
+        super().__init__(capacity, queue_size)
+        self.worker_limiter = trio.CapacityLimiter(self.capacity)
+
+    async def setup(self, nursery: trio.Nursery) -> None:
+        nursery.start_soon(self._warm_workers)
+
+    async def _warm_workers(self) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                for _ in range(self.capacity):
+                    nursery.start_soon(self._warm_one)
+        except Exception:
+            log.exception("actor %s: warming workers failed", self.name)
+
+    async def _warm_one(self) -> None:
+        await trio_parallel.run_sync(workers.warm, kill_on_cancel=True, limiter=self.worker_limiter)
+
+    async def execute(self, job: Job) -> ToolResult:
+        spec = REGISTRY[job.tool_id]
+        if spec.in_process:
+            result = spec.run(job.call)
+            if inspect.isawaitable(result):
+                result = await result
+            return workers.finish(result, job.call)
+        job.call.progress = None  # callbacks don't cross process boundaries
+        return await trio_parallel.run_sync(
+            workers.invoke, job.tool_id, job.call, kill_on_cancel=True, limiter=self.worker_limiter
+        )
+

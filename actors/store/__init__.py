@@ -1,0 +1,1 @@
+"""The StoreActor: the one database connection, used from its own thread."""

@@ -1,0 +1,154 @@
+"""Every table, as SQLAlchemy Core metadata. Migrations in migrations/ create and evolve them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# timestamps are epoch seconds (float): sortable, timezone-free, cheap
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(50), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("permissions", JSON, nullable=False),
+    Column("builtin", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(50), nullable=False),  # a roles.name
+    Column("team_id", String(36), ForeignKey("teams.id"), nullable=True),
+    Column("must_change_password", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("analytics", JSON, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex of the bearer token
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", Text, nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False, index=True),  # short sha256 prefix to find the row
+    Column("key_hash", Text, nullable=False),  # scrypt
+    Column("permissions", JSON, nullable=True),  # None = the owner's permissions
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("last_used_at", Float, nullable=True),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", JSON, nullable=True),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(36), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("action", String(50), nullable=False, index=True),
+    Column("actor_id", String(36), nullable=True),
+    Column("actor_name", String(100), nullable=True),
+    Column("target", Text, nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("details", JSON, nullable=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), nullable=True, index=True),
+    Column("parent_id", String(36), nullable=True, index=True),
+    Column("kind", String(20), nullable=False),  # tool | batch | pipeline | install
+    Column("tool_id", String(100), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("progress", Float, nullable=False, default=0),
+    Column("message", Text, nullable=True),
+    Column("result", JSON, nullable=True),  # the 200 body of a finished job
+    Column("error", Text, nullable=True),
+    Column("code", String(40), nullable=True),
+    Column("http_status", Integer, nullable=True),
+    Column("created_at", Float, nullable=False, index=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), nullable=True, index=True),
+    Column("root_id", String(36), nullable=False, index=True),  # first version of the chain
+    Column("parent_id", String(36), nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("original_name", Text, nullable=False),
+    Column("stored_name", Text, nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("tool_chain", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(36), nullable=True, index=True),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("steps", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+Index("ix_jobs_status", jobs.c.status)

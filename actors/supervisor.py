@@ -1,0 +1,64 @@
+"""Starts every actor in one nursery, restarts a crashed one with backoff, and is the address book."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import trio
+
+from actors.runtime import Actor
+from protocols.errors import ApiError, ErrorCode
+from protocols.jobs import Job
+from protocols.tools import REGISTRY, Family
+
+log = logging.getLogger("lutra.supervisor")
+
+
+class Supervisor:
+    def __init__(self, actors: Iterable[tuple[Family, Actor]], max_backoff_s: float = 30.0) -> None:
+        self.actors: dict[Family, Actor] = dict(actors)
+        self.max_backoff_s = max_backoff_s
+
+    def actor_for(self, tool_id: str) -> Actor:
+        spec = REGISTRY.get(tool_id)
+        if spec is None:
+            raise ApiError(ErrorCode.NOT_FOUND, f"Unknown tool: {tool_id}")
+        actor = self.actors.get(spec.family)
+        if actor is None:
+            raise ApiError(ErrorCode.BUSY, f"The {spec.family.value} tools are not available on this server.")
+        return actor
+
+    def submit(self, job: Job) -> None:
+        self.actor_for(job.tool_id).submit(job)
+
+    def cancel(self, job_id: str) -> bool:
+        return any(actor.cancel(job_id) for actor in self.actors.values())
+
+    def stats(self) -> dict[str, dict]:
+        return {
+            family.value: {**actor.stats.as_dict(), "capacity": actor.capacity, "queueSize": actor.queue_size}
+            for family, actor in self.actors.items()
+        }
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            for actor in self.actors.values():
+                nursery.start_soon(self._keep_running, actor)
+            task_status.started()
+
+    async def _keep_running(self, actor: Actor) -> None:
+        """Run an actor for the life of the service; a crash is logged and followed by a restart."""
+        backoff = 0.5
+        while True:
+            began = trio.current_time()
+            try:
+                await actor.run()
+                return  # mailbox closed: a clean stop
+            except Exception:
+                log.exception("actor %s crashed; restarting in %.1f s", actor.name, backoff)
+            actor.stats.restarts += 1
+            if trio.current_time() - began > 60:
+                backoff = 0.5
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff_s)

@@ -1,0 +1,153 @@
+"""create_app(config): the Quart-Trio app, its error handling, and the lifespan that starts the actors."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import trio
+from quart import g, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from actors import catalog, families
+from actors.store.actor import StoreActor
+from actors.supervisor import Supervisor
+from protocols.errors import ApiError, ErrorCode
+from service.auth import Authenticator
+from service.config import Config
+from service.jobs import JobManager
+from service.responses import error_response, json_response
+from service.runtime_settings import RuntimeSettings
+from service.state import Services
+
+log = logging.getLogger("lutra.http")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+HTTP_CODES = {
+    400: ErrorCode.VALIDATION_ERROR, 401: ErrorCode.AUTH_REQUIRED, 403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND, 405: ErrorCode.NOT_FOUND, 408: ErrorCode.VALIDATION_ERROR,
+    413: ErrorCode.PAYLOAD_TOO_LARGE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 429: ErrorCode.RATE_LIMITED,
+}
+
+
+def create_app(config: Config) -> QuartTrio:
+    app = QuartTrio("lutra")
+    app.config.update(
+        MAX_CONTENT_LENGTH=None,  # uploads enforce MAX_UPLOAD_SIZE_MB while streaming
+        BODY_TIMEOUT=3600,
+        RESPONSE_TIMEOUT=3600,
+        PROVIDE_AUTOMATIC_OPTIONS=True,
+        JSON_SORT_KEYS=False,
+    )
+    app.lutra = None  # type: ignore[attr-defined]  # Services, set at start-up
+
+    from service.routes import auth as auth_routes
+    from service.routes import jobs as job_routes
+    from service.routes import system as system_routes
+    from service.routes import tools as tool_routes
+
+    for module in (system_routes, auth_routes, tool_routes, job_routes):
+        app.register_blueprint(module.bp)
+    for module in _optional_route_modules():
+        app.register_blueprint(module.bp)
+
+    @app.errorhandler(ApiError)
+    async def _api_error(err: ApiError):
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(err: HTTPException):
+        status = err.code or 500
+        code = HTTP_CODES.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.VALIDATION_ERROR)
+        message = {404: "Not found.", 405: "Method not allowed."}.get(status, err.description or err.name)
+        if status == 405:
+            status = 405
+        return json_response({"error": message, "code": code.value}, status)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"error": "Internal server error.", "code": ErrorCode.INTERNAL_ERROR.value}, 500)
+
+    @app.before_request
+    async def _start_clock():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    async def _finish(response):
+        response.headers.update(SECURITY_HEADERS)
+        if log.isEnabledFor(logging.INFO):
+            ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+            log.info('{"event":"request","method":"%s","path":"%s","status":%d,"ms":%.1f}',
+                     request.method, request.path.replace('"', ""), response.status_code, ms)
+        return response
+
+    @app.before_serving
+    async def _start():
+        app.lutra = await start_services(app, config)
+
+    return app
+
+
+def _optional_route_modules():
+    """Blueprints of areas that live in their own modules (identity, files, pipelines, ...)."""
+    import importlib
+    import pkgutil
+
+    import service.routes as routes_pkg
+
+    core = {"auth", "jobs", "system", "tools"}
+    for info in sorted(pkgutil.iter_modules(routes_pkg.__path__), key=lambda i: i.name):
+        if info.name in core or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"service.routes.{info.name}")
+        if hasattr(module, "bp"):
+            yield module
+
+
+async def start_services(app: QuartTrio, config: Config) -> Services:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.workspace.mkdir(parents=True, exist_ok=True)
+    store = StoreActor(config.db_url)
+    await store.start()
+    catalog.load()
+    options = {k: getattr(config, k) for k in config.__dataclass_fields__}
+    supervisor = Supervisor(families.build(config.workers, config.queue_size, options))
+    jobs = JobManager(config, store, supervisor)
+    await jobs.recover()
+    auth = Authenticator(store, config)
+    await auth.seed()
+    settings = RuntimeSettings(store)
+    await settings.load()
+    services = Services(config=config, store=store, supervisor=supervisor, jobs=jobs, auth=auth, settings=settings)
+    await app.nursery.start(_run_runtime, services)
+    for hook in _startup_hooks():
+        await hook(app, services)
+    return services
+
+
+def _startup_hooks():
+    """Modules of other areas may define `async def on_startup(app, services)`."""
+    for module in _optional_route_modules():
+        hook = getattr(module, "on_startup", None)
+        if hook is not None:
+            yield hook
+
+
+async def _run_runtime(services: Services, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Owns the store, the supervisor and the job manager for the life of the server. Nothing here may
+    escape into the app's nursery: that would close it and break every later request."""
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(services.store.run)
+            await nursery.start(services.jobs.run)
+            await nursery.start(services.supervisor.run)
+            task_status.started()
+    except Exception:
+        log.critical("the runtime stopped unexpectedly", exc_info=True)

@@ -1,0 +1,61 @@
+"""The `lutra` command: serve, and operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def serve(args: argparse.Namespace) -> None:
+    import trio
+    from hypercorn.config import Config as HypercornConfig
+    from hypercorn.trio import serve as hypercorn_serve
+
+    from service import logs
+    from service.app import create_app
+    from service.config import Config
+
+    config = Config.from_env(host=args.host, port=args.port)
+    logs.setup(config.log_level)
+    app = create_app(config)
+    hc = HypercornConfig()
+    hc.bind = [f"{config.host}:{config.port}"]
+    hc.worker_class = "trio"
+    hc.keep_alive_timeout = 75
+    hc.read_timeout = 120  # a client that sends nothing for this long is dropped
+    hc.graceful_timeout = 10
+    hc.accesslog = None
+    hc.errorlog = "-"
+    print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
+    trio.run(hypercorn_serve, app, hc)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="lutra", description="Lutra: a self-hosted media toolkit REST service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the HTTP server")
+    p_serve.add_argument("--host", default=None, help="overrides HOST")
+    p_serve.add_argument("--port", type=int, default=None, help="overrides PORT")
+    p_serve.set_defaults(func=serve)
+    for extension in _extensions():
+        extension(sub)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+def _extensions():
+    """Other modules add subcommands (admin, models, call, bench) through `register(subparsers)`."""
+    import importlib
+
+    for name in ("service.cli_admin", "service.cli_models", "service.cli_client", "load.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:
+                continue
+            raise
+        yield module.register
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The job manager: creates jobs, hands them to actors, receives their events, keeps the records,
+persists state, and runs the coordinators of batches. Jobs belong to it, not to HTTP requests."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import shutil
+import time
+import uuid
+import zipfile
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import trio
+from sqlalchemy import insert, select, update
+
+from actors.store import schema
+from actors.store.actor import StoreActor
+from actors.supervisor import Supervisor
+from protocols.errors import ApiError, ErrorCode
+from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
+from protocols.tools import Limits, Mode, ToolCall, ToolResult, ToolSpec
+from service.config import Config
+from service.progress import JobRecord
+
+log = logging.getLogger("lutra.jobs")
+
+MAX_RECORDS = 5000
+
+
+def new_job_id() -> str:
+    """Download URLs are capabilities: the id is the secret, so it is random (122 bits)."""
+    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+
+
+def download_url(job_id: str, filename: str) -> str:
+    return f"/api/v1/download/{job_id}/{quote(filename)}"
+
+
+class JobManager:
+    def __init__(self, config: Config, store: StoreActor, supervisor: Supervisor) -> None:
+        self.config = config
+        self.store = store
+        self.supervisor = supervisor
+        self.records: OrderedDict[str, JobRecord] = OrderedDict()
+        self._send, self._recv = trio.open_memory_channel[JobEvent](math.inf)
+        self._nursery: trio.Nursery | None = None
+        self.limits = Limits(max_megapixels=config.max_megapixels)
+
+    # ---- paths ----------------------------------------------------------------------------
+    def job_dir(self, job_id: str) -> Path:
+        return self.config.workspace / job_id
+
+    def out_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "out"
+
+    # ---- life -----------------------------------------------------------------------------
+    async def recover(self) -> None:
+        """Jobs that were running when the process died are failed, with a reason."""
+
+        def mark(conn):
+            return conn.execute(
+                update(schema.jobs)
+                .where(schema.jobs.c.status.in_([JobState.QUEUED.value, JobState.PROCESSING.value]))
+                .values(
+                    status=JobState.FAILED.value,
+                    error="The server restarted while this job was running.",
+                    code=ErrorCode.INTERNAL_ERROR.value,
+                    http_status=500,
+                    updated_at=time.time(),
+                )
+            ).rowcount
+
+        count = await self.store.call(mark)
+        if count:
+            log.warning("marked %d interrupted jobs as failed", count)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._sweep_loop)
+            task_status.started()
+            async for event in self._recv:
+                try:
+                    self._on_event(event)
+                except Exception:
+                    log.exception("job event handling failed")
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run a coordinator (batch, pipeline) in the manager's nursery; it must catch its own errors."""
+        assert self._nursery is not None
+
+        async def guarded() -> None:
+            try:
+                await fn(*args)
+            except Exception:
+                log.exception("job coordinator failed")
+
+        self._nursery.start_soon(guarded)
+
+    # ---- records --------------------------------------------------------------------------
+    def create(self, owner_id: str | None, kind: str, tool_id: str | None, *, persist: bool = True,
+               job_id: str | None = None) -> JobRecord:
+        rec = JobRecord(job_id or new_job_id(), owner_id, kind, tool_id, persist=persist)
+        self.records[rec.id] = rec
+        self._evict()
+        if persist:
+            self.store.post(_insert_job, rec.id, owner_id, kind, tool_id, rec.created_at)
+        return rec
+
+    def _evict(self) -> None:
+        while len(self.records) > MAX_RECORDS:
+            oldest_id, oldest = next(iter(self.records.items()))
+            if not oldest.status.terminal:
+                self.records.move_to_end(oldest_id)
+                if all(not r.status.terminal for r in self.records.values()):
+                    return
+                continue
+            self.records.pop(oldest_id)
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        rec = self.records.get(job_id)
+        if rec is not None:
+            return rec
+        row = await self.store.call(
+            lambda conn: conn.execute(select(schema.jobs).where(schema.jobs.c.id == job_id)).first()
+        )
+        return JobRecord.from_row(row) if row is not None else None
+
+    def finish(self, rec: JobRecord, status: JobState, **kwargs: Any) -> None:
+        rec.finish(status, **kwargs)
+        if rec.persist:
+            self.store.post(_finish_job, rec.id, rec.status.value, rec.progress, rec.message, rec.result,
+                            rec.error, rec.code, rec.http_status, rec.updated_at)
+
+    # ---- running tools --------------------------------------------------------------------
+    def deadline_for(self, spec: ToolSpec) -> float:
+        return self.config.job_timeout_long_s if spec.mode is Mode.LONG else self.config.job_timeout_fast_s
+
+    def submit_tool(self, rec: JobRecord, spec: ToolSpec, call: ToolCall) -> None:
+        job = Job(id=rec.id, tool_id=spec.id, call=call, deadline_s=self.deadline_for(spec), reply=self._send.send_nowait)
+        try:
+            self.supervisor.submit(job)
+        except ApiError as err:
+            self.finish(rec, JobState.FAILED, error=err.message, code=err.code.value, http_status=err.status)
+            raise
+
+    def cancel(self, rec: JobRecord) -> bool:
+        if rec.status.terminal:
+            return False
+        hit = self.supervisor.cancel(rec.id)
+        if rec.batch is not None:  # a batch or pipeline: cancel its children, then itself
+            for child_id in rec.batch.get("_children", []):
+                self.supervisor.cancel(child_id)
+            hit = True
+        if hit:
+            rec.update(message="canceling")
+            if rec.kind != "tool":
+                self.finish(rec, JobState.CANCELED, error="The job was canceled.", code=ErrorCode.CANCELED.value,
+                            http_status=409)
+        return hit
+
+    def _on_event(self, event: JobEvent) -> None:
+        rec = self.records.get(event.job_id)
+        if rec is None:
+            return
+        if isinstance(event, Progress):
+            rec.update(status=JobState.PROCESSING, progress=event.progress,
+                       message=event.message if event.message != "processing" else None)
+        elif isinstance(event, Done):
+            self.finish(rec, JobState.COMPLETED, result=self.result_body(rec, event.result))
+        elif isinstance(event, Failed):
+            status = JobState.CANCELED if event.code is ErrorCode.CANCELED else JobState.FAILED
+            self.finish(rec, status, error=event.message, code=event.code.value, http_status=event.status)
+
+    def result_body(self, rec: JobRecord, result: ToolResult) -> dict[str, Any]:
+        primary = result.outputs[0]
+        body: dict[str, Any] = {
+            "jobId": rec.id,
+            "downloadUrl": download_url(rec.id, primary.name),
+            "originalSize": rec.original_size,
+            "processedSize": primary.stat().st_size,
+        }
+        if len(result.outputs) > 1:
+            body["downloads"] = [
+                {"filename": p.name, "downloadUrl": download_url(rec.id, p.name), "size": p.stat().st_size}
+                for p in result.outputs[1:]
+            ]
+        for key, value in result.extra.items():
+            body.setdefault(key, value)
+        return body
+
+    async def wait(self, rec: JobRecord, timeout_s: float) -> bool:
+        with trio.move_on_after(timeout_s):
+            await rec.done.wait()
+        return rec.done.is_set()
+
+    # ---- batches --------------------------------------------------------------------------
+    async def run_batch(self, parent: JobRecord, spec: ToolSpec, items: list[tuple[Path, str]],
+                        settings: Any, zip_path: Path, rejected: list[dict[str, str]] | None = None) -> None:
+        """One child job per file; the ZIP grows on disk as results arrive; failures are recorded.
+        `rejected` are files refused before the batch started (wrong kind, empty)."""
+        rejected = rejected or []
+        total = len(items) + len(rejected)
+        parent.batch = {"totalFiles": total, "completedFiles": 0, "failedFiles": len(rejected),
+                        "errors": list(rejected), "_children": []}
+        parent.update(status=JobState.PROCESSING, progress=0)
+        results: dict[str, str] = {}
+        used_names: set[str] = set()
+        children: list[tuple[int, JobRecord, str]] = []
+        for index, (path, name) in enumerate(items):
+            child = self.create(parent.owner_id, "tool", spec.id, persist=False, job_id=f"{parent.id}.{index}")
+            child.original_size = path.stat().st_size
+            workdir = self.job_dir(parent.id) / "items" / str(index)
+            workdir.mkdir(parents=True, exist_ok=True)
+            call = ToolCall(inputs=[path], names=[name], settings=settings, workdir=workdir, limits=self.limits)
+            parent.batch["_children"].append(child.id)
+            try:
+                self.submit_tool(child, spec, call)
+            except ApiError:
+                pass  # recorded as that child's failure below
+            children.append((index, child, name))
+
+        with zipfile.ZipFile(zip_path, "w") as archive:
+            for index, child, name in children:
+                await child.done.wait()
+                if child.status is JobState.COMPLETED and child.result is not None:
+                    produced = self.job_dir(parent.id) / "items" / str(index)
+                    out_name = Path(child.result["downloadUrl"]).name
+                    source = produced / _unquote(out_name)
+                    arcname = _unique_name(_unquote(out_name), used_names)
+                    archive.write(source, arcname=arcname)
+                    results[str(index)] = arcname
+                    parent.batch["completedFiles"] += 1
+                else:
+                    parent.batch["failedFiles"] += 1
+                    parent.batch["errors"].append({"filename": name, "error": child.error or "failed"})
+                self.records.pop(child.id, None)
+                done = parent.batch["completedFiles"] + parent.batch["failedFiles"]
+                parent.update(progress=100 * done / total, message=f"{done}/{total} files")
+        if parent.status.terminal:  # canceled meanwhile
+            return
+        if parent.batch["completedFiles"] == 0:
+            self.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
+                        code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
+            return
+        body = {
+            "jobId": parent.id,
+            "downloadUrl": download_url(parent.id, zip_path.name),
+            "originalSize": parent.original_size,
+            "processedSize": zip_path.stat().st_size,
+            "fileResults": results,
+            "errors": parent.batch["errors"],
+        }
+        self.finish(parent, JobState.COMPLETED, result=body)
+
+    # ---- workspace sweep ------------------------------------------------------------------
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await trio.to_thread.run_sync(self.sweep_once)
+            except Exception:
+                log.exception("workspace sweep failed")
+            await trio.sleep(600)
+
+    def sweep_once(self, now: float | None = None) -> int:
+        """Remove workspace folders older than FILE_MAX_AGE_HOURS whose job is not running."""
+        if self.config.file_max_age_hours <= 0 or not self.config.workspace.exists():
+            return 0
+        cutoff = (now or time.time()) - self.config.file_max_age_hours * 3600
+        removed = 0
+        for entry in self.config.workspace.iterdir():
+            rec = self.records.get(entry.name)
+            if rec is not None and not rec.status.terminal:
+                continue
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+
+def _unquote(name: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(name)
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    candidate, n = name, 1
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    while candidate in used:
+        candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
+        n += 1
+    used.add(candidate)
+    return candidate
+
+
+def _insert_job(conn, job_id, owner_id, kind, tool_id, created_at) -> None:
+    conn.execute(insert(schema.jobs).values(
+        id=job_id, owner_id=owner_id, kind=kind, tool_id=tool_id, status=JobState.QUEUED.value, progress=0,
+        created_at=created_at, updated_at=created_at,
+    ))
+
+
+def _finish_job(conn, job_id, status, progress, message, result, error, code, http_status, updated_at) -> None:
+    conn.execute(update(schema.jobs).where(schema.jobs.c.id == job_id).values(
+        status=status, progress=progress, message=message, result=result, error=error, code=code,
+        http_status=http_status, updated_at=updated_at,
+    ))

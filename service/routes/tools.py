@@ -1,0 +1,188 @@
+"""POST /api/v1/tools/<section>/<toolId> (and /batch, sub-routes, the section-less alias)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from urllib.parse import quote
+
+from quart import Blueprint, current_app, request, send_file
+
+from protocols.errors import ApiError, ErrorCode
+from protocols.jobs import JobState
+from protocols.tools import Mode, ToolCall, ToolSpec
+from service.auth import require
+from service.jobs import new_job_id
+from service.responses import error_response, json_body, json_response
+from service.toolrun import check_input_kind, discard, pick_inputs, resolve, validate_settings
+from service.uploads import parse_json_field, receive_multipart
+
+bp = Blueprint("tools", __name__)
+
+
+def guard_capacity(services) -> None:
+    """Refuse new work before it can fail mid-write: disabled tool, low disk."""
+    free_mb = shutil.disk_usage(services.config.data_dir).free / 1048576
+    if services.config.min_free_disk_mb and free_mb < services.config.min_free_disk_mb:
+        raise ApiError(ErrorCode.BUSY, "The server is low on disk space; try again later.",
+                       headers={"Retry-After": "60"})
+
+
+@bp.post("/api/v1/tools/<path:route>")
+@require("tools:use")
+async def run_tool(route: str):
+    services = current_app.lutra
+    spec, is_batch = resolve([p for p in route.split("/") if p])
+    root_tool = spec.id.split("/", 1)[0]
+    if root_tool in services.settings.disabled_tools():
+        raise ApiError(ErrorCode.TOOL_DISABLED, f"The tool {root_tool} is disabled on this server.")
+    guard_capacity(services)
+    if is_batch:
+        return await _run_batch(services, spec)
+    return await _run_single(services, spec)
+
+
+async def _run_single(services, spec: ToolSpec):
+    from service.auth import current_principal
+
+    principal = await current_principal()
+    job_id = new_job_id()
+    job_dir = services.jobs.job_dir(job_id)
+    try:
+        is_json = request.headers.get("Content-Type", "").lower().startswith("application/json")
+        if spec.body == "json" or (spec.body == "either" and is_json):
+            settings = validate_settings(spec, await json_body(required=False), "body")
+            inputs, names, roles, original = [], [], [], 0
+        else:
+            upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+            settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
+            chosen = pick_inputs(spec, upload.files) if spec.inputs[1] > 0 else []
+            inputs = [f.path for f in chosen]
+            names = [f.name for f in chosen]
+            roles = [f.field for f in chosen]
+            original = sum(f.size for f in chosen)
+        out = job_dir / "out"
+        out.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        discard(job_dir)
+        raise
+    rec = services.jobs.create(principal.user_id, "tool", spec.id, job_id=job_id)
+    rec.original_size = original
+    rec.input_names = names
+    call = ToolCall(inputs=inputs, names=names, settings=settings, workdir=out, limits=services.jobs.limits, roles=roles)
+    services.jobs.submit_tool(rec, spec, call)
+    if spec.mode is Mode.LONG:
+        return json_response({"jobId": rec.id, "async": True}, 202)
+    if spec.response == "file":  # previews answer with the image itself, so they wait
+        await rec.done.wait()
+        return await file_response(services, rec)
+    if not await services.jobs.wait(rec, services.config.sync_wait_ms / 1000):
+        return json_response({"jobId": rec.id, "async": True}, 202)
+    return finished_response(rec)
+
+
+async def file_response(services, rec):
+    if rec.status is not JobState.COMPLETED:
+        return finished_response(rec)
+    from urllib.parse import unquote
+
+    name = unquote(rec.result["downloadUrl"].rsplit("/", 1)[-1])
+    response = await send_file(services.jobs.out_dir(rec.id) / name, conditional=False)
+    response.headers["X-Job-Id"] = rec.id
+    for key, value in rec.result.items():
+        if key not in ("jobId", "downloadUrl", "downloads") and isinstance(value, (int, float, str, bool)):
+            header = "X-" + "-".join(part.capitalize() for part in _split_camel(key))
+            response.headers[header] = str(value)
+    return response
+
+
+def _split_camel(name: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z0-9]+|[A-Z][a-z0-9]*", name) or [name]
+
+
+def finished_response(rec):
+    if rec.status is JobState.COMPLETED:
+        return json_response(rec.result)
+    err = ApiError(ErrorCode(rec.code or "PROCESSING_FAILED"), rec.error or "The job failed.",
+                   status=rec.http_status or 422)
+    return error_response(err)
+
+
+async def _run_batch(services, spec: ToolSpec):
+    from service.auth import current_principal
+
+    if spec.body != "multipart" or spec.multi_input:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"{spec.id} does not support batch processing.")
+    principal = await current_principal()
+    job_id = new_job_id()
+    job_dir = services.jobs.job_dir(job_id)
+    try:
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+        settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
+        files = upload.files_named("files", "file")
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+        limit = services.config.max_batch_size
+        if limit and len(files) > limit:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files: this server accepts at most {limit} per batch.")
+        (job_dir / "out").mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        discard(job_dir)
+        raise
+    parent = services.jobs.create(principal.user_id, "batch", spec.id, job_id=job_id)
+    parent.original_size = sum(f.size for f in files)
+    items, rejected = [], []
+    for item in files:
+        try:
+            check_input_kind(spec, item)
+            items.append((item.path, item.name))
+        except ApiError as err:
+            rejected.append({"filename": item.name, "error": err.message})
+    zip_path = job_dir / "out" / f"{spec.id}-batch.zip"
+    if not items:
+        services.jobs.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
+                             code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
+        return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
+                              "errors": rejected}, 422)
+
+    async def coordinate():
+        try:
+            await services.jobs.run_batch(parent, spec, items, settings, zip_path, rejected)
+        except Exception:
+            services.jobs.finish(parent, JobState.FAILED, error="The batch failed.",
+                                 code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
+            raise
+
+    services.jobs.spawn(coordinate)
+    await parent.done.wait()
+    if parent.status is not JobState.COMPLETED:
+        errors = (parent.batch or {}).get("errors", []) + ([] if parent.batch else rejected)
+        return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",
+                              "errors": errors, "jobId": parent.id}, parent.http_status or 422)
+    response = await send_file(zip_path, mimetype="application/zip", as_attachment=True,
+                               attachment_filename=zip_path.name)
+    response.headers["X-Job-Id"] = parent.id
+    response.headers["X-File-Results"] = quote(json.dumps(parent.result.get("fileResults", {})))
+    if parent.batch and parent.batch["errors"]:
+        response.headers["X-File-Errors"] = quote(json.dumps(parent.batch["errors"]))
+    response.timeout = None
+    return response
+
+
+@bp.get("/api/v1/tools")
+@require("tools:use")
+async def list_tools():
+    from protocols.tools import REGISTRY
+
+    disabled = current_app.lutra.settings.disabled_tools()
+    tools = [
+        {"id": s.id, "section": s.section.value, "mode": s.mode.value, "summary": s.summary,
+         "inputs": {"min": s.inputs[0], "max": s.inputs[1]}, "body": s.body, "disabled": s.id in disabled}
+        for s in sorted(REGISTRY.values(), key=lambda s: (s.section.value, s.id)) if not s.is_subroute
+    ]
+    return json_response({"tools": tools})
+
+
+__all__ = ["bp", "request"]

@@ -1,0 +1,48 @@
+"""Runtime settings (the Settings API's key/value store), cached in memory, written through the store."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from actors.store import schema
+
+DEFAULTS: dict[str, Any] = {
+    "disabledTools": [],
+    "enableExperimentalTools": False,
+    "loginAttemptLimit": 10,
+    "auditToolOperations": False,
+}
+
+
+class RuntimeSettings:
+    def __init__(self, store) -> None:
+        self.store = store
+        self.values: dict[str, Any] = dict(DEFAULTS)
+
+    async def load(self) -> None:
+        rows = await self.store.call(lambda conn: conn.execute(select(schema.settings)).all())
+        for row in rows:
+            self.values[row.key] = row.value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, DEFAULTS.get(key, default))
+
+    def disabled_tools(self) -> set[str]:
+        value = self.get("disabledTools") or []
+        return set(value) if isinstance(value, list) else set()
+
+    async def put(self, updates: dict[str, Any], user_id: str | None) -> None:
+        now = time.time()
+
+        def write(conn) -> None:
+            for key, value in updates.items():
+                stmt = sqlite_insert(schema.settings).values(key=key, value=value, updated_at=now, updated_by=user_id)
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["key"], set_={"value": value, "updated_at": now, "updated_by": user_id}))
+
+        await self.store.call(write)
+        self.values.update(updates)

@@ -1,0 +1,46 @@
+"""Shared fixtures: one real server per test worker (xdist) and generated input files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Server:
+    """A real server (SKIP_MUST_CHANGE_PASSWORD=true), shared by the whole session of this worker."""
+    srv = Server(tmp_path_factory.mktemp("server") / "data").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def make_server(tmp_path_factory):
+    """Start extra servers with other settings; each is stopped at the end of the session."""
+    started: list[Server] = []
+
+    def make(**env: str) -> Server:
+        srv = Server(tmp_path_factory.mktemp("server") / "data", {k.upper(): str(v) for k, v in env.items()}).start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture()
+def client(server):
+    with server.client() as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory) -> Path:
+    """A folder of generated sample inputs (see tests/samples.py)."""
+    from tests import samples as s
+
+    return s.build(tmp_path_factory.mktemp("samples"))
