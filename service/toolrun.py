@@ -74,6 +74,8 @@ def pick_inputs(spec: ToolSpec, files: list[UploadedFile]) -> list[UploadedFile]
     roles = [f for role in spec.roles for f in files if f.field == role]
     chosen = primary + roles
     low, high = spec.inputs
+    if not chosen and low == 0:  # an optional input (e.g. qr-generate's logo) was not sent
+        return []
     if not chosen:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "No file uploaded: send it as a multipart part named 'file'.")
     if len(chosen) < low:
