@@ -1,0 +1,77 @@
+"""OCR on rendered text: ≥ 95 % character accuracy, word boxes where the words are, bad inputs."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from protocols.errors import ToolError
+from tests.helpers import run_tool
+
+SENTENCE = "The quick brown fox jumps over the lazy dog"
+LINE2 = "Pack my box with five dozen liquor jugs"
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def render(path, lines=(SENTENCE, LINE2), size=34):
+    font = ImageFont.truetype(FONT, size)
+    img = Image.new("RGB", (980, 60 + 70 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + 70 * i), line, fill="black", font=font)
+    img.save(path)
+    return path
+
+
+def accuracy(expected: str, got: str) -> float:
+    return difflib.SequenceMatcher(None, " ".join(expected.split()), " ".join(got.split())).ratio()
+
+
+@pytest.fixture(scope="module")
+def text_png(tmp_path_factory):
+    return render(tmp_path_factory.mktemp("ocr") / "text.png")
+
+
+@pytest.mark.parametrize("quality", ["fast", "balanced", "best"])
+def test_ocr_reads_rendered_text(bundle, text_png, tmp_path, quality):
+    bundle("ocr")
+    result = run_tool("ocr", text_png, {"quality": quality}, tmp_path)
+    text = result.extra["text"]
+    assert accuracy(SENTENCE + "\n" + LINE2, text) >= 0.95, text
+    assert result.outputs[0].read_text().strip() == text.strip()
+    assert result.extra["engine"] == ("tesseract" if quality == "fast" else "ppocr")
+    words = {w["text"]: w for w in result.extra["words"]}
+    fox = words["fox"]["box"]
+    # the first line is drawn at y = 40..80; "fox" is in the left half
+    assert 25 <= fox["y"] <= 60 and fox["x"] < 490 and fox["width"] > 20
+    jugs = words.get("jugs") or words.get("jugs.")
+    assert jugs is not None and jugs["box"]["y"] > fox["y"] + 40
+
+
+def test_ocr_enhance_on_small_low_contrast_text(bundle, tmp_path):
+    bundle("ocr")
+    font = ImageFont.truetype(FONT, 16)
+    img = Image.new("RGB", (460, 60), (170, 170, 170))
+    ImageDraw.Draw(img).text((10, 20), SENTENCE, fill=(90, 90, 90), font=font)
+    img.save(tmp_path / "small.png")
+    result = run_tool("ocr", tmp_path / "small.png", {"enhance": True, "quality": "balanced"}, tmp_path)
+    assert accuracy(SENTENCE, result.extra["text"]) >= 0.9
+
+
+def test_ocr_german_with_tesseract(tmp_path):
+    render(tmp_path / "de.png", ("Grüße aus München und Köln",))
+    result = run_tool("ocr", tmp_path / "de.png", {"quality": "fast", "language": "de"}, tmp_path)
+    assert accuracy("Grüße aus München und Köln", result.extra["text"]) >= 0.9
+
+
+def test_ocr_bad_inputs(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(ToolError) as info:
+        run_tool("ocr", tmp_path / "bad.png", {"quality": "fast"}, tmp_path)
+    assert info.value.status == 400
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        run_tool("ocr", tmp_path / "bad.png", {"quality": "ultra"}, tmp_path)
