@@ -1,0 +1,63 @@
+"""The MediaActor: every video and audio tool, each an async function driving ffmpeg/ffprobe subprocesses.
+
+Tools run on the actor's event loop (`in_process=True`); the heavy work is in the ffmpeg child, which
+`trio.run_process` kills at once when the job is cancelled or passes its deadline. The actor's capacity
+bounds how many jobs (each running one ffmpeg at a time) are in flight, i.e. the ffmpeg slots.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+import trio
+import trio_parallel
+
+from actors import workers
+from actors.media import _ffmpeg
+from actors.runtime import Actor
+from protocols.jobs import Job, Progress
+from protocols.tools import REGISTRY, ToolResult
+
+log = logging.getLogger("lutra.media")
+
+
+class MediaActor(Actor):
+    name = "media"
+
+    def __init__(self, capacity: int, queue_size: int = 256, options: dict[str, Any] | None = None) -> None:
+        super().__init__(capacity, queue_size)
+        options = options or {}
+        self.max_duration_s = float(options.get("max_video_duration_s") or 0)
+
+    async def setup(self, nursery: trio.Nursery) -> None:
+        nursery.start_soon(_ffmpeg.detect_hardware)  # in the background: start-up is not delayed
+
+    def health(self) -> dict[str, Any]:
+        """What admin health reports for media: encoders (NVENC or CPU) and optional filters."""
+        return {**_ffmpeg.HARDWARE.as_dict(), "checked": _ffmpeg.HARDWARE.checked, "slots": self.capacity}
+
+    async def execute(self, job: Job) -> ToolResult:
+        spec = REGISTRY[job.tool_id]
+        call = job.call
+        if not spec.in_process:  # not expected for media tools, but keep the contract of the pool actor
+            call.progress = None
+            return await trio_parallel.run_sync(workers.invoke, job.tool_id, call, kill_on_cancel=True)
+
+        def progress(percent: float, message: str | None = None) -> None:
+            job.reply(Progress(job.id, max(0.0, min(100.0, float(percent))), message))
+
+        call.progress = progress
+        token = _ffmpeg.MAX_DURATION_S.set(self.max_duration_s)
+        try:
+            result = spec.run(call)
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            _ffmpeg.MAX_DURATION_S.reset(token)
+        return workers.finish(result, call)
+
+
+def create(capacity: int, queue_size: int, options: dict) -> MediaActor:
+    return MediaActor(capacity, queue_size, options)

@@ -1,0 +1,48 @@
+"""Convert Video: MP4/MOV (H.264 + AAC) or WebM (VP9 + Opus) at three quality levels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from actors.media import _ffmpeg as ff
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+QUALITY_CRF = {"high": 18, "balanced": 23, "small": 28}
+
+
+class ConvertVideoSettings(ToolSettings):
+    format: Literal["mp4", "mov", "webm"] = Field("mp4", description="Output container (mp4/mov: H.264+AAC, webm: VP9+Opus)")
+    quality: Literal["high", "balanced", "small"] = Field("balanced", description="Quality versus file size")
+    hardware: bool = Field(True, description="Use the GPU encoder (NVENC) when the server has one")
+
+
+@tool("convert-video", section=Section.VIDEO, family=Family.MEDIA, settings=ConvertVideoSettings, mode=Mode.LONG,
+      accepts={"video"}, in_process=True)
+async def run(call: ToolCall) -> ToolResult:
+    """Convert a video to MP4, MOV or WebM."""
+    s: ConvertVideoSettings = call.settings  # type: ignore[assignment]
+    info = await ff.open_input(call, video=True)
+    v = info.video
+    assert v is not None
+    w, h = v.display_size
+    crf = QUALITY_CRF[s.quality]
+    target = ff.output_path(call, s.format)
+    args = [*ff.inp(call.inputs[0]), "-map", "0:v:0"]
+    if info.audio:
+        args += ["-map", "0:a:0"]
+    vf = []
+    if w % 2 or h % 2:
+        vf.append(f"scale={w - w % 2}:{h - h % 2}")
+    if vf:
+        args += ["-vf", ",".join(vf)]
+    if s.format == "webm":
+        args += ff.vp9_args(crf + 9)
+    else:
+        args += ff.h264_args(crf, hardware=s.hardware)
+    if info.audio:
+        args += ff.audio_codec_args(s.format, {"high": 192, "balanced": 128, "small": 96}[s.quality])
+    args += ["-map_metadata", "0", *ff.container_args(s.format), ff.out(target)]
+    await ff.run(args, call=call, duration=info.duration, message="converting", what="video")
+    return ToolResult([target])
