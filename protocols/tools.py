@@ -53,6 +53,7 @@ class Limits:
     """Input limits a tool must enforce while decoding (they travel into worker processes)."""
 
     max_megapixels: float = 0  # 0 = unlimited
+    max_pdf_pages: int = 0  # 0 = unlimited
 
 
 @dataclass(slots=True)

@@ -1,0 +1,29 @@
+"""Extract pages into a new PDF, in the order of a qpdf range (e.g. '1-5,8,10-z', 'z-1')."""
+
+from __future__ import annotations
+
+import pikepdf
+from pydantic import Field
+
+from actors.documents import _pdf
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class ExtractSettings(ToolSettings):
+    range: str = Field(..., min_length=1, max_length=2000, description="Pages to keep, qpdf syntax: '1-5,8,10-z'")
+
+
+def pick(call: ToolCall, pages_text: str, suffix: str) -> ToolResult:
+    with _pdf.opened(call.inputs[0], call.limits) as src:
+        pages = _pdf.parse_pages(pages_text, len(src.pages))
+        with pikepdf.new() as out:
+            for number in pages:
+                out.pages.append(src.pages[number - 1])
+            target = _pdf.save(out, _pdf.out_path(call, suffix))
+    return ToolResult([target], {"pages": len(pages)})
+
+
+@tool("extract-pages", section=Section.PDF, family=Family.DOCUMENTS, settings=ExtractSettings, accepts={"pdf"})
+def run(call: ToolCall) -> ToolResult:
+    """Extract pages from a PDF."""
+    return pick(call, call.settings.range, "_extracted")  # type: ignore[attr-defined]

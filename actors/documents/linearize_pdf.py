@@ -1,0 +1,21 @@
+"""Web-optimize (linearize) a PDF so that viewers can show page 1 before the whole file arrives."""
+
+from __future__ import annotations
+
+import pikepdf
+
+from actors.documents import _pdf
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class LinearizeSettings(ToolSettings):
+    pass
+
+
+@tool("linearize-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=LinearizeSettings, accepts={"pdf"})
+def run(call: ToolCall) -> ToolResult:
+    """Linearize a PDF for fast web viewing."""
+    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+        out = _pdf.save(pdf, _pdf.out_path(call), linearize=True, compress_streams=True,
+                        object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return ToolResult([out], {"linearized": True})

@@ -1,0 +1,31 @@
+"""Remove the pages of a qpdf range; what is left keeps its order."""
+
+from __future__ import annotations
+
+import pikepdf
+from pydantic import Field
+
+from actors.documents import _pdf
+from protocols.errors import bad_input
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class RemoveSettings(ToolSettings):
+    pages: str = Field(..., min_length=1, max_length=2000, description="Pages to remove, qpdf syntax: '2,4-6,z'")
+
+
+@tool("remove-pages", section=Section.PDF, family=Family.DOCUMENTS, settings=RemoveSettings, accepts={"pdf"})
+def run(call: ToolCall) -> ToolResult:
+    """Remove pages from a PDF."""
+    s: RemoveSettings = call.settings  # type: ignore[assignment]
+    with _pdf.opened(call.inputs[0], call.limits) as src:
+        count = len(src.pages)
+        drop = set(_pdf.parse_pages(s.pages, count))
+        keep = [n for n in range(1, count + 1) if n not in drop]
+        if not keep:
+            raise bad_input("That would remove every page; at least one page must remain.")
+        with pikepdf.new() as out:
+            for number in keep:
+                out.pages.append(src.pages[number - 1])
+            target = _pdf.save(out, _pdf.out_path(call))
+    return ToolResult([target], {"pages": len(keep), "removedPages": count - len(keep)})

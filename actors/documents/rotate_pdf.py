@@ -1,0 +1,28 @@
+"""Rotate pages by 90/180/270 degrees, all of them or a qpdf page range."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from actors.documents import _pdf
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class RotateSettings(ToolSettings):
+    angle: Literal[90, 180, 270] = Field(90, description="Clockwise rotation in degrees")
+    range: str | None = Field(None, max_length=2000, description="Pages to rotate (qpdf syntax); all when empty")
+
+
+@tool("rotate-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=RotateSettings, accepts={"pdf"})
+def run(call: ToolCall) -> ToolResult:
+    """Rotate PDF pages."""
+    s: RotateSettings = call.settings  # type: ignore[assignment]
+    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+        count = len(pdf.pages)
+        pages = sorted(set(_pdf.parse_pages(s.range, count))) if s.range and s.range.strip() else range(1, count + 1)
+        for number in pages:
+            pdf.pages[number - 1].rotate(s.angle, relative=True)
+        out = _pdf.save(pdf, _pdf.out_path(call))
+    return ToolResult([out], {"rotatedPages": len(pages)})

@@ -1,0 +1,23 @@
+"""Remove a PDF's password (the password that opens it is required)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from actors.documents import _pdf
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class UnlockSettings(ToolSettings):
+    password: str = Field("", max_length=127, description="The PDF's user or owner password")
+
+
+@tool("unlock-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=UnlockSettings, accepts={"pdf"},
+      pipeline=False)
+def run(call: ToolCall) -> ToolResult:
+    """Remove the password from a PDF."""
+    s: UnlockSettings = call.settings  # type: ignore[assignment]
+    with _pdf.opened(call.inputs[0], call.limits, password=s.password, allow_encrypted=True) as pdf:
+        was_encrypted = pdf.is_encrypted
+        out = _pdf.save(pdf, _pdf.out_path(call, "_unlocked"), encryption=False)
+    return ToolResult([out], {"wasEncrypted": was_encrypted})

@@ -1,0 +1,65 @@
+"""Generated PDFs for the document tests (reportlab at test time) and ways to read results back."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pypdfium2 as pdfium
+from reportlab.lib.colors import red
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+
+def marker(n: int) -> str:
+    return f"Marker{n:03d}"
+
+
+def numbered_pdf(path: Path, pages: int, *, size=A4, color=None, extra_text: str | None = None) -> Path:
+    """One marker per page ('Marker001'...), so that order and selection can be read back."""
+    c = canvas.Canvas(str(path), pagesize=size)
+    for n in range(1, pages + 1):
+        c.setFont("Helvetica", 24)
+        if color is not None:
+            c.setFillColor(color)
+            c.rect(50, 50, 200, 200, fill=1, stroke=0)
+        c.setFillColorRGB(0, 0, 0)
+        c.drawString(72, size[1] - 100, marker(n))
+        if extra_text:
+            c.setFont("Helvetica", 12)
+            c.drawString(72, size[1] - 140, extra_text)
+        c.showPage()
+    c.save()
+    return path
+
+
+def red_pdf(path: Path, pages: int = 2) -> Path:
+    return numbered_pdf(path, pages, color=red)
+
+
+def page_texts(path: Path) -> list[str]:
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def markers(path: Path) -> list[int]:
+    """The marker number found on each page (0 if none)."""
+    found = []
+    for text in page_texts(path):
+        nums = [int(text[i + 6:i + 9]) for i in range(len(text)) if text.startswith("Marker", i)]
+        found.append(nums[0] if len(nums) == 1 else (0 if not nums else -1))
+    return found
+
+
+def pdftotext(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True,
+                          timeout=60).stdout.decode()
+
+
+def page_count(path: Path, password: str = "") -> int:
+    with pikepdf.open(path, password=password) as pdf:
+        return len(pdf.pages)
