@@ -1,23 +1,27 @@
-"""Who is calling: bearer session tokens (and, through `KeyVerifier`, API keys), passwords hashed with
-argon2, sessions stored as sha256 of the token and expiring. `require` guards a route."""
+"""Who is calling: bearer session tokens and API keys, passwords hashed with argon2, sessions stored as
+sha256 of the token and expiring, API keys (`si_` + 96 hex) stored as scrypt plus a short sha256 prefix
+used to find the row. `require` guards a route."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
+import math
 import secrets
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from quart import current_app, g, request
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
@@ -39,13 +43,15 @@ class Principal:
     session_id: str | None = None
     api_key_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    expires_at: float | None = None  # when the session or key behind it ends (caps the cache entry)
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """An admin acting with every permission: a scoped key of an admin is not one."""
+        return self.role == "admin" and self.permissions >= _ALL_PERMISSIONS
 
     def user_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +63,10 @@ class Principal:
             "teamName": self.team_name,
         }
 
+
+_ALL_PERMISSIONS = frozenset(PERMISSIONS)
+
+DEFAULT_TEAM_ID = "default"
 
 ANONYMOUS_ADMIN = Principal(None, "anonymous", "admin", frozenset(PERMISSIONS), DEFAULT_TEAM)
 
@@ -76,24 +86,134 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def iso_time(ts: float | None) -> str | None:
+    """Epoch seconds -> ISO 8601 UTC ('2025-01-31T12:00:00Z'); None stays None."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso_time(text: str) -> float:
+    """ISO 8601 (a date, or a date-time with or without offset; naive = UTC) -> epoch seconds."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+# ---- API keys ---------------------------------------------------------------------------------
+
+API_KEY_PREFIX = "si_"
+API_KEY_HEX = 96
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_hex(API_KEY_HEX // 2)
+
+
+def is_api_key(token: str) -> bool:
+    return token.startswith(API_KEY_PREFIX)
+
+
+def key_lookup_prefix(key: str) -> str:
+    """The first 16 hex of sha256(key): finds the row without revealing anything usable."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def hash_api_key(key: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(key.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_api_key_hash(stored: str, key: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = hashlib.scrypt(key.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                                  dklen=len(digest) // 2)
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+def _load_key_candidates(conn, prefix: str) -> list:
+    return conn.execute(
+        select(schema.api_keys.c.id, schema.api_keys.c.key_hash, schema.api_keys.c.permissions,
+               schema.api_keys.c.expires_at, schema.api_keys.c.user_id)
+        .where(schema.api_keys.c.prefix == prefix)
+    ).all()
+
+
+def _load_key_principal(conn, key_id: str, user_id: str, scope, expires_at) -> Principal | None:
+    user = conn.execute(select(schema.users).where(schema.users.c.id == user_id)).first()
+    if user is None or user.disabled:
+        return None
+    owner = principal_for_user(conn, user)
+    permissions = owner.permissions if scope is None else owner.permissions & frozenset(scope)
+    return Principal(owner.user_id, owner.username, owner.role, permissions, owner.team_name,
+                     owner.must_change_password, api_key_id=key_id, expires_at=expires_at)
+
+
+def _touch_key(conn, key_id: str, now: float) -> None:
+    conn.execute(update(schema.api_keys).where(schema.api_keys.c.id == key_id).values(last_used_at=now))
+
+
+class ApiKeyVerifier:
+    """One indexed row and one scrypt per cache miss; the Authenticator caches the result briefly."""
+
+    def __init__(self, store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def __call__(self, key: str) -> Principal | None:
+        if len(key) != len(API_KEY_PREFIX) + API_KEY_HEX:
+            return None
+        rows = await self.store.call(_load_key_candidates, key_lookup_prefix(key))
+        now = self.clock()
+        for row in rows:
+            if not await trio.to_thread.run_sync(verify_api_key_hash, row.key_hash, key):
+                continue
+            if row.expires_at is not None and row.expires_at <= now:
+                return None
+            principal = await self.store.call(_load_key_principal, row.id, row.user_id, row.permissions,
+                                              row.expires_at)
+            if principal is not None:
+                self.store.post(_touch_key, row.id, now)
+            return principal
+        return None
+
+
 class Authenticator:
     """Resolves bearer credentials to a Principal. Verified sessions are cached for a few seconds and
     dropped at once on logout or any change to the user (`forget_user`)."""
 
     CACHE_TTL_S = 10.0
+    CACHE_MAX = 10000
 
-    def __init__(self, store, config) -> None:
+    def __init__(self, store, config, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.config = config
+        self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         # API keys plug in here (the identity module sets it): token -> Principal | None
         self.key_verifier: Callable[[str], Awaitable[Principal | None]] | None = None
+        from service.ratelimit import LoginThrottle
+
+        self.login_throttle = LoginThrottle(clock=clock)
 
     def forget_user(self, user_id: str | None = None) -> None:
+        """Drop cached principals of one user (None: of everyone), after any change to them."""
         if user_id is None:
             self._cache.clear()
             return
         for key in [k for k, (_, p) in self._cache.items() if p.user_id == user_id]:
+            self._cache.pop(key, None)
+
+    def forget_key(self, key_id: str) -> None:
+        for key in [k for k, (_, p) in self._cache.items() if p.api_key_id == key_id]:
             self._cache.pop(key, None)
 
     def forget_token(self, token: str) -> None:
@@ -102,22 +222,27 @@ class Authenticator:
     async def resolve(self, token: str) -> Principal | None:
         digest = token_hash(token)
         hit = self._cache.get(digest)
-        now = time.time()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        if token.startswith("si_"):
+        now = self.clock()
+        if hit is not None:
+            if hit[0] > now:
+                return hit[1]
+            self._cache.pop(digest, None)
+        if is_api_key(token):
             if self.key_verifier is None:
                 return None
             principal = await self.key_verifier(token)
         else:
             principal = await self.store.call(_load_session_principal, digest, now)
         if principal is not None:
-            self._cache[digest] = (now + self.CACHE_TTL_S, principal)
-            if len(self._cache) > 10000:
+            until = min(now + self.CACHE_TTL_S, principal.expires_at or math.inf)
+            self._cache[digest] = (until, principal)
+            if len(self._cache) > self.CACHE_MAX:
                 self._cache.popitem(last=False)
         return principal
 
     async def login(self, username: str, password: str, ip: str | None, user_agent: str | None) -> tuple[str, float, Principal]:
+        """Check the password (the same cost for unknown users) and open a session. Raises AUTH_REQUIRED on
+        bad credentials (the caller counts failures for the throttle), USER_DISABLED for a disabled account."""
         row = await self.store.call(_load_user_by_name, username)
         # verify off the event loop: argon2 takes tens of ms; same cost for unknown users
         ok = await trio.to_thread.run_sync(verify_password, row.password_hash if row else None, password)
@@ -126,7 +251,7 @@ class Authenticator:
         if row.disabled:
             raise ApiError(ErrorCode.USER_DISABLED, "This account is disabled.")
         token = secrets.token_urlsafe(32)
-        expires = time.time() + self.config.session_duration_hours * 3600
+        expires = self.clock() + self.config.session_duration_hours * 3600
         await self.store.call(_insert_session, str(uuid.uuid4()), token_hash(token), row.id, expires, ip, user_agent)
         principal = await self.resolve(token)
         assert principal is not None
@@ -161,18 +286,20 @@ def principal_for_user(conn, user, **kwargs: Any) -> Principal:
 
 def _load_session_principal(conn, digest: str, now: float) -> Principal | None:
     row = conn.execute(
-        select(schema.sessions.c.id, schema.sessions.c.expires_at, schema.users)
+        # label the session's columns: a bare sessions.id would shadow users.id as `row.id`
+        select(schema.sessions.c.id.label("session_id"), schema.sessions.c.expires_at.label("session_expires_at"),
+               schema.users)
         .join(schema.users, schema.users.c.id == schema.sessions.c.user_id)
         .where(schema.sessions.c.token_hash == digest)
     ).first()
     if row is None:
         return None
-    if row.expires_at <= now:
+    if row.session_expires_at <= now:
         conn.execute(delete(schema.sessions).where(schema.sessions.c.token_hash == digest))
         return None
     if row.disabled:
         return None
-    return principal_for_user(conn, row, session_id=row[0])
+    return principal_for_user(conn, row, session_id=row.session_id, expires_at=row.session_expires_at)
 
 
 def _load_user_by_name(conn, username: str):
@@ -186,7 +313,8 @@ def _insert_session(conn, session_id, digest, user_id, expires, ip, user_agent) 
     ))
 
 
-def _seed(conn, username: str, password_hash: str) -> None:
+def seed_roles_and_team(conn) -> str:
+    """The built-in roles and the default team (idempotent); returns the default team's id."""
     now = time.time()
     existing = {r.name for r in conn.execute(select(schema.roles.c.name))}
     for name, (description, perms) in BUILTIN_ROLES.items():
@@ -195,10 +323,21 @@ def _seed(conn, username: str, password_hash: str) -> None:
                 id=name, name=name, description=description, permissions=list(perms), builtin=True,
                 created_at=now, updated_at=now,
             ))
-    team_id = conn.execute(select(schema.teams.c.id).where(schema.teams.c.name == DEFAULT_TEAM)).scalar()
+        else:  # built-ins follow the code (a new permission reaches them on upgrade)
+            conn.execute(update(schema.roles).where(schema.roles.c.name == name).values(
+                permissions=list(perms), builtin=True))
+    team_id = conn.execute(select(schema.teams.c.id).where(schema.teams.c.id == DEFAULT_TEAM_ID)).scalar()
     if team_id is None:
-        team_id = "default"
+        team_id = conn.execute(select(schema.teams.c.id).where(schema.teams.c.name == DEFAULT_TEAM)).scalar()
+    if team_id is None:
+        team_id = DEFAULT_TEAM_ID
         conn.execute(insert(schema.teams).values(id=team_id, name=DEFAULT_TEAM, created_at=now))
+    return team_id
+
+
+def _seed(conn, username: str, password_hash: str) -> None:
+    now = time.time()
+    team_id = seed_roles_and_team(conn)
     if conn.execute(select(schema.users.c.id).limit(1)).first() is None:
         conn.execute(insert(schema.users).values(
             id=str(uuid.uuid4()), username=username, password_hash=password_hash, role="admin", team_id=team_id,

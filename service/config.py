@@ -48,6 +48,10 @@ class Config:
     file_max_age_hours: float = 72
     rate_limit_per_min: int = 300
     analytics_enabled: bool = False
+    posthog_key: str = ""  # served by /api/v1/config/analytics only when ANALYTICS_ENABLED
+    posthog_host: str = ""
+    sentry_dsn: str = ""
+    analytics_sample_rate: float = 1.0
     log_level: str = "info"
     allowed_fetch_hosts: str = ""  # comma-separated hosts that URL-fetching tools may reach (tests)
 

@@ -4,29 +4,38 @@ from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel, Field, ValidationError
+import trio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from quart import Blueprint, current_app, request
 from sqlalchemy import delete, select, update
 
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
-from service.auth import bearer_token, current_principal, hash_password, require, verify_password
+from service import audit, ratelimit
+from service.auth import bearer_token, current_principal, hash_password, is_api_key, iso_time, require, verify_password
 from service.responses import json_body, json_response
 
 bp = Blueprint("auth", __name__)
+bp.before_app_request(ratelimit.limit_request)
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 
 
 class LoginBody(BaseModel):
     username: str = Field(..., min_length=1, max_length=100)
-    password: str = Field(..., min_length=1, max_length=1024)
+    password: str = Field(..., min_length=1, max_length=MAX_PASSWORD)
 
 
 class ChangePasswordBody(BaseModel):
-    current_password: str = Field(..., alias="currentPassword", min_length=1, max_length=1024)
-    new_password: str = Field(..., alias="newPassword", min_length=8, max_length=1024)
+    model_config = ConfigDict(populate_by_name=True)
+    current_password: str = Field(..., alias="currentPassword", min_length=1, max_length=MAX_PASSWORD)
+    new_password: str = Field(..., alias="newPassword", min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
 def parse(model, data):
+    """Validate a JSON body with a pydantic model; 400 VALIDATION_ERROR with details. Inputs are never
+    echoed back (they may be passwords)."""
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -44,18 +53,31 @@ def client_ip() -> str:
 async def login():
     body = parse(LoginBody, await json_body())
     services = current_app.lutra
-    token, expires, principal = await services.auth.login(
-        body.username, body.password, client_ip(), request.headers.get("User-Agent"))
-    return json_response({"token": token, "user": principal.user_json(),
-                          "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))})
+    ip = client_ip()
+    throttle = services.auth.login_throttle
+    throttle.check(body.username, ip, int(services.settings.get("loginAttemptLimit", 10) or 0))
+    try:
+        token, expires, principal = await services.auth.login(
+            body.username, body.password, ip, request.headers.get("User-Agent"))
+    except ApiError as err:
+        if err.code is ErrorCode.AUTH_REQUIRED:
+            throttle.failed(body.username, ip)
+            audit.record("LOGIN_FAILED", target=body.username, ip=ip)
+        else:
+            audit.record("LOGIN_FAILED", target=body.username, ip=ip, details={"reason": err.code.value})
+        raise
+    throttle.succeeded(body.username)
+    audit.record("LOGIN_SUCCESS", target=principal.username, principal=principal, ip=ip)
+    return json_response({"token": token, "user": principal.user_json(), "expiresAt": iso_time(expires)})
 
 
 @bp.post("/api/auth/logout")
 @require()
 async def logout():
     token = bearer_token()
-    if token and not token.startswith("si_"):
+    if token and not is_api_key(token):
         await current_app.lutra.auth.logout(token)
+    audit.record("LOGOUT")
     return json_response({"ok": True})
 
 
@@ -63,7 +85,8 @@ async def logout():
 @require()
 async def session():
     principal = await current_principal()
-    return json_response({"user": principal.user_json(), "authEnabled": current_app.lutra.config.auth_enabled})
+    return json_response({"user": principal.user_json(), "authEnabled": current_app.lutra.config.auth_enabled,
+                          "expiresAt": iso_time(principal.expires_at)})
 
 
 @bp.post("/api/auth/change-password")
@@ -74,12 +97,15 @@ async def change_password():
     services = current_app.lutra
     if principal.user_id is None:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "Authentication is disabled; there is no account to change.")
+    ip = client_ip()
+    throttle = services.auth.login_throttle
+    # guessing the current password from a stolen session counts like failed logins
+    throttle.check(principal.username, None, int(services.settings.get("loginAttemptLimit", 10) or 0))
     row = await services.store.call(
         lambda conn: conn.execute(select(schema.users.c.password_hash).where(schema.users.c.id == principal.user_id)).first())
-    import trio
-
     if row is None or not await trio.to_thread.run_sync(verify_password, row.password_hash, body.current_password):
-        raise ApiError(ErrorCode.AUTH_REQUIRED, "The current password is wrong.")
+        throttle.failed(principal.username, None)
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "The current password is wrong.")
     if body.new_password == body.current_password:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The new password must differ from the current one.")
     new_hash = await trio.to_thread.run_sync(hash_password, body.new_password)
@@ -90,8 +116,9 @@ async def change_password():
         # other sessions and every API key die with the old password
         conn.execute(delete(schema.sessions).where(
             schema.sessions.c.user_id == principal.user_id, schema.sessions.c.id != principal.session_id))
-        conn.execute(delete(schema.api_keys).where(schema.api_keys.c.user_id == principal.user_id))
+        return conn.execute(delete(schema.api_keys).where(schema.api_keys.c.user_id == principal.user_id)).rowcount
 
-    await services.store.call(write)
+    keys_revoked = await services.store.call(write)
     services.auth.forget_user(principal.user_id)
+    audit.record("PASSWORD_CHANGED", target=principal.username, details={"apiKeysRevoked": keys_revoked}, ip=ip)
     return json_response({"ok": True})

@@ -1,0 +1,84 @@
+"""Helpers shared by the identity routes (users, keys, roles, teams)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from actors.store import schema
+from protocols.errors import ApiError, ErrorCode
+from service.auth import Principal, iso_time
+from service.permissions import PERMISSIONS
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(ErrorCode.NOT_FOUND, f"No such {what}.")
+
+
+def valid_id(value: str, what: str) -> str:
+    if not ID.match(value):
+        raise not_found(what)
+    return value
+
+
+def check_permissions_known(permissions: Iterable[str]) -> list[str]:
+    perms = list(dict.fromkeys(permissions))
+    unknown = [p for p in perms if p not in PERMISSIONS]
+    if unknown:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"Unknown permission: {', '.join(unknown)}.",
+                       details=[{"path": "permissions", "message": f"unknown: {', '.join(unknown)}"}])
+    return sorted(perms, key=PERMISSIONS.index)
+
+
+def check_can_grant(principal: Principal, permissions: Iterable[str], what: str = "grant") -> None:
+    """Nobody hands out (or takes away from others) a permission they do not hold."""
+    missing = sorted(set(permissions) - set(principal.permissions))
+    if missing:
+        raise ApiError(ErrorCode.ESCALATION_DENIED,
+                       f"You cannot {what} permissions you do not hold: {', '.join(missing)}.")
+
+
+def role_permissions(conn, role_name: str) -> list[str] | None:
+    row = conn.execute(select(schema.roles.c.permissions).where(schema.roles.c.name == role_name)).first()
+    return None if row is None else list(row.permissions)
+
+
+def active_admin_count(conn) -> int:
+    return conn.execute(select(func.count()).select_from(schema.users).where(
+        schema.users.c.role == "admin", schema.users.c.disabled.is_(False))).scalar() or 0
+
+
+def team_names(conn) -> dict[str, str]:
+    return {r.id: r.name for r in conn.execute(select(schema.teams.c.id, schema.teams.c.name))}
+
+
+def find_team(conn, team_id: str | None = None, team_name: str | None = None):
+    if team_id is not None:
+        return conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
+    if team_name is not None:
+        return conn.execute(select(schema.teams).where(func.lower(schema.teams.c.name) == team_name.lower())).first()
+    return None
+
+
+def user_json(row, teams: dict[str, str], permissions: list[str] | None = None) -> dict[str, Any]:
+    out = {
+        "id": row.id,
+        "username": row.username,
+        "role": row.role,
+        "teamId": row.team_id,
+        "teamName": teams.get(row.team_id) if row.team_id else None,
+        "mustChangePassword": bool(row.must_change_password),
+        "disabled": bool(row.disabled),
+        "createdAt": iso_time(row.created_at),
+        "updatedAt": iso_time(row.updated_at),
+    }
+    if permissions is not None:
+        out["permissions"] = permissions
+    return out

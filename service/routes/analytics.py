@@ -1,0 +1,78 @@
+"""Analytics configuration (public) and each user's consent."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from quart import Blueprint, current_app
+from sqlalchemy import select, update
+
+from actors.store import schema
+from protocols.errors import ApiError, ErrorCode
+from service.auth import current_principal, iso_time, require
+from service.responses import json_body, json_response
+from service.routes.auth import parse
+
+bp = Blueprint("analytics", __name__)
+
+
+class ConsentBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    enabled: bool | None = Field(None, description="Consent to anonymous usage analytics")
+    remind_later: bool | None = Field(None, alias="remindLater", description="Defer the decision")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if self.enabled is None and not self.remind_later:
+            raise ValueError("send enabled (true/false) or remindLater: true")
+        return self
+
+
+@bp.get("/api/v1/config/analytics")
+async def analytics_config():
+    config = current_app.lutra.config
+    if not config.analytics_enabled:
+        return json_response({"enabled": False, "posthogKey": "", "posthogHost": "", "sentryDsn": "", "sampleRate": 0})
+    return json_response({"enabled": True, "posthogKey": config.posthog_key, "posthogHost": config.posthog_host,
+                          "sentryDsn": config.sentry_dsn, "sampleRate": config.analytics_sample_rate})
+
+
+def _consent_json(value) -> dict:
+    value = value or {}
+    return {"enabled": value.get("enabled"), "remindLater": bool(value.get("remindLater")),
+            "updatedAt": iso_time(value.get("at"))}
+
+
+@bp.get("/api/v1/user/analytics")
+@require()
+async def get_consent():
+    principal = await current_principal()
+    if principal.user_id is None:
+        return json_response({"analytics": _consent_json(None)})
+    value = await current_app.lutra.store.call(lambda conn: conn.execute(
+        select(schema.users.c.analytics).where(schema.users.c.id == principal.user_id)).scalar())
+    return json_response({"analytics": _consent_json(value)})
+
+
+@bp.put("/api/v1/user/analytics")
+@require()
+async def put_consent():
+    principal = await current_principal()
+    body = parse(ConsentBody, await json_body())
+    if principal.user_id is None:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "Authentication is disabled; there is no account to store consent on.")
+
+    def write(conn):
+        current = conn.execute(select(schema.users.c.analytics).where(schema.users.c.id == principal.user_id)).scalar()
+        value = dict(current or {})
+        if body.enabled is not None:
+            value.update(enabled=body.enabled, remindLater=False)
+        elif body.remind_later:
+            value.update(remindLater=True)
+        value["at"] = time.time()
+        conn.execute(update(schema.users).where(schema.users.c.id == principal.user_id).values(analytics=value))
+        return value
+
+    value = await current_app.lutra.store.call(write)
+    return json_response({"ok": True, "analytics": _consent_json(value)})

@@ -1,0 +1,167 @@
+"""API keys: create (shown once), list (never the key), delete. Keys act for their owner, never with more
+than the owner holds, optionally scoped to fewer permissions and given an expiry."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import trio
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from quart import Blueprint, current_app, request
+from sqlalchemy import delete, insert, select
+
+from actors.store import schema
+from protocols.errors import ApiError, ErrorCode
+from service import audit
+from service.auth import (
+    ApiKeyVerifier,
+    current_principal,
+    hash_api_key,
+    iso_time,
+    key_lookup_prefix,
+    new_api_key,
+    parse_iso_time,
+    require,
+)
+from service.responses import json_body, json_response
+from service.routes._identity import check_can_grant, check_permissions_known, not_found, valid_id
+from service.routes.auth import parse
+
+bp = Blueprint("apikeys", __name__)
+
+MAX_KEYS_PER_USER = 100
+MAX_LIFETIME_DAYS = 3650
+
+
+async def on_startup(app, services) -> None:
+    services.auth.key_verifier = ApiKeyVerifier(services.store)
+
+
+class CreateKeyBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    name: str = Field(..., min_length=1, max_length=100, description="A label for the key (e.g. the script using it)")
+    permissions: list[str] | None = Field(
+        None, max_length=17, description="Limit the key to these permissions (never more than the owner holds); "
+                                         "absent = the owner's permissions")
+    expires_at: str | None = Field(None, alias="expiresAt", max_length=40,
+                                   description="ISO 8601 date-time after which the key stops working")
+    expires_in_days: float | None = Field(None, alias="expiresInDays", gt=0, le=MAX_LIFETIME_DAYS,
+                                          description="Lifetime in days, instead of expiresAt")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(ord(c) < 32 for c in value):
+            raise ValueError("name must be printable text")
+        return value
+
+
+def key_json(row, owner: str | None = None) -> dict:
+    out = {
+        "id": row.id,
+        "name": row.name,
+        "permissions": row.permissions,
+        "createdAt": iso_time(row.created_at),
+        "expiresAt": iso_time(row.expires_at),
+        "lastUsedAt": iso_time(row.last_used_at),
+        "expired": row.expires_at is not None and row.expires_at <= time.time(),
+        "userId": row.user_id,
+    }
+    if owner is not None:
+        out["username"] = owner
+    return out
+
+
+@bp.post("/api/v1/api-keys")
+@require("apikeys:own")
+async def create_key():
+    principal = await current_principal()
+    if principal.user_id is None:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "Authentication is disabled; API keys are not needed.")
+    body = parse(CreateKeyBody, await json_body())
+    now = time.time()
+    expires_at = None
+    if body.expires_at is not None and body.expires_in_days is not None:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "Send expiresAt or expiresInDays, not both.")
+    if body.expires_at is not None:
+        try:
+            expires_at = parse_iso_time(body.expires_at)
+        except ValueError:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "expiresAt must be an ISO 8601 date-time.",
+                           details=[{"path": "expiresAt", "message": "not an ISO 8601 date-time"}]) from None
+        if expires_at <= now:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "expiresAt must be in the future.",
+                           details=[{"path": "expiresAt", "message": "in the past"}])
+        if expires_at > now + MAX_LIFETIME_DAYS * 86400:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "expiresAt is too far in the future.")
+    elif body.expires_in_days is not None:
+        expires_at = now + body.expires_in_days * 86400
+    if body.permissions is not None:
+        scope = check_permissions_known(body.permissions)
+        check_can_grant(principal, scope)
+    elif principal.api_key_id is not None:
+        # a key made by a scoped key stays within that scope
+        scope = check_permissions_known(principal.permissions)
+    else:
+        scope = None
+    key = new_api_key()
+    key_hash = await trio.to_thread.run_sync(hash_api_key, key)
+    key_id = str(uuid.uuid4())
+
+    def write(conn):
+        count = len(conn.execute(select(schema.api_keys.c.id).where(schema.api_keys.c.user_id == principal.user_id)).all())
+        if count >= MAX_KEYS_PER_USER:
+            raise ApiError(ErrorCode.CONFLICT, f"You already have {MAX_KEYS_PER_USER} API keys; delete some first.")
+        conn.execute(insert(schema.api_keys).values(
+            id=key_id, user_id=principal.user_id, name=body.name, prefix=key_lookup_prefix(key), key_hash=key_hash,
+            permissions=scope, created_at=now, expires_at=expires_at, last_used_at=None))
+
+    await current_app.lutra.store.call(write)
+    audit.record("API_KEY_CREATED", target=body.name,
+                 details={"apiKeyId": key_id, "permissions": scope, "expiresAt": iso_time(expires_at)})
+    response = json_response({"id": key_id, "key": key, "name": body.name, "permissions": scope,
+                              "expiresAt": iso_time(expires_at), "createdAt": iso_time(now)}, 201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/v1/api-keys")
+@require("apikeys:own")
+async def list_keys():
+    principal = await current_principal()
+    see_all = principal.can("apikeys:all") and request.args.get("mine", "").lower() not in ("1", "true")
+
+    def read(conn):
+        query = (select(schema.api_keys.c.id, schema.api_keys.c.name, schema.api_keys.c.permissions,
+                        schema.api_keys.c.created_at, schema.api_keys.c.expires_at, schema.api_keys.c.last_used_at,
+                        schema.api_keys.c.user_id, schema.users.c.username)
+                 .join(schema.users, schema.users.c.id == schema.api_keys.c.user_id)
+                 .order_by(schema.api_keys.c.created_at))
+        if not see_all:
+            query = query.where(schema.api_keys.c.user_id == principal.user_id)
+        return [key_json(r, r.username) for r in conn.execute(query)]
+
+    return json_response({"apiKeys": await current_app.lutra.store.call(read)})
+
+
+@bp.delete("/api/v1/api-keys/<key_id>")
+@require("apikeys:own")
+async def delete_key(key_id: str):
+    principal = await current_principal()
+    valid_id(key_id, "API key")
+    services = current_app.lutra
+
+    def write(conn):
+        row = conn.execute(select(schema.api_keys.c.id, schema.api_keys.c.name, schema.api_keys.c.user_id)
+                           .where(schema.api_keys.c.id == key_id)).first()
+        if row is None or (row.user_id != principal.user_id and not principal.can("apikeys:all")):
+            raise not_found("API key")  # someone else's key: its existence does not leak
+        conn.execute(delete(schema.api_keys).where(schema.api_keys.c.id == key_id))
+        return row
+
+    row = await services.store.call(write)
+    services.auth.forget_key(key_id)
+    audit.record("API_KEY_DELETED", target=row.name, details={"apiKeyId": key_id, "ownerId": row.user_id})
+    return json_response({"ok": True})

@@ -1,0 +1,153 @@
+"""Runtime settings: read all, read one, bulk update. A closed list of keys, each with a typed check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from quart import Blueprint, current_app
+
+from protocols.errors import ApiError, ErrorCode
+from service import audit
+from service.auth import current_principal, require
+from service.responses import json_body, json_response
+from service.runtime_settings import DEFAULTS
+
+bp = Blueprint("settings", __name__)
+
+
+class Invalid(ValueError):
+    pass
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise Invalid("must be true or false")
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool):
+            raise Invalid("must be a whole number")
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            raise Invalid("must be a whole number")
+        if not low <= value <= high:
+            raise Invalid(f"must be between {low} and {high}")
+        return value
+
+    return check
+
+
+def known_tool_ids() -> set[str]:
+    from actors import catalog
+
+    return {tool_id.split("/", 1)[0] for tool_id in catalog.load()}
+
+
+def _tool_list(value: Any) -> list[str]:
+    if isinstance(value, str):  # the reference stores it as a JSON array in a string
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            raise Invalid("must be a JSON array of tool ids") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid("must be an array of tool ids")
+    if len(value) > 1000:
+        raise Invalid("too many tool ids")
+    known = known_tool_ids()
+    unknown = [v for v in value if v not in known]
+    if unknown:
+        raise Invalid(f"unknown tool id: {', '.join(sorted(set(unknown))[:10])}")
+    return sorted(set(value))
+
+
+VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "disabledTools": _tool_list,
+    "enableExperimentalTools": _bool,
+    "loginAttemptLimit": _int_range(1, 1000),
+    "auditToolOperations": _bool,
+}
+
+
+def _by_default_type(key: str) -> Callable[[Any], Any]:
+    """Keys other areas add to DEFAULTS without a validator: the default's type decides."""
+    default = DEFAULTS[key]
+
+    def check(value: Any) -> Any:
+        if isinstance(default, bool):
+            return _bool(value)
+        if isinstance(default, int):
+            return _int_range(-(2**31), 2**31)(value)
+        if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(default, str) and isinstance(value, str) and len(value) <= 10000:
+            return value
+        if isinstance(default, list) and isinstance(value, list):
+            return value
+        if isinstance(default, dict) and isinstance(value, dict):
+            return value
+        raise Invalid(f"must be a {type(default).__name__}")
+
+    return check
+
+
+def validate_updates(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "Send a JSON object of setting keys and values.")
+    if set(body) == {"settings"} and isinstance(body["settings"], dict) and "settings" not in DEFAULTS:
+        body = body["settings"]
+    if not body:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "No settings to update.")
+    details, clean = [], {}
+    for key, value in body.items():
+        if key not in DEFAULTS:
+            details.append({"path": key, "message": "unknown setting"})
+            continue
+        try:
+            clean[key] = VALIDATORS.get(key, _by_default_type(key))(value)
+        except Invalid as err:
+            details.append({"path": key, "message": str(err)})
+    if details:
+        first = details[0]
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"Invalid setting {first['path']}: {first['message']}.",
+                       details=details)
+    return clean
+
+
+def all_settings(services) -> dict[str, Any]:
+    return {key: services.settings.get(key) for key in DEFAULTS}
+
+
+@bp.get("/api/v1/settings")
+@require("settings:read")
+async def get_settings():
+    return json_response({"settings": all_settings(current_app.lutra)})
+
+
+@bp.get("/api/v1/settings/<key>")
+@require("settings:read")
+async def get_setting(key: str):
+    if key not in DEFAULTS:
+        raise ApiError(ErrorCode.NOT_FOUND, "No such setting.")
+    return json_response({"key": key, "value": current_app.lutra.settings.get(key)})
+
+
+@bp.put("/api/v1/settings")
+@require("settings:write")
+async def put_settings():
+    principal = await current_principal()
+    updates = validate_updates(await json_body())
+    services = current_app.lutra
+    before = {key: services.settings.get(key) for key in updates}
+    await services.settings.put(updates, principal.user_id)
+    changed = {key: {"from": before[key], "to": value} for key, value in updates.items() if before[key] != value}
+    audit.record("SETTINGS_UPDATED", target=",".join(sorted(updates)), details={"changes": changed})
+    return json_response({"ok": True, "settings": all_settings(services)})

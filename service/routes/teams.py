@@ -1,0 +1,122 @@
+"""Teams: list, create, rename, delete (teams:manage). The default team and teams with members stay."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from quart import Blueprint, current_app
+from sqlalchemy import delete, func, insert, select, update
+
+from actors.store import schema
+from protocols.errors import ApiError, ErrorCode
+from service import audit
+from service.auth import DEFAULT_TEAM_ID, iso_time, require
+from service.responses import json_body, json_response
+from service.routes._identity import not_found, valid_id
+from service.routes.auth import parse
+
+bp = Blueprint("teams", __name__)
+
+
+class TeamBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=100, description="Team name (unique, case-insensitive)")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(ord(c) < 32 for c in value):
+            raise ValueError("name must be printable text")
+        return value
+
+
+def team_json(row, members: int) -> dict:
+    return {"id": row.id, "name": row.name, "memberCount": members, "isDefault": row.id == DEFAULT_TEAM_ID,
+            "createdAt": iso_time(row.created_at)}
+
+
+def _members(conn, team_id: str) -> int:
+    return conn.execute(select(func.count()).select_from(schema.users).where(schema.users.c.team_id == team_id)).scalar() or 0
+
+
+def _unique(conn, name: str, except_id: str | None = None) -> None:
+    query = select(schema.teams.c.id).where(func.lower(schema.teams.c.name) == name.lower())
+    if except_id is not None:
+        query = query.where(schema.teams.c.id != except_id)
+    if conn.execute(query).first():
+        raise ApiError(ErrorCode.CONFLICT, f"A team named '{name}' already exists.")
+
+
+@bp.get("/api/v1/teams")
+@require("teams:manage")
+async def list_teams():
+    def read(conn):
+        counts = {r.team_id: r.n for r in conn.execute(
+            select(schema.users.c.team_id, func.count().label("n")).group_by(schema.users.c.team_id))}
+        rows = conn.execute(select(schema.teams).order_by(schema.teams.c.created_at, schema.teams.c.name)).all()
+        return [team_json(r, counts.get(r.id, 0)) for r in rows]
+
+    return json_response({"teams": await current_app.lutra.store.call(read)})
+
+
+@bp.post("/api/v1/teams")
+@require("teams:manage")
+async def create_team():
+    body = parse(TeamBody, await json_body())
+
+    def write(conn):
+        _unique(conn, body.name)
+        team_id = str(uuid.uuid4())
+        conn.execute(insert(schema.teams).values(id=team_id, name=body.name, created_at=time.time()))
+        return team_json(conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first(), 0)
+
+    team = await current_app.lutra.store.call(write)
+    audit.record("TEAM_CREATED", target=team["name"], details={"teamId": team["id"]})
+    return json_response({"team": team, **team}, 201)
+
+
+@bp.put("/api/v1/teams/<team_id>")
+@require("teams:manage")
+async def rename_team(team_id: str):
+    valid_id(team_id, "team")
+    body = parse(TeamBody, await json_body())
+    services = current_app.lutra
+
+    def write(conn):
+        row = conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
+        if row is None:
+            raise not_found("team")
+        _unique(conn, body.name, team_id)
+        conn.execute(update(schema.teams).where(schema.teams.c.id == team_id).values(name=body.name))
+        new = conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
+        return team_json(new, _members(conn, team_id)), row.name
+
+    team, old_name = await services.store.call(write)
+    services.auth.forget_user()  # cached principals carry the team name
+    audit.record("TEAM_UPDATED", target=team["name"], details={"teamId": team_id, "fromName": old_name})
+    return json_response({"team": team, **team})
+
+
+@bp.delete("/api/v1/teams/<team_id>")
+@require("teams:manage")
+async def delete_team(team_id: str):
+    valid_id(team_id, "team")
+
+    def write(conn):
+        row = conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
+        if row is None:
+            raise not_found("team")
+        if row.id == DEFAULT_TEAM_ID:
+            raise ApiError(ErrorCode.CONFLICT, "The default team cannot be deleted.")
+        members = _members(conn, team_id)
+        if members:
+            raise ApiError(ErrorCode.CONFLICT, f"The team still has {members} member(s); move them first.")
+        conn.execute(delete(schema.teams).where(schema.teams.c.id == team_id))
+        return row
+
+    row = await current_app.lutra.store.call(write)
+    audit.record("TEAM_DELETED", target=row.name, details={"teamId": team_id})
+    return json_response({"ok": True})
