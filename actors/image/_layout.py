@@ -149,7 +149,8 @@ def shadow(alpha: pyvips.Image, blur: float, color: list[int], opacity: float, s
 def paste(canvas: pyvips.Image, tile: pyvips.Image, x: int, y: int) -> pyvips.Image:
     """Alpha-composite `tile` onto an RGBA canvas at (x, y)."""
     tile = v.with_alpha(srgb(tile))
-    return canvas.composite2(tile, "over", x=int(x), y=int(y)).cast("uchar").copy(interpretation="srgb")
+    out = canvas.composite2(tile, "over", x=int(x), y=int(y))
+    return out.rint().cast("uchar").copy(interpretation="srgb")
 
 
 def cover(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
