@@ -1,0 +1,13 @@
+"""The DataActor: CSV/XLSX/JSON/XML/YAML/ZIP tools and charts, each job in a worker process."""
+
+from __future__ import annotations
+
+from actors.pool import WorkerPoolActor
+
+
+class DataActor(WorkerPoolActor):
+    name = "data"
+
+
+def create(capacity: int, queue_size: int, options: dict) -> DataActor:
+    return DataActor(capacity, queue_size)
