@@ -375,6 +375,16 @@ def install(bundle_id: str, root: Path | None = None, *, source: Path | None = N
             raise
 
 
+def cleanup(root: Path | None = None) -> None:
+    """Remove what an interrupted install or uninstall left (temp, old and download folders)."""
+    root = root or models_dir()
+    if not root.is_dir() or _installing:
+        return
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name.startswith((".partial-", ".old-", ".dl-")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def uninstall(bundle_id: str, root: Path | None = None) -> bool:
     get_bundle(bundle_id)
     root = root or models_dir()

@@ -1,0 +1,135 @@
+"""The AI tools and the Features API over HTTP against a real server with its own DATA_DIR."""
+
+from __future__ import annotations
+
+import difflib
+import io
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.helpers import settings_field, wait_job
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SENTENCE = "The quick brown fox jumps over the lazy dog"
+
+
+@pytest.fixture(scope="module")
+def ai(make_server):
+    return make_server(concurrent_jobs=2)
+
+
+@pytest.fixture()
+def api(ai):
+    with ai.client() as c:
+        yield c
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def text_png() -> bytes:
+    img = Image.new("RGB", (900, 140), "white")
+    ImageDraw.Draw(img).text((30, 50), SENTENCE, fill="black", font=ImageFont.truetype(FONT, 34))
+    return png_bytes(img)
+
+
+def post(api, tool, content, name="in.png", settings=None, section="image", **files):
+    parts = {"file": (name, content)}
+    parts.update(files)
+    return api.post(f"/api/v1/tools/{section}/{tool}", files=parts, data=settings_field(settings or {}))
+
+
+def run_long(api, tool, content, name="in.png", settings=None, section="image", **files):
+    r = post(api, tool, content, name, settings, section, **files)
+    assert r.status_code == 202, r.text
+    frame = wait_job(api, r.json()["jobId"], timeout=300)
+    return frame
+
+
+def install(api, bundle_id):
+    r = api.post(f"/api/v1/admin/features/{bundle_id}/install")
+    assert r.status_code == 202, r.text
+    frame = wait_job(api, r.json()["jobId"], timeout=600)
+    assert frame["status"] == "completed", frame
+    assert frame["result"]["bundleId"] == bundle_id
+    return frame
+
+
+def bundles(api) -> dict:
+    r = api.get("/api/v1/features")
+    assert r.status_code == 200
+    return {b["id"]: b for b in r.json()["bundles"]}
+
+
+def test_features_list_shapes(api):
+    listed = bundles(api)
+    assert {"ocr", "background-removal", "face-detection", "upscale-enhance", "transcription"} <= set(listed)
+    ocr = listed["ocr"]
+    assert ocr["size"] > 1_000_000 and "ocr" in ocr["enabledTools"]
+    assert ocr["status"] in ("installed", "not_installed")
+
+
+def test_missing_bundle_is_501_then_install_then_ocr(api):
+    assert bundles(api)["ocr"]["status"] == "not_installed"
+    r = post(api, "ocr", text_png(), settings={"quality": "balanced"})
+    assert r.status_code == 501, r.text
+    body = r.json()
+    assert body["code"] == "FEATURE_NOT_INSTALLED" and "'ocr'" in body["error"] and "MB" in body["error"]
+    # the fast tier (Tesseract) needs no bundle
+    frame = run_long(api, "ocr", text_png(), settings={"quality": "fast"})
+    assert frame["status"] == "completed", frame
+    install(api, "ocr")
+    assert bundles(api)["ocr"]["status"] == "installed"
+    frame = run_long(api, "ocr", text_png(), settings={"quality": "balanced"})
+    assert frame["status"] == "completed", frame
+    result = frame["result"]
+    ratio = difflib.SequenceMatcher(None, SENTENCE, " ".join(result["text"].split())).ratio()
+    assert ratio >= 0.95, result["text"]
+    assert result["words"] and {"text", "confidence", "box"} <= set(result["words"][0])
+    txt = api.get(result["downloadUrl"])
+    assert txt.status_code == 200 and "fox" in txt.text
+    usage = api.get("/api/v1/admin/features/disk-usage").json()
+    assert usage["totalBytes"] > 1_000_000 and any(b["id"] == "ocr" for b in usage["bundles"])
+
+
+def test_uninstall_and_unknown_bundle(api):
+    assert api.post("/api/v1/admin/features/nope/install").status_code == 404
+    assert api.post("/api/v1/admin/features/nope/uninstall").status_code == 404
+    r = api.post("/api/v1/admin/features/upscale-enhance/uninstall")
+    assert r.status_code == 200 and r.json()["ok"] is True
+
+
+def test_features_need_permission(ai, api):
+    r = api.post("/api/auth/register", json={"username": "plainuser", "password": "Secret-pass-123",
+                                              "role": "user", "mustChangePassword": False})
+    assert r.status_code in (200, 201), r.text
+    token = ai.login("plainuser", "Secret-pass-123")
+    with ai.client(token) as user:
+        assert user.get("/api/v1/features").status_code == 200
+        assert user.post("/api/v1/admin/features/ocr/install").status_code == 403
+        assert user.get("/api/v1/admin/features/disk-usage").status_code == 403
+    with ai.client(None) as anon:
+        assert anon.get("/api/v1/features").status_code == 401
+
+
+def test_ocr_wrong_kind_and_bad_settings(api):
+    r = post(api, "ocr", b"just some text, not an image", name="notes.txt", settings={"quality": "fast"})
+    assert r.status_code == 415 and r.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    r = post(api, "ocr", text_png(), settings={"quality": "ultra"})
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+    frame = run_long(api, "ocr", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, settings={"quality": "fast"})
+    assert frame["status"] == "failed" and frame["code"] == "VALIDATION_ERROR"
+
+
+def test_ocr_pdf_via_api(api):
+    img = Image.open(io.BytesIO(text_png()))
+    buf = io.BytesIO()
+    img.save(buf, "PDF", resolution=150)
+    frame = run_long(api, "ocr-pdf", buf.getvalue(), name="scan.pdf", settings={"quality": "fast"}, section="pdf")
+    assert frame["status"] == "completed", frame
+    pdf = api.get(frame["result"]["downloadUrl"]).content
+    assert pdf.startswith(b"%PDF") and "fox" in frame["result"]["text"]
