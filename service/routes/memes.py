@@ -1,0 +1,81 @@
+"""Meme Templates API: the template list with text boxes, full images, thumbnails and the fonts.
+
+Files are looked up by exact name in the manifest / font list (never joined from the request path),
+so no name can reach outside the template folder.
+"""
+
+from __future__ import annotations
+
+import trio
+from quart import Blueprint, send_file
+
+from actors.image import _memes
+from protocols.errors import ApiError, ErrorCode
+from service.auth import require
+from service.responses import json_response
+
+bp = Blueprint("memes", __name__)
+BASE = "/api/v1/meme-templates"
+_assets_lock = trio.Lock()
+
+
+async def _assets():
+    async with _assets_lock:
+        return await trio.to_thread.run_sync(_memes.assets_dir)
+
+
+@bp.get(BASE)
+@require()
+async def list_templates():
+    templates = []
+    for template in _memes.templates().values():
+        templates.append({
+            "id": template["id"],
+            "name": template["name"],
+            "width": template["width"],
+            "height": template["height"],
+            "textBoxes": template["textBoxes"],
+            "filename": _memes.full_name(template["id"]),
+            "url": f"{BASE}/full/{_memes.full_name(template['id'])}",
+            "thumbnailUrl": f"{BASE}/thumbs/{_memes.thumb_name(template['id'])}",
+        })
+    fonts = [{**f, "url": f"{BASE}/fonts/{f['filename']}"} for f in _memes.font_listing()]
+    return json_response({"templates": templates, "fonts": fonts})
+
+
+def _template_for(filename: str) -> str:
+    for template_id in _memes.templates():
+        if _memes.full_name(template_id) == filename:
+            return template_id
+    raise ApiError(ErrorCode.NOT_FOUND, "No such meme template.")
+
+
+@bp.get(f"{BASE}/full/<path:filename>")
+@require()
+async def full_image(filename: str):
+    template_id = _template_for(filename)
+    folder = await _assets()
+    return await _send(folder / "full" / _memes.full_name(template_id), "image/jpeg")
+
+
+@bp.get(f"{BASE}/thumbs/<path:filename>")
+@require()
+async def thumbnail(filename: str):
+    template_id = _template_for(filename)
+    folder = await _assets()
+    return await _send(folder / "thumbs" / _memes.thumb_name(template_id), "image/jpeg")
+
+
+@bp.get(f"{BASE}/fonts/<path:filename>")
+@require()
+async def font(filename: str):
+    path = _memes.font_for_filename(filename)
+    if path is None or not path.is_file():
+        raise ApiError(ErrorCode.NOT_FOUND, "No such font.")
+    return await _send(path, "font/otf" if path.suffix == ".otf" else "font/ttf")
+
+
+async def _send(path, mimetype: str):
+    response = await send_file(path, mimetype=mimetype, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
