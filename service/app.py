@@ -92,6 +92,11 @@ def create_app(config: Config) -> QuartTrio:
     async def _start():
         app.lutra = await start_services(app, config)
 
+    @app.after_serving
+    async def _stop():
+        if app.lutra is not None:
+            await app.lutra.store.drain()
+
     return app
 
 

@@ -50,7 +50,7 @@ class JobManager:
         self.records: OrderedDict[str, JobRecord] = OrderedDict()
         self._send, self._recv = trio.open_memory_channel[JobEvent](math.inf)
         self._nursery: trio.Nursery | None = None
-        self.limits = Limits(max_megapixels=config.max_megapixels)
+        self.limits = Limits(max_megapixels=config.max_megapixels, max_pdf_pages=config.max_pdf_pages)
 
     # ---- paths ----------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
@@ -133,10 +133,14 @@ class JobManager:
         return JobRecord.from_row(row) if row is not None else None
 
     def finish(self, rec: JobRecord, status: JobState, **kwargs: Any) -> None:
+        if rec.status.terminal:
+            return
         rec.finish(status, **kwargs)
         if rec.persist:
             self.store.post(_finish_job, rec.id, rec.status.value, rec.progress, rec.message, rec.result,
-                            rec.error, rec.code, rec.http_status, rec.updated_at)
+                            rec.error, rec.code, rec.http_status, rec.updated_at, done=rec.persisted)
+        else:
+            rec.persisted.set()
 
     # ---- running tools --------------------------------------------------------------------
     def deadline_for(self, spec: ToolSpec) -> float:
@@ -196,12 +200,14 @@ class JobManager:
         return body
 
     async def wait(self, rec: JobRecord, timeout_s: float) -> bool:
+        """Wait for the job to end and its state to be committed, so a 200 survives a crash."""
         with trio.move_on_after(timeout_s):
             await rec.done.wait()
+            await rec.persisted.wait()
         return rec.done.is_set()
 
     # ---- batches --------------------------------------------------------------------------
-    async def run_batch(self, parent: JobRecord, spec: ToolSpec, items: list[tuple[Path, str]],
+    async def run_batch(self, parent: JobRecord, spec: ToolSpec, items: list[tuple[int, Path, str]],
                         settings: Any, zip_path: Path, rejected: list[dict[str, str]] | None = None) -> None:
         """One child job per file; the ZIP grows on disk as results arrive; failures are recorded.
         `rejected` are files refused before the batch started (wrong kind, empty)."""
@@ -213,7 +219,7 @@ class JobManager:
         results: dict[str, str] = {}
         used_names: set[str] = set()
         children: list[tuple[int, JobRecord, str]] = []
-        for index, (path, name) in enumerate(items):
+        for index, path, name in items:
             child = self.create(parent.owner_id, "tool", spec.id, persist=False, job_id=f"{parent.id}.{index}")
             child.original_size = path.stat().st_size
             workdir = self.job_dir(parent.id) / "items" / str(index)

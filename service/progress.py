@@ -16,7 +16,7 @@ class JobRecord:
     __slots__ = (
         "id", "owner_id", "kind", "tool_id", "status", "progress", "message", "result", "error", "code",
         "http_status", "created_at", "updated_at", "original_size", "batch", "persist", "_changed", "done",
-        "input_names",
+        "input_names", "persisted",
     )
 
     def __init__(self, job_id: str, owner_id: str | None, kind: str, tool_id: str | None, *, persist: bool = True):
@@ -38,6 +38,7 @@ class JobRecord:
         self._changed = trio.Event()
         self.done = trio.Event()
         self.input_names: list[str] = []
+        self.persisted = trio.Event()  # set once the terminal state is committed to the database
 
     # ---- updates (from the job manager's loop) -------------------------------------------
     def update(self, *, status: JobState | None = None, progress: float | None = None, message: str | None = None) -> None:
@@ -105,4 +106,5 @@ class JobRecord:
         rec.created_at, rec.updated_at = row.created_at, row.updated_at
         if rec.status.terminal:
             rec.done.set()
+            rec.persisted.set()
         return rec

@@ -129,8 +129,10 @@ def check_declared_size(max_bytes: int) -> None:
 
 
 def too_large(max_bytes: int) -> ApiError:
+    # the rest of the body is never read, so the connection cannot be reused: tell the client
     return ApiError(
-        ErrorCode.PAYLOAD_TOO_LARGE, f"The upload is larger than this server's limit of {max_bytes / 1048576:g} MB."
+        ErrorCode.PAYLOAD_TOO_LARGE, f"The upload is larger than this server's limit of {max_bytes / 1048576:g} MB.",
+        headers={"Connection": "close"},
     )
 
 

@@ -59,7 +59,7 @@ class StoreActor:
         self.url = url
         self.engine = make_engine(url)
         self._limiter = trio.CapacityLimiter(1)
-        self._send, self._recv = trio.open_memory_channel[tuple[Callable, tuple]](math.inf)
+        self._send, self._recv = trio.open_memory_channel[tuple[Callable, tuple, trio.Event | None]](math.inf)
         self.healthy = True
 
     def _run(self, fn: Callable[..., T], args: tuple) -> T:
@@ -69,28 +69,45 @@ class StoreActor:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         return await trio.to_thread.run_sync(self._run, fn, args, limiter=self._limiter)
 
-    def post(self, fn: Callable[[Connection], Any], *args: Any) -> None:
-        self._send.send_nowait((fn, args))
+    def post(self, fn: Callable[[Connection], Any], *args: Any, done: trio.Event | None = None) -> None:
+        """Queue a write; `done` (optional) is set once it has been committed (or has failed)."""
+        self._send.send_nowait((fn, args, done))
 
     async def flush(self) -> None:
         """Wait until every posted write has run."""
         done = trio.Event()
-        self._send.send_nowait((_MARK, (done,)))
+        self._send.send_nowait((_MARK, (), done))
         await done.wait()
+
+    async def drain(self) -> None:
+        """Run every write still queued (at shutdown, after the run loop has stopped)."""
+        while True:
+            try:
+                fn, args, done = self._recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            if fn is not _MARK:
+                try:
+                    await self.call(fn, *args)
+                except Exception:
+                    log.exception("store: a queued write failed at shutdown")
+            if done is not None:
+                done.set()
 
     async def start(self) -> None:
         await trio.to_thread.run_sync(migrate, self.engine, limiter=self._limiter)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
-        async for fn, args in self._recv:
-            if fn is _MARK:
-                args[0].set()
-                continue
+        async for fn, args, done in self._recv:
             try:
-                await self.call(fn, *args)
+                if fn is not _MARK:
+                    await self.call(fn, *args)
             except Exception:
                 log.exception("store: a queued write failed")
+            finally:
+                if done is not None:
+                    done.set()
 
     async def ping(self) -> bool:
         try:

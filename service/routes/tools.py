@@ -13,6 +13,7 @@ from protocols.jobs import JobState
 from protocols.tools import Mode, ToolCall, ToolSpec
 from service.auth import require
 from service.jobs import new_job_id
+from service.library import autosave_request
 from service.responses import error_response, json_body, json_response
 from service.toolrun import check_input_kind, discard, pick_inputs, resolve, validate_settings
 from service.uploads import parse_json_field, receive_multipart
@@ -48,6 +49,7 @@ async def _run_single(services, spec: ToolSpec):
     principal = await current_principal()
     job_id = new_job_id()
     job_dir = services.jobs.job_dir(job_id)
+    saver = None  # library auto-save (`fileId`)
     try:
         is_json = request.headers.get("Content-Type", "").lower().startswith("application/json")
         if spec.body == "json" or (spec.body == "either" and is_json):
@@ -61,6 +63,7 @@ async def _run_single(services, spec: ToolSpec):
             names = [f.name for f in chosen]
             roles = [f.field for f in chosen]
             original = sum(f.size for f in chosen)
+            saver = await autosave_request(services, principal, upload)
         out = job_dir / "out"
         out.mkdir(parents=True, exist_ok=True)
     except BaseException:
@@ -71,6 +74,8 @@ async def _run_single(services, spec: ToolSpec):
     rec.input_names = names
     call = ToolCall(inputs=inputs, names=names, settings=settings, workdir=out, limits=services.jobs.limits, roles=roles)
     services.jobs.submit_tool(rec, spec, call)
+    if saver is not None:
+        saver.watch(rec)
     if spec.mode is Mode.LONG:
         return json_response({"jobId": rec.id, "async": True}, 202)
     if spec.response == "file":  # previews answer with the image itself, so they wait
@@ -78,6 +83,8 @@ async def _run_single(services, spec: ToolSpec):
         return await file_response(services, rec)
     if not await services.jobs.wait(rec, services.config.sync_wait_ms / 1000):
         return json_response({"jobId": rec.id, "async": True}, 202)
+    if saver is not None:
+        await saver.wait()
     return finished_response(rec)
 
 
@@ -134,10 +141,10 @@ async def _run_batch(services, spec: ToolSpec):
     parent = services.jobs.create(principal.user_id, "batch", spec.id, job_id=job_id)
     parent.original_size = sum(f.size for f in files)
     items, rejected = [], []
-    for item in files:
+    for index, item in enumerate(files):
         try:
             check_input_kind(spec, item)
-            items.append((item.path, item.name))
+            items.append((index, item.path, item.name))
         except ApiError as err:
             rejected.append({"filename": item.name, "error": err.message})
     zip_path = job_dir / "out" / f"{spec.id}-batch.zip"
@@ -157,6 +164,7 @@ async def _run_batch(services, spec: ToolSpec):
 
     services.jobs.spawn(coordinate)
     await parent.done.wait()
+    await parent.persisted.wait()
     if parent.status is not JobState.COMPLETED:
         errors = (parent.batch or {}).get("errors", []) + ([] if parent.batch else rejected)
         return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",

@@ -1,0 +1,188 @@
+"""The foundation over HTTP against a real server: tools, jobs, SSE, batch, downloads, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from urllib.parse import unquote
+
+import pytest
+import pyvips
+
+from tests.helpers import settings_field, wait_job
+
+
+def post_tool(client, tool, path, settings=None, section="image", **kw):
+    with open(path, "rb") as fh:
+        return client.post(f"/api/v1/tools/{section}/{tool}", files={"file": (path.name, fh)},
+                           data=settings_field(settings or {}), **kw)
+
+
+def test_health_and_auth_config(client):
+    assert client.get("/api/v1/health").json()["status"] == "healthy"
+    assert client.get("/api/v1/config/auth").json() == {"authEnabled": True}
+
+
+def test_resize_roundtrip_and_download(client, samples):
+    r = post_tool(client, "resize", samples / "photo.jpg", {"width": 120})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) >= {"jobId", "downloadUrl", "originalSize", "processedSize"}
+    assert body["originalSize"] == (samples / "photo.jpg").stat().st_size
+    d = client.get(body["downloadUrl"])
+    assert d.status_code == 200 and len(d.content) == body["processedSize"]
+    assert pyvips.Image.new_from_buffer(d.content, "").width == 120
+    assert "attachment" in d.headers["content-disposition"]
+    # Range support
+    part = client.get(body["downloadUrl"], headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206 and len(part.content) == 10
+    # security headers on every response
+    assert d.headers["x-content-type-options"] == "nosniff" and d.headers["x-frame-options"] == "DENY"
+
+
+def test_section_less_alias(client, samples):
+    with open(samples / "photo.png", "rb") as fh:
+        r = client.post("/api/v1/tools/rotate", files={"file": ("p.png", fh)}, data=settings_field({"angle": 90}))
+    assert r.status_code == 200, r.text
+
+
+def test_job_state_and_sse_replay(client, samples):
+    r = post_tool(client, "crop", samples / "photo.png", {"width": 50, "height": 40})
+    job_id = r.json()["jobId"]
+    state = client.get(f"/api/v1/jobs/{job_id}").json()
+    assert state["status"] == "completed" and state["result"]["jobId"] == job_id
+    terminal = wait_job(client, job_id)  # a late subscriber gets the terminal frame, then the stream ends
+    assert terminal["status"] == "completed" and terminal["progress"] == 100
+    assert terminal["result"] == r.json()
+
+
+def test_cancel_finished_job_is_false(client, samples):
+    job_id = post_tool(client, "crop", samples / "photo.png", {"width": 5, "height": 5}).json()["jobId"]
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel").json() == {"canceled": False}
+
+
+def test_unknown_job_is_404(client):
+    assert client.get("/api/v1/jobs/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert client.get("/api/v1/jobs/not-a-job").status_code == 404
+
+
+def test_batch_zip_with_per_file_errors(client, samples):
+    files = [("files", ("a.jpg", (samples / "photo.jpg").read_bytes())),
+             ("files", ("b.jpg", (samples / "photo.jpg").read_bytes())),
+             ("files", ("bad.png", (samples / "text.png").read_bytes())),
+             ("files", ("c.png", (samples / "photo.png").read_bytes()))]
+    r = client.post("/api/v1/tools/image/resize/batch", files=files, data=settings_field({"width": 64}))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    results = json.loads(unquote(r.headers["x-file-results"]))
+    archive = zipfile.ZipFile(io.BytesIO(r.content))
+    names = archive.namelist()
+    assert len(names) == 3 and len(set(names)) == 3
+    assert sorted(results) == ["0", "1", "3"]  # the text file failed, the rest ran
+    assert {"a.jpg", "b.jpg", "c.png"} == set(names)
+    for name in names:
+        assert pyvips.Image.new_from_buffer(archive.read(name), "").width == 64
+    job_id = r.headers["x-job-id"]
+    state = client.get(f"/api/v1/jobs/{job_id}").json()
+    assert state["totalFiles"] == 4 and state["completedFiles"] == 3 and state["failedFiles"] == 1
+    assert state["errors"][0]["filename"] == "bad.png"
+    again = client.get(state["result"]["downloadUrl"])  # still downloadable after the response
+    assert again.status_code == 200 and again.content == r.content
+
+
+def test_batch_duplicate_names_are_made_unique(client, samples):
+    data = (samples / "photo.jpg").read_bytes()
+    r = client.post("/api/v1/tools/image/compress/batch", files=[("files", ("x.jpg", data)), ("files", ("x.jpg", data))],
+                    data=settings_field({"quality": 50}))
+    assert sorted(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == ["x.jpg", "x_1.jpg"]
+
+
+def test_batch_all_failed_is_422(client, samples):
+    r = client.post("/api/v1/tools/image/resize/batch", files=[("files", ("t.png", b"hello"))],
+                    data=settings_field({"width": 10}))
+    assert r.status_code == 422 and r.json()["code"] == "PROCESSING_FAILED" and r.json()["errors"]
+
+
+@pytest.mark.parametrize("name, status, code", [
+    ("corrupt.jpg", 400, "VALIDATION_ERROR"),
+    ("truncated.jpg", 422, "PROCESSING_FAILED"),
+    ("text.png", 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ("empty.png", 400, "VALIDATION_ERROR"),
+])
+def test_bad_files(client, samples, name, status, code):
+    r = post_tool(client, "resize", samples / name, {"width": 10})
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["code"] == code and body["error"]
+    assert "/" not in body["error"]  # no paths leak
+    assert client.get("/api/v1/health").status_code == 200
+
+
+@pytest.mark.parametrize("settings_raw, path", [
+    ('{"width": 0}', "width"),
+    ('{"width": 100, "fit": "squash"}', "fit"),
+    ('{"width": "wide"}', "width"),
+    ("{}", None),
+])
+def test_bad_settings(client, samples, settings_raw, path):
+    with open(samples / "photo.jpg", "rb") as fh:
+        r = client.post("/api/v1/tools/image/resize", files={"file": ("p.jpg", fh)}, data={"settings": settings_raw})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == "VALIDATION_ERROR" and body["details"]
+    if path:
+        assert body["details"][0]["path"] == path
+
+
+def test_settings_not_json(client, samples):
+    with open(samples / "photo.jpg", "rb") as fh:
+        r = client.post("/api/v1/tools/image/resize", files={"file": ("p.jpg", fh)}, data={"settings": "{width:"})
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_unknown_tool_and_missing_file(client, samples):
+    assert client.post("/api/v1/tools/image/teleport", data={"settings": "{}"}).status_code == 404
+    assert client.post("/api/v1/tools/video/resize", data={"settings": "{}"}).status_code == 404
+    r = client.post("/api/v1/tools/image/resize", data={"settings": '{"width": 5}'})
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+    r = client.post("/api/v1/tools/image/resize", json={"width": 5})
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/download/00000000-0000-4000-8000-000000000000/..%2F..%2Flutra.db",
+    "/api/v1/download/00000000-0000-4000-8000-000000000000/.hidden",
+    "/api/v1/download/..%2F..%2F/lutra.db",
+    "/api/v1/download/00000000-0000-4000-8000-000000000000/a%5C..%5Cb",
+])
+def test_download_traversal_refused(client, path):
+    r = client.get(path)
+    assert r.status_code in (400, 404)
+    assert r.json()["code"] in ("VALIDATION_ERROR", "NOT_FOUND")
+
+
+def test_download_traversal_in_name_is_400(client):
+    r = client.get("/api/v1/download/00000000-0000-4000-8000-000000000000/..%2Flutra.db")
+    assert r.status_code == 400
+
+
+def test_auth_required_and_bad_token(server, samples):
+    with server.client(token=None) as anon:
+        r = anon.post("/api/v1/tools/image/resize", data={"settings": "{}"})
+        assert r.status_code == 401 and r.json()["code"] == "AUTH_REQUIRED"
+    with server.client(token="nope") as bad:
+        assert bad.get("/api/auth/session").status_code == 401
+
+
+def test_login_logout_session(server):
+    token = server.login("admin", "admin")
+    with server.client(token=token) as c:
+        s = c.get("/api/auth/session").json()
+        assert s["user"]["username"] == "admin" and s["user"]["role"] == "admin"
+        assert c.post("/api/auth/logout").json() == {"ok": True}
+        assert c.get("/api/auth/session").status_code == 401
+    with server.client(token=None) as anon:
+        r = anon.post("/api/auth/login", json={"username": "admin", "password": "wrong"})
+        assert r.status_code == 401 and "token" not in r.text
+        assert anon.post("/api/auth/login", content=b"not json").status_code == 400

@@ -1,0 +1,162 @@
+"""The actor runtime: capacity, backpressure, deadlines, cancellation, crash isolation, restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import trio
+import trio_parallel
+
+from actors.runtime import Actor
+from actors.supervisor import Supervisor
+from protocols.errors import ApiError, ErrorCode, ToolError
+from protocols.jobs import Done, Failed, Job, Progress
+from protocols.tools import Family, ToolCall, ToolResult, ToolSettings
+
+
+class SleepyActor(Actor):
+    name = "sleepy"
+
+    def __init__(self, capacity=2, queue_size=4):
+        super().__init__(capacity, queue_size)
+        self.concurrent = 0
+        self.peak = 0
+
+    async def execute(self, job: Job) -> ToolResult:
+        self.concurrent += 1
+        self.peak = max(self.peak, self.concurrent)
+        try:
+            what = job.meta.get("do", "sleep")
+            if what == "raise":
+                raise ToolError("bad input here")
+            if what == "bug":
+                raise RuntimeError("/secret/path exploded")
+            await trio.sleep(job.meta.get("seconds", 0.05))
+            return ToolResult([])
+        finally:
+            self.concurrent -= 1
+
+
+def make_job(job_id, events, deadline=10.0, **meta):
+    call = ToolCall(inputs=[], names=[], settings=ToolSettings(), workdir=Path("."))
+    return Job(id=job_id, tool_id="x", call=call, deadline_s=deadline, reply=events.append, meta=meta)
+
+
+def terminal(events, job_id):
+    return [e for e in events if e.job_id == job_id and isinstance(e, Done | Failed)]
+
+
+async def run_actor(actor, fn):
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(actor.run)
+        await fn()
+        nursery.cancel_scope.cancel()
+
+
+async def test_capacity_limits_concurrency_and_every_job_ends_once():
+    actor, events = SleepyActor(capacity=2, queue_size=10), []
+
+    async def body():
+        for i in range(6):
+            actor.submit(make_job(f"j{i}", events))
+        while sum(isinstance(e, Done) for e in events) < 6:
+            await trio.sleep(0.01)
+
+    await run_actor(actor, body)
+    assert actor.peak == 2
+    for i in range(6):
+        assert len(terminal(events, f"j{i}")) == 1
+    assert any(isinstance(e, Progress) for e in events)
+    assert actor.stats.completed == 6 and actor.stats.running == 0
+
+
+async def test_full_mailbox_answers_busy():
+    actor, events = SleepyActor(capacity=1, queue_size=2), []
+    actor.submit(make_job("a", events))
+    actor.submit(make_job("b", events))
+    with pytest.raises(ApiError) as err:
+        actor.submit(make_job("c", events))
+    assert err.value.code is ErrorCode.BUSY and err.value.status == 503 and "Retry-After" in err.value.headers
+
+
+async def test_deadline_and_cancel():
+    actor, events = SleepyActor(), []
+
+    async def body():
+        actor.submit(make_job("slow", events, deadline=0.1, seconds=30))
+        actor.submit(make_job("victim", events, seconds=30))
+        await trio.sleep(0.05)
+        assert actor.cancel("victim")
+        with trio.fail_after(5):
+            while len([e for e in events if isinstance(e, Failed)]) < 2:
+                await trio.sleep(0.01)
+
+    await run_actor(actor, body)
+    assert terminal(events, "slow")[0].code is ErrorCode.TIMEOUT
+    assert terminal(events, "victim")[0].code is ErrorCode.CANCELED
+    assert not actor.cancel("victim")  # already over
+
+
+async def test_errors_fail_one_job_with_safe_messages():
+    actor, events = SleepyActor(), []
+
+    async def body():
+        actor.submit(make_job("bad", events, do="raise"))
+        actor.submit(make_job("bug", events, do="bug"))
+        actor.submit(make_job("fine", events))
+        with trio.fail_after(5):
+            while len([e for e in events if isinstance(e, Done | Failed)]) < 3:
+                await trio.sleep(0.01)
+
+    await run_actor(actor, body)
+    bad, bug, fine = (terminal(events, j)[0] for j in ("bad", "bug", "fine"))
+    assert bad.message == "bad input here" and bad.status == 422
+    assert bug.code is ErrorCode.PROCESSING_FAILED and "/secret" not in bug.message
+    assert isinstance(fine, Done)
+
+
+class CrashingLoopActor(SleepyActor):
+    """Its run loop dies on the first job (a bug outside any job): the supervisor must restart it."""
+
+    crashed = False
+
+    async def setup(self, nursery):
+        if not CrashingLoopActor.crashed:
+            CrashingLoopActor.crashed = True
+            raise RuntimeError("setup bug")
+
+
+async def test_supervisor_restarts_a_crashed_actor():
+    actor, events = CrashingLoopActor(), []
+    supervisor = Supervisor([(Family.IMAGE, actor)], max_backoff_s=0.1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(supervisor.run)
+        actor.submit(make_job("after", events))
+        with trio.fail_after(10):
+            while not terminal(events, "after"):
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    assert isinstance(terminal(events, "after")[0], Done)
+    assert actor.stats.restarts >= 1
+
+
+def _hang() -> None:
+    import time
+
+    time.sleep(60)
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def test_worker_process_is_killed_on_cancel_and_crash_is_contained():
+    with trio.move_on_after(1) as scope:
+        await trio_parallel.run_sync(_hang, kill_on_cancel=True)
+    assert scope.cancelled_caught
+    with pytest.raises(trio_parallel.BrokenWorkerError):
+        await trio_parallel.run_sync(_die, kill_on_cancel=True)
+    assert await trio_parallel.run_sync(abs, -3) == 3  # the pool still works
