@@ -205,7 +205,10 @@ def cell_text(value: Any) -> str:
             return str(int(value))
         return repr(value)
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except RecursionError:
+            raise bad_input("The data is nested too deeply.") from None
     return str(value)
 
 
@@ -271,14 +274,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Nested objects -> dotted keys; arrays stay whole (written as JSON text in a cell)."""
+def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None, depth: int = 0) -> dict[str, Any]:
+    """Nested objects -> dotted keys (20 levels; deeper ones and arrays stay whole, as JSON text)."""
     out = {} if out is None else out
-    if isinstance(value, dict):
+    if isinstance(value, dict) and depth < 20:
         if not value and prefix:
             out[prefix] = {}
         for key, inner in value.items():
-            flatten(inner, f"{prefix}.{key}" if prefix else str(key), out)
+            flatten(inner, f"{prefix}.{key}" if prefix else str(key), out, depth + 1)
     else:
         out[prefix or "value"] = value
     return out
@@ -302,6 +305,8 @@ def records_to_table(data: Any) -> tuple[list[str] | None, list[list[Any]]]:
         for key in rec:
             header.setdefault(key, None)
     columns = list(header)
+    if not columns:
+        raise bad_input("The JSON holds no fields to write as columns.")
     return columns, [[rec.get(c) for c in columns] for rec in flat]
 
 

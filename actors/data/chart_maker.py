@@ -37,6 +37,8 @@ def _number(value: Any) -> float | None:
         raise ValueError
     if isinstance(value, (int, float)):
         return float(value)
+    if not isinstance(value, str):  # an object or array in a JSON cell
+        raise ValueError
     text = value.strip().replace("\u00a0", "").replace(" ", "")
     if _THOUSANDS.fullmatch(text):  # 1,000,000
         text = text.replace(",", "")
@@ -96,6 +98,11 @@ def series_of(header: list[str], rows: list[list[Any]]) -> tuple[list[str], list
     return labels, series[:MAX_SERIES]
 
 
+def _plain(text: str, limit: int = 60) -> str:
+    """Text drawn as typed: matplotlib would read $...$ as math (and fail on a lone one)."""
+    return text[:limit].replace("$", r"\$")
+
+
 def draw(kind: str, title: str, width: int, height: int, labels: list[str],
          series: list[tuple[str, list[float]]], out) -> None:
     import numpy as np
@@ -104,6 +111,8 @@ def draw(kind: str, title: str, width: int, height: int, labels: list[str],
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained" if min(width, height) >= 200
                  else None)
     ax = fig.add_subplot()
+    labels = [_plain(lab, 30) for lab in labels]
+    series = [(_plain(name), values) for name, values in series]
     x = np.arange(len(labels))
     if kind == "pie":
         name, values = series[0]
@@ -127,15 +136,15 @@ def draw(kind: str, title: str, width: int, height: int, labels: list[str],
             ax.plot(x, values, marker="o" if len(labels) <= 50 else None, label=name)
     if kind != "pie":
         step = max(1, math.ceil(len(labels) / 30))
-        ax.set_xticks(x[::step], [lab[:30] for lab in labels[::step]],
+        ax.set_xticks(x[::step], labels[::step],
                       rotation=45 if len(labels) > 8 else 0, ha="right" if len(labels) > 8 else "center")
         ax.grid(axis="y", alpha=0.3)
         if len(series) > 1:
             ax.legend()
         elif series[0][0]:
-            ax.set_ylabel(series[0][0][:60])
+            ax.set_ylabel(series[0][0])
     if title:
-        ax.set_title(title)
+        ax.set_title(_plain(title, 200))
     fig.savefig(out, format="png", dpi=DPI)
 
 

@@ -22,7 +22,13 @@ class ExtractZipSettings(ToolSettings):
 def _output_name(path: str) -> str:
     leaf = path.rsplit("/", 1)[-1]
     leaf = leaf.lstrip(".") or "file"  # hidden names cannot be downloaded one by one
-    return leaf[:200]
+    raw = leaf.encode("utf-8", "surrogateescape")
+    if len(raw) > 200:  # file systems allow 255 bytes; leave room for _1 and the like
+        stem, dot, ext = leaf.rpartition(".")
+        ext = ext if dot and len(ext) <= 16 else ""
+        budget = 200 - len(ext.encode()) - (1 if ext else 0)
+        leaf = raw[:budget].decode("utf-8", "ignore") + (f".{ext}" if ext else "")
+    return leaf
 
 
 @tool("extract-zip", section=Section.FILES, family=Family.DATA, settings=ExtractZipSettings,

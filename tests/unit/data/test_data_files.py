@@ -282,3 +282,15 @@ def test_chart_bad_inputs(tmp_path):
         run_tool("chart-maker", words, {"width": 50}, tmp_path)
     with pytest.raises(ValidationError):
         run_tool("chart-maker", words, {"kind": "scatter"}, tmp_path)
+
+
+def test_chart_text_is_drawn_as_typed(tmp_path):
+    """Dollar signs in titles and labels are text, not (broken) math markup."""
+    src = make_csv(tmp_path / "d.csv", [["item", "cost $"], ["$x", "1"], ["$\\frac{", "2"]])
+    result = run_tool("chart-maker", src, {"title": "Price in $ and $x$ $", "width": 300, "height": 200}, tmp_path)
+    assert Image.open(result.outputs[0]).size == (300, 200)
+    empty = tmp_path / "e.json"
+    empty.write_text("{}")
+    with pytest.raises(ToolError) as err:
+        run_tool("chart-maker", empty, {}, tmp_path)
+    assert err.value.status == 400
