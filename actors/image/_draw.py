@@ -151,3 +151,28 @@ def require_text(text: str) -> str:
     if not text or not text.strip():
         raise bad_input("The text is empty.")
     return text
+
+
+def split_alpha(image: pyvips.Image) -> tuple[pyvips.Image, pyvips.Image | None]:
+    """8-bit sRGB colour bands (3) and the alpha band (or None)."""
+    image = srgb8(image)
+    if image.bands < 3:
+        alpha = image[1] if image.bands == 2 else None
+        return image[0].colourspace("srgb"), alpha
+    return image.extract_band(0, n=3), (image[3] if image.bands == 4 else None)
+
+
+def join_alpha(rgb: pyvips.Image, alpha: pyvips.Image | None) -> pyvips.Image:
+    """Clip float results back to 8 bits and put the alpha band back."""
+    rgb = rgb.cast("uchar").copy(interpretation="srgb")  # cast clips to 0..255
+    return rgb if alpha is None else rgb.bandjoin(alpha.cast("uchar"))
+
+
+def constant_like(image: pyvips.Image, values: list[float]) -> pyvips.Image:
+    """An image of image's size filled with `values` (one per band)."""
+    return image.new_from_image(values)
+
+
+def smoothstep(t: pyvips.Image) -> pyvips.Image:
+    t = t.clamp(min=0, max=1)
+    return t * t * (3 - 2 * t)
