@@ -148,3 +148,17 @@ def parse_pages(text: str, count: int) -> list[int]:
     """A qpdf page list flattened, in the order given (duplicates kept)."""
     return [p for group in parse_groups(text, count) for p in group]
 
+
+
+# ---- ghostscript ------------------------------------------------------------------------------
+def ghostscript(src: Path | list[Path], out: Path, options: list[str], *, what: str,
+                timeout: float = GS_TIMEOUT) -> Path:
+    """Rewrite a PDF through ghostscript's pdfwrite device (-dSAFER: no file access beyond its own)."""
+    from actors.documents import _proc
+
+    argv = ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dNOINTERPOLATE", "-sDEVICE=pdfwrite",
+            *options, f"-sOutputFile={out}", "-f", *(src if isinstance(src, list) else [src])]
+    _proc.run(argv, timeout=timeout, what=what)
+    if not out.is_file() or out.stat().st_size == 0:
+        raise ToolError(f"{what} produced no output: the PDF may be damaged (try repair-pdf).")
+    return out

@@ -1,0 +1,28 @@
+"""Extract the text of a PDF (poppler's pdftotext): reading order or physical layout, pages split by
+form feeds. The text also comes back in the JSON body (cut at 100,000 characters)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from actors.documents import _pdf, _proc
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+INLINE_LIMIT = 100_000
+
+
+class PdfToTextSettings(ToolSettings):
+    layout: bool = Field(False, description="Keep the physical layout (columns, spacing) instead of reading order")
+
+
+@tool("pdf-to-text", section=Section.PDF, family=Family.DOCUMENTS, settings=PdfToTextSettings, accepts={"pdf"})
+def run(call: ToolCall) -> ToolResult:
+    """Extract the text of a PDF."""
+    s: PdfToTextSettings = call.settings  # type: ignore[assignment]
+    pages = _pdf.check_input(call.inputs[0], call.limits)
+    out = _pdf.out_path(call, ext="txt")
+    argv = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if s.layout else []), call.inputs[0], out]
+    _proc.run(argv, timeout=_pdf.SHORT_TIMEOUT * 2, what="Extracting the text")
+    text = out.read_text("utf-8", errors="replace")
+    return ToolResult([out], {"pages": pages, "text": text[:INLINE_LIMIT], "truncated": len(text) > INLINE_LIMIT,
+                              "characters": len(text)})
