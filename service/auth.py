@@ -253,7 +253,8 @@ class Authenticator:
         token = secrets.token_urlsafe(32)
         expires = self.clock() + self.config.session_duration_hours * 3600
         await self.store.call(_insert_session, str(uuid.uuid4()), token_hash(token), row.id, expires, ip, user_agent)
-        principal = await self.resolve(token)
+        # not put in the cache: the first request with the token reads the row, like every later miss
+        principal = await self.store.call(_load_session_principal, token_hash(token), self.clock())
         assert principal is not None
         return token, expires, principal
 
