@@ -1,0 +1,164 @@
+"""One headless-Chromium screenshot, run as its own process by html-to-image:
+
+    python -m actors.image._browser  < job.json  > result.json
+
+Chromium (Debian's, via Playwright with executable_path) never touches the network itself: every
+request is intercepted, checked by _netguard, fetched by Playwright with redirects off, and each
+redirect hop is checked again. WebSockets are closed, service workers blocked. Page time and
+full-page height are capped. The result on stdout is JSON with safe messages only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from actors.image import _netguard
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                  "--disable-extensions", "--mute-audio", "--disable-features=DnsOverHttps,NetworkPrediction",
+                  "--dns-prefetch-disable", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+                  "--webrtc-ip-handling-policy=disable_non_proxied_udp"]
+MAX_REDIRECTS = 10
+MAX_REQUESTS = 500
+
+
+class Failure(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def capture(job: dict) -> dict:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    allowed = set(job.get("allowed_hosts") or [])
+    deadline = time.monotonic() + float(job["timeout_s"])
+    blocked: list[str] = []
+    counter = {"requests": 0}
+    pending_navigation: dict[str, str | None] = {"to": None}
+
+    def remaining_ms() -> float:
+        return max(1000.0, (deadline - time.monotonic()) * 1000)
+
+    def allowed_url(url: str) -> bool:
+        try:
+            _netguard.check_url(url, allowed)
+            return True
+        except _netguard.Blocked:
+            blocked.append(url[:200])
+            return False
+
+    def handler(route):
+        request = route.request
+        url = request.url
+        counter["requests"] += 1
+        if counter["requests"] > MAX_REQUESTS or time.monotonic() > deadline or not allowed_url(url):
+            route.abort("blockedbyclient")
+            return
+        try:
+            response = route.fetch(max_redirects=0, timeout=remaining_ms())
+            hops = 0
+            while 300 <= response.status < 400 and response.headers.get("location"):
+                from urllib.parse import urljoin
+
+                target = urljoin(url, response.headers["location"])
+                if not allowed_url(target) or hops >= MAX_REDIRECTS:
+                    route.abort("blockedbyclient")
+                    return
+                if request.is_navigation_request() and request.frame.parent_frame is None:
+                    # the main document moved: navigate there ourselves, so its URL (and relative links) are right
+                    pending_navigation["to"] = target
+                    route.fulfill(status=200, content_type="text/html", body="")
+                    return
+                hops += 1
+                url = target
+                response = route.fetch(url=target, max_redirects=0, timeout=remaining_ms())
+            route.fulfill(response=response)
+        except PlaywrightError:
+            try:
+                route.abort("failed")
+            except PlaywrightError:
+                pass
+
+    with sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=job["chromium"], args=CHROMIUM_FLAGS,
+                                         timeout=remaining_ms(), chromium_sandbox=False)
+        except PlaywrightError:
+            raise Failure("BROWSER_UNAVAILABLE", "The headless browser could not be started.") from None
+        try:
+            context = browser.new_context(
+                viewport={"width": job["width"], "height": job["height"]},
+                device_scale_factor=job.get("scale", 1), is_mobile=job.get("mobile", False),
+                has_touch=job.get("mobile", False), user_agent=job.get("user_agent") or None,
+                service_workers="block", accept_downloads=False, java_script_enabled=True,
+            )
+            page = context.new_page()
+            page.route("**/*", handler)
+            try:
+                page.route_web_socket("**/*", lambda ws: ws.close())
+            except (AttributeError, PlaywrightError):
+                pass
+            url = job["url"]
+            status = None
+            for _ in range(MAX_REDIRECTS + 1):
+                pending_navigation["to"] = None
+                try:
+                    response = page.goto(url, wait_until="load", timeout=remaining_ms())
+                    status = response.status if response else None
+                except PlaywrightError as err:
+                    if "Timeout" in type(err).__name__ or "Timeout" in str(err)[:40]:
+                        raise Failure("TIMEOUT", "The page did not finish loading in time.") from None
+                    if blocked:
+                        raise Failure("BLOCKED", "The page (or a redirect) points at an address that is not "
+                                                 "reachable from this server.") from None
+                    raise Failure("NAVIGATION", "The page could not be loaded.") from None
+                if not pending_navigation["to"]:
+                    break
+                url = pending_navigation["to"]
+            else:
+                raise Failure("NAVIGATION", "The page redirects too many times.")
+            if pending_navigation["to"]:
+                raise Failure("NAVIGATION", "The page redirects too many times.")
+            try:
+                page.wait_for_load_state("networkidle", timeout=min(3000, remaining_ms()))
+            except PlaywrightError:
+                pass  # a page that keeps polling: capture what is there
+            options: dict = {"path": job["output"], "type": "png", "timeout": remaining_ms()}
+            height = job["height"]
+            if job.get("full_page"):
+                try:
+                    height = int(page.evaluate("Math.max(document.documentElement.scrollHeight, "
+                                               "document.body ? document.body.scrollHeight : 0)"))
+                except PlaywrightError:
+                    height = job["height"]
+                height = max(job["height"], min(height, job["max_height"]))
+                if height > job["height"]:
+                    options.update(full_page=True, clip={"x": 0, "y": 0, "width": job["width"], "height": height})
+            page.screenshot(**options)
+            return {"ok": True, "status": status, "finalUrl": page.url, "height": height,
+                    "truncated": bool(job.get("full_page")) and height >= job["max_height"],
+                    "blockedRequests": len(blocked), "title": (page.title() or "")[:200]}
+        finally:
+            browser.close()
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    try:
+        result = capture(job)
+    except Failure as failure:
+        result = {"ok": False, "code": failure.code, "error": failure.message}
+    except Exception:
+        result = {"ok": False, "code": "FAILED", "error": "The page could not be captured."}
+    sys.stdout.write(json.dumps(result))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""html-to-image: real captures through Debian's Chromium of pages served on 127.0.0.1 (allowed by the
+setting), and the SSRF guard: schemes, private/loopback/link-local addresses, redirects, sub-requests."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import socketserver
+import threading
+
+import pytest
+import pyvips
+
+from actors.image import _netguard, html_to_image
+from protocols.errors import ToolError
+from tests.helpers import run_tool
+
+pytestmark = pytest.mark.skipif(html_to_image.find_chromium() is None, reason="chromium is not installed")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        port = self.server.server_address[1]
+        Handler.hits.append(self.path)
+        if self.path == "/redirect-out":
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{port}/")
+            self.end_headers()
+            return
+        if self.path == "/redirect-in":
+            self.send_response(302)
+            self.send_header("Location", "/tall")
+            self.end_headers()
+            return
+        if self.path == "/tall":
+            body = "<html><body style='margin:0'><div style='height:3000px;background:#00ff00'></div></body></html>"
+        elif self.path == "/leaky":
+            body = (f"<html><body style='margin:0;background:#0000ff'><img src='http://localhost:{port}/secret.png'>"
+                    "<img src='http://169.254.169.254/latest/meta-data/'></body></html>")
+        else:
+            body = "<html><body style='margin:0;background:#ff0000'><h1>Lutra</h1></body></html>"
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def allow_local(monkeypatch):
+    monkeypatch.setattr(_netguard, "ALLOWED_HOSTS", {"127.0.0.1"})
+
+
+def test_capture_viewport_and_presets(site, tmp_path, allow_local):
+    r = run_tool("html-to-image", [], {"url": site + "/"}, tmp_path)
+    im = pyvips.Image.new_from_file(str(r.outputs[0]))
+    assert r.outputs[0].name == "screenshot.png" and (im.width, im.height) == (1280, 720)
+    assert im.getpoint(1000, 600)[:3] == [255, 0, 0] and r.extra["httpStatus"] == 200
+    mobile = run_tool("html-to-image", [], {"url": site + "/", "devicePreset": "mobile", "format": "jpg",
+                                            "quality": 80}, tmp_path)
+    m = pyvips.Image.new_from_file(str(mobile.outputs[0]))
+    assert mobile.outputs[0].suffix == ".jpg" and (m.width, m.height) == (390, 844)
+
+
+def test_full_page_and_internal_redirect(site, tmp_path, allow_local):
+    r = run_tool("html-to-image", [], {"url": site + "/redirect-in", "fullPage": True, "devicePreset": "custom",
+                                       "viewportWidth": 400, "viewportHeight": 400, "format": "webp"}, tmp_path)
+    im = pyvips.Image.new_from_file(str(r.outputs[0]))
+    assert (im.width, im.height) == (400, 3000) and r.extra["finalUrl"].endswith("/tall")
+    assert im.getpoint(200, 2900)[1] > 240
+
+
+def test_sub_requests_to_other_hosts_are_blocked(site, tmp_path, allow_local):
+    Handler.hits.clear()
+    r = run_tool("html-to-image", [], {"url": site + "/leaky"}, tmp_path)
+    assert r.extra["blockedRequests"] >= 2 and "/secret.png" not in Handler.hits
+
+
+def test_redirect_to_a_private_host_is_refused(site, tmp_path, allow_local):
+    with pytest.raises(ToolError) as err:
+        run_tool("html-to-image", [], {"url": site + "/redirect-out"}, tmp_path)
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://localhost/", "http://169.254.169.254/latest/",
+                                 "http://10.1.2.3/", "http://[::1]/", "http://[::ffff:127.0.0.1]/",
+                                 "file:///etc/passwd", "ftp://example.org/", "javascript:alert(1)",
+                                 "http://metadata.google.internal/", "http://100.64.0.1/"])
+def test_private_and_non_http_urls_are_refused(tmp_path, url):
+    with pytest.raises(ToolError) as err:
+        run_tool("html-to-image", [], {"url": url}, tmp_path)
+    assert err.value.status == 400
+
+
+def test_loopback_refused_without_the_allowance(site, tmp_path):
+    with pytest.raises(ToolError) as err:
+        run_tool("html-to-image", [], {"url": site + "/"}, tmp_path)
+    assert err.value.status == 400 and "not reachable" in err.value.message
+
+
+def test_names_resolving_to_private_addresses_are_refused():
+    def fake(addr):
+        return lambda host, port, type=0: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addr, port))]
+
+    with pytest.raises(_netguard.Blocked):
+        _netguard.check_url("http://rebind.example/", set(), resolve=fake("192.168.1.5"))
+    assert _netguard.check_url("https://ok.example/x", set(), resolve=fake("93.184.215.14")) == "ok.example"
+    assert _netguard.check_url("http://127.0.0.1:8080/", {"127.0.0.1"}) == "127.0.0.1"
+    with pytest.raises(_netguard.Blocked):  # the allowance names hosts, not addresses for other names
+        _netguard.check_url("http://evil.example/", {"127.0.0.1"}, resolve=fake("127.0.0.1"))
+
+
+def test_missing_chromium_is_a_503(tmp_path, monkeypatch):
+    monkeypatch.setattr(html_to_image, "CHROMIUM_CANDIDATES", ["/nonexistent/chromium"])
+    monkeypatch.setattr(html_to_image.shutil, "which", lambda name: None)
+    with pytest.raises(ToolError) as err:
+        run_tool("html-to-image", [], {"url": "https://example.org/"}, tmp_path)
+    assert err.value.status == 503 and err.value.code.value == "FEATURE_NOT_INSTALLED"
