@@ -484,6 +484,23 @@ def audio_codec_args(container: str, bitrate_k: int = 128) -> list[str]:
     return ["-c:a", "aac", "-b:a", f"{bitrate_k}k"]
 
 
+def audio_copy_ok(container: str, codec: str) -> bool:
+    """Whether an audio stream can be copied as is into `container`."""
+    if container == "webm":
+        return codec in ("opus", "vorbis")
+    if container in ("mp4", "mov"):
+        return codec in ("aac", "mp3", "alac", "ac3", "eac3")
+    return container == "mkv" and bool(codec)
+
+
+def audio_args(container: str, info: MediaInfo, af: Sequence[str] = (), bitrate_k: int = 128) -> list[str]:
+    """Copy the audio when nothing changes it and the container takes it, else encode."""
+    codec = info.audio.codec if info.audio else ""
+    if not af and audio_copy_ok(container, codec):
+        return ["-c:a", "copy"]
+    return [*(["-af", ",".join(af)] if af else []), *audio_codec_args(container, bitrate_k)]
+
+
 def container_args(container: str) -> list[str]:
     if container in ("mp4", "mov", "m4a", "m4r"):
         return ["-movflags", "+faststart"]
@@ -560,9 +577,7 @@ async def reencode_video(call: ToolCall, info: MediaInfo, *, vf: Sequence[str] =
         args += ["-vf", ",".join(vf)]
     args += video_codec_args(container, crf)
     if has_audio:
-        if af:
-            args += ["-af", ",".join(af)]
-        args += audio_codec_args(container)
+        args += audio_args(container, info, af)
     args += ["-map_metadata", "0", *container_args(container), *extra, out(target)]
     await run(args, call=call, duration=duration if duration is not None else info.duration, message=message,
               what="video")

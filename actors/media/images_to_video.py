@@ -1,0 +1,48 @@
+"""Images to Video: a slideshow, each picture fitted (letterboxed) into 1080p, 720p or a square frame."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from actors.media import _ffmpeg as ff
+from protocols.errors import bad_input
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+SIZES = {"1080p": (1920, 1080), "720p": (1280, 720), "square": (1080, 1080)}
+MAX_IMAGES = 200
+
+
+class ImagesToVideoSettings(ToolSettings):
+    seconds_per_image: float = Field(2.0, ge=0.5, le=10, description="How long each image stays on screen")
+    resolution: Literal["1080p", "720p", "square"] = Field("1080p", description="Frame size of the video")
+    fps: int = Field(30, ge=1, le=60, description="Frames per second")
+    background: str = Field("#000000", pattern=ff.HEX_COLOR, description="Colour around images of another shape")
+
+
+@tool("images-to-video", section=Section.VIDEO, family=Family.MEDIA, settings=ImagesToVideoSettings,
+      inputs=(1, MAX_IMAGES), accepts={"image"}, in_process=True)
+async def run(call: ToolCall) -> ToolResult:
+    """Make a slideshow video from images."""
+    s: ImagesToVideoSettings = call.settings  # type: ignore[assignment]
+    for i, path in enumerate(call.inputs):
+        info = await ff.probe(path, call.names[i])
+        if info.video is None or not (info.is_still_image or info.format in ("gif", "webp_pipe")):
+            raise bad_input(f"'{call.names[i]}' is not an image.")
+    w, h = SIZES[s.resolution]
+    color = ff.hex_color(s.background)
+    args: list[str] = []
+    parts, labels = [], []
+    for n, path in enumerate(call.inputs):
+        args += ["-loop", "1", "-framerate", str(s.fps), "-t", f"{s.seconds_per_image:g}", *ff.inp(path)]
+        parts.append(f"[{n}:v:0]scale={w}:{h}:force_original_aspect_ratio=decrease,"
+                     f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color={color},setsar=1,fps={s.fps},format=yuv420p[v{n}]")
+        labels.append(f"[v{n}]")
+    graph = ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(labels)}:v=1:a=0[v]"
+    total = s.seconds_per_image * len(call.inputs)
+    target = ff.output_path(call, "mp4")
+    args += ["-filter_complex", graph, "-map", "[v]", *ff.h264_args(20, "veryfast"), "-r", str(s.fps),
+             *ff.container_args("mp4"), ff.out(target)]
+    await ff.run(args, call=call, duration=total, message="making the slideshow", what="images")
+    return ToolResult([target], {"images": len(call.inputs), "durationS": total})
