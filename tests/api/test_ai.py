@@ -133,3 +133,36 @@ def test_ocr_pdf_via_api(api):
     assert frame["status"] == "completed", frame
     pdf = api.get(frame["result"]["downloadUrl"]).content
     assert pdf.startswith(b"%PDF") and "fox" in frame["result"]["text"]
+
+
+def figure_png() -> bytes:
+    img = Image.new("RGB", (400, 300), (235, 235, 230))
+    d = ImageDraw.Draw(img)
+    d.ellipse((160, 40, 240, 120), fill=(200, 140, 110))
+    d.rounded_rectangle((120, 115, 280, 300), radius=40, fill=(30, 60, 160))
+    return png_bytes(img)
+
+
+def test_remove_background_and_effects_via_api(api):
+    r = post(api, "remove-background", figure_png())
+    if r.status_code == 501:
+        install(api, "background-removal")
+        r = post(api, "remove-background", figure_png())
+    assert r.status_code == 202, r.text
+    frame = wait_job(api, r.json()["jobId"], timeout=300)
+    assert frame["status"] == "completed", frame
+    cut = Image.open(io.BytesIO(api.get(frame["result"]["downloadUrl"]).content))
+    assert cut.mode == "RGBA" and cut.getpixel((5, 5))[3] < 20 and cut.getpixel((200, 200))[3] > 230
+    # effects: JSON body, reuses the cached mask, answers at once (FAST)
+    e = api.post("/api/v1/tools/image/remove-background/effects",
+                 json={"jobId": frame["jobId"], "backgroundType": "color", "backgroundColor": "#ff0000"})
+    assert e.status_code == 200, e.text
+    red = Image.open(io.BytesIO(api.get(e.json()["downloadUrl"]).content)).convert("RGB")
+    assert red.getpixel((5, 5)) == (255, 0, 0)
+    missing = api.post("/api/v1/tools/image/remove-background/effects",
+                       json={"jobId": "00000000-0000-4000-8000-000000000000"})
+    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    # a second request does not reload the model (see admin runtime info via the actor; here: it still works)
+    r2 = post(api, "blur-background", figure_png(), settings={"intensity": 30})
+    assert r2.status_code == 202
+    assert wait_job(api, r2.json()["jobId"], timeout=300)["status"] == "completed"

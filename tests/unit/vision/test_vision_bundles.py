@@ -88,7 +88,7 @@ def test_unknown_bundle_is_404(tmp_path):
     assert info.value.status == 404
 
 
-def test_missing_bundle_is_501_with_name_and_size(tmp_path):
+def test_missing_bundle_is_501_with_name_and_size(tmp_path, models_root):
     _models.configure(tmp_path / "empty-models")
     try:
         with pytest.raises(ToolError) as info:
@@ -99,7 +99,7 @@ def test_missing_bundle_is_501_with_name_and_size(tmp_path):
         assert _models.missing_for("ocr", _settings("ocr", {"quality": "balanced"})) == ["ocr"]
         assert _models.missing_for("ocr", _settings("ocr", {"quality": "fast"})) == []
     finally:
-        pass
+        _models.configure(models_root)
 
 
 def _settings(tool_id, raw):

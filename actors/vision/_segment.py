@@ -1,0 +1,120 @@
+"""Subject masks (ISNet, from the background-removal bundle) and the compositing every background tool
+shares: colour/gradient/image/blur backgrounds, feathering, drop shadows, edge defringing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from actors.vision import _models
+
+BUNDLE = "background-removal"
+SIZE = 1024
+
+
+def subject_mask(rgb: np.ndarray) -> np.ndarray:
+    """Foreground probability 0..1 (float32, HxW) of the salient subject."""
+    session = _models.onnx_session(BUNDLE, "isnet.onnx")
+    h, w = rgb.shape[:2]
+    x = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - 0.5
+    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    out = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]
+    out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def save_mask(mask: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), (np.clip(mask, 0, 1) * 255).astype(np.uint8))
+
+
+def load_mask(path: Path) -> np.ndarray:
+    data = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if data is None:
+        raise FileNotFoundError(path)
+    return data.astype(np.float32) / 255.0
+
+
+def feather(mask: np.ndarray, radius: float) -> np.ndarray:
+    if radius <= 0:
+        return mask
+    k = int(radius) * 2 + 1
+    return cv2.GaussianBlur(mask, (k, k), radius / 2 + 0.1)
+
+
+def gradient(h: int, w: int, c1: tuple[int, int, int], c2: tuple[int, int, int], angle: float) -> np.ndarray:
+    """A linear gradient from c1 to c2 along `angle` degrees (0 = left to right, 90 = top to bottom)."""
+    rad = math.radians(angle)
+    dx, dy = math.cos(rad), math.sin(rad)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    proj = xs * dx + ys * dy
+    lo, hi = proj.min(), proj.max()
+    t = (proj - lo) / max(1e-6, hi - lo)
+    a, b = np.array(c1, np.float32), np.array(c2, np.float32)
+    return (a[None, None] * (1 - t[..., None]) + b[None, None] * t[..., None]).astype(np.float32)
+
+
+def solid(h: int, w: int, color: tuple[int, int, int]) -> np.ndarray:
+    return np.broadcast_to(np.array(color, np.float32), (h, w, 3)).copy()
+
+
+def blurred_background(rgb: np.ndarray, mask: np.ndarray, intensity: float) -> np.ndarray:
+    """Blur the background without the subject's colours bleeding into it (normalised convolution)."""
+    sigma = max(0.5, intensity / 100 * max(rgb.shape[:2]) / 25)
+    weight = np.clip(1.0 - mask, 0.0, 1.0)
+    num = cv2.GaussianBlur(rgb.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    plain = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), sigma)
+    return np.where(den > 1e-3, num / np.maximum(den, 1e-3), plain)
+
+
+def composite(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+    a = alpha[..., None]
+    return rgb.astype(np.float32) * a + background * (1 - a)
+
+
+def drop_shadow(alpha: np.ndarray, opacity: float, offset: tuple[int, int] | None = None) -> np.ndarray:
+    """Shadow strength 0..1 cast by the subject, offset down-right and softened."""
+    h, w = alpha.shape
+    dx, dy = offset or (max(2, w // 60), max(2, h // 40))
+    moved = np.zeros_like(alpha)
+    moved[dy:, dx:] = alpha[: h - dy, : w - dx]
+    soft = cv2.GaussianBlur(moved, (0, 0), max(1.0, min(h, w) / 80))
+    return np.clip(soft * opacity, 0, 1)
+
+
+def with_shadow_rgba(rgb: np.ndarray, alpha: np.ndarray, opacity: float) -> np.ndarray:
+    """Transparent output with a drop shadow: the shadow is black with its own alpha, under the subject."""
+    shadow = drop_shadow(alpha, opacity)
+    out_alpha = alpha + shadow * (1 - alpha)
+    colour = rgb.astype(np.float32) * alpha[..., None] / np.maximum(out_alpha[..., None], 1e-6)
+    return np.dstack([colour, out_alpha * 255])
+
+
+def defringe(rgb: np.ndarray, alpha: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """Remove halos left by an old background: edge pixels take the colour of the nearest solid interior,
+    and the alpha edge is tightened in proportion to `strength` (0..100)."""
+    a = alpha.astype(np.float32)
+    if a.max() > 1.0:
+        a = a / 255.0
+    if strength <= 0:
+        return rgb, a
+    solid_mask = (a > 0.98).astype(np.uint8)
+    if solid_mask.sum() == 0:
+        return rgb, a
+    edge = (a > 0.01) & (a <= 0.98)
+    # colour of the nearest solid pixel: inpaint the non-solid area from the interior
+    holes = (1 - solid_mask).astype(np.uint8) * 255
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    filled = cv2.cvtColor(cv2.inpaint(bgr, holes, 3, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)
+    t = strength / 100.0
+    out = rgb.astype(np.float32).copy()
+    out[edge] = out[edge] * (1 - t) + filled[edge].astype(np.float32) * t
+    # tighten: a curve that pushes weak edge alpha towards 0
+    gamma = 1.0 + 1.5 * t
+    a = np.where(edge, np.power(a, gamma), a)
+    out[a <= 0.01] = 0
+    return out, a

@@ -1,0 +1,31 @@
+"""Blur background: keep the subject sharp, blur everything behind it (portrait mode)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from actors.vision import _img, _models, _segment
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class BlurBackgroundSettings(ToolSettings):
+    intensity: float = Field(50, ge=1, le=100, description="Blur strength")
+    feather: float = Field(4, ge=0, le=20, description="Softness of the subject's edge in pixels")
+    format: Literal["png", "webp"] = Field("png", description="Output format")
+
+
+_models.requires("blur-background", (_segment.BUNDLE,))
+
+
+@tool("blur-background", section=Section.IMAGE, family=Family.VISION, settings=BlurBackgroundSettings,
+      mode=Mode.LONG, accepts={"image"})
+def run(call: ToolCall) -> ToolResult:
+    """Blur the background behind the subject."""
+    s: BlurBackgroundSettings = call.settings  # type: ignore[assignment]
+    rgb = _img.load_rgb(call.inputs[0], call.limits)
+    mask = _segment.feather(_segment.subject_mask(rgb), s.feather)
+    out = _segment.composite(rgb, mask, _segment.blurred_background(rgb, mask, s.intensity))
+    return ToolResult([_img.save(out, call, s.format, 95 if s.format == "webp" else None)],
+                      {"subjectCoverage": round(float(mask.mean()), 4)})

@@ -1,0 +1,130 @@
+"""Remove background (ISNet) and its /effects sub-route, which reuses the cached mask of an earlier job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from actors.vision import _img, _models, _segment
+from protocols.errors import ToolError, bad_input
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+CACHE = "ai-cache"
+JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class RemoveBackgroundSettings(ToolSettings):
+    model: Literal["isnet"] = Field("isnet", description="Segmentation model (ISNet general use)")
+    background_type: Literal["transparent", "color", "gradient", "blur", "image"] = Field(
+        "transparent", description="What replaces the background (image: send it as a part named 'background')")
+    background_color: str = Field("#ffffff", pattern=_img.HEX, description="Colour for backgroundType=color")
+    gradient_color1: str = Field("#4f46e5", pattern=_img.HEX, description="Gradient start colour")
+    gradient_color2: str = Field("#ec4899", pattern=_img.HEX, description="Gradient end colour")
+    gradient_angle: float = Field(90, ge=0, le=360, description="Gradient direction in degrees (0 = left to right)")
+    blur_enabled: bool = Field(False, description="Blur the original background instead of removing it")
+    blur_intensity: float = Field(50, ge=1, le=100, description="Background blur strength")
+    shadow_enabled: bool = Field(False, description="Add a soft drop shadow under the subject")
+    shadow_opacity: float = Field(50, ge=0, le=100, description="Shadow opacity in percent")
+    format: Literal["png", "webp"] = Field("png", description="Output format")
+
+
+class EffectsSettings(RemoveBackgroundSettings):
+    job_id: str = Field(..., pattern=JOB_ID, description="jobId of an earlier remove-background run")
+
+
+_models.requires("remove-background", (_segment.BUNDLE,))
+
+
+def apply_effects(rgb: np.ndarray, mask: np.ndarray, s: RemoveBackgroundSettings,
+                  background: np.ndarray | None = None) -> np.ndarray:
+    h, w = mask.shape
+    kind = "blur" if s.blur_enabled and s.background_type == "transparent" else s.background_type
+    if kind == "transparent":
+        if s.shadow_enabled:
+            return _segment.with_shadow_rgba(rgb, mask, s.shadow_opacity / 100)
+        return np.dstack([rgb.astype(np.float32), mask * 255])
+    if kind == "color":
+        bg = _segment.solid(h, w, _img.hex_rgb(s.background_color))
+    elif kind == "gradient":
+        bg = _segment.gradient(h, w, _img.hex_rgb(s.gradient_color1), _img.hex_rgb(s.gradient_color2), s.gradient_angle)
+    elif kind == "blur":
+        bg = _segment.blurred_background(rgb, mask, s.blur_intensity)
+    else:
+        if background is None:
+            raise bad_input("backgroundType 'image' needs the background image as a second part named 'background'.")
+        bg = _cover(background, w, h).astype(np.float32)
+    if s.shadow_enabled:
+        bg = bg * (1 - _segment.drop_shadow(mask, s.shadow_opacity / 100))[..., None]
+    return _segment.composite(rgb, mask, bg)
+
+
+def _cover(image: np.ndarray, w: int, h: int) -> np.ndarray:
+    ih, iw = image.shape[:2]
+    scale = max(w / iw, h / ih)
+    resized = cv2.resize(image, (max(w, round(iw * scale)), max(h, round(ih * scale))), interpolation=cv2.INTER_AREA)
+    y0 = (resized.shape[0] - h) // 2
+    x0 = (resized.shape[1] - w) // 2
+    return resized[y0: y0 + h, x0: x0 + w]
+
+
+def cache_dir(workdir: Path) -> Path:
+    return workdir.parent / CACHE
+
+
+def _background_input(call: ToolCall) -> np.ndarray | None:
+    for path, role in zip(call.inputs[1:], call.roles[1:] or ["background"] * (len(call.inputs) - 1), strict=False):
+        if role in ("background", "file", "files"):
+            return _img.load_rgb(path, call.limits)
+    return None
+
+
+@tool("remove-background", section=Section.IMAGE, family=Family.VISION, settings=RemoveBackgroundSettings,
+      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image"})
+def run(call: ToolCall) -> ToolResult:
+    """Remove the background of a photo (transparent, colour, gradient, blur or image behind the subject)."""
+    s: RemoveBackgroundSettings = call.settings  # type: ignore[assignment]
+    rgb, _alpha, _fmt = _img.load(call.inputs[0], call.limits)
+    if call.progress:
+        call.progress(10, "finding the subject")
+    mask = _segment.subject_mask(rgb)
+    cache = cache_dir(call.workdir)
+    _segment.save_mask(mask, cache / "mask.png")
+    cv2.imwrite(str(cache / "source.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    out = apply_effects(rgb, mask, s, _background_input(call))
+    path = _img.save(out, call, s.format, 100 if s.format == "webp" else None)
+    coverage = float(mask.mean())
+    return ToolResult([path], {"subjectCoverage": round(coverage, 4), "model": s.model})
+
+
+@tool("remove-background/effects", section=Section.IMAGE, family=Family.VISION, settings=EffectsSettings,
+      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False)
+def effects(call: ToolCall) -> ToolResult:
+    """Apply background effects again using the cached mask of an earlier remove-background job."""
+    s: EffectsSettings = call.settings  # type: ignore[assignment]
+    cache = call.workdir.parent.parent / s.job_id / CACHE
+    try:
+        mask = _segment.load_mask(cache / "mask.png")
+        bgr = cv2.imread(str(cache / "source.png"), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise FileNotFoundError
+    except (FileNotFoundError, OSError):
+        raise ToolError("No cached mask for that jobId: run remove-background first (results expire).",
+                        status=404, code=_not_found()) from None
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if s.background_type == "image":
+        raise bad_input("The effects route takes colour, gradient, blur or shadow effects; send a new image to "
+                        "remove-background for an image background.")
+    out = apply_effects(rgb, mask, s)
+    call.names = [f"{s.job_id[:8]}-effects.png"]
+    path = _img.save(out, call, s.format, 100 if s.format == "webp" else None)
+    return ToolResult([path], {"sourceJobId": s.job_id})
+
+
+def _not_found():
+    from protocols.errors import ErrorCode
+
+    return ErrorCode.NOT_FOUND
