@@ -55,6 +55,8 @@ def prepared(call: ToolCall) -> list[tuple[pyvips.Image, bytes | None]]:
     for path in call.inputs:
         header, fmt = v.open_image(path, call.limits)
         image, _ = v.load_upright(path, call.limits)
+        if image.interpretation not in ("srgb", "b-w"):  # CMYK, 16-bit, Lab...: to 8-bit sRGB
+            image = image.colourspace("srgb")
         if image.hasalpha():
             image = image.flatten(background=[255] * (image.bands - 1))
         if image.format != "uchar":

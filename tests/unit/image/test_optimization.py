@@ -202,3 +202,12 @@ def test_favicon_rejects_bad_input(samples, tmp_path):
     with pytest.raises(ToolError) as err:
         run_tool("favicon", samples / "truncated.jpg", {}, tmp_path)
     assert 400 <= err.value.status < 500
+
+
+def test_image_to_pdf_cmyk_and_16_bit(samples, tmp_path):
+    cmyk = tmp_path / "cmyk.jpg"
+    pyvips.Image.new_from_file(str(samples / "photo.jpg")).colourspace("cmyk").jpegsave(str(cmyk))
+    deep = tmp_path / "deep.png"
+    pyvips.Image.new_from_file(str(samples / "photo.png")).colourspace("rgb16").pngsave(str(deep))
+    result = run_tool("image-to-pdf", [cmyk, deep], {"pageSize": "Legal"}, tmp_path)
+    assert [box[2:] for box in pdf_pages(result.outputs[0])] == [(612.0, 1008.0)] * 2
