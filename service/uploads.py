@@ -16,7 +16,7 @@ from streaming_form_data.targets import BaseTarget
 from protocols.errors import ApiError, ErrorCode
 from service.sniff import HEAD_BYTES, sniff
 
-FILE_FIELDS = ("file", "files", "watermark", "overlay", "mask", "subtitle", "audio", "logo")
+FILE_FIELDS = ("file", "files", "watermark", "overlay", "mask", "subtitle", "audio", "logo", "background")
 VALUE_FIELDS = ("settings", "pipeline", "fileId", "toolId", "parentId", "jobId", "filename", "name")
 MAX_VALUE_BYTES = 1 << 20
 MAX_FILES = 1000
