@@ -115,22 +115,28 @@ def scale_alpha(overlay: pyvips.Image, opacity: float) -> pyvips.Image:
 
 
 def composite(base: pyvips.Image, overlay: pyvips.Image, x: int, y: int, mode: str = "over") -> pyvips.Image:
-    """Blend an RGBA overlay onto base at (x, y) (may hang off the edges); returns 8-bit sRGB(A)."""
-    had_alpha = base.hasalpha()
-    base = rgb_with_alpha(base)
+    """Blend an RGBA overlay onto base at (x, y) (may hang off the edges); returns 8-bit sRGB(A).
+
+    Only the covered rectangle is blended and inserted back, so the rest of the image streams through
+    untouched; an opaque base stays opaque (over an opaque backdrop every blend mode gives alpha 1).
+    """
+    base = srgb8(base)
+    if base.bands < 3:
+        base = base.colourspace("srgb")
     overlay = rgb_with_alpha(overlay)
-    # clip the overlay to the base so that libvips never grows the canvas
     left, top = max(0, x), max(0, y)
     right, bottom = min(base.width, x + overlay.width), min(base.height, y + overlay.height)
     if right <= left or bottom <= top:
-        out = base
-    else:
-        overlay = overlay.crop(left - x, top - y, right - left, bottom - top)
-        out = base.composite2(overlay, mode, x=left, y=top, compositing_space="srgb")
-        out = out.cast("uchar")
-    if not had_alpha and out.extract_band(3).min() >= 255:
-        out = out.extract_band(0, n=3)
-    return out.copy(interpretation="srgb")
+        return base.copy(interpretation="srgb")
+    overlay = overlay.crop(left - x, top - y, right - left, bottom - top)
+    region = base.crop(left, top, right - left, bottom - top)
+    had_alpha = base.hasalpha()
+    if not had_alpha:
+        region = region.bandjoin(255)
+    blended = region.composite2(overlay, mode, compositing_space="srgb").cast("uchar")
+    if not had_alpha:
+        blended = blended.extract_band(0, n=3)
+    return base.insert(blended.copy(interpretation="srgb"), left, top).copy(interpretation="srgb")
 
 
 def rounded_box(width: int, height: int, radius: int, fill) -> Image.Image:
@@ -176,3 +182,24 @@ def constant_like(image: pyvips.Image, values: list[float]) -> pyvips.Image:
 def smoothstep(t: pyvips.Image) -> pyvips.Image:
     t = t.clamp(min=0, max=1)
     return t * t * (3 - 2 * t)
+
+
+def load_streaming(path, limits) -> tuple[pyvips.Image, str]:
+    """Open for one top-to-bottom pass when no rotation is needed (no full decode into memory);
+    rotated (EXIF 2..8) or HEVC inputs are fully decoded upright."""
+    header, fmt = v.open_image(path, limits)
+    if fmt == "heic" or v.orientation(header) not in (0, 1):
+        return v.load_upright(path, limits)
+    image, _ = v.open_image(path, limits, access="sequential")
+    return image, fmt
+
+
+def save_streamed(image: pyvips.Image, workdir, stem: str, fmt: str):
+    """Save an image opened by load_streaming: decoding happens during the save, so a failure there is
+    almost always a corrupt or truncated input (a 400), not an encoder fault."""
+    from protocols.errors import ToolError
+
+    try:
+        return v.save(image, workdir, stem, output_fmt_for_alpha(fmt, image.hasalpha()))
+    except ToolError:
+        raise bad_input("The image could not be decoded: it may be corrupt or truncated.") from None

@@ -30,9 +30,9 @@ class ComposeSettings(ToolSettings):
 def run(call: ToolCall) -> ToolResult:
     """Layer a second image on top of the first."""
     s: ComposeSettings = call.settings  # type: ignore[assignment]
-    base, fmt = v.load_upright(call.inputs[0], call.limits)
+    base, fmt = d.load_streaming(call.inputs[0], call.limits)
     top, _ = v.load_upright(call.inputs[1], call.limits)
     mode = VIPS_MODES.get(s.blend, s.blend)
     out_image = v.run_vips("composed", lambda: d.composite(base, d.scale_alpha(top, s.opacity / 100), s.x, s.y, mode))
-    out = v.save(out_image, call.workdir, call.stem(), d.output_fmt_for_alpha(fmt, out_image.hasalpha()))
+    out = d.save_streamed(out_image, call.workdir, call.stem(), fmt)
     return ToolResult([out], {"width": out_image.width, "height": out_image.height})

@@ -27,7 +27,7 @@ class TextOverlaySettings(ToolSettings):
 def run(call: ToolCall) -> ToolResult:
     """Draw text on an image, with an optional background box."""
     s: TextOverlaySettings = call.settings  # type: ignore[assignment]
-    image, fmt = v.load_upright(call.inputs[0], call.limits)
+    image, fmt = d.load_streaming(call.inputs[0], call.limits)
     font = _fonts.load(s.font, s.font_size)
     text = d.text_block(d.require_text(s.text), font, d.rgba(s.color))
     pad = s.padding if s.background else 0
@@ -40,6 +40,6 @@ def run(call: ToolCall) -> ToolResult:
     x = s.x if s.x is not None else (image.width - width) // 2
     y = s.y if s.y is not None else (image.height - height) // 2
     out_image = v.run_vips("drawn", d.composite, image, d.from_pil(box), x, y)
-    out = v.save(out_image, call.workdir, call.stem(), d.output_fmt_for_alpha(fmt, out_image.hasalpha()))
+    out = d.save_streamed(out_image, call.workdir, call.stem(), fmt)
     return ToolResult([out], {"width": out_image.width, "height": out_image.height,
                               "box": {"left": x, "top": y, "width": width, "height": height}})

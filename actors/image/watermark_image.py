@@ -20,7 +20,7 @@ class WatermarkImageSettings(ToolSettings):
 def run(call: ToolCall) -> ToolResult:
     """Add an image watermark (the second file)."""
     s: WatermarkImageSettings = call.settings  # type: ignore[assignment]
-    image, fmt = v.load_upright(call.inputs[0], call.limits)
+    image, fmt = d.load_streaming(call.inputs[0], call.limits)
     mark, _ = v.load_upright(call.inputs[1], call.limits)
 
     def build():
@@ -34,6 +34,6 @@ def run(call: ToolCall) -> ToolResult:
         return d.composite(image, layer, x, y), (x, y, layer.width, layer.height)
 
     out_image, box = v.run_vips("watermarked", build)
-    out = v.save(out_image, call.workdir, call.stem(), d.output_fmt_for_alpha(fmt, out_image.hasalpha()))
+    out = d.save_streamed(out_image, call.workdir, call.stem(), fmt)
     return ToolResult([out], {"width": out_image.width, "height": out_image.height,
                               "watermarkBox": {"left": box[0], "top": box[1], "width": box[2], "height": box[3]}})

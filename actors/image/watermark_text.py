@@ -50,7 +50,7 @@ def apply(image: pyvips.Image, s: WatermarkTextSettings) -> pyvips.Image:
 def run(call: ToolCall) -> ToolResult:
     """Add a text watermark."""
     s: WatermarkTextSettings = call.settings  # type: ignore[assignment]
-    image, fmt = v.load_upright(call.inputs[0], call.limits)
+    image, fmt = d.load_streaming(call.inputs[0], call.limits)
     out_image = v.run_vips("watermarked", apply, image, s)
-    out = v.save(out_image, call.workdir, call.stem(), d.output_fmt_for_alpha(fmt, out_image.hasalpha()))
+    out = d.save_streamed(out_image, call.workdir, call.stem(), fmt)
     return ToolResult([out], {"width": out_image.width, "height": out_image.height})

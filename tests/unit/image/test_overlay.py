@@ -202,3 +202,13 @@ def test_fonts_resolve_to_real_files():
     listing = {f["family"]: f["filename"] for f in _memes.font_listing()}
     assert _memes.font_for_filename(listing["anton"]) == _fonts.font_file("anton")
     assert _memes.font_for_filename("../../etc/passwd") is None
+
+
+@pytest.mark.parametrize("tool_id, extra", [("watermark-text", {"text": "x"}), ("text-overlay", {"text": "x"})])
+def test_streamed_overlays_reject_truncated_and_honour_orientation(samples, tmp_path, tool_id, extra):
+    for name in ("truncated.jpg", "corrupt.jpg", "text.png"):
+        with pytest.raises(ToolError) as err:
+            run_tool(tool_id, samples / name, extra, tmp_path)
+        assert err.value.status == 400, name
+    out = load(run_tool(tool_id, samples / "oriented.jpg", extra, tmp_path).outputs[0])
+    assert (out.width, out.height) == (300, 400)
