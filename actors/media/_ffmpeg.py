@@ -538,8 +538,9 @@ def audio_encode_args(fmt: str, bitrate_k: int | None = None) -> list[str]:
         return ["-c:a", "pcm_s16le"]
     if fmt == "flac":
         return ["-c:a", "flac"]
-    if fmt == "ogg":
-        return ["-c:a", "libvorbis"] + (["-b:a", f"{bitrate_k}k"] if bitrate_k else ["-q:a", "5"])
+    if fmt == "ogg":  # Vorbis refuses some bitrate/rate pairs: ask for the matching VBR quality instead
+        quality = max(-1.0, min(10.0, (bitrate_k - 64) / 24)) if bitrate_k else 5.0
+        return ["-c:a", "libvorbis", "-q:a", f"{quality:.1f}"]
     if fmt == "opus":
         return ["-c:a", "libopus", "-b:a", f"{bitrate_k or 128}k"]
     if fmt in ("m4a", "m4r"):

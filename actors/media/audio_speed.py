@@ -1,0 +1,24 @@
+"""Audio Speed: 0.25×–4× tempo, pitch kept (chained atempo)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from actors.media import _audio
+from actors.media import _ffmpeg as ff
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class AudioSpeedSettings(ToolSettings):
+    factor: float = Field(1.5, ge=0.25, le=4, description="Speed factor (2 = twice as fast)")
+
+
+@tool("audio-speed", section=Section.AUDIO, family=Family.MEDIA, settings=AudioSpeedSettings, accepts=_audio.ACCEPTS,
+      in_process=True)
+async def run(call: ToolCall) -> ToolResult:
+    """Speed audio up or slow it down (pitch kept)."""
+    s: AudioSpeedSettings = call.settings  # type: ignore[assignment]
+    info = await _audio.open_audio(call)
+    target = await _audio.encode(call, info, ff.atempo_chain(s.factor), duration=info.duration / s.factor,
+                                 message="changing speed")
+    return ToolResult([target])

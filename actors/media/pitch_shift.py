@@ -1,0 +1,31 @@
+"""Pitch Shift: up or down by semitones, duration unchanged (Rubber Band; a resample+tempo chain without it)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from actors.media import _audio
+from actors.media import _ffmpeg as ff
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class PitchShiftSettings(ToolSettings):
+    semitones: float = Field(2.0, ge=-12, le=12, description="Semitones up (positive) or down (negative)")
+
+
+@tool("pitch-shift", section=Section.AUDIO, family=Family.MEDIA, settings=PitchShiftSettings, accepts=_audio.ACCEPTS,
+      in_process=True)
+async def run(call: ToolCall) -> ToolResult:
+    """Change the pitch without changing the speed."""
+    s: PitchShiftSettings = call.settings  # type: ignore[assignment]
+    info = await _audio.open_audio(call)
+    assert info.audio is not None
+    ratio = 2 ** (s.semitones / 12)
+    hw = await ff.detect_hardware()
+    if hw.rubberband:
+        af = [f"rubberband=pitch={ratio:.6f}:pitchq=quality:formant=preserved"]
+    else:
+        rate = info.audio.sample_rate or 44100
+        af = [f"asetrate={rate * ratio:.0f}", f"aresample={rate}", *ff.atempo_chain(1 / ratio)]
+    target = await _audio.encode(call, info, af, message="shifting pitch")
+    return ToolResult([target], {"semitones": s.semitones})
