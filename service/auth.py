@@ -198,6 +198,8 @@ class Authenticator:
         self.config = config
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        # bumped by every forget_*: a lookup that began before an invalidation is used once, never cached
+        self._generation = 0
         # API keys plug in here (the identity module sets it): token -> Principal | None
         self.key_verifier: Callable[[str], Awaitable[Principal | None]] | None = None
         from service.ratelimit import LoginThrottle
@@ -206,6 +208,7 @@ class Authenticator:
 
     def forget_user(self, user_id: str | None = None) -> None:
         """Drop cached principals of one user (None: of everyone), after any change to them."""
+        self._generation += 1
         if user_id is None:
             self._cache.clear()
             return
@@ -213,10 +216,12 @@ class Authenticator:
             self._cache.pop(key, None)
 
     def forget_key(self, key_id: str) -> None:
+        self._generation += 1
         for key in [k for k, (_, p) in self._cache.items() if p.api_key_id == key_id]:
             self._cache.pop(key, None)
 
     def forget_token(self, token: str) -> None:
+        self._generation += 1
         self._cache.pop(token_hash(token), None)
 
     async def resolve(self, token: str) -> Principal | None:
@@ -227,13 +232,14 @@ class Authenticator:
             if hit[0] > now:
                 return hit[1]
             self._cache.pop(digest, None)
+        generation = self._generation
         if is_api_key(token):
             if self.key_verifier is None:
                 return None
             principal = await self.key_verifier(token)
         else:
             principal = await self.store.call(_load_session_principal, digest, now)
-        if principal is not None:
+        if principal is not None and generation == self._generation:
             until = min(now + self.CACHE_TTL_S, principal.expires_at or math.inf)
             self._cache[digest] = (until, principal)
             if len(self._cache) > self.CACHE_MAX:
@@ -259,9 +265,10 @@ class Authenticator:
         return token, expires, principal
 
     async def logout(self, token: str) -> None:
-        self.forget_token(token)
+        # the row first, then the cache: a lookup in between must not find the row and cache it again
         await self.store.call(lambda conn: conn.execute(delete(schema.sessions).where(
             schema.sessions.c.token_hash == token_hash(token))))
+        self.forget_token(token)
 
     async def seed(self) -> None:
         """First start: built-in roles, the default team and the default admin."""

@@ -171,3 +171,24 @@ async def test_concurrent_cold_verifications(env):
         for _ in range(4):
             n.start_soon(one)
     assert len(results) == 4 and all(r is not None for r in results)
+
+
+async def test_a_lookup_racing_an_invalidation_is_not_cached(env):
+    store, auth, clock, admin_id = env
+    release, started = trio.Event(), trio.Event()
+    real = auth.key_verifier
+
+    async def slow_verifier(key):
+        started.set()
+        await release.wait()
+        return await real(key)
+
+    auth.key_verifier = slow_verifier
+    key, key_id = await add_key(store, admin_id)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(auth.resolve, key)
+        await started.wait()
+        auth.forget_key(key_id)  # e.g. the key is deleted while its first verification runs
+        release.set()
+    auth.key_verifier = real
+    assert not auth._cache  # the in-flight result was not kept
