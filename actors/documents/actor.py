@@ -1,12 +1,16 @@
-"""The DocumentActor: PDF tools in worker processes; office conversions through a warm LibreOffice."""
+"""The DocumentActor: PDF tools in worker processes; office conversions through a warm LibreOffice
+listener that the actor owns (started at setup, restarted when it dies, stopped with the actor)."""
 
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import trio
 
+from actors.documents import _office
 from actors.pool import WorkerPoolActor
 from protocols.jobs import Job
 from protocols.tools import ToolResult
@@ -18,10 +22,21 @@ class DocumentActor(WorkerPoolActor):
     def __init__(self, capacity: int, queue_size: int, options: dict[str, Any]) -> None:
         super().__init__(capacity, queue_size)
         self.max_pdf_pages = int(options.get("max_pdf_pages") or 0)
-        self.options = options
+        data_dir = options.get("data_dir")
+        base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="lutra-"))
+        self.office = _office.OfficeListener(base.resolve() / "office")
 
     async def setup(self, nursery: trio.Nursery) -> None:
         await super().setup(nursery)
+        _office.install(self.office)
+        nursery.start_soon(self._office_life)
+
+    async def _office_life(self) -> None:
+        try:
+            await self.office.keep_alive()
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(self.office.stop)
 
     async def execute(self, job: Job) -> ToolResult:
         if self.max_pdf_pages and not job.call.limits.max_pdf_pages:

@@ -127,3 +127,42 @@ def test_max_pdf_pages(make_server, pdfs):
     with srv.client() as c:
         assert_error(post(c, "rotate-pdf", pdfs / "ten.pdf", {"angle": 90}), 413, "PAYLOAD_TOO_LARGE")
         assert finished(c, post(c, "rotate-pdf", pdfs / "three.pdf", {"angle": 90}))["jobId"]
+
+
+# ---- office (warm LibreOffice owned by the server's DocumentActor) -------------------------------
+@pytest.fixture(scope="module")
+def office_files(tmp_path_factory):
+    from docx import Document
+
+    folder = tmp_path_factory.mktemp("api-office")
+    doc = Document()
+    doc.add_paragraph("Hello from the API office test")
+    doc.save(folder / "letter.docx")
+    (folder / "table.csv").write_text("a,b\n1,2\n3,4\n")
+    (folder / "fake.docx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    return folder
+
+
+def test_word_to_pdf_is_long_and_converts(client, office_files, tmp_path):
+    r = post(client, "word-to-pdf", office_files / "letter.docx")
+    assert r.status_code == 202 and r.json()["async"] is True
+    body = finished(client, r)
+    from tests.unit.documents.docpdfs import page_texts
+    assert "Hello from the API office test" in page_texts(fetch(client, tmp_path, body))[0]
+
+
+def test_convert_spreadsheet_csv_to_xlsx(client, office_files, tmp_path):
+    body = finished(client, post(client, "convert-spreadsheet", office_files / "table.csv", {"format": "xlsx"}))
+    path = fetch(client, tmp_path, body, "t.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        assert "xl/workbook.xml" in zf.namelist()
+        shared = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>4</v>" in shared or ">4<" in shared
+
+
+def test_office_bad_input_fails_the_job_with_400(client, office_files, pdfs):
+    r = post(client, "word-to-pdf", office_files / "fake.docx")
+    frame = wait_job(client, r.json()["jobId"]) if r.status_code == 202 else r.json()
+    assert frame.get("status") == "failed" and frame.get("code") == "VALIDATION_ERROR"
+    assert_error(post(client, "convert-document", pdfs / "three.pdf", {"format": "odt"}), 415)
+    assert_error(post(client, "convert-document", office_files / "letter.docx", {"format": "pdf"}), 400)

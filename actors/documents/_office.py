@@ -1,0 +1,365 @@
+"""A warm LibreOffice: one long-lived headless soffice behind unoserver, owned by the DocumentActor.
+
+A conversion is an XML-RPC call to unoserver (tens of milliseconds for a one-page document) instead of a
+LibreOffice start per file (1-3 s). The listener runs with its own profile directory, on loopback ports
+picked at start; it is restarted when it dies (crash, conversion timeout, or a cancelled job, whose
+conversion is stopped by killing LibreOffice). Conversions go through one at a time.
+
+Input checks live here too: an office file must really be the format its name claims.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import http.client
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xmlrpc.client
+import zipfile
+from pathlib import Path
+
+import trio
+
+from protocols.errors import ErrorCode, ToolError, bad_input
+
+log = logging.getLogger("lutra.documents")
+
+UNO_PATHS = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program")
+START_TIMEOUT = 90.0
+CONVERSION_TIMEOUT = 300  # unoserver kills LibreOffice past this; the listener is then restarted
+
+LAUNCHER = Path(__file__).with_name("_office_launcher.py")
+
+
+class OfficeUnavailable(ToolError):
+    def __init__(self, message: str = "LibreOffice is not available on this server.") -> None:
+        super().__init__(message, ErrorCode.FEATURE_NOT_INSTALLED, 501)
+
+    def __reduce__(self):
+        return (OfficeUnavailable, (self.message,))
+
+
+class _Transport(xmlrpc.client.Transport):
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self.timeout
+        return conn
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def soffice_path() -> str | None:
+    for candidate in ("soffice", "libreoffice"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    fallback = "/usr/lib/libreoffice/program/soffice"
+    return fallback if os.path.exists(fallback) else None
+
+
+def uno_path() -> str | None:
+    for folder in UNO_PATHS:
+        if os.path.exists(os.path.join(folder, "uno.py")):
+            return folder
+    return None
+
+
+class OfficeListener:
+    """One unoserver + soffice pair. Thread-safe; conversions are serialised."""
+
+    def __init__(self, profile_dir: Path, *, conversion_timeout: int = CONVERSION_TIMEOUT) -> None:
+        self.profile_dir = Path(profile_dir)
+        self.conversion_timeout = conversion_timeout
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.starts = 0
+        self.conversions = 0
+        self.wanted = False  # set once started: the watchdog keeps it alive from then on
+        self._lock = threading.RLock()
+
+    # ---- life ---------------------------------------------------------------------------------
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        """Start (or restart) the listener and wait until it answers. Blocking: call from a thread."""
+        with self._lock:
+            if self.alive() and self._ping():
+                return
+            self.kill()
+            soffice, uno = soffice_path(), uno_path()
+            if not soffice or not uno:
+                raise OfficeUnavailable("LibreOffice (with its Python UNO bridge) is not installed on this server.")
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            self.port, uno_port = _free_port(), _free_port()
+            while uno_port == self.port:
+                uno_port = _free_port()
+            log_file = open(self.profile_dir / "unoserver.log", "ab")  # noqa: SIM115 - handed to the child
+            argv = [sys.executable, str(LAUNCHER), uno,
+                    "--interface", "127.0.0.1", "--port", str(self.port),
+                    "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
+                    "--user-installation", str(self.profile_dir / "profile"),
+                    "--executable", soffice, "--conversion-timeout", str(self.conversion_timeout), "--quiet"]
+            env = {**os.environ, "SAL_USE_VCLPLUGIN": "svp", "HOME": str(self.profile_dir)}
+            try:
+                self.proc = subprocess.Popen(argv, stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,
+                                             env=env, start_new_session=True)
+            finally:
+                log_file.close()
+            self.starts += 1
+            self.wanted = True
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    break
+                if self._ping():
+                    log.info("office listener ready on port %s (start #%d)", self.port, self.starts)
+                    return
+                time.sleep(0.2)
+            self.kill()
+            raise OfficeUnavailable("LibreOffice did not start; try again shortly.")
+
+    def _ping(self) -> bool:
+        try:
+            proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
+                                              transport=_Transport(2))
+            proxy.system.listMethods()
+            return True
+        except (OSError, xmlrpc.client.Error, http.client.HTTPException):
+            return False
+
+    def kill(self) -> None:
+        """Stop the listener and its LibreOffice (the whole process group)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group (soffice.bin)
+
+    def stop(self) -> None:
+        self.wanted = False
+        self.kill()
+
+    # ---- work ----------------------------------------------------------------------------------
+    def convert_sync(self, src: Path, out: Path, *, filtername: str | None = None,
+                     filter_options: list[str] | None = None, infilter: str | None = None) -> Path:
+        """Convert src to out (format from out's extension). Blocking: call from a thread."""
+        with self._lock:
+            for attempt in (1, 2):
+                if not self.alive():
+                    self.start()
+                proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
+                                                  transport=_Transport(self.conversion_timeout + 30))
+                try:
+                    proxy.convert(str(Path(src).resolve()), None, str(Path(out).resolve()), None, filtername,
+                                  filter_options or [], True, infilter)
+                    self.conversions += 1
+                    break
+                except xmlrpc.client.Fault as fault:
+                    log.warning("office conversion failed: %s", str(fault.faultString)[-500:])
+                    if not self.alive():  # a timeout kills LibreOffice
+                        raise ToolError("The conversion took too long and was stopped.", ErrorCode.TIMEOUT,
+                                        504) from None
+                    raise bad_input("LibreOffice could not read this document: it may be corrupt, "
+                                    "password-protected, or not the format its name says.") from None
+                except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError):
+                    # the listener died under us: restart once, then give up
+                    self.kill()
+                    if attempt == 2:
+                        raise ToolError("LibreOffice stopped while converting this document.") from None
+        if not out.is_file() or out.stat().st_size == 0:
+            raise ToolError("LibreOffice produced no output for this document.")
+        return out
+
+    async def convert(self, src: Path, out: Path, **kwargs) -> Path:
+        """Async front: the conversion runs in a thread; a cancelled job kills LibreOffice mid-conversion
+        (the watchdog or the next conversion starts a fresh one)."""
+        try:
+            return await trio.to_thread.run_sync(lambda: self.convert_sync(src, out, **kwargs),
+                                                 abandon_on_cancel=True)
+        except trio.Cancelled:
+            self.kill()
+            raise
+
+    async def keep_alive(self, interval: float = 2.0) -> None:
+        """Owned by the actor: start the listener, then restart it whenever it dies."""
+        backoff = interval
+        while True:
+            if not self.alive():
+                try:
+                    await trio.to_thread.run_sync(self.start, abandon_on_cancel=True)
+                    backoff = interval
+                except OfficeUnavailable as err:
+                    log.warning("office listener: %s", err.message)
+                    backoff = min(backoff * 2, 60)
+                except Exception:
+                    log.exception("office listener failed to start")
+                    backoff = min(backoff * 2, 60)
+            await trio.sleep(backoff)
+
+
+# ---- the process-wide listener --------------------------------------------------------------------
+_listener: OfficeListener | None = None
+_listener_lock = threading.Lock()
+
+
+def install(listener: OfficeListener) -> None:
+    """The actor's listener becomes the one every office tool uses."""
+    global _listener
+    with _listener_lock:
+        if _listener is not None and _listener is not listener:
+            _listener.stop()
+        _listener = listener
+
+
+def listener() -> OfficeListener:
+    """The installed listener; outside a server (tests, scripts) one is made on first use."""
+    global _listener
+    with _listener_lock:
+        if _listener is None:
+            folder = Path(tempfile.mkdtemp(prefix="lutra-office-"))
+            _listener = OfficeListener(folder)
+            atexit.register(_cleanup, _listener, folder)
+        return _listener
+
+
+def _cleanup(office: OfficeListener, folder: Path) -> None:
+    office.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- input checks ---------------------------------------------------------------------------------
+OOXML_MAIN = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}
+ODF_MIME = {"odt": "application/vnd.oasis.opendocument.text",
+            "ods": "application/vnd.oasis.opendocument.spreadsheet",
+            "odp": "application/vnd.oasis.opendocument.presentation"}
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+FAMILIES = {
+    "document": ("docx", "doc", "odt", "rtf", "txt"),
+    "spreadsheet": ("xlsx", "xls", "ods", "csv"),
+    "presentation": ("pptx", "ppt", "odp"),
+}
+FAMILY_NAMES = {"document": "a word-processing document", "spreadsheet": "a spreadsheet",
+                "presentation": "a presentation"}
+
+
+def detect(path: Path) -> str | None:
+    """What the bytes are: docx/xlsx/pptx/odt/ods/odp, 'ole' (doc/xls/ppt), rtf, text, or None."""
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                if "mimetype" in names:
+                    mime = zf.read("mimetype")[:100].decode("ascii", "replace").strip()
+                    for ext, wanted in ODF_MIME.items():
+                        if mime == wanted:
+                            return ext
+                if "[Content_Types].xml" in names:
+                    for ext, part in OOXML_MAIN.items():
+                        if part in names:
+                            return ext
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        return None
+    if head.startswith(OLE_MAGIC):
+        return "ole"
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"{\\rtf"):
+        return "rtf"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as err:
+            if err.start < len(head) - 4:  # not just a character cut at the end of the sample
+                try:
+                    head.decode("cp1252")
+                except UnicodeDecodeError:
+                    return None
+        return "text"
+    return None
+
+
+def check_input(path: Path, name: str, family: str) -> str:
+    """Refuse files that are not of the family, or not the format their name claims. Returns the
+    extension LibreOffice should see."""
+    ext = Path(name or "").suffix.lower().lstrip(".")
+    actual = detect(path)
+    allowed = FAMILIES[family]
+    wanted = f"{FAMILY_NAMES[family]} ({', '.join(allowed)})"
+    if actual is None:
+        raise bad_input(f"The file is not {wanted}, or it is corrupt.")
+    if actual == "ole":
+        ole_ext = {"document": "doc", "spreadsheet": "xls", "presentation": "ppt"}[family]
+        if ext and ext != ole_ext:
+            raise bad_input(f"The file is not a valid .{ext} file.")
+        return ole_ext
+    if actual == "text":
+        text_exts = [e for e in allowed if e in ("txt", "csv")]
+        if not text_exts:
+            raise bad_input(f"The file is plain text, not {wanted}.")
+        if ext and ext not in text_exts:
+            raise bad_input(f"The file is not a valid .{ext} file.")
+        return ext or text_exts[0]
+    if actual not in allowed:
+        raise bad_input(f"The file is a .{actual} file, not {wanted}.")
+    if ext and ext != actual and ext in sum(FAMILIES.values(), ()):
+        raise bad_input(f"The file is not a valid .{ext} file (its content is .{actual}).")
+    return actual
+
+
+def staged_input(path: Path, workdir: Path, ext: str) -> Path:
+    """LibreOffice picks its import filter partly by extension: give it a copy with the right one."""
+    if path.suffix.lower() == f".{ext}":
+        return path
+    staged = workdir / f"_input.{ext}"
+    try:
+        os.link(path, staged)
+    except OSError:
+        shutil.copyfile(path, staged)
+    return staged
+
+
+async def convert(call, family: str, target_ext: str, *, filtername: str | None = None,
+                  filter_options: list[str] | None = None, suffix: str = "") -> Path:
+    """The whole office tool: check the input, convert through the warm listener, return the output."""
+    src = call.inputs[0]
+    ext = check_input(src, call.names[0] if call.names else src.name, family)
+    staged = staged_input(src, call.workdir, ext)
+    out = call.workdir / f"{call.stem()}{suffix}.{target_ext}"
+    if call.progress:
+        call.progress(10, "converting")
+    infilter = None  # by extension and content; .txt goes to Writer, .csv to Calc
+    try:
+        await listener().convert(staged, out, filtername=filtername, filter_options=filter_options,
+                                 infilter=infilter)
+    finally:
+        if staged != src:
+            staged.unlink(missing_ok=True)
+    return out
