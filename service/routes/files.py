@@ -1,0 +1,222 @@
+"""The file library (upload, list, get, download, thumbnail, delete, save-result) and the workspace
+helpers (`POST /api/v1/upload`, `POST /api/v1/preview`)."""
+
+from __future__ import annotations
+
+import re
+
+from quart import Blueprint, Response, current_app, request, send_file
+
+from protocols.errors import ApiError, ErrorCode
+from service.auth import current_principal, require
+from service.jobs import new_job_id
+from service.library import NewFile, file_json, get_library, in_worker, render_preview
+from service.responses import json_body, json_response
+from service.routes.tools import guard_capacity
+from service.toolrun import discard
+from service.uploads import receive_multipart
+
+bp = Blueprint("files", __name__)
+
+_JOB_ID = re.compile(r"^[0-9a-f-]{36}$")
+MAX_PAGE = 100
+
+
+def _audit(action: str, target: str, details: dict) -> None:
+    try:
+        from service import audit
+    except ImportError:  # the audit module belongs to the identity area
+        return
+    audit.record(action, target=target, details=details)
+
+
+async def on_startup(app, services) -> None:
+    lib = get_library(services)
+    lib.root.mkdir(parents=True, exist_ok=True)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"'{name}' must be a whole number.") from None
+    if not low <= value <= high:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+@bp.post("/api/v1/files/upload")
+@require("files:own")
+async def upload_files():
+    """Several files into the library, all or nothing (a bad file or the quota refuses them all)."""
+    services = current_app.lutra
+    guard_capacity(services)
+    principal = await current_principal()
+    lib = get_library(services)
+    spool = services.jobs.job_dir(new_job_id())
+    try:
+        upload = await receive_multipart(spool / "in", services.config.max_upload_bytes)
+        files = upload.files_named("file", "files")
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+        for item in files:
+            if item.size == 0:
+                raise ApiError(ErrorCode.VALIDATION_ERROR, f"The file '{item.name}' is empty; nothing was saved.")
+        await lib.check_quota(principal.user_id, sum(f.size for f in files))
+        rows = await lib.add(principal.user_id, [NewFile(f.path, f.name) for f in files])
+    finally:
+        discard(spool)
+    for row in rows:
+        _audit("FILE_UPLOADED", row.original_name, {"fileId": row.id, "size": row.size})
+    return json_response({"files": [file_json(r) for r in rows]}, 201)
+
+
+@bp.get("/api/v1/files")
+@require("files:own")
+async def list_files():
+    principal = await current_principal()
+    limit = _int_arg("limit", 50, 1, MAX_PAGE)
+    offset = _int_arg("offset", 0, 0, 1 << 31)
+    if "page" in request.args and "offset" not in request.args:
+        offset = (_int_arg("page", 1, 1, 1 << 31) - 1) * limit
+    search = (request.args.get("search") or request.args.get("q") or "").strip()[:200]
+    rows, total = await get_library(current_app.lutra).list(principal, search, limit, offset)
+    return json_response({"files": [file_json(r) for r in rows], "total": total, "limit": limit, "offset": offset})
+
+
+@bp.get("/api/v1/files/<file_id>")
+@require("files:own")
+async def get_file(file_id: str):
+    principal = await current_principal()
+    lib = get_library(current_app.lutra)
+    row = await lib.visible(principal, file_id)
+    versions = await lib.versions(row.root_id)
+    return json_response({"file": file_json(row), "versions": [file_json(v) for v in versions]})
+
+
+@bp.get("/api/v1/files/<file_id>/download")
+@require("files:own")
+async def download_file(file_id: str):
+    principal = await current_principal()
+    lib = get_library(current_app.lutra)
+    row = await lib.visible(principal, file_id)
+    path = lib.path_of(row)
+    if not path.is_file():
+        raise ApiError(ErrorCode.INPUT_MISSING, "The stored file is missing.")
+    response = await send_file(path, mimetype=row.mime_type, as_attachment=True,
+                               attachment_filename=row.original_name, conditional=True)
+    response.timeout = None
+    return response
+
+
+@bp.get("/api/v1/files/<file_id>/thumbnail")
+@require("files:own")
+async def thumbnail(file_id: str):
+    principal = await current_principal()
+    lib = get_library(current_app.lutra)
+    row = await lib.visible(principal, file_id)
+    path = await lib.thumbnail(row)
+    response = await send_file(path, mimetype="image/jpeg", conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.delete("/api/v1/files")
+@require("files:own")
+async def delete_files():
+    principal = await current_principal()
+    body = await json_body()
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ApiError(ErrorCode.VALIDATION_ERROR, 'Send {"ids": ["<fileId>", ...]}.')
+    if len(ids) > 1000:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "At most 1000 ids per request.")
+    deleted = await get_library(current_app.lutra).delete(principal, ids)
+    _audit("FILE_DELETED", ",".join(ids)[:500], {"ids": ids[:50], "deleted": deleted})
+    return json_response({"ok": True, "deleted": deleted})
+
+
+@bp.post("/api/v1/files/save-result")
+@require("files:own")
+async def save_result():
+    """A finished job's result as a new version of `parentId` (or `fileId`), or as a new file.
+    JSON `{jobId, parentId?, filename?, toolId?}`."""
+    services = current_app.lutra
+    guard_capacity(services)
+    principal = await current_principal()
+    body = await json_body()
+    if not isinstance(body, dict):
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "The body must be a JSON object with jobId.")
+    job_id = body.get("jobId")
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "jobId is required.")
+    for key in ("filename", "toolId"):
+        if body.get(key) is not None and not isinstance(body.get(key), str):
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"{key} must be a string.")
+    lib = get_library(services)
+    parent_id = body.get("parentId") or body.get("fileId")
+    parent = await lib.visible(principal, parent_id) if parent_id else None
+    rec = await services.jobs.get(job_id)
+    if rec is None or not (principal.is_admin or rec.owner_id == principal.user_id):
+        raise ApiError(ErrorCode.NOT_FOUND, "No such job.")
+    tool_id = (body.get("toolId") or "").strip()[:100] or None
+    row = await lib.save_job_result(principal, rec, parent, filename=body.get("filename"), tool_id=tool_id)
+    return json_response({"file": file_json(row)}, 201)
+
+
+# ---- workspace -----------------------------------------------------------------------------------------
+
+@bp.post("/api/v1/upload")
+@require("tools:use")
+async def workspace_upload():
+    """Files into a fresh workspace folder (temporary: swept after FILE_MAX_AGE_HOURS)."""
+    services = current_app.lutra
+    guard_capacity(services)
+    job_id = new_job_id()
+    job_dir = services.jobs.job_dir(job_id)
+    try:
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+        files = upload.files_named("file", "files")
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+    except BaseException:
+        discard(job_dir)
+        raise
+    return json_response({"jobId": job_id, "files": [
+        {"name": f.name, "size": f.size, "format": f.format or f.name.rpartition(".")[2].lower() or "unknown"}
+        for f in files]})
+
+
+@bp.post("/api/v1/preview")
+@require("tools:use")
+async def preview():
+    """A browser-friendly WebP inside 1200x1200 of an image any decoder here can read (HEIC, TIFF, RAW...)."""
+    services = current_app.lutra
+    guard_capacity(services)
+    job_dir = services.jobs.job_dir(new_job_id())
+    try:
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+        files = upload.files_named("file", "files")
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "No file uploaded: send it as a multipart part named 'file'.")
+        item = files[0]
+        if item.size == 0:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "The file is empty.")
+        if item.kind not in ("image", "svg", "unknown"):
+            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "A preview can only be made from an image.")
+        dest = job_dir / "preview.webp"
+        try:
+            ok = await in_worker(render_preview, str(item.path), str(dest), services.config.max_megapixels * 1e6)
+        except ApiError:
+            raise
+        except Exception:
+            ok = False
+        if not ok:
+            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file could not be decoded as an image.")
+        data = dest.read_bytes()
+    finally:
+        discard(job_dir)
+    return Response(data, content_type="image/webp", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,232 @@
+"""Pipelines: execute one file through N steps, batch many files through them, and saved pipelines."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, Field, ValidationError
+from quart import Blueprint, current_app, send_file
+from sqlalchemy import delete, insert, select
+
+from actors.store import schema
+from protocols.errors import ApiError, ErrorCode
+from protocols.jobs import JobState
+from service import pipelines
+from service.auth import Principal, current_principal, require
+from service.jobs import new_job_id
+from service.library import autosave_request, iso
+from service.responses import json_body, json_response
+from service.routes.tools import guard_capacity
+from service.toolrun import check_input_kind, discard
+from service.uploads import parse_json_field, receive_multipart
+
+bp = Blueprint("pipeline", __name__)
+
+
+def sees_all(principal: Principal) -> bool:
+    return principal.is_admin or principal.can("pipelines:all")
+
+
+async def steps_from(services, principal: Principal, raw: Any) -> list[pipelines.Step]:
+    """The `pipeline` value: `{"steps": [...]}`, a bare list, or `{"pipelineId": "<saved id>"}`."""
+    if raw is None:
+        raise ApiError(ErrorCode.VALIDATION_ERROR,
+                       'Send the pipeline as a \'pipeline\' field: {"steps":[{"toolId":..., "settings":{...}}]}.')
+    if isinstance(raw, dict) and not raw.get("steps") and (raw.get("pipelineId") or raw.get("id")):
+        saved = await visible_pipeline(services, principal, str(raw.get("pipelineId") or raw.get("id")))
+        raw = {"steps": saved.steps}
+    return pipelines.parse_steps(raw, max_steps=services.config.max_pipeline_steps,
+                                 disabled=services.settings.disabled_tools())
+
+
+async def visible_pipeline(services, principal: Principal, pipeline_id: str):
+    row = await services.store.call(
+        lambda conn: conn.execute(select(schema.pipelines).where(schema.pipelines.c.id == pipeline_id)).first())
+    if row is None or not (sees_all(principal) or row.owner_id == principal.user_id):
+        raise ApiError(ErrorCode.NOT_FOUND, "No such pipeline.")
+    return row
+
+
+def _failure_body(rec) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": rec.error or "The pipeline failed.", "code": rec.code or "PROCESSING_FAILED",
+                            "jobId": rec.id}
+    batch = rec.batch or {}
+    for key in ("stepsCompleted", "failedStep", "totalSteps"):
+        if key in batch:
+            body[key] = batch[key]
+    return body
+
+
+@bp.post("/api/v1/pipeline/execute")
+@require("tools:use")
+async def execute():
+    services = current_app.lutra
+    guard_capacity(services)
+    principal = await current_principal()
+    job_id = new_job_id()
+    job_dir = services.jobs.job_dir(job_id)
+    try:
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+        steps = await steps_from(services, principal, parse_json_field(upload, "pipeline"))
+        files = upload.files_named("file", "files")
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "No file uploaded: send it as a multipart part named 'file'.")
+        if len(files) > 1:
+            raise ApiError(ErrorCode.VALIDATION_ERROR,
+                           "A pipeline takes one file; use /api/v1/pipeline/batch for several.")
+        item = files[0]
+        check_input_kind(steps[0].spec, item)
+        saver = await autosave_request(services, principal, upload, {})
+        (job_dir / "out").mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        discard(job_dir)
+        raise
+    parent = services.jobs.create(principal.user_id, "pipeline", steps[0].spec.id, job_id=job_id)
+    parent.original_size = item.size
+    parent.input_names = [item.name]
+    services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name)
+    if saver is not None:
+        saver.watch(parent)
+    if pipelines.has_long_step(steps) or not await services.jobs.wait(parent, services.config.sync_wait_ms / 1000):
+        return json_response({"jobId": parent.id, "async": True}, 202)
+    if saver is not None:
+        await saver.wait()
+    if parent.status is JobState.COMPLETED:
+        return json_response(parent.result)
+    return json_response(_failure_body(parent), parent.http_status or 422)
+
+
+@bp.post("/api/v1/pipeline/batch")
+@require("tools:use")
+async def batch():
+    services = current_app.lutra
+    guard_capacity(services)
+    principal = await current_principal()
+    job_id = new_job_id()
+    job_dir = services.jobs.job_dir(job_id)
+    try:
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+        steps = await steps_from(services, principal, parse_json_field(upload, "pipeline"))
+        files = upload.files_named("files", "file")
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+        limit = services.config.max_batch_size
+        if limit and len(files) > limit:
+            raise ApiError(ErrorCode.VALIDATION_ERROR,
+                           f"Too many files: this server accepts at most {limit} per batch.")
+        (job_dir / "out").mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        discard(job_dir)
+        raise
+    parent = services.jobs.create(principal.user_id, "pipeline-batch", steps[0].spec.id, job_id=job_id)
+    parent.original_size = sum(f.size for f in files)
+    items, rejected = [], []
+    for index, item in enumerate(files):
+        try:
+            check_input_kind(steps[0].spec, item)
+            items.append((index, item.path, item.name))
+        except ApiError as err:
+            rejected.append({"filename": item.name, "error": err.message})
+    zip_path = job_dir / "out" / "pipeline-batch.zip"
+    if not items:
+        services.jobs.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
+                             code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
+        return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
+                              "errors": rejected, "jobId": parent.id}, 422)
+    services.jobs.spawn(pipelines.run_batch, services.jobs, parent, steps, items, zip_path, rejected,
+                        services.config.workers)
+    await parent.done.wait()
+    if parent.status is not JobState.COMPLETED:
+        errors = (parent.batch or {}).get("errors", rejected)
+        return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",
+                              "errors": errors, "jobId": parent.id}, parent.http_status or 422)
+    response = await send_file(zip_path, mimetype="application/zip", as_attachment=True,
+                               attachment_filename=zip_path.name)
+    response.headers["X-Job-Id"] = parent.id
+    response.headers["X-File-Results"] = quote(json.dumps(parent.result.get("fileResults", {})))
+    if parent.batch and parent.batch["errors"]:
+        response.headers["X-File-Errors"] = quote(json.dumps(parent.batch["errors"]))
+    response.timeout = None
+    return response
+
+
+# ---- saved pipelines ---------------------------------------------------------------------------------
+
+class SaveBody(BaseModel):
+    name: str = Field(..., min_length=1, max_length=100, description="A name for the pipeline")
+    description: str = Field("", max_length=500, description="What the pipeline is for")
+    steps: list[Any] = Field(..., min_length=1, description="The steps: [{toolId, settings}]")
+
+
+def pipeline_json(row) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "description": row.description or "", "steps": row.steps,
+            "createdAt": iso(row.created_at), "ownerId": row.owner_id}
+
+
+@bp.post("/api/v1/pipeline/save")
+@require("pipelines:own")
+async def save():
+    services = current_app.lutra
+    principal = await current_principal()
+    data = await json_body()
+    if not isinstance(data, dict):
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "The body must be a JSON object with name, description and steps.")
+    try:
+        body = SaveBody.model_validate(data)
+    except ValidationError as err:
+        details = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                   for e in err.errors(include_url=False, include_input=False, include_context=False)]
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"Invalid body: {details[0]['path']}: {details[0]['message']}",
+                       details=details) from None
+    name = body.name.strip()
+    if not name:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "Invalid body: name: must not be blank")
+    steps = pipelines.parse_steps(body.steps, max_steps=services.config.max_pipeline_steps, disabled=frozenset())
+    values = {"id": str(uuid.uuid4()), "owner_id": principal.user_id, "name": name,
+              "description": body.description, "steps": [s.as_json() for s in steps], "created_at": time.time()}
+
+    def write(conn):
+        conn.execute(insert(schema.pipelines).values(**values))
+        return conn.execute(select(schema.pipelines).where(schema.pipelines.c.id == values["id"])).first()
+
+    row = await services.store.call(write)
+    return json_response(pipeline_json(row), 201)
+
+
+@bp.get("/api/v1/pipeline/list")
+@require("pipelines:own")
+async def list_pipelines():
+    services = current_app.lutra
+    principal = await current_principal()
+    everyone = sees_all(principal)
+
+    def read(conn):
+        query = select(schema.pipelines).order_by(schema.pipelines.c.created_at.desc())
+        if not everyone:
+            owner = schema.pipelines.c.owner_id
+            query = query.where(owner.is_(None) if principal.user_id is None else owner == principal.user_id)
+        return list(conn.execute(query))
+
+    rows = await services.store.call(read)
+    return json_response({"pipelines": [pipeline_json(r) for r in rows]})
+
+
+@bp.delete("/api/v1/pipeline/<pipeline_id>")
+@require("pipelines:own")
+async def delete_pipeline(pipeline_id: str):
+    services = current_app.lutra
+    principal = await current_principal()
+    row = await visible_pipeline(services, principal, pipeline_id)
+    await services.store.call(lambda conn: conn.execute(delete(schema.pipelines).where(schema.pipelines.c.id == row.id)))
+    return json_response({"ok": True})
+
+
+@bp.get("/api/v1/pipeline/tools")
+@require("tools:use")
+async def pipeline_tools():
+    services = current_app.lutra
+    return json_response({"toolIds": pipelines.pipeline_tool_ids(services.settings.disabled_tools())})
