@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Callable
 
-from quart import current_app, g, request
+from quart import current_app, request
 
 from protocols.errors import ApiError, ErrorCode
 
@@ -122,6 +122,5 @@ async def _caller_key(services) -> str:
     if token and services.config.auth_enabled:
         principal = await services.auth.resolve(token)  # cached: the route's own lookup is then free
         if principal is not None and principal.user_id is not None:
-            g.rate_principal = principal
             return "u:" + principal.user_id
     return "ip:" + (request.remote_addr or "unknown")

@@ -37,18 +37,24 @@ async def gpu_status() -> dict:
                     [exe, "--query-gpu=name,memory.total,memory.used,driver_version", "--format=csv,noheader,nounits"],
                     capture_stdout=True, capture_stderr=True, check=False)
             if proc.returncode == 0:
-                for line in proc.stdout.decode(errors="replace").splitlines():
-                    parts = [p.strip() for p in line.split(",")]
-                    if len(parts) >= 4 and parts[0]:
-                        result["devices"].append({
-                            "name": parts[0], "memoryTotalMb": _num(parts[1]), "memoryUsedMb": _num(parts[2]),
-                            "driver": parts[3]})
+                result["devices"] = parse_nvidia_smi(proc.stdout.decode(errors="replace"))
                 result["available"] = bool(result["devices"])
         except (OSError, trio.TooSlowError, subprocess.SubprocessError):
             log.warning("nvidia-smi did not answer")
     result["provider"] = "cuda" if result["available"] else "cpu"
     _gpu_cache = (now, result)
     return result
+
+
+def parse_nvidia_smi(text: str) -> list[dict]:
+    """`--query-gpu=name,memory.total,memory.used,driver_version --format=csv,noheader,nounits` lines."""
+    devices = []
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) >= 4 and parts[0]:
+            devices.append({"name": parts[0], "memoryTotalMb": _num(parts[1]), "memoryUsedMb": _num(parts[2]),
+                            "driver": parts[3]})
+    return devices
 
 
 def _num(text: str) -> float | None:

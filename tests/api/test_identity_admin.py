@@ -81,10 +81,12 @@ def test_settings_get_put_and_validation(admin, srv):
 
 def test_disabled_tools_are_refused(admin):
     assert resize(admin).status_code == 200
+    assert "resize" in admin.get("/api/v1/pipeline/tools").json()["toolIds"]
     assert admin.put("/api/v1/settings", json={"disabledTools": ["resize"]}).status_code == 200
     try:
         r = resize(admin)
         assert r.status_code == 403 and r.json()["code"] == "TOOL_DISABLED"
+        assert "resize" not in admin.get("/api/v1/pipeline/tools").json()["toolIds"]  # hidden from pipelines too
     finally:
         admin.put("/api/v1/settings", json={"disabledTools": []})
     assert resize(admin).status_code == 200

@@ -56,3 +56,35 @@ def test_iso_times():
     assert parse_iso_time("1970-01-01T02:00:00+01:00") == 3600
     with pytest.raises(ValueError):
         parse_iso_time("yesterday")
+
+
+def test_nvidia_smi_parsing():
+    from service.routes.admin import parse_nvidia_smi
+
+    text = "NVIDIA H200, 143771, 1024, 550.54.15\nNVIDIA H200, 143771, [N/A], 550.54.15\n\n"
+    devices = parse_nvidia_smi(text)
+    assert devices[0] == {"name": "NVIDIA H200", "memoryTotalMb": 143771.0, "memoryUsedMb": 1024.0, "driver": "550.54.15"}
+    assert devices[1]["memoryUsedMb"] is None and parse_nvidia_smi("") == []
+
+
+async def test_unknown_users_pay_for_a_password_check(tmp_path, nursery, monkeypatch):
+    """Rejecting an unknown username runs the same argon2 verification as a wrong password."""
+    from actors.store.actor import StoreActor
+    from service import auth as auth_module
+    from service.auth import Authenticator
+    from service.config import Config
+
+    config = Config(data_dir=tmp_path)
+    store = StoreActor(config.db_url)
+    await store.start()
+    await nursery.start(store.run)
+    auth = Authenticator(store, config)
+    await auth.seed()
+    seen = []
+    real = auth_module.verify_password
+    monkeypatch.setattr(auth_module, "verify_password", lambda stored, pw: seen.append(stored) or real(stored, pw))
+    for username in ("admin", "nobody"):
+        with pytest.raises(ApiError) as err:
+            await auth.login(username, "wrong", None, None)
+        assert err.value.code.value == "AUTH_REQUIRED"
+    assert len(seen) == 2 and seen[0].startswith("$argon2") and seen[1] is None  # None -> the dummy hash
