@@ -140,6 +140,7 @@ async def batch():
     services.jobs.spawn(pipelines.run_batch, services.jobs, parent, steps, items, zip_path, rejected,
                         services.config.workers)
     await parent.done.wait()
+    await parent.persisted.wait()  # a 200 survives a crash
     if parent.status is not JobState.COMPLETED:
         errors = (parent.batch or {}).get("errors", rejected)
         return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",
