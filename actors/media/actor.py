@@ -16,11 +16,21 @@ import trio_parallel
 
 from actors import workers
 from actors.media import _ffmpeg
-from actors.runtime import Actor
+from actors.runtime import Actor, ActorStats
 from protocols.jobs import Job, Progress
 from protocols.tools import REGISTRY, ToolResult
 
 log = logging.getLogger("lutra.media")
+
+
+class MediaStats(ActorStats):
+    """The usual counters plus what the media family runs on, so that admin health (which lists every
+    actor's stats under queue.actors) shows whether video is encoded with NVENC or on the CPU."""
+
+    def as_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        hw = _ffmpeg.HARDWARE
+        return {**super().as_dict(), "encoder": "h264_nvenc" if hw.nvenc_h264 else "libx264", "nvenc": hw.nvenc_h264,
+                "hardwareChecked": hw.checked}
 
 
 class MediaActor(Actor):
@@ -28,6 +38,7 @@ class MediaActor(Actor):
 
     def __init__(self, capacity: int, queue_size: int = 256, options: dict[str, Any] | None = None) -> None:
         super().__init__(capacity, queue_size)
+        self.stats = MediaStats()
         options = options or {}
         self.max_duration_s = float(options.get("max_video_duration_s") or 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -18,31 +19,32 @@ class ConvertVideoSettings(ToolSettings):
     hardware: bool = Field(True, description="Use the GPU encoder (NVENC) when the server has one")
 
 
-@tool("convert-video", section=Section.VIDEO, family=Family.MEDIA, settings=ConvertVideoSettings, mode=Mode.LONG,
-      accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
-    """Convert a video to MP4, MOV or WebM."""
-    s: ConvertVideoSettings = call.settings  # type: ignore[assignment]
-    info = await ff.open_input(call, video=True)
-    v = info.video
-    assert v is not None
-    w, h = v.display_size
+def build_args(info: ff.MediaInfo, s: ConvertVideoSettings, source: Path, target: Path) -> list[str]:
+    """The ffmpeg arguments (after the global options) for one conversion; also used by the load harness."""
+    assert info.video is not None
+    w, h = info.video.display_size
     crf = QUALITY_CRF[s.quality]
-    target = ff.output_path(call, s.format)
-    args = [*ff.inp(call.inputs[0]), "-map", "0:v:0"]
+    args = [*ff.inp(source), "-map", "0:v:0"]
     if info.audio:
         args += ["-map", "0:a:0"]
-    vf = []
     if w % 2 or h % 2:
-        vf.append(f"scale={w - w % 2}:{h - h % 2}")
-    if vf:
-        args += ["-vf", ",".join(vf)]
+        args += ["-vf", f"scale={w - w % 2}:{h - h % 2}"]
     if s.format == "webm":
         args += ff.vp9_args(crf + 9)
     else:
         args += ff.h264_args(crf, hardware=s.hardware)
     if info.audio:
         args += ff.audio_codec_args(s.format, {"high": 192, "balanced": 128, "small": 96}[s.quality])
-    args += ["-map_metadata", "0", *ff.container_args(s.format), ff.out(target)]
-    await ff.run(args, call=call, duration=info.duration, message="converting", what="video")
+    return [*args, "-map_metadata", "0", *ff.container_args(s.format), ff.out(target)]
+
+
+@tool("convert-video", section=Section.VIDEO, family=Family.MEDIA, settings=ConvertVideoSettings, mode=Mode.LONG,
+      accepts={"video"}, in_process=True)
+async def run(call: ToolCall) -> ToolResult:
+    """Convert a video to MP4, MOV or WebM."""
+    s: ConvertVideoSettings = call.settings  # type: ignore[assignment]
+    info = await ff.open_input(call, video=True)
+    target = ff.output_path(call, s.format)
+    await ff.run(build_args(info, s, call.inputs[0], target), call=call, duration=info.duration,
+                 message="converting", what="video")
     return ToolResult([target])

@@ -262,3 +262,10 @@ def test_every_media_tool_refuses_bad_input(client, media, tool, section):
     empty = [(f[0], ("empty.mp4", b"")) for f in files]
     r = client.post(f"/api/v1/tools/{section}/{tool}", files=empty, data=settings_field({}))
     assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_admin_health_reports_the_media_encoder(client):
+    body = client.get("/api/v1/admin/health").json()
+    media = body["queue"]["actors"]["media"]
+    assert media["encoder"] in ("libx264", "h264_nvenc") and isinstance(media["nvenc"], bool)
+    assert media["encoder"] == ("h264_nvenc" if media["nvenc"] else "libx264")

@@ -154,3 +154,14 @@ def test_video_metadata_strips_tags(media, tmp_path):
     assert {"title", "comment"} <= set(result.extra["removed"])
     assert float(info["format"]["duration"]) == pytest.approx(3.0, abs=0.05)
     assert len(streams(result.outputs[0], "audio")) == 1
+
+
+@pytest.mark.parametrize("fmt", ["vtt", "ass"])
+def test_burn_subtitles_vtt_and_ass(media, tmp_path, fmt):
+    from tests.unit.media.mediautil import ffmpeg
+
+    converted = tmp_path / f"subs.{fmt}"
+    ffmpeg("-i", str(media / "subs.srt"), str(converted))
+    out = run_tool("burn-subtitles", [media / "clip.mp4", converted], {"fontSize": 30}, tmp_path).outputs[0]
+    diff = np.abs(frame_rgb(media / "clip.mp4", 1.0) - frame_rgb(out, 1.0)).mean(axis=2)
+    assert diff[150:, :].mean() > 4 and diff[:100, :].mean() < 3
