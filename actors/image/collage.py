@@ -85,7 +85,9 @@ def cell_box(cell: Cell, width: int, height: int, gap: int) -> tuple[int, int, i
     top = round(y * (height - gap)) + gap
     right = round((x + w) * (width - gap))
     bottom = round((y + h) * (height - gap))
-    return left, top, max(1, right - left), max(1, bottom - top)
+    if right - left < 4 or bottom - top < 4:
+        raise bad_input(f"A gap of {gap} px leaves no room for the cells on a {width}×{height} canvas.")
+    return left, top, right - left, bottom - top
 
 
 @tool("collage", section=Section.IMAGE, family=Family.IMAGE, settings=CollageSettings, inputs=(1, 64),

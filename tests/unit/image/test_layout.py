@@ -54,6 +54,9 @@ def test_collage_rejects_too_many_images(colours, tmp_path):
     assert err.value.status == 400
     with pytest.raises(ValidationError):
         run_tool("collage", colours, {"template": "no-such"}, tmp_path)
+    with pytest.raises(ToolError) as err:
+        run_tool("collage", colours, {"width": 100, "height": 100, "gap": 150}, tmp_path)
+    assert err.value.status == 400
 
 
 def test_stitch_horizontal_vertical_grid(colours, tmp_path):
