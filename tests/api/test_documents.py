@@ -166,3 +166,23 @@ def test_office_bad_input_fails_the_job_with_400(client, office_files, pdfs):
     assert frame.get("status") == "failed" and frame.get("code") == "VALIDATION_ERROR"
     assert_error(post(client, "convert-document", pdfs / "three.pdf", {"format": "odt"}), 415)
     assert_error(post(client, "convert-document", office_files / "letter.docx", {"format": "pdf"}), 400)
+
+
+# ---- web and e-books ----------------------------------------------------------------------------
+def test_markdown_tools_over_http(client, tmp_path):
+    md = tmp_path / "notes.md"
+    md.write_text("# Heading One\n\nSome *notes* here.\n")
+    r = post(client, "markdown-to-html", md)
+    assert r.status_code == 200, r.text
+    assert "<h1 id=\"heading-one\">Heading One</h1>" in client.get(r.json()["downloadUrl"]).text
+    r = post(client, "markdown-to-pdf", md)
+    assert r.status_code == 202
+    from tests.unit.documents.docpdfs import page_texts
+    assert "Heading One" in page_texts(fetch(client, tmp_path, finished(client, r)))[0]
+    book = fetch(client, tmp_path, finished(client, post(client, "to-epub", md)), "b.epub")
+    with zipfile.ZipFile(book) as zf:
+        assert zf.read("mimetype") == b"application/epub+zip"
+    body = finished(client, post(client, "epub-convert", book, {"format": "md"}))
+    assert "Heading One" in client.get(body["downloadUrl"]).text
+    assert_error(post(client, "epub-convert", md, {"format": "md"}), 415)
+    assert_error(post(client, "epub-convert", book, {"format": "odt"}), 400, "VALIDATION_ERROR")

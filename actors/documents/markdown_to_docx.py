@@ -1,0 +1,24 @@
+"""Markdown to Word (.docx) with pandoc: remote or local images are
+not fetched (they are replaced by their alt text)."""
+
+from __future__ import annotations
+
+from actors.documents import _pdf, _web
+from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class MarkdownToDocxSettings(ToolSettings):
+    pass
+
+
+@tool("markdown-to-docx", section=Section.PDF, family=Family.DOCUMENTS, settings=MarkdownToDocxSettings,
+      accepts={"text"})
+def run(call: ToolCall) -> ToolResult:
+    """Convert Markdown to a Word document."""
+    text = _web.read_text(call.inputs[0], "Markdown file")
+    source = call.workdir / "_input.md"
+    source.write_text(text, encoding="utf-8")
+    out = _pdf.out_path(call, ext="docx")
+    dropped = _web.pandoc_convert(source, "markdown", "docx", out, what="Converting the Markdown")
+    source.unlink(missing_ok=True)
+    return ToolResult([out], {"droppedReferences": dropped})
