@@ -41,6 +41,12 @@ async def run(call: ToolCall) -> ToolResult:
         labels.append(f"[v{n}]")
     graph = ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(labels)}:v=1:a=0[v]"
     total = s.seconds_per_image * len(call.inputs)
+    limit = ff.max_duration()
+    if limit and total > limit + 0.05:
+        from protocols.errors import ErrorCode, ToolError
+
+        raise ToolError(f"The slideshow would be {total:g} s long; this server accepts media up to {limit:g} s.",
+                        ErrorCode.PAYLOAD_TOO_LARGE, 413)
     target = ff.output_path(call, "mp4")
     args += ["-filter_complex", graph, "-map", "[v]", *ff.h264_args(20, "veryfast"), "-r", str(s.fps),
              *ff.container_args("mp4"), ff.out(target)]

@@ -213,3 +213,21 @@ def test_video_to_webp(media, tmp_path, loop):
         assert im.format == "WEBP" and im.size == (160, 120) and im.is_animated
         assert im.n_frames == pytest.approx(15, abs=1)
         assert im.info.get("loop") == (0 if loop else 1)
+
+
+def test_reverse_video_in_chunks(media, tmp_path, monkeypatch):
+    """Longer clips are reversed chunk by chunk (bounded memory) and still come out fully reversed."""
+    from actors.media import reverse_video
+
+    monkeypatch.setattr(reverse_video, "CHUNK_S", 1.0)
+    result = run_tool("reverse-video", media / "clip.mp4", {}, tmp_path)
+    out = result.outputs[0]
+    assert result.extra["chunks"] == 3
+    assert float(video(out)["duration"]) == pytest.approx(3.0, abs=0.05)
+    assert float(audio(out)["duration"]) == pytest.approx(3.0, abs=0.1)
+    src, rev = frames_gray(media / "clip.mp4", (160, 120)), frames_gray(out, (160, 120))
+    n = min(len(src), len(rev))
+    assert abs(len(rev) - len(src)) <= 1
+    reversed_err = np.mean([np.abs(rev[i] - src[len(src) - 1 - i]).mean() for i in range(n)])
+    same_err = np.mean([np.abs(rev[i] - src[i]).mean() for i in range(n)])
+    assert reversed_err < 5 and same_err > 3 * reversed_err
