@@ -20,6 +20,8 @@ class WorkerPoolActor(Actor):
     """CPU tools run in a worker process each: the loop never blocks, a native crash fails one job,
     and a cancelled or timed-out job's process is killed."""
 
+    warm_modules: tuple[str, ...] = ()  # imported in each worker at start (the family's heavy libraries)
+
     def __init__(self, capacity: int, queue_size: int = 256) -> None:
         super().__init__(capacity, queue_size)
         self.worker_limiter = trio.CapacityLimiter(self.capacity)
@@ -36,7 +38,8 @@ class WorkerPoolActor(Actor):
             log.exception("actor %s: warming workers failed", self.name)
 
     async def _warm_one(self) -> None:
-        await trio_parallel.run_sync(workers.warm, kill_on_cancel=True, limiter=self.worker_limiter)
+        await trio_parallel.run_sync(workers.warm, self.warm_modules, kill_on_cancel=True,
+                                     limiter=self.worker_limiter)
 
     async def execute(self, job: Job) -> ToolResult:
         spec = REGISTRY[job.tool_id]
@@ -47,6 +50,6 @@ class WorkerPoolActor(Actor):
             return workers.finish(result, job.call)
         job.call.progress = None  # callbacks don't cross process boundaries
         return await trio_parallel.run_sync(
-            workers.invoke, job.tool_id, job.call, kill_on_cancel=True, limiter=self.worker_limiter
+            workers.run_tool_fn, spec.run, job.call, kill_on_cancel=True, limiter=self.worker_limiter
         )
 

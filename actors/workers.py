@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from protocols.errors import ToolError
@@ -10,18 +11,24 @@ from protocols.tools import ToolCall, ToolResult
 
 
 def invoke(tool_id: str, call: ToolCall) -> ToolResult:
+    """Run a tool by id (loads the whole catalog: for tests and tools)."""
     from actors import catalog
 
-    spec = catalog.load()[tool_id]
-    result = spec.run(call)
-    return finish(result, call)
+    return finish(catalog.load()[tool_id].run(call), call)
 
 
-def warm() -> bool:
-    """Imported once per worker at start so the first real job does not pay the imports."""
-    from actors import catalog
+def run_tool_fn(fn: Callable[[ToolCall], ToolResult], call: ToolCall) -> ToolResult:
+    """What a worker process runs: `fn` arrives pickled by reference, so the worker imports only the
+    module of that one tool (not the whole catalog)."""
+    return finish(fn(call), call)
 
-    catalog.load()
+
+def warm(modules: tuple[str, ...] = ()) -> bool:
+    """Run once per worker at start so the first real job does not pay the imports."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
     return True
 
 

@@ -76,7 +76,7 @@ class _SpoolTarget(BaseTarget):
         path = self.directory / f"{index:04d}_{name}"
         self._current = UploadedFile(path=path, name=name, field=self.field_name)
         self._head = bytearray()
-        self._fh = open(path, "wb")  # noqa: SIM115 - closed in on_finish
+        self._fh = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in on_finish
 
     def on_data_received(self, chunk: bytes) -> None:
         assert self._fh is not None and self._current is not None

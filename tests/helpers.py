@@ -68,7 +68,7 @@ class Server:
             "PORT": str(self.port),
             "HOST": "127.0.0.1",
             "SKIP_MUST_CHANGE_PASSWORD": "true",
-            "LOG_LEVEL": "warning",
+            "LOG_LEVEL": os.environ.get("LUTRA_TEST_LOG_LEVEL", "warning"),
             "CONCURRENT_JOBS": "2",
             "RATE_LIMIT_PER_MIN": "0",  # suites send hundreds of requests a minute; rate-limit tests set it
             **(env or {}),
