@@ -269,3 +269,14 @@ def test_admin_health_reports_the_media_encoder(client):
     media = body["queue"]["actors"]["media"]
     assert media["encoder"] in ("libx264", "h264_nvenc") and isinstance(media["nvenc"], bool)
     assert media["encoder"] == ("h264_nvenc" if media["nvenc"] else "libx264")
+
+
+def test_batch_on_an_audio_tool(client, media):
+    files = [("files", ("tone.wav", (media / "tone.wav").read_bytes())),
+             ("files", ("gap.wav", (media / "gap.wav").read_bytes())),
+             ("files", ("broken.mp4", (media / "truncated.mp4").read_bytes()))]
+    r = client.post("/api/v1/tools/audio/convert-audio/batch", files=files, data=settings_field({"format": "mp3"}))
+    assert r.status_code == 200, r.text
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert sorted(names) == ["gap.mp3", "tone.mp3"]
+    assert "broken.mp4" in r.headers.get("x-file-errors", "")
