@@ -55,7 +55,7 @@ def save(array: np.ndarray, call: ToolCall, fmt: str, quality: int | None = None
     image = pyvips.Image.new_from_array(array, interpretation="b-w" if array.ndim == 2 else "srgb")
     if fmt in ("jpeg", "heic", "heif") and image.bands == 4:
         image = image.flatten(background=[255, 255, 255])
-    data = v.encode(image, fmt, quality)
+    data = v.encode(image, fmt, quality if fmt in v.LOSSY else None)  # png/tiff/gif stay lossless
     out = call.workdir / f"{call.stem()}{suffix}.{v.EXTENSIONS[fmt]}"
     out.write_bytes(data)
     return out

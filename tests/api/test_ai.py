@@ -166,3 +166,28 @@ def test_remove_background_and_effects_via_api(api):
     r2 = post(api, "blur-background", figure_png(), settings={"intensity": 30})
     assert r2.status_code == 202
     assert wait_job(api, r2.json()["jobId"], timeout=300)["status"] == "completed"
+
+
+def astronaut_png() -> bytes:
+    from skimage import data
+
+    return png_bytes(Image.fromarray(data.astronaut()))
+
+
+def test_face_tools_and_worker_tools_via_api(api):
+    r = post(api, "blur-faces", astronaut_png())
+    if r.status_code == 501:
+        assert "face-detection" in r.json()["error"]
+        install(api, "face-detection")
+        r = post(api, "blur-faces", astronaut_png())
+    assert r.status_code == 202, r.text
+    frame = wait_job(api, r.json()["jobId"], timeout=300)
+    assert frame["status"] == "completed" and frame["result"]["facesFound"] >= 1, frame
+    # a model-free tool that runs in a worker process, answering synchronously (FAST sub-route)
+    a = post(api, "image-enhancement/analyze", astronaut_png())
+    assert a.status_code == 200, a.text
+    assert 0 < a.json()["metrics"]["brightness"] < 1
+    frame = run_long(api, "content-aware-resize", astronaut_png(), settings={"width": 480})
+    assert frame["status"] == "completed" and frame["result"]["width"] == 480, frame
+    bad = post(api, "content-aware-resize", astronaut_png(), settings={})
+    assert bad.status_code == 400
