@@ -11,6 +11,8 @@ import trio
 
 from protocols.jobs import JobState
 
+_TERMINAL = frozenset(s.value for s in JobState if s.terminal)
+
 
 class JobRecord:
     __slots__ = (
@@ -85,8 +87,11 @@ class JobRecord:
         """Latest frame first, then each change; None asks the caller for a keep-alive ping."""
         while True:
             changed = self._changed
-            yield self.frame()
-            if self.status.terminal:
+            frame = self.frame()
+            yield frame
+            # decide on the frame that was sent: a job that ended while that frame was being written has
+            # set `changed`, so the loop comes round once more and sends the terminal frame
+            if frame["status"] in _TERMINAL:
                 return
             with trio.move_on_after(keepalive_s) as scope:
                 await changed.wait()
