@@ -103,11 +103,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 bare, api, gaps = [], [], []
                 for i in range(args.runs):
                     out = folder / f"bare-{tool}-{i}.mp4"
-                    bare.append(run_bare(bare_args(tool, settings, clip, out)))
-                    elapsed, gap = run_api(client, section, tool, settings, clip)
-                    api.append(elapsed)
-                    if gap is not None:
-                        gaps.append(gap)
+                    argv = bare_args(tool, settings, clip, out)
+                    for which in ("bare", "api") if i % 2 == 0 else ("api", "bare"):  # alternate to spread drift
+                        if which == "bare":
+                            bare.append(run_bare(argv))
+                            continue
+                        elapsed, gap = run_api(client, section, tool, settings, clip)
+                        api.append(elapsed)
+                        if gap is not None:
+                            gaps.append(gap)
                 row = {"tool": tool, "settings": settings, "bareS": statistics.median(bare),
                        "apiS": statistics.median(api), "maxProgressGapS": max(gaps) if gaps else None}
                 row["ratio"] = row["apiS"] / row["bareS"]

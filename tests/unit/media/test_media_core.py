@@ -195,3 +195,22 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+async def test_actor_deadline_kills_ffmpeg(tmp_path):
+    long_clip = tmp_path / "long.mp4"
+    await trio.run_process(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=60", "-c:v",
+                            "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(long_clip)])
+    catalog.load()
+    actor = create(1, 8, {})
+    events: list = []
+    call = make_call("compress-video", [long_clip], {"quality": "light"}, tmp_path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        actor.submit(_job("compress-video", call, events, deadline=1.0))
+        with trio.fail_after(30):
+            while not any(isinstance(e, (Done, Failed)) for e in events):
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+    assert isinstance(events[-1], Failed) and events[-1].code is ErrorCode.TIMEOUT
+    assert _ffmpeg_children() == []
