@@ -28,6 +28,16 @@ async def open_subtitle(call: ToolCall, index: int) -> tuple[str, ff.MediaInfo]:
     return fmt, info
 
 
+def charset(path: Path) -> str:
+    """UTF-8 when the file decodes as such (BOM or not), else Windows-1252, the usual legacy SRT encoding."""
+    data = path.read_bytes()[: 4 << 20]
+    try:
+        data.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        return "CP1252"
+
+
 def copy_plain(call: ToolCall, index: int, fmt: str, folder: Path) -> Path:
     target = folder / f"subtitles.{fmt}"
     shutil.copyfile(call.inputs[index], target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from actors.media._subtitles import copy_plain, open_subtitle
+from actors.media._subtitles import charset, copy_plain, open_subtitle
 from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -24,7 +24,7 @@ async def run(call: ToolCall) -> ToolResult:
         copy_plain(call, 1, fmt, tmp)
         # ffmpeg runs inside the scratch folder: the file is named plainly, the style is escaped all the same
         style = ff.escape_option(f"FontName=DejaVu Sans,FontSize={s.font_size},Outline=1.5,Shadow=0.5")
-        vf = f"subtitles=filename=subtitles.{fmt}:charenc=UTF-8:force_style={style}"
+        vf = f"subtitles=filename=subtitles.{fmt}:charenc={charset(call.inputs[1])}:force_style={style}"
         container = ff.video_container(call, info)
         target = ff.output_path(call, container)
         args = [*ff.inp(call.inputs[0]), "-map", "0:v:0"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from actors.media._subtitles import open_subtitle
+from actors.media._subtitles import charset, open_subtitle
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
 SUBTITLE_CODEC = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "mkv": "copy"}
@@ -25,7 +25,7 @@ async def run(call: ToolCall) -> ToolResult:
     container = ff.video_container(call, info)
     target = ff.output_path(call, container)
     kept = len(info.subtitles)
-    args = ["-sub_charenc", "UTF-8", *ff.inp(call.inputs[1])]
+    args = ["-sub_charenc", charset(call.inputs[1]), *ff.inp(call.inputs[1])]
     args = [*ff.inp(call.inputs[0]), *args, "-map", "0:v", "-map", "0:a?", "-map", "0:s?", "-map", "1:0",
             "-c:v", "copy", "-c:a", "copy", "-c:s", SUBTITLE_CODEC[container],
             f"-metadata:s:s:{kept}", f"language={s.language}", f"-disposition:s:{kept}", "default",

@@ -165,3 +165,11 @@ def test_burn_subtitles_vtt_and_ass(media, tmp_path, fmt):
     out = run_tool("burn-subtitles", [media / "clip.mp4", converted], {"fontSize": 30}, tmp_path).outputs[0]
     diff = np.abs(frame_rgb(media / "clip.mp4", 1.0) - frame_rgb(out, 1.0)).mean(axis=2)
     assert diff[150:, :].mean() > 4 and diff[:100, :].mean() < 3
+
+
+def test_embed_subtitles_in_latin1(media, tmp_path):
+    latin = tmp_path / "latin.srt"
+    latin.write_bytes("1\n00:00:00,000 --> 00:00:01,000\nCafé déjà vu\n".encode("cp1252"))
+    embedded = run_tool("embed-subtitles", [media / "clip.mp4", latin], {}, tmp_path).outputs[0]
+    text = run_tool("extract-subtitles", embedded, {}, tmp_path).outputs[0].read_text(encoding="utf-8")
+    assert "Café déjà vu" in text
