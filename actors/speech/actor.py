@@ -1,0 +1,18 @@
+"""The SpeechActor: owns the faster-whisper model (loaded once, reused); transcription runs in a thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actors.vision import _models
+from actors.vision.actor import ModelActor
+
+
+class SpeechActor(ModelActor):
+    name = "speech"
+
+
+def create(capacity: int, queue_size: int, options: dict) -> SpeechActor:
+    _models.configure(Path(options.get("data_dir") or "./data") / "models")
+    # one transcription at a time per core pair: whisper uses every core by itself
+    return SpeechActor(max(1, capacity // 2), queue_size)

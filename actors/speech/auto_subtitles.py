@@ -1,0 +1,60 @@
+"""Auto subtitles: transcribe a video's speech into SRT/VTT, optionally burned into the picture."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from actors.speech import _whisper
+from actors.vision import _models
+from protocols.errors import ToolError
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class AutoSubtitlesSettings(ToolSettings):
+    language: Literal["auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi"] = Field(
+        "auto", description="Spoken language (auto = detect)")
+    format: Literal["srt", "vtt"] = Field("srt", description="Subtitle format")
+    burn: bool = Field(False, description="Also return the video with the subtitles burned in")
+    font_size: int = Field(24, ge=8, le=72, description="Font size for burned subtitles")
+
+
+_models.requires("auto-subtitles", (_whisper.BUNDLE,))
+
+
+def burn(call: ToolCall, srt_name: str, font_size: int) -> Path:
+    out = call.workdir / f"{call.stem()}_subtitled.mp4"
+    argv = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-i", str(call.inputs[0]),
+            "-vf", f"subtitles={srt_name}:force_style='FontSize={font_size}'",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "copy", out.name]
+    try:
+        proc = subprocess.run(argv, cwd=call.workdir, capture_output=True, timeout=7200, check=False)
+    except subprocess.TimeoutExpired:
+        raise ToolError("Burning the subtitles took too long.") from None
+    if proc.returncode != 0 or not out.is_file():
+        raise ToolError("Burning the subtitles into this video failed.")
+    return out
+
+
+@tool("auto-subtitles", section=Section.VIDEO, family=Family.SPEECH, settings=AutoSubtitlesSettings,
+      mode=Mode.LONG, accepts={"video"})
+def run(call: ToolCall) -> ToolResult:
+    """Generate subtitles from a video's speech (srt/vtt), optionally burned in."""
+    s: AutoSubtitlesSettings = call.settings  # type: ignore[assignment]
+    segments, language, duration = _whisper.transcribe(call.inputs[0], s.language, call.progress)
+    subs = call.workdir / f"{call.stem()}.{s.format}"
+    subs.write_text(_whisper.to_srt(segments) if s.format == "srt" else _whisper.to_vtt(segments), encoding="utf-8")
+    outputs = [subs]
+    if s.burn:
+        # a fixed file name: the client's file name never enters ffmpeg's filter syntax
+        srt = call.workdir / ".burn.srt"
+        srt.write_text(_whisper.to_srt(segments), encoding="utf-8")
+        try:
+            outputs.insert(0, burn(call, srt.name, s.font_size))
+        finally:
+            srt.unlink(missing_ok=True)
+    return ToolResult(outputs, {"text": _whisper.to_text(segments), "language": language,
+                                "duration": round(duration, 2), "segments": len(segments)})

@@ -1,0 +1,33 @@
+"""Transcribe audio to text, SRT or WebVTT with Whisper (faster-whisper)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from actors.speech import _whisper
+from actors.vision import _models
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class TranscribeSettings(ToolSettings):
+    language: Literal["auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi"] = Field(
+        "auto", description="Spoken language (auto = detect)")
+    output_format: Literal["txt", "srt", "vtt"] = Field("txt", description="Transcript format")
+
+
+_models.requires("transcribe-audio", (_whisper.BUNDLE,))
+
+
+@tool("transcribe-audio", section=Section.AUDIO, family=Family.SPEECH, settings=TranscribeSettings, mode=Mode.LONG,
+      accepts={"audio", "video"})
+def run(call: ToolCall) -> ToolResult:
+    """Transcribe speech to text (txt, srt or vtt)."""
+    s: TranscribeSettings = call.settings  # type: ignore[assignment]
+    segments, language, duration = _whisper.transcribe(call.inputs[0], s.language, call.progress)
+    body = {"txt": _whisper.to_text, "srt": _whisper.to_srt, "vtt": _whisper.to_vtt}[s.output_format](segments)
+    out = call.workdir / f"{call.stem()}.{s.output_format}"
+    out.write_text(body + ("\n" if s.output_format == "txt" else ""), encoding="utf-8")
+    return ToolResult([out], {"text": _whisper.to_text(segments), "language": language,
+                              "duration": round(duration, 2), "segments": len(segments)})
