@@ -1,0 +1,160 @@
+"""The OpenAPI document: valid OpenAPI 3.1, complete (every route of the app and every tool of the registry),
+faithful to the settings models, and served (YAML, JSON, llms.txt, llms-full.txt) without authentication."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import yaml
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from quart import Blueprint
+
+from actors import catalog
+from protocols.tools import REGISTRY
+from service import openapi
+from service.app import create_app
+from service.config import Config
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    catalog.load()
+    return create_app(Config.from_env(data_dir=str(tmp_path_factory.mktemp("openapi"))))
+
+
+@pytest.fixture(scope="module")
+def doc(app):
+    return openapi.build(app, strict=True)
+
+
+def test_validates_against_the_openapi_31_meta_schema(doc):
+    assert doc["openapi"].startswith("3.1")
+    validate(doc, cls=OpenAPIV31SpecValidator)
+    # and it is plain JSON (what /api/v1/openapi.json serves)
+    assert json.loads(json.dumps(doc)) == doc
+
+
+def test_every_registered_route_is_described(app, doc):
+    routes = openapi.app_routes(app)
+    assert len(routes) > 50
+    for method, rule, _view in routes:
+        if rule == openapi.TOOLS_RULE:
+            continue
+        path = openapi.openapi_path(rule)
+        assert path in doc["paths"], rule
+        op = doc["paths"][path].get(method.lower())
+        assert op is not None, f"{method} {rule}"
+        assert op["summary"] and op["summary"] != f"{method} {rule}", f"{method} {rule} has no description"
+        assert op["responses"], f"{method} {rule}"
+
+
+def test_a_route_without_a_description_fails_the_strict_build(tmp_path):
+    app = create_app(Config.from_env(data_dir=str(tmp_path)))
+    extra = Blueprint("extra_for_test", __name__)
+
+    @extra.get("/api/v1/not-described")
+    async def not_described():
+        return "x"
+
+    app.register_blueprint(extra)
+    with pytest.raises(openapi.UndocumentedRoute, match="/api/v1/not-described"):
+        openapi.build(app, strict=True)
+    # the server itself still serves a document (the route is listed as not yet described)
+    assert "/api/v1/not-described" in openapi.build(app)["paths"]
+
+
+def test_every_tool_is_its_own_operation(doc):
+    assert len(REGISTRY) > 100
+    operation_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    for spec in REGISTRY.values():
+        path = f"/api/v1/tools/{spec.section.value}/{spec.id}"
+        op = doc["paths"][path]["post"]
+        assert op["x-tool-id"] == spec.id
+        assert op["tags"] == [openapi.SECTION_TAGS[spec.section][0]]
+        content = op["requestBody"]["content"]
+        if spec.body == "json":
+            assert set(content) == {"application/json"}, spec.id
+        elif spec.body == "either":
+            assert set(content) == {"application/json", "multipart/form-data"}, spec.id
+        else:
+            assert set(content) == {"multipart/form-data"}, spec.id
+            props = content["multipart/form-data"]["schema"]["properties"]
+            assert "settings" in props
+            assert ("files" in props) or ("file" in props), spec.id
+            for role in spec.roles:
+                assert props[role]["format"] == "binary"
+        if spec.mode.value == "long":
+            assert "200" not in op["responses"] and "202" in op["responses"], spec.id
+        batch = doc["paths"].get(path + "/batch", {}).get("post")
+        assert (batch is not None) == openapi.supports_batch(spec), spec.id
+    # sub-routes are there too
+    assert "/api/v1/tools/image/gif-tools/info" in doc["paths"]
+    assert "/api/v1/tools/pdf/pdf-to-image/preview" in doc["paths"]
+
+
+def test_settings_schemas_come_from_the_models(doc):
+    schemas = doc["components"]["schemas"]
+    for spec in REGISTRY.values():
+        component = schemas[openapi.settings_component(spec)]
+        model_fields = spec.settings.model_fields
+        aliases = {f.alias or name for name, f in model_fields.items()}
+        assert set(component.get("properties", {})) == aliases, spec.id
+        for name, prop in component.get("properties", {}).items():
+            assert prop.get("description"), f"{spec.id}.{name} has no description"
+    resize = schemas["ResizeSettings"]["properties"]
+    assert resize["fit"]["enum"] == ["cover", "contain", "fill", "inside", "outside"]
+    assert resize["fit"]["default"] == "cover"
+    assert {"minimum": 1, "maximum": 65535, "type": "integer"}.items() <= resize["width"]["anyOf"][0].items()
+    assert "withoutEnlargement" in resize  # camelCase, as clients send it
+    compress = schemas["CompressSettings"]["properties"]
+    assert compress["quality"]["minimum"] == 1 and compress["quality"]["maximum"] == 100
+
+
+def test_security_schemes_and_public_routes(doc):
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["sessionToken"] == {**schemes["sessionToken"], "type": "http", "scheme": "bearer"}
+    assert "si_" in schemes["apiKey"]["description"]
+    assert schemes["apiKeyHeader"]["in"] == "header" and schemes["apiKeyHeader"]["name"] == "X-API-Key"
+    assert doc["paths"]["/api/auth/login"]["post"]["security"] == []
+    assert doc["paths"]["/api/v1/health"]["get"]["security"] == []
+    assert doc["paths"]["/llms.txt"]["get"]["security"] == []
+    users = doc["paths"]["/api/auth/users"]["get"]
+    assert "security" not in users and users["x-required-permissions"] == ["users:manage"]
+    assert "401" in users["responses"] and "403" in users["responses"]
+    error = doc["components"]["schemas"]["Error"]
+    assert error["required"] == ["error", "code"] and "PROCESSING_FAILED" in error["properties"]["code"]["enum"]
+
+
+def test_request_bodies_of_identity_routes_come_from_their_models(doc):
+    schemas = doc["components"]["schemas"]
+    login = doc["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert login == {"$ref": "#/components/schemas/LoginBody"}
+    assert schemas["LoginBody"]["required"] == ["username", "password"]
+    key = schemas["CreateKeyBody"]["properties"]
+    assert key["expiresInDays"]["anyOf"][0]["maximum"] == 3650
+
+
+def test_served_documents_match_and_are_public(server, doc):
+    with httpx.Client(base_url=server.base_url, timeout=60) as anon:
+        r = anon.get("/api/v1/openapi.json")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        served = r.json()
+        assert set(served["paths"]) == set(doc["paths"])
+        validate(served, cls=OpenAPIV31SpecValidator)
+        r = anon.get("/api/v1/openapi.yaml")
+        assert r.status_code == 200 and "yaml" in r.headers["content-type"]
+        assert yaml.safe_load(r.text) == served
+        short = anon.get("/llms.txt")
+        full = anon.get("/llms-full.txt")
+    assert short.status_code == 200 and full.status_code == 200
+    assert short.headers["content-type"].startswith("text/plain")
+    for spec in REGISTRY.values():
+        assert f"`{spec.id}`" in short.text
+        assert f"/api/v1/tools/{spec.section.value}/{spec.id}" in full.text
+    # the complete text carries each setting with its range, default and description
+    assert "- `width` (integer | null; 1..65535): Target width in px" in full.text
+    assert '"cover" | "contain" | "fill" | "inside" | "outside"; default "cover"' in full.text
+    assert "### POST /api/auth/login" in full.text and "/api/v1/openapi.yaml" in short.text
