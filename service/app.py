@@ -82,6 +82,7 @@ def create_app(config: Config) -> QuartTrio:
     @app.after_request
     async def _finish(response):
         response.headers.update(SECURITY_HEADERS)
+        _close_if_body_unread(response)
         if log.isEnabledFor(logging.INFO):
             ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
             log.info('{"event":"request","method":"%s","path":"%s","status":%d,"ms":%.1f}',
@@ -98,6 +99,15 @@ def create_app(config: Config) -> QuartTrio:
             await app.lutra.store.drain()
 
     return app
+
+
+def _close_if_body_unread(response) -> None:
+    """A response sent before the request body was read (an early 4xx/5xx) must close the connection:
+    a kept-alive connection with unread body bytes stalls the client's next request on it."""
+    body = getattr(request, "body", None)
+    complete = getattr(body, "_complete", None)
+    if complete is not None and not complete.is_set():
+        response.headers["Connection"] = "close"
 
 
 def _optional_route_modules():

@@ -50,6 +50,8 @@ class JobManager:
         self.records: OrderedDict[str, JobRecord] = OrderedDict()
         self._send, self._recv = trio.open_memory_channel[JobEvent](math.inf)
         self._nursery: trio.Nursery | None = None
+        # job id -> async hook(rec, body) run before a completed job is finished (library auto-save)
+        self.before_finish: dict[str, Callable[[JobRecord, dict[str, Any]], Awaitable[None]]] = {}
         self.limits = Limits(max_megapixels=config.max_megapixels, max_pdf_pages=config.max_pdf_pages)
 
     # ---- paths ----------------------------------------------------------------------------
@@ -177,10 +179,22 @@ class JobManager:
             rec.update(status=JobState.PROCESSING, progress=event.progress,
                        message=event.message if event.message != "processing" else None)
         elif isinstance(event, Done):
-            self.finish(rec, JobState.COMPLETED, result=self.result_body(rec, event.result))
+            body = self.result_body(rec, event.result)
+            hook = self.before_finish.pop(rec.id, None)
+            if hook is None:
+                self.finish(rec, JobState.COMPLETED, result=body)
+            else:
+                self.spawn(self._finish_after, rec, hook, body)
         elif isinstance(event, Failed):
+            self.before_finish.pop(rec.id, None)
             status = JobState.CANCELED if event.code is ErrorCode.CANCELED else JobState.FAILED
             self.finish(rec, status, error=event.message, code=event.code.value, http_status=event.status)
+
+    async def _finish_after(self, rec: JobRecord, hook, body: dict[str, Any]) -> None:
+        try:
+            await hook(rec, body)
+        finally:
+            self.finish(rec, JobState.COMPLETED, result=body)
 
     def result_body(self, rec: JobRecord, result: ToolResult) -> dict[str, Any]:
         primary = result.outputs[0]

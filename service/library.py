@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import trio
 import trio_parallel
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select
 
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode, ToolError
@@ -290,9 +290,9 @@ class Library:
         return await self.store.call(_used_bytes, owner_id)
 
     async def add(self, owner_id: str | None, items: list[NewFile], *, parent: Any = None,
-                  tool_id: str | None = None) -> list[Any]:
+                  tools: list[str] | None = None) -> list[Any]:
         """Store the files and their rows, all or nothing, within the owner's quota. With `parent`, each
-        becomes the next version of the parent's chain and `tool_id` is appended to its toolChain."""
+        becomes the next version of the parent's chain; `tools` are appended to its toolChain."""
         placed: list[Path] = []
         rows: list[dict[str, Any]] = []
         try:
@@ -311,8 +311,7 @@ class Library:
                     await trio.to_thread.run_sync(shutil.move, item.path, target)
                 mime, width, height = await in_worker(probe, str(target), name)
                 chain = list(parent.tool_chain or []) if parent is not None else []
-                if tool_id:
-                    chain.append(tool_id)
+                chain.extend(t for t in (tools or []) if t)
                 rows.append({
                     "id": file_id, "owner_id": parent.owner_id if parent is not None else owner_id,
                     "root_id": parent.root_id if parent is not None else file_id,
@@ -385,23 +384,33 @@ class Library:
         return dest
 
     # ---- tool results into chains ---------------------------------------------------------------
+    async def save_result_file(self, principal, source: Path, parent: Any, tools: list[str]) -> Any:
+        """Copy a job's output into the library: a new version of `parent`, or a new chain."""
+        if not source.is_file():
+            raise ApiError(ErrorCode.INPUT_MISSING, "That result has expired and was removed.")
+        owner = parent.owner_id if parent is not None else principal.user_id
+        await self.check_quota(owner, source.stat().st_size)
+        rows = await self.add(principal.user_id, [NewFile(source, source.name, copy=True)], parent=parent,
+                              tools=tools)
+        return rows[0]
+
     async def save_job_result(self, principal, job_rec, parent: Any, *, filename: str | None = None,
                               tool_id: str | None = None) -> Any:
-        """Copy a finished job's result into the library (a new version of `parent`, or a new chain)."""
+        """`POST /files/save-result`: a finished job's result (or one of its files) into the library."""
         if job_rec.status is not JobState.COMPLETED or not job_rec.result:
             raise ApiError(ErrorCode.CONFLICT, "That job has not completed, so there is no result to save.")
-        out_dir = self.config.workspace / job_rec.id / "out"
         name = filename or unquote(str(job_rec.result.get("downloadUrl", "")).rsplit("/", 1)[-1])
         if not name or name != safe_name(name) or name.startswith("."):
             raise ApiError(ErrorCode.VALIDATION_ERROR, "Invalid result file name.")
-        source = out_dir / name
-        if not source.is_file():
-            raise ApiError(ErrorCode.INPUT_MISSING, "That result has expired and was removed.")
-        tool = tool_id or job_rec.tool_id or (job_rec.kind if job_rec.kind != "tool" else None)
-        owner = parent.owner_id if parent is not None else principal.user_id
-        await self.check_quota(owner, source.stat().st_size)
-        rows = await self.add(principal.user_id, [NewFile(source, name, copy=True)], parent=parent, tool_id=tool)
-        return rows[0]
+        steps = job_rec.result.get("steps")
+        if tool_id:
+            tools = [tool_id]
+        elif isinstance(steps, list) and steps:  # a pipeline: every step joins the chain
+            tools = [str(s["toolId"]) if isinstance(s, dict) else str(s) for s in steps]
+        else:
+            tools = [job_rec.tool_id]
+        return await self.save_result_file(principal, self.config.workspace / job_rec.id / "out" / name, parent,
+                                           tools)
 
 
 def quota_error(used: int, adding: int, quota: int) -> ApiError:
@@ -484,41 +493,41 @@ def _delete_chains(conn, roots: list[str]) -> list[str]:
 # ---- the auto-save hook of the tool route --------------------------------------------------------------
 
 class AutoSave:
-    """`fileId` on a tool request: when the job completes, its result becomes the next version of that
-    library file and the body gains `savedFileId` (or `saveError` when it could not be saved)."""
+    """`fileId` on a tool or pipeline request: when the job completes, and before it is reported finished,
+    its result becomes the next version of that library file and the body gains `savedFileId` (or
+    `saveError` when it could not be saved, e.g. over quota); the job itself still succeeds."""
 
     def __init__(self, services, principal, target: Any) -> None:
         self.services, self.principal, self.target = services, principal, target
+        self.rec = None
         self.saved = trio.Event()
 
     def watch(self, rec) -> None:
-        self.services.jobs.spawn(self._save_when_done, rec)
+        """Tool jobs: run the save between the actor's Done and the job's completion."""
+        self.rec = rec
+        self.services.jobs.before_finish[rec.id] = self._before_finish
 
-    async def _save_when_done(self, rec) -> None:
-        try:
-            await rec.done.wait()
-            if rec.status is JobState.COMPLETED and rec.result is not None:
-                await self.save_into(rec, rec.result)
-                if rec.persist:
-                    result = dict(rec.result)
-                    self.services.store.post(lambda conn: conn.execute(
-                        update(schema.jobs).where(schema.jobs.c.id == rec.id).values(result=result)))
-        finally:
-            self.saved.set()
+    async def _before_finish(self, rec, body: dict[str, Any]) -> None:
+        name = unquote(str(body.get("downloadUrl", "")).rsplit("/", 1)[-1])
+        await self.save(self.services.jobs.out_dir(rec.id) / name, [rec.tool_id], body)
 
-    async def save_into(self, rec, body: dict[str, Any]) -> None:
-        """Save `rec`'s result and note the outcome in `body` (savedFileId, or saveError)."""
+    async def save(self, source: Path, tools: list[str], body: dict[str, Any]) -> None:
+        """Save `source` and note the outcome in `body`. Never raises."""
         try:
-            row = await get_library(self.services).save_job_result(self.principal, rec, self.target)
+            row = await get_library(self.services).save_result_file(self.principal, source, self.target, tools)
             body["savedFileId"] = row.id
         except ApiError as err:
             body["saveError"] = err.message
         except Exception:
-            log.exception("auto-save of job %s failed", rec.id)
+            log.exception("auto-save into %s failed", self.target.id)
             body["saveError"] = "The result could not be saved to the library."
+        finally:
+            self.saved.set()
 
     async def wait(self) -> None:
-        await self.saved.wait()
+        """After the job ended: a completed job's save has already happened (it runs before completion)."""
+        if self.rec is not None and self.rec.status is JobState.COMPLETED:
+            await self.saved.wait()
 
 
 async def autosave_request(services, principal, upload: Upload | None, raw_settings: Any = None) -> AutoSave | None:

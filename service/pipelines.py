@@ -298,7 +298,7 @@ def discard_intermediates(base: Path) -> None:
 # ---- the coordinators ----------------------------------------------------------------------------
 
 async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], path: Path, name: str,
-                     after=None) -> None:
+                     saver=None) -> None:
     """The coordinator of `POST /pipeline/execute`. Always finishes the parent; never raises."""
     total = len(steps)
     job_dir = jobs.job_dir(parent.id)
@@ -338,8 +338,8 @@ async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], pat
         body["steps"] = outcome.reports
         for key, value in outcome.extra.items():
             body.setdefault(key, value)
-        if after is not None:
-            await after(parent, primary, body)
+        if saver is not None:  # library auto-save, before the job reports completion
+            await saver.save(primary, [s.spec.id for s in steps], body)
         jobs.finish(parent, JobState.COMPLETED, result=body)
     except Exception:
         log.exception("pipeline %s failed", parent.id)

@@ -88,9 +88,9 @@ async def execute():
     parent = services.jobs.create(principal.user_id, "pipeline", steps[0].spec.id, job_id=job_id)
     parent.original_size = item.size
     parent.input_names = [item.name]
-    services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name)
     if saver is not None:
-        saver.watch(parent)
+        saver.rec = parent
+    services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name, saver)
     if pipelines.has_long_step(steps) or not await services.jobs.wait(parent, services.config.sync_wait_ms / 1000):
         return json_response({"jobId": parent.id, "async": True}, 202)
     if saver is not None:

@@ -211,6 +211,7 @@ def test_pipeline_auto_saves_into_library(client, samples):
     assert r.status_code == 200, r.text
     saved = client.get(f"/api/v1/files/{r.json()['savedFileId']}").json()["file"]
     assert (saved["version"], saved["parentId"], saved["width"]) == (2, file_id, 200)
+    assert saved["toolChain"] == ["resize", "convert", "compress"]
     r = execute(client, (samples / "photo.jpg").read_bytes(), *THREE_STEPS, fileId="missing")
     assert r.status_code == 404
 
