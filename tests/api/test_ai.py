@@ -211,3 +211,19 @@ def test_transcribe_audio_via_api(api, tmp_path):
     assert "speech" in frame["result"]["text"].lower()
     wrong = post(api, "auto-subtitles", wav.read_bytes(), name="speech.wav", section="video")
     assert wrong.status_code == 415
+
+
+def test_passport_analyze_then_generate_via_api(api):
+    for bundle_id in ("face-detection", "background-removal"):
+        if bundles(api)[bundle_id]["status"] != "installed":
+            install(api, bundle_id)
+    frame = run_long(api, "passport-photo/analyze", astronaut_png(), settings={"country": "de"})
+    assert frame["status"] == "completed", frame
+    analysis = frame["result"]
+    assert analysis["chinY"] > analysis["crownY"] and analysis["face"]["width"] > 50
+    g = api.post("/api/v1/tools/image/passport-photo/generate",
+                 json={"jobId": analysis["jobId"], "country": "de", "printLayout": "A4"})
+    assert g.status_code == 200, g.text
+    body = g.json()
+    assert body["widthPx"] == 413 and body["heightPx"] == 531 and body["copies"] >= 12
+    assert api.get(body["downloadUrl"]).content[:2] == b"PK"  # photo + sheet come zipped
