@@ -295,6 +295,11 @@ def discard_intermediates(base: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def initial_state(steps: list[Step]) -> dict[str, Any]:
+    """A pipeline job's extra frame fields (its `batch` slot, which also lists the running children)."""
+    return {"_children": [], "stepsCompleted": 0, "totalSteps": len(steps)}
+
+
 # ---- the coordinators ----------------------------------------------------------------------------
 
 async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], path: Path, name: str,
@@ -303,7 +308,8 @@ async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], pat
     total = len(steps)
     job_dir = jobs.job_dir(parent.id)
     base = job_dir / "steps"
-    parent.batch = {"_children": [], "stepsCompleted": 0, "totalSteps": total}
+    if parent.batch is None:  # the route sets it first, so a cancel can never miss the children
+        parent.batch = initial_state(steps)
     parent.update(status=JobState.PROCESSING, progress=0, message=f"Step 1/{total}: {steps[0].spec.id}")
 
     def report(fraction: float, message: str) -> None:
@@ -357,7 +363,7 @@ async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], item
     total_steps = len(steps)
     base = jobs.job_dir(parent.id) / "steps"
     parent.batch = {"totalFiles": total_files, "completedFiles": 0, "failedFiles": len(rejected),
-                    "errors": list(rejected), "_children": []}
+                    "errors": list(rejected), "_children": list((parent.batch or {}).get("_children", []))}
     parent.update(status=JobState.PROCESSING, progress=0, message=f"0/{total_files} files")
     fractions: dict[int, float] = {}
     results: dict[str, str] = {}

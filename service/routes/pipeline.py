@@ -88,6 +88,7 @@ async def execute():
     parent = services.jobs.create(principal.user_id, "pipeline", steps[0].spec.id, job_id=job_id)
     parent.original_size = item.size
     parent.input_names = [item.name]
+    parent.batch = pipelines.initial_state(steps)  # before anything runs: a cancel finds the job's children
     if saver is not None:
         saver.rec = parent
     services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name, saver)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from urllib.parse import unquote
 
@@ -353,3 +354,20 @@ def test_pipeline_jobs_are_private(client, other, samples):
     assert other.get(f"/api/v1/jobs/{job_id}").status_code == 404
     assert other.get(f"/api/v1/jobs/{job_id}/progress").status_code == 404
     assert wait_job(client, job_id)["status"] == "completed"
+
+
+def test_cancel_a_running_pipeline(async_server, samples):
+    with async_server.client() as c:
+        r = execute(c, (samples / "large.jpg").read_bytes(), *[("rotate", {"angle": 90})] * 15, name="large.jpg")
+        job_id = r.json()["jobId"]
+        assert c.post(f"/api/v1/jobs/{job_id}/cancel").json() == {"canceled": True}
+        final = wait_job(c, job_id)
+        assert final["status"] == "canceled" and final["code"] == "CANCELED"
+        assert c.post(f"/api/v1/jobs/{job_id}/cancel").json() == {"canceled": False}
+        # the coordinator stops; the intermediates go with it
+        steps_dir = async_server.data_dir / "workspace" / job_id / "steps"
+        for _ in range(200):
+            if not steps_dir.exists():
+                break
+            time.sleep(0.05)
+        assert not steps_dir.exists()
