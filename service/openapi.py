@@ -489,7 +489,7 @@ def route_docs() -> dict[tuple[str, str], Op]:
         ("DELETE", "/api/v1/files"): Op(
             "Files", "Delete files and their version chains",
             body=obj({"ids": {"type": "array", "items": STR, "minItems": 1, "maxItems": 1000}}, ("ids",)),
-            responses={200: obj({"ok": BOOL, "deleted": INT}, ("ok",))}, errors=(400,)),
+            responses={200: obj({"ok": BOOL, "deleted": INT}, ("ok",))}, errors=(400, 404)),
         ("GET", "/api/v1/files/<file_id>"): Op(
             "Files", "A file and its version chain",
             responses={200: obj({"file": ref("LibraryFile"), "versions": {"type": "array", "items": ref("LibraryFile")}},
@@ -559,7 +559,7 @@ def route_docs() -> dict[tuple[str, str], Op]:
         # -- docs (service/routes/docs.py)
         ("GET", "/api/v1/openapi.yaml"): Op("Docs", "This OpenAPI 3.1 document (YAML)",
                                             responses={200: ("OpenAPI document", {"content": {
-                                                "application/yaml": {"schema": {"type": "string"}}}})}),
+                                                "application/yaml": {"schema": ANY_OBJECT}}})}),
         ("GET", "/api/v1/openapi.json"): Op("Docs", "This OpenAPI 3.1 document (JSON)",
                                             responses={200: ANY_OBJECT}),
         ("GET", "/api/docs"): Op("Docs", "Interactive API documentation (Swagger UI)",
@@ -891,7 +891,7 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
         responses["200"] = {"description": "Done", "content": json_content(ref("ToolResult"))}
     responses["202"] = {"description": "Accepted: follow /api/v1/jobs/{jobId}/progress",
                         "content": json_content(ref("AsyncJob"))}
-    errors = [400, 401, 403, 409, 413, 415, 422, 429, 503, 504, 507]
+    errors = [400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 504, 507]
     if spec.family.value in ("vision", "speech"):
         errors.append(501)
     for status in sorted(errors):
