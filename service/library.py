@@ -333,6 +333,26 @@ class Library:
             if used + adding > quota:
                 raise quota_error(used, adding, quota)
 
+    async def remove_orphans(self) -> int:
+        """At start-up: folders under files/ without a row (an upload cut short by a crash between moving
+        the bytes and committing the row) are unreachable; remove them. Rows are never touched."""
+        if not self.root.is_dir():
+            return 0
+        known = set(await self.store.call(lambda conn: [r.id for r in conn.execute(select(schema.files.c.id))]))
+
+        def sweep() -> int:
+            removed = 0
+            for entry in self.root.iterdir():
+                if entry.is_dir() and entry.name not in known:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed += 1
+            return removed
+
+        removed = await trio.to_thread.run_sync(sweep)
+        if removed:
+            log.warning("removed %d library folders left without a database row", removed)
+        return removed
+
     async def get(self, file_id: str) -> Any:
         return await self.store.call(_get_file, file_id)
 

@@ -33,6 +33,7 @@ def _audit(action: str, target: str, details: dict) -> None:
 async def on_startup(app, services) -> None:
     lib = get_library(services)
     lib.root.mkdir(parents=True, exist_ok=True)
+    await lib.remove_orphans()
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -101,6 +101,10 @@ def test_kill_mid_pipeline_and_batch_then_restart(tmp_path, samples):
 
     with sqlite3.connect(data_dir / "lutra.db", timeout=30) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # an upload cut short between moving its bytes and committing its row leaves an unreachable folder
+    orphan = data_dir / "files" / "00000000-dead-4000-8000-000000000000"
+    orphan.mkdir()
+    (orphan / "half.jpg").write_bytes(photo)
 
     second = Server(data_dir, env).start()
     try:
@@ -118,6 +122,8 @@ def test_kill_mid_pipeline_and_batch_then_restart(tmp_path, samples):
             assert c.get(f"/api/v1/files/{lib['id']}/download").content == photo
             assert image_size(c.get(f"/api/v1/files/{versions_before[1]['id']}/download").content) == (100, 75)
             assert c.get(f"/api/v1/files/{lib['id']}/thumbnail").status_code == 200
+            assert not orphan.exists()
+            assert sorted(p.name for p in (data_dir / "files").iterdir()) == sorted(v["id"] for v in versions_before)
             assert saved["id"] in {p["id"] for p in c.get("/api/v1/pipeline/list").json()["pipelines"]}
             # and the restarted server works
             again = c.post("/api/v1/pipeline/execute", files={"file": ("p.jpg", photo)},
