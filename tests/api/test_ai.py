@@ -227,3 +227,20 @@ def test_passport_analyze_then_generate_via_api(api):
     body = g.json()
     assert body["widthPx"] == 413 and body["heightPx"] == 531 and body["copies"] >= 12
     assert api.get(body["downloadUrl"]).content[:2] == b"PK"  # photo + sheet come zipped
+
+
+def test_url_only_bundles_answer_501_with_name_and_size(api):
+    img = png_bytes(Image.new("RGB", (64, 48), "blue"))
+    mask = png_bytes(Image.new("L", (64, 48), 255))
+    r = post(api, "erase-object", img, mask=("mask.png", mask))
+    assert r.status_code == 501, r.text
+    assert "object-eraser-colorize" in r.json()["error"] and "MB" in r.json()["error"]
+    assert post(api, "colorize", img).status_code == 501
+    assert post(api, "enhance-faces", img).status_code == 501
+    assert post(api, "remove-background", img, settings={"model": "birefnet"}).status_code == 501
+    # the fast canvas tier and default restore-photo need no bundle
+    frame = run_long(api, "ai-canvas-expand", img, settings={"extendTop": 10, "tier": "fast"})
+    assert frame["status"] == "completed", frame
+    listed = bundles(api)
+    assert listed["object-eraser-colorize"]["offlineSource"] is False
+    assert api.post("/api/v1/tools/image/erase-object", files={"file": ("a.png", img)}).status_code == 400

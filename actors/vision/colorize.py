@@ -1,0 +1,30 @@
+"""AI colorization of black-and-white photos (DDColor)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from actors.vision import _img, _models, _restore
+from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+
+
+class ColorizeSettings(ToolSettings):
+    intensity: float = Field(100, ge=0, le=150, description="Colour strength in percent")
+    model: Literal["ddcolor"] = Field("ddcolor", description="Colorization model")
+    format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
+    quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
+
+
+_models.requires("colorize", (_restore.COLOR_BUNDLE,))
+
+
+@tool("colorize", section=Section.IMAGE, family=Family.VISION, settings=ColorizeSettings, mode=Mode.LONG,
+      accepts={"image"})
+def run(call: ToolCall) -> ToolResult:
+    """Colorize a black-and-white photo."""
+    s: ColorizeSettings = call.settings  # type: ignore[assignment]
+    rgb, _alpha, fmt = _img.load(call.inputs[0], call.limits)
+    out = _restore.colorize(rgb, s.intensity)
+    return ToolResult([_img.save(out, call, _img.output_format(s.format, fmt), s.quality)], {"model": s.model})
