@@ -26,6 +26,7 @@ CASES = [
     ("image-enhancement", {}, "portrait"),
     ("content-aware-resize", {"width": 480}, "small"),
     ("upscale", {"scale": 2}, "small"),
+    ("passport-photo", {"country": "us"}, "portrait"),
     ("transcribe-audio", {}, "speech"),
 ]
 
