@@ -82,7 +82,7 @@ def create_app(config: Config) -> QuartTrio:
     @app.after_request
     async def _finish(response):
         response.headers.update(SECURITY_HEADERS)
-        _close_if_body_unread(response)
+        await _drain_or_close(response)
         if log.isEnabledFor(logging.INFO):
             ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
             log.info('{"event":"request","method":"%s","path":"%s","status":%d,"ms":%.1f}',
@@ -101,12 +101,27 @@ def create_app(config: Config) -> QuartTrio:
     return app
 
 
-def _close_if_body_unread(response) -> None:
-    """A response sent before the request body was read (an early 4xx/5xx) must close the connection:
-    a kept-alive connection with unread body bytes stalls the client's next request on it."""
-    body = getattr(request, "body", None)
+MAX_DRAIN_BYTES = 1 << 20
+
+
+async def _drain_or_close(response) -> None:
+    """A response sent before the request body was read (an early 4xx) would leave the rest of that
+    body on a kept-alive connection, which then cannot carry the next request. Read a small rest so
+    the connection stays usable; for a large one, tell the client the connection closes."""
+    body = request.body
     complete = getattr(body, "_complete", None)
-    if complete is not None and not complete.is_set():
+    if complete is None or (complete.is_set() and not getattr(body, "_data", b"")):
+        return
+    drained = 0
+    with trio.move_on_after(1.0) as scope:
+        try:
+            async for chunk in body:
+                drained += len(chunk)
+                if drained > MAX_DRAIN_BYTES:
+                    break
+        except Exception:
+            drained = MAX_DRAIN_BYTES + 1
+    if scope.cancelled_caught or drained > MAX_DRAIN_BYTES:
         response.headers["Connection"] = "close"
 
 

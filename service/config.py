@@ -53,6 +53,7 @@ class Config:
     sentry_dsn: str = ""
     analytics_sample_rate: float = 1.0
     log_level: str = "info"
+    office_warm: bool = True  # start LibreOffice at start-up (false: at the first office conversion)
     allowed_fetch_hosts: str = ""  # comma-separated hosts that URL-fetching tools may reach (tests)
 
     @property

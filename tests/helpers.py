@@ -70,6 +70,7 @@ class Server:
             "SKIP_MUST_CHANGE_PASSWORD": "true",
             "LOG_LEVEL": os.environ.get("LUTRA_TEST_LOG_LEVEL", "warning"),
             "CONCURRENT_JOBS": "2",
+            "OFFICE_WARM": "false",  # LibreOffice starts at the first office conversion, not in every test server
             "RATE_LIMIT_PER_MIN": "0",  # suites send hundreds of requests a minute; rate-limit tests set it
             **(env or {}),
         }

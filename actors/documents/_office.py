@@ -207,11 +207,12 @@ class OfficeListener:
             self.kill()
             raise
 
-    async def keep_alive(self, interval: float = 2.0) -> None:
-        """Owned by the actor: start the listener, then restart it whenever it dies."""
+    async def keep_alive(self, interval: float = 2.0, *, eager: bool = True) -> None:
+        """Owned by the actor: start the listener (at once when eager, else at the first conversion),
+        then restart it whenever it dies."""
         backoff = interval
         while True:
-            if not self.alive():
+            if not self.alive() and (eager or self.wanted):
                 try:
                     await trio.to_thread.run_sync(self.start, abandon_on_cancel=True)
                     backoff = interval

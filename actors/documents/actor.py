@@ -25,6 +25,7 @@ class DocumentActor(WorkerPoolActor):
         data_dir = options.get("data_dir")
         base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="lutra-"))
         self.office = _office.OfficeListener(base.resolve() / "office")
+        self.office_warm = bool(options.get("office_warm", True))
 
     async def setup(self, nursery: trio.Nursery) -> None:
         await super().setup(nursery)
@@ -33,7 +34,7 @@ class DocumentActor(WorkerPoolActor):
 
     async def _office_life(self) -> None:
         try:
-            await self.office.keep_alive()
+            await self.office.keep_alive(eager=self.office_warm)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self.office.stop)
