@@ -31,6 +31,10 @@ SECTION_TAGS = {
     Section.FILES: ("File tools", "CSV, Excel, JSON, XML, YAML and ZIP."),
 }
 AREA_TAGS = {
+    "Tools": "The tool catalogue.",
+    "Jobs": "Job state, live progress (SSE), cancel, result downloads.",
+    "Pipelines": "Chains of tool steps over one file or a batch, and saved pipelines.",
+    "Files": "The persistent file library, workspace uploads and previews.",
     "Auth": "Login, logout, session, password change.",
     "Users": "User administration (users:manage).",
     "API keys": "Personal API keys (`si_` + 96 hex), shown once at creation.",
@@ -40,11 +44,7 @@ AREA_TAGS = {
     "Audit": "The audit log.",
     "System": "Health, public configuration, analytics consent, diagnostics.",
     "Features": "AI feature bundles (model packages).",
-    "Jobs": "Job state, live progress (SSE), cancel, result downloads.",
-    "Files": "The persistent file library, workspace uploads and previews.",
-    "Pipelines": "Chains of tool steps over one file or a batch, and saved pipelines.",
     "Meme templates": "Templates and fonts for the meme generator.",
-    "Tools": "The tool catalogue.",
     "Docs": "This document, the interactive docs and the LLM-friendly descriptions.",
 }
 
@@ -641,11 +641,11 @@ def build(app, *, strict: bool = False, version: str | None = None) -> dict[str,
             paths.setdefault(path, {})["post"] = operation
     for value in components.values():
         value.pop("x-python", None)
-    tags = [{"name": name, "description": text} for name, text in AREA_TAGS.items()]
-    tags += [{"name": name, "description": text} for name, text in SECTION_TAGS.values()]
+    # the tools first: they are what most readers come for
+    tags = [{"name": name, "description": text} for name, text in SECTION_TAGS.values()]
+    tags += [{"name": name, "description": text} for name, text in AREA_TAGS.items()]
     return {
         "openapi": OPENAPI_VERSION,
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "Lutra API",
             "version": version or VERSION,
@@ -711,8 +711,29 @@ ERROR_STATUS_TEXT = {
 assert all(DEFAULT_STATUS[c] in ERROR_STATUS_TEXT or DEFAULT_STATUS[c] == 500 for c in ErrorCode)
 
 
+ERROR_EXAMPLES = {
+    400: ("Invalid settings for resize: width: Input should be greater than or equal to 1", "VALIDATION_ERROR"),
+    401: ("Authentication required: send 'Authorization: Bearer <token>'.", "AUTH_REQUIRED"),
+    403: ("Missing permission: users:manage.", "FORBIDDEN"),
+    404: ("Not found.", "NOT_FOUND"),
+    409: ("A team named 'design' already exists.", "CONFLICT"),
+    410: ("This result has expired and was removed.", "INPUT_MISSING"),
+    413: ("The upload is larger than this server's limit of 100 MB.", "PAYLOAD_TOO_LARGE"),
+    415: ("resize expects an image; 'notes.txt' looks like a text file.", "UNSUPPORTED_MEDIA_TYPE"),
+    416: ("Range not satisfiable.", "VALIDATION_ERROR"),
+    422: ("The file could not be processed.", "PROCESSING_FAILED"),
+    429: ("Too many requests; try again later.", "RATE_LIMITED"),
+    501: ("This tool needs an AI model bundle that is not installed.", "FEATURE_NOT_INSTALLED"),
+    503: ("The server is low on disk space; try again later.", "BUSY"),
+    504: ("The job ran past its deadline.", "TIMEOUT"),
+    507: ("Your storage quota is full.", "INSUFFICIENT_STORAGE"),
+}
+
+
 def _error_response(status: int) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": ERROR_STATUS_TEXT[status], "content": json_content(ref("Error"))}
+    message, code = ERROR_EXAMPLES[status]
+    content = {"application/json": {"schema": ref("Error"), "example": {"error": message, "code": code}}}
+    response: dict[str, Any] = {"description": ERROR_STATUS_TEXT[status], "content": content}
     if status in (429, 503):
         response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}}
     return response
@@ -849,7 +870,6 @@ def tool_multipart_schema(spec: ToolSpec, settings_ref: dict[str, Any]) -> dict[
         if low >= 2:
             required.append(role)
     props["settings"] = {**settings_ref, "description": "The settings, as a JSON string"}
-    props["fileId"] = {"type": "string", "description": "A library file id: the result is saved as its new version"}
     return obj(props, required)
 
 
@@ -875,6 +895,9 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
         facts.append("Answers with the output file itself; extras travel as X-* headers.")
     if spec.pipeline_step:
         facts.append("Usable as a pipeline step.")
+    if spec.body != "json" and spec.inputs[1] >= 1:
+        facts.append("An optional `fileId` part (a library file id) saves the result as that file's new version "
+                     "(`savedFileId` in the answer).")
     facts.append(f"Requires: {', '.join(permissions)}.")
     content: dict[str, Any] = {}
     if spec.body in ("multipart", "either"):
