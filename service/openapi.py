@@ -758,10 +758,6 @@ def _responses(op_responses: dict[int, Any], errors: tuple[int, ...], guarded: b
 _STATUS_WORDS = {200: "OK", 201: "Created", 202: "Accepted: runs in the background", 206: "Partial content"}
 
 
-def _security(permissions) -> list[dict[str, list]] | None:
-    return [] if permissions is None else None  # None: the document-wide default (authenticated)
-
-
 def _route_operation(method: str, rule: str, op: Op, permissions, components, models) -> dict[str, Any]:
     guarded = permissions is not None
     access = ("Public." if not guarded else

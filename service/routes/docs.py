@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import trio
 from quart import Blueprint, Response, current_app
 
 from protocols.errors import ApiError, ErrorCode
@@ -18,25 +19,30 @@ from service import openapi
 bp = Blueprint("docs", __name__)
 
 _TEXT: dict[tuple[int, str], bytes] = {}
+_render_lock = trio.Lock()
 
 
-def _rendered(kind: str) -> bytes:
-    """The document rendered once per app and format."""
+async def _rendered(kind: str) -> bytes:
+    """The document rendered once per app and format (built off the event loop: it takes a moment)."""
     app = current_app._get_current_object()
     key = (id(app), kind)
-    if key not in _TEXT:
-        doc = openapi.document(app)
-        if kind == "json":
-            _TEXT[key] = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-        elif kind == "yaml":
-            import yaml
-
-            _TEXT[key] = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120).encode()
-        elif kind == "llms":
-            _TEXT[key] = llms_txt(doc).encode()
-        else:
-            _TEXT[key] = llms_full_txt(doc).encode()
+    async with _render_lock:
+        if key not in _TEXT:
+            _TEXT[key] = await trio.to_thread.run_sync(_render, app, kind)
     return _TEXT[key]
+
+
+def _render(app, kind: str) -> bytes:
+    doc = openapi.document(app)
+    if kind == "json":
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    if kind == "yaml":
+        import yaml
+
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120).encode()
+    if kind == "llms":
+        return llms_txt(doc).encode()
+    return llms_full_txt(doc).encode()
 
 
 def _text(body: bytes, content_type: str) -> Response:
@@ -47,22 +53,22 @@ def _text(body: bytes, content_type: str) -> Response:
 
 @bp.get("/api/v1/openapi.yaml")
 async def openapi_yaml():
-    return _text(_rendered("yaml"), "application/yaml; charset=utf-8")
+    return _text(await _rendered("yaml"), "application/yaml; charset=utf-8")
 
 
 @bp.get("/api/v1/openapi.json")
 async def openapi_json():
-    return _text(_rendered("json"), "application/json")
+    return _text(await _rendered("json"), "application/json")
 
 
 @bp.get("/llms.txt")
 async def llms():
-    return _text(_rendered("llms"), "text/plain; charset=utf-8")
+    return _text(await _rendered("llms"), "text/plain; charset=utf-8")
 
 
 @bp.get("/llms-full.txt")
 async def llms_full():
-    return _text(_rendered("full"), "text/plain; charset=utf-8")
+    return _text(await _rendered("full"), "text/plain; charset=utf-8")
 
 
 # ---- interactive docs -----------------------------------------------------------------------------
