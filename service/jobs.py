@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import trio
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from actors.store import schema
 from actors.store.actor import StoreActor
@@ -325,15 +325,26 @@ def _unique_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+# Built once: executing a prebuilt statement with parameters skips SQLAlchemy's per-call statement
+# construction and cache-key work on the hot path (two writes per job).
+_INSERT_JOB = insert(schema.jobs)
+_FINISH_JOB = (
+    update(schema.jobs)
+    .where(schema.jobs.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in (
+        "status", "progress", "message", "result", "error", "code", "http_status", "updated_at")})
+)
+
+
 def _insert_job(conn, job_id, owner_id, kind, tool_id, created_at) -> None:
-    conn.execute(insert(schema.jobs).values(
-        id=job_id, owner_id=owner_id, kind=kind, tool_id=tool_id, status=JobState.QUEUED.value, progress=0,
-        created_at=created_at, updated_at=created_at,
-    ))
+    conn.execute(_INSERT_JOB, {
+        "id": job_id, "owner_id": owner_id, "kind": kind, "tool_id": tool_id, "status": JobState.QUEUED.value,
+        "progress": 0, "created_at": created_at, "updated_at": created_at,
+    })
 
 
 def _finish_job(conn, job_id, status, progress, message, result, error, code, http_status, updated_at) -> None:
-    conn.execute(update(schema.jobs).where(schema.jobs.c.id == job_id).values(
-        status=status, progress=progress, message=message, result=result, error=error, code=code,
-        http_status=http_status, updated_at=updated_at,
-    ))
+    conn.execute(_FINISH_JOB, {
+        "b_id": job_id, "b_status": status, "b_progress": progress, "b_message": message, "b_result": result,
+        "b_error": error, "b_code": code, "b_http_status": http_status, "b_updated_at": updated_at,
+    })

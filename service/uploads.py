@@ -3,6 +3,7 @@ size limit enforced as bytes arrive, safe file names, and magic-byte sniffing of
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -10,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from quart import request
-from streaming_form_data import StreamingFormDataParser
-from streaming_form_data.targets import BaseTarget
 
 from protocols.errors import ApiError, ErrorCode
+from service.multipart import MultipartError, MultipartParser, boundary_of, parse_disposition
 from service.sniff import HEAD_BYTES, sniff
 
 FILE_FIELDS = ("file", "files", "watermark", "overlay", "mask", "subtitle", "audio", "logo", "background")
@@ -58,67 +58,58 @@ def safe_name(name: str | None, fallback: str = "upload") -> str:
     return text
 
 
-class _SpoolTarget(BaseTarget):
-    """Writes each part it receives to its own new file."""
+class _FileSink:
+    """Writes one file part to its own new file and records it when closed."""
 
-    def __init__(self, upload: Upload, directory: Path, field_name: str) -> None:
-        super().__init__()
-        self.upload, self.directory, self.field_name = upload, directory, field_name
-        self._fh = None
-        self._current: UploadedFile | None = None
-        self._head = bytearray()
+    __slots__ = ("upload", "item", "fh", "head")
 
-    def on_start(self) -> None:
-        if len(self.upload.files) >= MAX_FILES:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files in one request (max {MAX_FILES}).")
-        index = len(self.upload.files)
-        name = safe_name(self.multipart_filename, f"upload{index}")
-        path = self.directory / f"{index:04d}_{name}"
-        self._current = UploadedFile(path=path, name=name, field=self.field_name)
-        self._head = bytearray()
-        self._fh = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in on_finish
+    def __init__(self, upload: Upload, item: UploadedFile) -> None:
+        self.upload, self.item = upload, item
+        self.fh = open(item.path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        self.head = bytearray()
 
-    def on_data_received(self, chunk: bytes) -> None:
-        assert self._fh is not None and self._current is not None
-        self._fh.write(chunk)
-        self._current.size += len(chunk)
-        if len(self._head) < HEAD_BYTES:
-            self._head += chunk[: HEAD_BYTES - len(self._head)]
+    def write(self, chunk: bytes) -> None:
+        self.fh.write(chunk)
+        self.item.size += len(chunk)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
 
-    def on_finish(self) -> None:
-        assert self._fh is not None and self._current is not None
-        self._fh.close()
-        self._fh = None
-        kind, fmt = sniff(bytes(self._head), self._current.name)
-        self._current.kind, self._current.format = kind, fmt
-        self.upload.files.append(self._current)
-        self._current = None
+    def close(self) -> None:
+        self.fh.close()
+        self.item.kind, self.item.format = sniff(bytes(self.head), self.item.name)
+        self.upload.files.append(self.item)
 
     def abort(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if not self.fh.closed:
+            self.fh.close()
 
 
-class _ValueTarget(BaseTarget):
-    def __init__(self, upload: Upload, field_name: str) -> None:
-        super().__init__()
-        self.upload, self.field_name = upload, field_name
-        self._data = bytearray()
+class _ValueSink:
+    __slots__ = ("upload", "name", "data")
 
-    def on_start(self) -> None:
-        self._data = bytearray()
+    def __init__(self, upload: Upload, name: str) -> None:
+        self.upload, self.name, self.data = upload, name, bytearray()
 
-    def on_data_received(self, chunk: bytes) -> None:
-        self._data += chunk
-        if len(self._data) > MAX_VALUE_BYTES:
-            raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"The '{self.field_name}' field is too large.")
+    def write(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > MAX_VALUE_BYTES:
+            raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"The '{self.name}' field is too large.")
 
-    def on_finish(self) -> None:
+    def close(self) -> None:
         try:
-            self.upload.values[self.field_name] = self._data.decode("utf-8")
+            self.upload.values[self.name] = self.data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"The '{self.field_name}' field is not UTF-8 text.") from None
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"The '{self.name}' field is not UTF-8 text.") from None
+
+
+class _Discard:
+    __slots__ = ()
+
+    def write(self, chunk: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def check_declared_size(max_bytes: int) -> None:
@@ -142,30 +133,49 @@ async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(ErrorCode.VALIDATION_ERROR, "Send the file as multipart/form-data (a 'file' part).")
     check_declared_size(max_bytes)
+    try:
+        boundary = boundary_of(content_type)
+    except MultipartError:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "The multipart body has no valid boundary.") from None
     directory.mkdir(parents=True, exist_ok=True)
     upload = Upload()
-    try:
-        parser = StreamingFormDataParser(headers={"Content-Type": content_type})
-    except Exception:
-        raise ApiError(ErrorCode.VALIDATION_ERROR, "The multipart body has no valid boundary.") from None
-    spools = [_SpoolTarget(upload, directory, name) for name in FILE_FIELDS]
-    for target in spools:
-        parser.register(target.field_name, target)
-    for name in VALUE_FIELDS:
-        parser.register(name, _ValueTarget(upload, name))
+    open_files: list[_FileSink] = []
+
+    def on_part(headers: dict[str, str]):
+        params = parse_disposition(headers.get("content-disposition", ""))
+        name = params.get("name", "")
+        if name in FILE_FIELDS:
+            if len(upload.files) + len(open_files) >= MAX_FILES:
+                raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files in one request (max {MAX_FILES}).")
+            index = len(upload.files)
+            safe = safe_name(params.get("filename"), f"upload{index}")
+            sink = _FileSink(upload, UploadedFile(path=directory / f"{index:04d}_{safe}", name=safe, field=name))
+            open_files.append(sink)
+            return sink
+        if name in VALUE_FIELDS:
+            return _ValueSink(upload, name)
+        return _Discard()
+
+    parser = MultipartParser(boundary, on_part)
     try:
         async for chunk in request.body:
             upload.total_bytes += len(chunk)
             if max_bytes and upload.total_bytes > max_bytes + (1 << 20):
                 raise too_large(max_bytes)
-            parser.data_received(chunk)
+            parser.feed(chunk)
+        parser.finish()
     except ApiError:
         raise
-    except Exception as err:
+    except (MultipartError, UnicodeError) as err:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The multipart body is malformed.") from err
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ApiError(ErrorCode.INSUFFICIENT_STORAGE, "The server ran out of disk space; try again later.",
+                           status=507, headers={"Retry-After": "60", "Connection": "close"}) from None
+        raise
     finally:
-        for target in spools:
-            target.abort()
+        for sink in open_files:
+            sink.abort()
     if max_bytes and any(f.size > max_bytes for f in upload.files):
         raise too_large(max_bytes)
     return upload
