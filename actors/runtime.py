@@ -92,6 +92,10 @@ class Actor:
     def owns(self, job_id: str) -> bool:
         return job_id in self._slots
 
+    def health(self) -> dict:
+        """Family-specific details for admin health (devices, providers, loaded models, encoders)."""
+        return {}
+
     # ---- the actor side ------------------------------------------------------------------------
     async def setup(self, nursery: trio.Nursery) -> None:
         """Acquire long-lived resources (warm workers, listeners). Runs at every (re)start."""

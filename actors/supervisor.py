@@ -36,10 +36,18 @@ class Supervisor:
         return any(actor.cancel(job_id) for actor in self.actors.values())
 
     def stats(self) -> dict[str, dict]:
-        return {
-            family.value: {**actor.stats.as_dict(), "capacity": actor.capacity, "queueSize": actor.queue_size}
-            for family, actor in self.actors.items()
-        }
+        out: dict[str, dict] = {}
+        for family, actor in self.actors.items():
+            entry = {**actor.stats.as_dict(), "capacity": actor.capacity, "queueSize": actor.queue_size}
+            try:
+                details = actor.health()
+            except Exception:
+                log.exception("actor %s: health details failed", actor.name)
+                details = {}
+            if details:
+                entry["details"] = details
+            out[family.value] = entry
+        return out
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
