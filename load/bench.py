@@ -33,11 +33,18 @@ from load import bare
 class Scenario:
     name: str
     tool: str  # section/tool
-    input_name: str
+    inputs: list[str]  # names from make_inputs()
     settings: dict
-    bare_fn: object  # callable(path, *args) run in a worker process
-    bare_args: tuple
+    bare: str = "tool"  # "tool": the tool's own code in a worker process; else a function of load.bare
+    bare_args: tuple = ()
     requests: int = 40
+    bundle: str | None = None  # an AI bundle the server must have installed first
+
+    def bare_call(self, paths: list[Path], models_dir: str | None) -> tuple:
+        if self.bare == "tool":
+            tool_id = self.tool.split("/", 1)[1]
+            return (bare.run_tool, tool_id, [str(p) for p in paths], self.settings, models_dir)
+        return (getattr(bare, self.bare), str(paths[0]), *self.bare_args)
 
 
 @dataclass
@@ -85,13 +92,37 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     paths = {"large.jpg": folder / "large.jpg", "small.png": folder / "small.png"}
     big.jpegsave(str(paths["large.jpg"]), Q=90)
     big.thumbnail_image(200, height=150, size="force").pngsave(str(paths["small.png"]))
+    for i in range(4):  # collage tiles
+        tile = big.crop(i * 900, i * 600, 1200, 900)
+        paths[f"tile{i}.jpg"] = folder / f"tile{i}.jpg"
+        tile.jpegsave(str(paths[f"tile{i}.jpg"]), Q=85)
+    # a line of text for OCR, and a subject on a plain background for background removal
+    text = pyvips.Image.text("Lutra reads this sentence from the image.", dpi=300, font="DejaVu Sans")
+    page = (255 - text).gravity("centre", text.width + 80, text.height + 80, extend="white")
+    paths["text.png"] = folder / "text.png"
+    page.cast("uchar").pngsave(str(paths["text.png"]))
+    disc = pyvips.Image.xyz(640, 480)
+    inside = ((disc[0] - 320) ** 2 + (disc[1] - 240) ** 2) < 150 ** 2
+    subject = inside.ifthenelse([200, 60, 40], [250, 250, 250]).cast("uchar").copy(interpretation="srgb")
+    paths["subject.jpg"] = folder / "subject.jpg"
+    subject.jpegsave(str(paths["subject.jpg"]), Q=90)
     return paths
 
 
 SCENARIOS = {
-    "resize-large": Scenario("resize-large", "image/resize", "large.jpg", {"width": 800}, bare.resize_jpeg, (800,), 40),
-    "resize-small": Scenario("resize-small", "image/resize", "small.png", {"width": 100}, bare.resize_png, (100,), 200),
+    "resize-large": Scenario("resize-large", "image/resize", ["large.jpg"], {"width": 800}, "resize_jpeg", (800,), 40),
+    "resize-small": Scenario("resize-small", "image/resize", ["small.png"], {"width": 100}, "resize_png", (100,), 200),
+    "watermark-text": Scenario("watermark-text", "image/watermark-text", ["large.jpg"],
+                               {"text": "© Lutra", "position": "bottom-right"}, requests=30),
+    "optimize-for-web": Scenario("optimize-for-web", "image/optimize-for-web", ["large.jpg"],
+                                 {"format": "webp", "quality": 80, "maxWidth": 1600}, requests=20),
+    "collage": Scenario("collage", "image/collage", ["tile0.jpg", "tile1.jpg", "tile2.jpg", "tile3.jpg"],
+                        {}, requests=20),
+    "ocr": Scenario("ocr", "image/ocr", ["text.png"], {"quality": "balanced"}, requests=8, bundle="ocr"),
+    "remove-background": Scenario("remove-background", "image/remove-background", ["subject.jpg"], {},
+                                  requests=6, bundle="background-removal"),
 }
+DEFAULT_SCENARIOS = ("resize-large", "resize-small")
 
 
 class RssSampler:
@@ -113,12 +144,12 @@ class RssSampler:
             await trio.sleep(0.05)
 
 
-async def run_http(base: str, token: str | None, sc: Scenario, path: Path, concurrency: int, limit_s: float,
-                   pid: int | None) -> Result:
+async def run_http(base: str, token: str | None, sc: Scenario, paths: list[Path], concurrency: int,
+                   limit_s: float, pid: int | None) -> Result:
     result = Result(sc.name, concurrency)
     # the multipart body is built once, so the client's own CPU stays out of the measurement as far as
     # possible (client and server share this machine)
-    body, content_type = multipart_body(path, sc.settings)
+    body, content_type = multipart_body(paths, sc.settings)
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -128,16 +159,16 @@ async def run_http(base: str, token: str | None, sc: Scenario, path: Path, concu
                                  limits=httpx.Limits(max_connections=concurrency)) as client:
         # warm-up: one request per connection
         for _ in range(concurrency):
-            await client.post(f"/api/v1/tools/{sc.tool}", content=body)
+            await call_tool(client, sc, body)
 
         async def worker() -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
                 t0 = time.perf_counter()
-                r = await client.post(f"/api/v1/tools/{sc.tool}", content=body)
+                status = await call_tool(client, sc, body)
                 result.latencies.append(time.perf_counter() - t0)
-                result.statuses[r.status_code] += 1
+                result.statuses[status] += 1
                 result.count += 1
 
         start = time.perf_counter()
@@ -153,24 +184,44 @@ async def run_http(base: str, token: str | None, sc: Scenario, path: Path, concu
     return result
 
 
-def multipart_body(path: Path, settings: dict) -> tuple[bytes, str]:
+async def call_tool(client: httpx.AsyncClient, sc: Scenario, body: bytes) -> int:
+    """One tool request; a 202 is followed on its job until the end (that is the latency a user sees)."""
+    r = await client.post(f"/api/v1/tools/{sc.tool}", content=body)
+    if r.status_code != 202:
+        return r.status_code
+    job_id = r.json()["jobId"]
+    async with client.stream("GET", f"/api/v1/jobs/{job_id}/progress") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data: "):
+                frame = json.loads(line[6:])
+                if frame["status"] in ("completed", "failed", "canceled"):
+                    return 200 if frame["status"] == "completed" else 422
+    return 599
+
+
+def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
     boundary = "lutrabench7d1f3a"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="settings"\r\n\r\n{json.dumps(settings)}\r\n'.encode(),
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n".encode(),
-        path.read_bytes(),
-        f"\r\n--{boundary}--\r\n".encode(),
-    ]
+    field = "file" if len(paths) == 1 else "files"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="settings"\r\n\r\n{json.dumps(settings)}\r\n'.encode()]
+    for path in paths:
+        parts += [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{path.name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode(),
+            path.read_bytes(),
+            b"\r\n",
+        ]
+    parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-async def run_bare(sc: Scenario, path: Path, concurrency: int, limit_s: float) -> float:
-    """Throughput of the bare library call in `concurrency` worker processes."""
+async def run_bare(sc: Scenario, paths: list[Path], concurrency: int, limit_s: float,
+                   models_dir: str | None = None) -> float:
+    """Throughput of the bare call in `concurrency` worker processes (warmed first: imports, models)."""
     limiter = trio.CapacityLimiter(concurrency)
+    fn, *fn_args = sc.bare_call(paths, models_dir)
     async with trio.open_nursery() as nursery:  # warm one process per slot
         for _ in range(concurrency):
-            nursery.start_soon(lambda: trio_parallel.run_sync(sc.bare_fn, str(path), *sc.bare_args, limiter=limiter))
+            nursery.start_soon(lambda: trio_parallel.run_sync(fn, *fn_args, limiter=limiter))
     remaining = sc.requests
     done = 0
 
@@ -178,7 +229,7 @@ async def run_bare(sc: Scenario, path: Path, concurrency: int, limit_s: float) -
         nonlocal remaining, done
         while remaining > 0:
             remaining -= 1
-            await trio_parallel.run_sync(sc.bare_fn, str(path), *sc.bare_args, limiter=limiter)
+            await trio_parallel.run_sync(fn, *fn_args, limiter=limiter)
             done += 1
 
     start = time.perf_counter()
@@ -187,6 +238,28 @@ async def run_bare(sc: Scenario, path: Path, concurrency: int, limit_s: float) -
             for _ in range(concurrency):
                 nursery.start_soon(worker)
     return done / (time.perf_counter() - start)
+
+
+async def ensure_bundle(base: str, token: str | None, bundle_id: str) -> bool:
+    """Install an AI bundle through the Features API (once; a no-op when present)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=900) as client:
+        listing = (await client.get("/api/v1/features")).json()
+        for bundle in listing.get("bundles", []):
+            if bundle.get("id") == bundle_id and bundle.get("status") == "installed":
+                return True
+        r = await client.post(f"/api/v1/admin/features/{bundle_id}/install", json={})
+        if r.status_code not in (200, 202):
+            return False
+        job_id = r.json().get("jobId")
+        if job_id:
+            async with client.stream("GET", f"/api/v1/jobs/{job_id}/progress") as stream:
+                async for line in stream.aiter_lines():
+                    if line.startswith("data: "):
+                        frame = json.loads(line[6:])
+                        if frame["status"] in ("completed", "failed", "canceled"):
+                            return frame["status"] == "completed"
+        return True
 
 
 def start_server(data_dir: Path):
@@ -210,19 +283,26 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise SystemExit("the load harness only targets 127.0.0.1")
         base, token, pid = args.url, args.token, args.pid
+        models_dir = args.models_dir
     else:
         srv = start_server(folder / "data")
         base, token, pid = srv.base_url, srv.token, srv.proc.pid
+        models_dir = str(folder / "data" / "models")
     results = []
     try:
-        names = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
+        names = list(DEFAULT_SCENARIOS) if args.scenario == "default" else (
+            list(SCENARIOS) if args.scenario == "all" else args.scenario.split(","))
         for name in names:
             sc = SCENARIOS[name]
             if args.requests:
                 sc.requests = args.requests
+            if sc.bundle and not await ensure_bundle(base, token, sc.bundle):
+                print(f"{name:<14} skipped: bundle {sc.bundle} could not be installed", flush=True)
+                continue
+            paths = [inputs[n] for n in sc.inputs]
             for c in args.concurrency:
-                res = await run_http(base, token, sc, inputs[sc.input_name], c, args.limit_s, pid)
-                res.bare_per_s = await run_bare(sc, inputs[sc.input_name], c, args.limit_s)
+                res = await run_http(base, token, sc, paths, c, args.limit_s, pid)
+                res.bare_per_s = await run_bare(sc, paths, c, args.limit_s, models_dir)
                 print(res.row(), flush=True)
                 results.append(res)
     finally:
@@ -236,7 +316,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--url", help="a running server on 127.0.0.1 (default: start one)")
     p.add_argument("--token", default=os.environ.get("LUTRA_TOKEN"), help="session token or si_ API key")
     p.add_argument("--pid", type=int, help="the server's pid, for RSS sampling")
-    p.add_argument("--scenario", default="all", help=f"comma-separated: {', '.join(SCENARIOS)} or all")
+    p.add_argument("--scenario", default="default",
+                   help=f"comma-separated: {', '.join(SCENARIOS)}; 'default' (the resize ones) or 'all'")
+    p.add_argument("--models-dir", help="with --url: the server's DATA_DIR/models (for AI baselines)")
     p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     p.add_argument("--requests", type=int, default=0, help="requests per level (default: per scenario)")
     p.add_argument("--limit-s", type=float, default=60, help="time cap per level")
