@@ -263,8 +263,13 @@ class JobManager:
                 self.records.pop(child.id, None)
                 done = parent.batch["completedFiles"] + parent.batch["failedFiles"]
                 parent.update(progress=100 * done / total, message=f"{done}/{total} files")
+        self.finish_batch(parent, zip_path, results)
+
+    def finish_batch(self, parent: JobRecord, zip_path: Path, results: dict[str, str], **extra: Any) -> None:
+        """End a batch-like job: failed when no file made it, else completed with its ZIP."""
         if parent.status.terminal:  # canceled meanwhile
             return
+        assert parent.batch is not None
         if parent.batch["completedFiles"] == 0:
             self.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
                         code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
@@ -276,6 +281,7 @@ class JobManager:
             "processedSize": zip_path.stat().st_size,
             "fileResults": results,
             "errors": parent.batch["errors"],
+            **extra,
         }
         self.finish(parent, JobState.COMPLETED, result=body)
 

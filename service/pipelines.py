@@ -415,23 +415,7 @@ async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], item
             async with trio.open_nursery() as nursery:
                 for index, path, name in items:
                     nursery.start_soon(one, index, path, name)
-        if parent.status.terminal:
-            return
-        if parent.batch["completedFiles"] == 0:
-            jobs.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
-                        code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
-            return
-        body = {
-            "jobId": parent.id,
-            "downloadUrl": download_url(parent.id, zip_path.name),
-            "originalSize": parent.original_size,
-            "processedSize": zip_path.stat().st_size,
-            "fileResults": results,
-            "errors": parent.batch["errors"],
-            "stepsCompleted": total_steps,
-            "steps": [s.spec.id for s in steps],
-        }
-        jobs.finish(parent, JobState.COMPLETED, result=body)
+        jobs.finish_batch(parent, zip_path, results, stepsCompleted=total_steps, steps=[s.spec.id for s in steps])
     except Exception:
         log.exception("pipeline batch %s failed", parent.id)
         jobs.finish(parent, JobState.FAILED, error="The batch failed unexpectedly.",

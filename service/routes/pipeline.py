@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, Field, ValidationError
-from quart import Blueprint, current_app, send_file
+from quart import Blueprint, current_app
 from sqlalchemy import delete, insert, select
 
 from actors.store import schema
@@ -20,7 +18,7 @@ from service.auth import Principal, current_principal, require
 from service.jobs import new_job_id
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
-from service.routes.tools import guard_capacity
+from service.routes.tools import batch_response, guard_capacity
 from service.toolrun import check_input_kind, discard
 from service.uploads import parse_json_field, receive_multipart
 
@@ -142,18 +140,7 @@ async def batch():
                         services.config.workers)
     await parent.done.wait()
     await parent.persisted.wait()  # a 200 survives a crash
-    if parent.status is not JobState.COMPLETED:
-        errors = (parent.batch or {}).get("errors", rejected)
-        return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",
-                              "errors": errors, "jobId": parent.id}, parent.http_status or 422)
-    response = await send_file(zip_path, mimetype="application/zip", as_attachment=True,
-                               attachment_filename=zip_path.name)
-    response.headers["X-Job-Id"] = parent.id
-    response.headers["X-File-Results"] = quote(json.dumps(parent.result.get("fileResults", {})))
-    if parent.batch and parent.batch["errors"]:
-        response.headers["X-File-Errors"] = quote(json.dumps(parent.batch["errors"]))
-    response.timeout = None
-    return response
+    return await batch_response(parent, zip_path, rejected)
 
 
 # ---- saved pipelines ---------------------------------------------------------------------------------

@@ -165,8 +165,13 @@ async def _run_batch(services, spec: ToolSpec):
     services.jobs.spawn(coordinate)
     await parent.done.wait()
     await parent.persisted.wait()
+    return await batch_response(parent, zip_path, rejected)
+
+
+async def batch_response(parent, zip_path, rejected: list[dict[str, str]]):
+    """A finished batch-like job as the reference's response: the ZIP itself, or 422 with the errors."""
     if parent.status is not JobState.COMPLETED:
-        errors = (parent.batch or {}).get("errors", []) + ([] if parent.batch else rejected)
+        errors = (parent.batch or {}).get("errors", []) if parent.batch else rejected
         return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",
                               "errors": errors, "jobId": parent.id}, parent.http_status or 422)
     response = await send_file(zip_path, mimetype="application/zip", as_attachment=True,
