@@ -10,6 +10,7 @@ def serve(args: argparse.Namespace) -> None:
     import trio
     from hypercorn.config import Config as HypercornConfig
     from hypercorn.trio import serve as hypercorn_serve
+    from hypercorn.trio import tcp_server
 
     from service import logs
     from service.app import create_app
@@ -26,6 +27,9 @@ def serve(args: argparse.Namespace) -> None:
     hc.graceful_timeout = 10
     hc.accesslog = None
     hc.errorlog = "-"
+    # read the socket in 1 MiB slices, not 64 KiB: a 3 MB upload is then a few events through h11 and
+    # the app instead of ~50 (fewer copies and task switches per upload)
+    tcp_server.MAX_RECV = 1 << 20
     print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
     trio.run(hypercorn_serve, app, hc)
 

@@ -79,6 +79,11 @@ class MultipartParser:
         self.sink = None
 
     def feed(self, data: bytes) -> None:
+        if self.state == "body" and len(data) > 2 * len(self.delimiter):
+            rest = self._feed_body(data)
+            if rest is None:
+                return
+            data = rest
         buffer = self.buffer + data if self.buffer else data
         while True:
             if self.state == "preamble":
@@ -133,6 +138,32 @@ class MultipartParser:
                 buffer = b""
                 break
         self.buffer = buffer
+
+    def _feed_body(self, data: bytes) -> bytes | None:
+        """The hot path, inside a file part: no copy of the chunk. Returns what follows a delimiter
+        found in this chunk (the general loop goes on from there), or None when it was all body."""
+        delimiter, keep = self.delimiter, len(self.delimiter) - 1
+        tail = self.buffer  # fewer than len(delimiter) bytes held back from the last chunk
+        if tail:
+            # any delimiter starting inside the tail ends within tail + data[:keep]
+            joint = tail + data[:keep]
+            at = joint.find(delimiter)
+            if at >= 0:
+                self._write(joint[:at])
+                self._close()
+                self.buffer, self.state = b"", "after-delimiter"
+                return data[at + len(delimiter) - len(tail):]
+            self._write(tail)
+            self.buffer = b""
+        at = data.find(delimiter)
+        if at >= 0:
+            self._write(memoryview(data)[:at])
+            self._close()
+            self.state = "after-delimiter"
+            return data[at + len(delimiter):]
+        self._write(memoryview(data)[:-keep])
+        self.buffer = data[-keep:]
+        return None
 
     def _write(self, data: bytes) -> None:
         if data and self.sink is not None:

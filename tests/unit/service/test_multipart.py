@@ -79,3 +79,17 @@ def test_boundary_from_content_type():
 def test_malformed_bodies(raw):
     with pytest.raises(MultipartError):
         parse(raw, "b", 7)
+
+
+def test_random_payloads_and_chunkings_round_trip():
+    import random
+
+    rng = random.Random(7)
+    boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW"
+    near_miss = b"\r\n--" + boundary.encode()[:-1]
+    for _ in range(30):
+        payloads = [bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 3000))) + near_miss * rng.randint(0, 2)
+                    for _ in range(rng.randint(1, 4))]
+        raw = body(boundary, [(f'form-data; name="files"; filename="f{i}.bin"', p) for i, p in enumerate(payloads)])
+        step = rng.choice([1, 3, 17, 41, 100, 999, 4096])
+        assert [bytes(p.data) for p in parse(raw, boundary, step)] == payloads
