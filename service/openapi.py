@@ -878,7 +878,7 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
     if high == 0:
         facts.append("Takes no input file.")
     elif high > 1:
-        facts.append(f"Takes {low} to {high} files.")
+        facts.append(f"Takes {low} files." if low == high else f"Takes {low} to {high} files.")
     if spec.roles:
         facts.append("Named second input: " + ", ".join(f"`{r}`" for r in spec.roles) + ".")
     if spec.accepts:
