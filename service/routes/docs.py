@@ -234,7 +234,8 @@ def llms_txt(doc: dict[str, Any]) -> str:
                 tools.setdefault(op["tags"][0], []).append(f"- `{op['x-tool-id']}`{mode}: {op['summary']} "
                                                            f"-- POST {path}")
         else:
-            other.setdefault(op["tags"][0], []).append(f"- {method} {path}: {op['summary']}")
+            access = " (public)" if op.get("security") == [] else ""
+            other.setdefault(op["tags"][0], []).append(f"- {method} {path}: {op['summary']}{access}")
     out += ["## Tools", ""]
     for tag, lines in tools.items():
         out += [f"### {tag}", "", *lines, ""]
@@ -242,6 +243,22 @@ def llms_txt(doc: dict[str, Any]) -> str:
     for tag, lines in other.items():
         out += [f"### {tag}", "", *lines, ""]
     return "\n".join(out)
+
+
+def _response_line(code: str, response: dict[str, Any], doc: dict[str, Any]) -> str:
+    if "$ref" in response:
+        response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    line = f"- {code}: {response.get('description', '')}"
+    content = response.get("content", {})
+    if "application/json" in content and code.startswith("2"):
+        schema = _resolve(content["application/json"]["schema"], doc)
+        names = list(schema.get("properties", {}))
+        if names:
+            required = set(schema.get("required", []))
+            line += " -> {" + ", ".join(n if n in required else n + "?" for n in names) + "}"
+    elif content:
+        line += f" ({', '.join(content)})"  # a file, a stream, a page
+    return line
 
 
 def llms_full_txt(doc: dict[str, Any]) -> str:
@@ -272,9 +289,9 @@ def llms_full_txt(doc: dict[str, Any]) -> str:
             if settings is not None and media.startswith("multipart"):
                 lines += ["", "Settings (JSON in the `settings` part):", *fields(settings, doc)]
             lines.append("")
-        answers = ", ".join(f"{code} {resp.get('description', '') if '$ref' not in resp else ''}".strip()
-                            for code, resp in op["responses"].items())
-        lines += [f"Responses: {answers}.", ""]
+        ok = [_response_line(code, resp, doc) for code, resp in op["responses"].items() if code < "400"]
+        errors = [code for code in op["responses"] if code >= "400"]
+        lines += ["Responses:", *ok] + ([f"- errors (JSON, see Errors): {', '.join(errors)}"] if errors else []) + [""]
         sections.setdefault(op["tags"][0], []).extend(lines)
     for tag, lines in sections.items():
         out += [f"## {tag}", "", *lines]
