@@ -19,6 +19,7 @@ from protocols.errors import bad_input
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_ROWS = 1_048_576
+MAX_CELLS = 20_000_000  # rows x columns after padding: a used range of A1:XFD1048576 is 17 billion
 MAX_COLUMNS = 16_384
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -87,6 +88,8 @@ def _trim(rows: list[list[Any]]) -> list[list[Any]]:
     while rows and all(v in (None, "") for v in rows[-1]):
         rows.pop()
     width = max((max((i + 1 for i, v in enumerate(r) if v not in (None, "")), default=0) for r in rows), default=0)
+    if width * len(rows) > MAX_CELLS:
+        raise bad_input(f"The worksheet is too large to convert ({len(rows)} rows x {width} columns).")
     return [r[:width] + [None] * (width - len(r)) for r in rows]
 
 
@@ -108,7 +111,11 @@ def xlsx_to_csv(call: ToolCall, sheet: int) -> ToolResult:
             raise bad_input(f"The workbook has {len(sheets)} worksheet{'s' * (len(sheets) != 1)}; "
                             f"sheet {sheet} does not exist.")
         values_ws, formula_ws = sheets[sheet - 1], formulas.worksheets[sheet - 1]
+        # the sheet's <dimension> is only the file's claim: iterate the rows and cells really present
+        values_ws.reset_dimensions()
+        formula_ws.reset_dimensions()
         rows: list[list[Any]] = []
+        cells = 0
         for values, raw in zip(values_ws.iter_rows(values_only=True), formula_ws.iter_rows(values_only=True),
                                strict=False):
             row = []
@@ -117,8 +124,11 @@ def xlsx_to_csv(call: ToolCall, sheet: int) -> ToolResult:
                     value = formula  # no cached result: the formula text, written as text (guarded)
                 row.append(_csv_value(value))
             rows.append(row)
+            cells += len(row)
             if len(rows) > MAX_ROWS:
                 raise bad_input("The worksheet has too many rows.")
+            if cells > MAX_CELLS:
+                raise bad_input("The worksheet is too large to convert (over 20 million cells).")
         name = values_ws.title
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile):
         raise bad_input("The file is not a readable XLSX workbook.") from None

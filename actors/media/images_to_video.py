@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.errors import bad_input
+from protocols.errors import ToolError, bad_input
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
 SIZES = {"1080p": (1920, 1080), "720p": (1280, 720), "square": (1080, 1080)}
@@ -30,6 +30,7 @@ async def run(call: ToolCall) -> ToolResult:
         info = await ff.probe(path, call.names[i])
         if info.video is None or not (info.is_still_image or info.format in ("gif", "webp_pipe")):
             raise bad_input(f"'{call.names[i]}' is not an image.")
+        await _check_decodes(path, call.names[i])
     w, h = SIZES[s.resolution]
     color = ff.hex_color(s.background)
     args: list[str] = []
@@ -52,3 +53,12 @@ async def run(call: ToolCall) -> ToolResult:
              *ff.container_args("mp4"), ff.out(target)]
     await ff.run(args, call=call, duration=total, message="making the slideshow", what="images")
     return ToolResult([target], {"images": len(call.inputs), "durationS": total})
+
+
+async def _check_decodes(path, name: str) -> None:
+    """`-loop 1` retries an image that never decodes forever (a truncated PNG spins until the job deadline):
+    decode one frame first, so a corrupt image is a 400 at once."""
+    try:
+        await ff.run(["-xerror", *ff.inp(path), "-frames:v", "1", "-f", "null", "-"], timeout=30, what="image")
+    except ToolError:
+        raise bad_input(f"'{name}' could not be decoded; it may be corrupt or truncated.") from None
