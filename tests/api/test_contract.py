@@ -59,7 +59,9 @@ def schemathesis(base_url: str, report_dir: Path, filters: list[str], headers: d
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api._contract_hooks",
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "NO_COLOR": "1"}
     started = time.monotonic()
-    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    # run in the test's folder: schemathesis' and hypothesis' caches stay out of the work tree
+    report_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(command, cwd=report_dir.parent, env=env, capture_output=True, text=True, timeout=900)
     elapsed = time.monotonic() - started
     reports = sorted(report_dir.glob("*.json"))
     assert reports, proc.stdout[-5000:] + proc.stderr[-3000:]
