@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
@@ -63,7 +63,9 @@ def find_team(conn, team_id: str | None = None, team_name: str | None = None):
     if team_id is not None:
         return conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
     if team_name is not None:
-        return conn.execute(select(schema.teams).where(func.lower(schema.teams.c.name) == team_name.lower())).first()
+        # SQLite's lower() folds ASCII only: an exact match finds non-ASCII names too
+        return conn.execute(select(schema.teams).where(or_(
+            func.lower(schema.teams.c.name) == team_name.lower(), schema.teams.c.name == team_name))).first()
     return None
 
 

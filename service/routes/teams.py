@@ -7,7 +7,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from quart import Blueprint, current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
@@ -43,7 +43,9 @@ def _members(conn, team_id: str) -> int:
 
 
 def _unique(conn, name: str, except_id: str | None = None) -> None:
-    query = select(schema.teams.c.id).where(func.lower(schema.teams.c.name) == name.lower())
+    # SQLite's lower() folds ASCII only: also compare the exact name, which the UNIQUE index enforces
+    query = select(schema.teams.c.id).where(
+        or_(func.lower(schema.teams.c.name) == name.lower(), schema.teams.c.name == name))
     if except_id is not None:
         query = query.where(schema.teams.c.id != except_id)
     if conn.execute(query).first():

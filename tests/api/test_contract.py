@@ -105,3 +105,19 @@ def test_operations_that_can_lock_the_caller_out_conform_on_their_own_server(mak
     report = schemathesis(srv.base_url, tmp_path / "report", _flags("--include-operation-id", SELF_DESTRUCTIVE))
     assert report["operations"]["tested"] == len(SELF_DESTRUCTIVE)
     assert srv.healthy()
+
+
+def test_regression_team_names_outside_ascii(client):
+    """Found by the contract pass: SQLite's lower() folds ASCII only, so a second team named 'Ùe' slipped past
+    the duplicate check and hit the UNIQUE index (500); and a non-ASCII team could not be found by name."""
+    first = client.post("/api/v1/teams", json={"name": "Équipe Ù"})
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/teams", json={"name": "Équipe Ù"})
+    assert again.status_code == 409 and again.json()["code"] == "CONFLICT"
+    other = client.post("/api/v1/teams", json={"name": "Autre"}).json()["team"]
+    renamed = client.put(f"/api/v1/teams/{other['id']}", json={"name": "Équipe Ù"})
+    assert renamed.status_code == 409 and renamed.json()["code"] == "CONFLICT"
+    user = client.post("/api/auth/register", json={"username": "ascii-team-test", "password": "long-enough-1",
+                                                   "teamName": "Équipe Ù"})
+    assert user.status_code == 201, user.text
+    assert user.json()["teamName"] == "Équipe Ù"
