@@ -22,8 +22,11 @@ def serve(args: argparse.Namespace) -> None:
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
     hc.worker_class = "trio"
-    hc.keep_alive_timeout = 75
-    hc.read_timeout = 120  # a client that sends nothing for this long is dropped
+    # a connection with no request in progress (idle, or still sending its headers) is dropped after this long
+    hc.keep_alive_timeout = config.keep_alive_timeout_s
+    # no read timeout here: Hypercorn's cuts any response (progress streams, a long batch) whose client is
+    # quiet for that long; a request body that stalls is timed out by the app instead (READ_TIMEOUT_S)
+    hc.read_timeout = None
     hc.graceful_timeout = 10
     hc.accesslog = None
     hc.errorlog = "-"

@@ -26,8 +26,10 @@ async def json_body(required: bool = True) -> Any:
     length = request.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > MAX_JSON_BYTES:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "The JSON body is too large.")
+    from service.uploads import body_chunks
+
     data = bytearray()
-    async for chunk in request.body:
+    async for chunk in body_chunks():
         data += chunk
         if len(data) > MAX_JSON_BYTES:
             raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "The JSON body is too large.")

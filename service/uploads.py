@@ -4,13 +4,15 @@ size limit enforced as bytes arrive, safe file names, and magic-byte sniffing of
 from __future__ import annotations
 
 import errno
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quart import request
+import trio
+from quart import current_app, request
 
 from protocols.errors import ApiError, ErrorCode
 from service.multipart import MultipartError, MultipartParser, boundary_of, parse_disposition
@@ -81,7 +83,10 @@ class _FileSink:
 
     def abort(self) -> None:
         if not self.fh.closed:
-            self.fh.close()
+            try:
+                self.fh.close()
+            except OSError:  # flushing a part that is discarded anyway (the disk is full): keep the first error
+                pass
 
 
 class _ValueSink:
@@ -127,6 +132,32 @@ def too_large(max_bytes: int) -> ApiError:
     )
 
 
+async def body_chunks():
+    """The request body chunk by chunk; a body that stalls for READ_TIMEOUT_S between two chunks is a 408.
+    (Hypercorn's own read timeout is off: it would also cut responses, such as progress streams, whose
+    client stays quiet.)"""
+    try:
+        timeout = float(current_app.lutra.config.read_timeout_s) or math.inf
+    except (AttributeError, RuntimeError):
+        timeout = math.inf
+    body = request.body.__aiter__()
+    while True:
+        with trio.move_on_after(timeout) as scope:
+            try:
+                chunk = await body.__anext__()
+            except StopAsyncIteration:
+                return
+        if scope.cancelled_caught:
+            raise ApiError(ErrorCode.TIMEOUT, f"The request body stalled for over {timeout:g} s.", status=408,
+                           headers={"Connection": "close"})
+        yield chunk
+
+
+def insufficient_storage() -> ApiError:
+    return ApiError(ErrorCode.INSUFFICIENT_STORAGE, "The server ran out of disk space; try again later.",
+                    status=507, headers={"Retry-After": "60", "Connection": "close"})
+
+
 async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
     """Parse the request body into files under `directory` and small text values."""
     content_type = request.headers.get("Content-Type", "")
@@ -137,7 +168,12 @@ async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
         boundary = boundary_of(content_type)
     except MultipartError:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The multipart body has no valid boundary.") from None
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise insufficient_storage() from None
+        raise
     upload = Upload()
     open_files: list[_FileSink] = []
 
@@ -158,7 +194,7 @@ async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
 
     parser = MultipartParser(boundary, on_part)
     try:
-        async for chunk in request.body:
+        async for chunk in body_chunks():
             upload.total_bytes += len(chunk)
             if max_bytes and upload.total_bytes > max_bytes + (1 << 20):
                 raise too_large(max_bytes)
@@ -170,8 +206,7 @@ async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The multipart body is malformed.") from err
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise ApiError(ErrorCode.INSUFFICIENT_STORAGE, "The server ran out of disk space; try again later.",
-                           status=507, headers={"Retry-After": "60", "Connection": "close"}) from None
+            raise insufficient_storage() from None
         raise
     finally:
         for sink in open_files:
