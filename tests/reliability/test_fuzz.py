@@ -24,7 +24,7 @@ def _fuzz(seconds: int, tmp_path) -> None:
     crashes = tmp_path / "crashes"
     crashes.mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.fuzz_sniff", f"-max_total_time={seconds}", "-rss_limit_mb=2048",
+        [sys.executable, "-m", "tests.reliability.fuzz_sniff", f"-max_total_time={seconds}", "-rss_limit_mb=6144",  # the fuzz process imports every tool module, instrumented
          f"-artifact_prefix={crashes}/", "-print_final_stats=1"],
         cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
     tail = (done.stdout + done.stderr)[-4000:]
