@@ -16,7 +16,8 @@ log = logging.getLogger("lutra.documents")
 
 PANDOC_TIMEOUT = 300
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens
-MAX_TEXT_BYTES = 50 * 1024 * 1024
+# pandoc needs ~235x its input in memory (a 20 MB line: 4.7 GB), WeasyPrint ~120x: 5 MB keeps one job near 1 GB
+MAX_TEXT_BYTES = 5 * 1024 * 1024
 
 BASE_CSS = """
 @page { size: A4; margin: 2cm; }

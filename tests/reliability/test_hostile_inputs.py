@@ -71,7 +71,8 @@ def _run(srv, items, valid, fmt: str, select) -> None:
     assert not corpus.CANARY.exists(), "a YAML python tag was executed"
     assert not Path("/tmp/lutra-zip-escape").exists() and not Path("/tmp/lutra-zip-abs").exists()
     assert sampler.peak_main < MAX_MAIN_RSS, f"server RSS peaked at {sampler.peak_main >> 20} MB"
-    assert sampler.peak_tree < MAX_TREE_RSS, f"server + children RSS peaked at {sampler.peak_tree >> 20} MB"
+    assert sampler.peak_tree < MAX_TREE_RSS, (f"server + children RSS peaked at {sampler.peak_tree >> 20} MB "
+                                              f"while running {sampler.culprits(outcomes)}")
     growth = rss.memory_info().rss - before
     assert growth < (512 << 20), f"server RSS grew by {growth >> 20} MB"
     assert not failures, f"{len(failures)} of {len(outcomes)} answers were wrong:\n" + "\n".join(failures)
