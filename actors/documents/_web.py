@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -45,10 +46,23 @@ def read_text(path: Path, what: str = "text file") -> str:
 
 
 def markdown_to_html(text: str, title: str) -> str:
-    import markdown
+    """CommonMark (+ tables, strikethrough, smart quotes) with markdown-it-py: linear time, so crafted
+    input (deeply nested or unclosed brackets) cannot make it hang, unlike Python-Markdown."""
+    from markdown_it import MarkdownIt
 
-    body = markdown.markdown(text, extensions=["extra", "sane_lists", "toc", "smarty"], output_format="html")
-    return document(body, title)
+    parser = MarkdownIt("commonmark", {"html": True, "typographer": True}).enable(
+        ["table", "strikethrough", "replacements", "smartquotes"])
+    tokens = parser.parse(text)
+    used: set[str] = set()
+    for index, token in enumerate(tokens):  # heading anchors (id="second-chapter"), unique per document
+        if token.type == "heading_open" and index + 1 < len(tokens):
+            slug = re.sub(r"[^\w\- ]", "", tokens[index + 1].content.lower()).strip().replace(" ", "-") or "section"
+            candidate, n = slug, 1
+            while candidate in used:
+                candidate, n = f"{slug}_{n}", n + 1
+            used.add(candidate)
+            token.attrSet("id", candidate)
+    return document(parser.renderer.render(tokens, parser.options, {}), title)
 
 
 def document(body: str, title: str) -> str:
@@ -147,6 +161,8 @@ def pandoc_convert(source: Path, reader: str, writer: str, out: Path, *, extra: 
            # belt and braces: any HTTP(S) request pandoc might still make goes to a closed port
            "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
            "HTTPS_PROXY": DEAD_PROXY, "no_proxy": "", "NO_PROXY": ""}
+    if reader == "markdown":  # pandoc's own markdown reader is exponential on nested brackets
+        reader = "commonmark_x"
     _proc.run(["pandoc", "-f", reader, "-t", "json", "-o", tree.name, source.name], timeout=PANDOC_TIMEOUT,
               what=what, cwd=cwd, env=env)
     dropped = [0]
