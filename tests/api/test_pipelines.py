@@ -103,7 +103,7 @@ def test_cross_family_pipeline_with_fan_out_and_gather(client, samples, tmp_path
     steps = [("rotate-pdf", {"angle": 90}), ("pdf-to-image", {"dpi": 72}), ("resize", {"width": 150}),
              ("image-to-pdf", {"pageSize": "fit"}), ("rotate-pdf", {"angle": 270})]
     if not registered(*(t for t, _ in steps)):
-        pytest.skip("a tool of this pipeline is not installed")
+        pytest.fail("a tool of this pipeline is not registered")
     pdf = make_pdf(tmp_path / "three.pdf", pages=3, size=(400, 300)).read_bytes()
     r = execute(client, pdf, *steps, name="three.pdf")
     assert r.status_code == 200, r.text
@@ -120,7 +120,7 @@ def test_cross_family_pipeline_with_fan_out_and_gather(client, samples, tmp_path
 
 def test_cross_family_image_to_document(client, samples):
     if not registered("image-to-pdf", "rotate-pdf"):
-        pytest.skip("documents tools are not installed")
+        pytest.fail("documents tools are not registered")
     r = execute(client, (samples / "photo.jpg").read_bytes(), ("resize", {"width": 100}),
                 ("image-to-pdf", {"pageSize": "fit"}), ("rotate-pdf", {"angle": 90}))
     assert r.status_code == 200, r.text
@@ -130,7 +130,7 @@ def test_cross_family_image_to_document(client, samples):
 
 def test_failing_step_is_422_naming_step_and_count(client, samples):
     if not registered("image-to-pdf"):
-        pytest.skip("image-to-pdf is not installed")
+        pytest.fail("image-to-pdf is not registered")
     r = execute(client, (samples / "photo.jpg").read_bytes(), ("resize", {"width": 100}),
                 ("image-to-pdf", {}), ("resize", {"width": 50}))
     assert r.status_code == 422, r.text
@@ -184,7 +184,7 @@ def test_bad_settings_details_name_the_step(client, samples):
                                      "gif-tools/info", "pdf-to-image/preview", "barcode-generate"])
 def test_refused_step_kinds(client, samples, tool_id):
     if not registered(tool_id):
-        pytest.skip(f"{tool_id} is not installed")
+        pytest.fail(f"{tool_id} is not registered")
     r = execute(client, (samples / "photo.jpg").read_bytes(), ("resize", {"width": 10}), (tool_id, {}))
     assert r.status_code == 400, r.text
     assert r.json()["error"].startswith(f"Step 2: {tool_id} ")
@@ -317,7 +317,7 @@ def test_save_list_delete_and_run_saved(client, other, samples):
 ])
 def test_save_validation(client, body, fragment):
     if fragment.startswith("Step 1: protect") and not registered("protect-pdf"):
-        pytest.skip("protect-pdf is not installed")
+        pytest.fail("protect-pdf is not registered")
     r = client.post("/api/v1/pipeline/save", json=body)
     assert r.status_code == 400, r.text
     assert fragment in r.json()["error"]
@@ -341,7 +341,7 @@ def test_disabled_tools_are_left_out_and_refused(make_server, samples):
     with srv.client() as c:
         r = c.put("/api/v1/settings", json={"disabledTools": ["compress"]})
         if r.status_code == 404:
-            pytest.skip("the settings API is not installed")
+            pytest.fail("the settings API is not registered")
         assert r.status_code == 200, r.text
         assert "compress" not in c.get("/api/v1/pipeline/tools").json()["toolIds"]
         r = execute(c, (samples / "photo.jpg").read_bytes(), ("resize", {"width": 10}), ("compress", {}))
