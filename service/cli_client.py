@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
+
+from service.config import client_defaults
 
 DEFAULT_URL = "http://127.0.0.1:1349"
 GLOBAL_VALUE_OPTIONS = {"--server", "--api-key", "-o", "--output", "--settings", "--timeout"}
@@ -50,9 +51,10 @@ def register(subparsers) -> None:
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", default=os.environ.get("LUTRA_URL", DEFAULT_URL),
+    url, key = client_defaults()
+    parser.add_argument("--server", default=url or DEFAULT_URL,
                         help="server URL (env LUTRA_URL, default %(default)s)")
-    parser.add_argument("--api-key", default=os.environ.get("LUTRA_API_KEY"),
+    parser.add_argument("--api-key", default=key,
                         help="API key si_... or session token (env LUTRA_API_KEY)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the server (default 600)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -104,3 +104,9 @@ class Config:
         os.environ.setdefault("VIPS_CONCURRENCY", "1")
         return config
 
+
+
+def client_defaults(env: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """The command-line client's server URL and API key from LUTRA_URL / LUTRA_API_KEY."""
+    env = os.environ if env is None else env
+    return env.get("LUTRA_URL") or None, env.get("LUTRA_API_KEY") or None

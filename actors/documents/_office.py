@@ -29,6 +29,7 @@ from pathlib import Path
 
 import trio
 
+from actors.processes import child_env
 from protocols.errors import ErrorCode, ToolError, bad_input
 
 log = logging.getLogger("lutra.documents")
@@ -117,7 +118,7 @@ class OfficeListener:
                     "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
                     "--user-installation", str(self.profile_dir / "profile"),
                     "--executable", soffice, "--conversion-timeout", str(self.conversion_timeout), "--quiet"]
-            env = {**os.environ, "SAL_USE_VCLPLUGIN": "svp", "HOME": str(self.profile_dir)}
+            env = child_env(soffice, SAL_USE_VCLPLUGIN="svp", HOME=str(self.profile_dir))
             try:
                 self.proc = subprocess.Popen(argv, stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,
                                              env=env, start_new_session=True)

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from actors.documents import _proc
+from actors.processes import child_env
 from protocols.errors import ToolError, bad_input
 
 log = logging.getLogger("lutra.documents")
@@ -157,10 +158,9 @@ def pandoc_convert(source: Path, reader: str, writer: str, out: Path, *, extra: 
 
     cwd = source.parent
     tree = cwd / "_tree.json"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(cwd), "LANG": "C.UTF-8",
-           # belt and braces: any HTTP(S) request pandoc might still make goes to a closed port
-           "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
-           "HTTPS_PROXY": DEAD_PROXY, "no_proxy": "", "NO_PROXY": ""}
+    # belt and braces: any HTTP(S) request pandoc might still make goes to a closed port
+    env = child_env("pandoc", HOME=str(cwd), http_proxy=DEAD_PROXY, https_proxy=DEAD_PROXY,
+                    HTTP_PROXY=DEAD_PROXY, HTTPS_PROXY=DEAD_PROXY, no_proxy="", NO_PROXY="")
     if reader == "markdown":  # pandoc's own markdown reader is exponential on nested brackets
         reader = "commonmark_x"
     _proc.run(["pandoc", "-f", reader, "-t", "json", "-o", tree.name, source.name], timeout=PANDOC_TIMEOUT,
