@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import trio
 from sqlalchemy import bindparam, insert, select, update
@@ -252,8 +252,8 @@ class JobManager:
                 if child.status is JobState.COMPLETED and child.result is not None:
                     produced = self.job_dir(parent.id) / "items" / str(index)
                     out_name = Path(child.result["downloadUrl"]).name
-                    source = produced / _unquote(out_name)
-                    arcname = _unique_name(_unquote(out_name), used_names)
+                    source = produced / unquote(out_name)
+                    arcname = unique_name(unquote(out_name), used_names)
                     archive.write(source, arcname=arcname)
                     results[str(index)] = arcname
                     parent.batch["completedFiles"] += 1
@@ -313,13 +313,8 @@ class JobManager:
         return removed
 
 
-def _unquote(name: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(name)
-
-
-def _unique_name(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
+    """`name`, or `name_1.ext`, `name_2.ext`... whichever is not in `used` yet (and is then added)."""
     candidate, n = name, 1
     stem, dot, ext = name.rpartition(".")
     if not dot:

@@ -23,7 +23,7 @@ import trio
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from protocols.tools import REGISTRY, Mode, Section, ToolCall, ToolSettings, ToolSpec
-from service.jobs import JobManager, download_url
+from service.jobs import JobManager, download_url, unique_name
 from service.progress import JobRecord
 from service.sniff import HEAD_BYTES, KIND_NAMES, sniff
 from service.toolrun import validate_settings
@@ -261,30 +261,18 @@ def _outputs(result: dict[str, Any], workdir: Path) -> list[tuple[Path, str]]:
     return files
 
 
-def _unique(name: str, used: set[str]) -> str:
-    candidate, n = name, 1
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    while candidate in used:
-        candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
-        n += 1
-    used.add(candidate)
-    return candidate
-
-
 def publish(files: list[tuple[Path, str]], out: Path, zip_stem: str) -> tuple[Path, list[Path]]:
     """Move the final outputs into the job's out/ folder; several outputs are zipped (ZIP first)."""
     out.mkdir(parents=True, exist_ok=True)
     used = {p.name for p in out.iterdir()}
     moved = []
     for path, name in files:
-        target = out / _unique(name, used)
+        target = out / unique_name(name, used)
         os.replace(path, target)
         moved.append(target)
     if len(moved) == 1:
         return moved[0], []
-    archive = out / _unique(f"{zip_stem}.zip", used)
+    archive = out / unique_name(f"{zip_stem}.zip", used)
     with zipfile.ZipFile(archive, "w") as zf:
         for path in moved:
             zf.write(path, arcname=path.name)
@@ -404,7 +392,7 @@ async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], item
                     else:
                         names = []
                         for out_path, out_name in outcome.files:
-                            arcname = _unique(out_name, used)
+                            arcname = unique_name(out_name, used)
                             archive.write(out_path, arcname=arcname)
                             names.append(arcname)
                         results[str(index)] = names[0] if len(names) == 1 else ",".join(names)

@@ -59,6 +59,16 @@ def _failure_body(rec) -> dict[str, Any]:
     return body
 
 
+async def _receive(services, principal, job_dir, no_file_message: str):
+    """The upload of a pipeline request, its validated steps, and its input files (at least one)."""
+    upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+    steps = await steps_from(services, principal, parse_json_field(upload, "pipeline"))
+    files = upload.files_named("file", "files")
+    if not files:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, no_file_message)
+    return upload, steps, files
+
+
 @bp.post("/api/v1/pipeline/execute")
 @require("tools:use")
 async def execute():
@@ -68,11 +78,8 @@ async def execute():
     job_id = new_job_id()
     job_dir = services.jobs.job_dir(job_id)
     try:
-        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
-        steps = await steps_from(services, principal, parse_json_field(upload, "pipeline"))
-        files = upload.files_named("file", "files")
-        if not files:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, "No file uploaded: send it as a multipart part named 'file'.")
+        upload, steps, files = await _receive(
+            services, principal, job_dir, "No file uploaded: send it as a multipart part named 'file'.")
         if len(files) > 1:
             raise ApiError(ErrorCode.VALIDATION_ERROR,
                            "A pipeline takes one file; use /api/v1/pipeline/batch for several.")
@@ -108,11 +115,8 @@ async def batch():
     job_id = new_job_id()
     job_dir = services.jobs.job_dir(job_id)
     try:
-        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
-        steps = await steps_from(services, principal, parse_json_field(upload, "pipeline"))
-        files = upload.files_named("files", "file")
-        if not files:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+        upload, steps, files = await _receive(
+            services, principal, job_dir, "No files uploaded: send them as parts named 'files'.")
         limit = services.config.max_batch_size
         if limit and len(files) > limit:
             raise ApiError(ErrorCode.VALIDATION_ERROR,
