@@ -180,7 +180,7 @@ def test_killed_libreoffice_is_replaced_and_the_next_conversion_works(make_serve
     if not shutil.which("soffice"):
         pytest.skip("LibreOffice is not installed")
     srv = make_server(sync_wait_ms=0, office_warm="true")
-    big = _docx(tmp_path / "big.docx", 3000)
+    big = _docx(tmp_path / "big.docx", 12000)  # ~12 s of layout: the kill lands mid-conversion
     small = _docx(tmp_path / "small.docx", 3)
     first = wait_for(lambda: _soffice(srv.proc.pid), 120, "the warm LibreOffice listener")
     with srv.client() as c:
