@@ -58,6 +58,11 @@ class Result:
     bare_per_s: float = 0.0
     rss_main_mb: float = 0.0
     rss_total_mb: float = 0.0
+    # AI scenarios: per-call bare latencies (whole call, model only) and the server's model loads
+    bare_latencies: list[float] = field(default_factory=list)
+    bare_model_s: list[float] = field(default_factory=list)
+    bare_seconds: float = 0.0
+    loads: dict[str, int] = field(default_factory=dict)  # before / after the first request / after the run
 
     @property
     def per_s(self) -> float:
@@ -73,7 +78,28 @@ class Result:
     def errors(self) -> int:
         return sum(v for k, v in self.statuses.items() if k != 200)
 
+    def bare_pct(self, q: float, values: list[float] | None = None) -> float:
+        ordered = sorted(self.bare_latencies if values is None else values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    def row_ai(self) -> str:
+        """HTTP vs the bare model call: p50 latencies, their ratio, and the server's model loads."""
+        http, bare50 = self.pct(.5), self.bare_pct(.5)
+        ratio = http / bare50 if bare50 else float("nan")
+        bare_rate = len(self.bare_latencies) / self.bare_seconds if self.bare_seconds else 0.0
+        loads = self.loads
+        reloaded = loads.get("after_run", 0) - loads.get("after_first", 0)
+        return (f"{self.scenario:<17} c={self.concurrency:<2} HTTP p50 {http:7.1f} ms (p95 {self.pct(.95):7.1f}, "
+                f"{self.per_s:5.2f} req/s, n={self.count}, errors {self.errors})  bare p50 {bare50:7.1f} ms "
+                f"(model {self.bare_pct(.5, self.bare_model_s):7.1f} ms, {bare_rate:5.2f}/s, "
+                f"n={len(self.bare_latencies)})  ratio p50 {ratio:5.2f}x  "
+                f"server model loads: {loads.get('before', 0)} before, {loads.get('after_first', 0)} after the "
+                f"first request, {loads.get('after_run', 0)} after {self.count} more"
+                f"{' (RELOADED)' if reloaded else ' (no reload)'}  RSS main {self.rss_main_mb:5.0f} MB")
+
     def row(self) -> str:
+        if self.bare_latencies:
+            return self.row_ai()
         ratio = self.per_s / self.bare_per_s if self.bare_per_s else float("nan")
         return (f"{self.scenario:<14} c={self.concurrency:<2} {self.per_s:7.2f} req/s  p50 {self.pct(.5):7.1f} ms  "
                 f"p95 {self.pct(.95):7.1f}  p99 {self.pct(.99):7.1f}  errors {self.errors:<3} "
@@ -118,9 +144,11 @@ SCENARIOS = {
                                  {"format": "webp", "quality": 80, "maxWidth": 1600}, requests=20),
     "collage": Scenario("collage", "image/collage", ["tile0.jpg", "tile1.jpg", "tile2.jpg", "tile3.jpg"],
                         {}, requests=20),
-    "ocr": Scenario("ocr", "image/ocr", ["text.png"], {"quality": "balanced"}, requests=8, bundle="ocr"),
+    # AI scenarios: HTTP vs the bare model call (load.bare.ocr_model / segment_model), see run_ai
+    "ocr": Scenario("ocr", "image/ocr", ["text.png"], {"quality": "balanced"}, "ocr_model", requests=8,
+                    bundle="ocr"),
     "remove-background": Scenario("remove-background", "image/remove-background", ["subject.jpg"], {},
-                                  requests=6, bundle="background-removal"),
+                                  "segment_model", requests=6, bundle="background-removal"),
 }
 DEFAULT_SCENARIOS = ("resize-large", "resize-small")
 
@@ -196,20 +224,22 @@ def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, coun
                 break
             t0 = time.perf_counter()
             r = client.post(f"/api/v1/tools/{tool}", content=body)
-            status = r.status_code
-            if status == 202:
-                status = 599
-                job_id = r.json()["jobId"]
-                with client.stream("GET", f"/api/v1/jobs/{job_id}/progress") as stream:
-                    for line in stream.iter_lines():
-                        if line.startswith("data: "):
-                            frame = json.loads(line[6:])
-                            if frame["status"] in ("completed", "failed", "canceled"):
-                                status = 200 if frame["status"] == "completed" else 422
-                                break
+            status = follow_job(client, r.json()["jobId"])[0] if r.status_code == 202 else r.status_code
             latencies.append(time.perf_counter() - t0)
             statuses.append(status)
     return latencies, statuses
+
+
+def follow_job(client: httpx.Client, job_id: str) -> tuple[int, dict]:
+    """Follow a 202's job on its SSE stream to the end: (200, its result body) when it completed, (422, {})
+    when it failed or was canceled, (599, {}) when the stream ended without a terminal frame."""
+    with client.stream("GET", f"/api/v1/jobs/{job_id}/progress") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                frame = json.loads(line[6:])
+                if frame["status"] in ("completed", "failed", "canceled"):
+                    return (200, frame.get("result") or {}) if frame["status"] == "completed" else (422, {})
+    return 599, {}
 
 
 def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
@@ -253,15 +283,93 @@ async def run_bare(sc: Scenario, paths: list[Path], concurrency: int, limit_s: f
     return done / (time.perf_counter() - start)
 
 
-async def ensure_bundle(base: str, token: str | None, bundle_id: str) -> bool:
-    """Install an AI bundle through the Features API (once; a no-op when present)."""
+async def server_model_loads(base: str, token: str | None) -> int:
+    """How many times the server's vision actor has loaded a model (admin health, actors.vision.details)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        r = await client.get("/api/v1/admin/health")
+    if r.status_code != 200:
+        return -1
+    details = r.json().get("queue", {}).get("actors", {}).get("vision", {}).get("details", {})
+    return int(details.get("modelLoads", 0))
+
+
+async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], concurrency: int,
+                 limit_s: float, pid: int | None, models_dir: str | None) -> Result:
+    """An AI scenario: the whole tool through HTTP vs the bare model call (load.bare), at the same
+    concurrency, interleaved round by round (HTTP first in even rounds, bare first in odd ones) so that
+    load from elsewhere on a shared machine falls on both sides alike. Clients and bare callers run in
+    their own worker processes (one per concurrency slot, each bare one with its model loaded once); the
+    server's model-load count is read from admin health before, after the first request and at the end."""
+    result = Result(sc.name, concurrency)
+    body, content_type = multipart_body(paths, sc.settings)
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    fn = getattr(bare, sc.bare)
+    sampler = RssSampler(pid)
+    result.loads["before"] = await server_model_loads(base, token)
+    async with trio_parallel.open_worker_context() as clients, trio_parallel.open_worker_context() as models:
+        async def http_call(deadline: float) -> None:
+            latencies, statuses = await clients.run_sync(client_loop, base, headers, sc.tool, body, 1, deadline)
+            result.latencies += latencies
+            result.statuses.update(statuses)
+            result.count += len(latencies)
+
+        async def bare_call() -> None:
+            total, model, loads = await models.run_sync(fn, str(paths[0]), models_dir)
+            if loads:  # a model load inside a timed call would not be a bare call: count it, keep it out
+                result.loads["bare_reloads"] = result.loads.get("bare_reloads", 0) + loads
+                return
+            result.bare_latencies.append(total)
+            result.bare_model_s.append(model)
+
+        async def level(call, *args) -> float:
+            t0 = time.perf_counter()
+            async with trio.open_nursery() as nursery:
+                for _ in range(concurrency):
+                    nursery.start_soon(call, *args)
+            return time.perf_counter() - t0
+
+        # warm: one request per client process (the server loads its model on the first one) and one
+        # bare call per bare process (each loads its model); none of these is measured
+        async with trio.open_nursery() as warm:
+            for _ in range(concurrency):
+                warm.start_soon(clients.run_sync, client_loop, base, headers, sc.tool, body, 1, time.time() + 600)
+                warm.start_soon(models.run_sync, fn, str(paths[0]), models_dir)
+        result.loads["after_first"] = await server_model_loads(base, token)
+        deadline = time.time() + limit_s
+        rounds = max(1, sc.requests // concurrency)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sampler.run)
+            for index in range(rounds):
+                if time.time() > deadline:
+                    break
+                if index % 2 == 0:
+                    result.seconds += await level(http_call, deadline + 600)
+                    result.bare_seconds += await level(bare_call)
+                else:
+                    result.bare_seconds += await level(bare_call)
+                    result.seconds += await level(http_call, deadline + 600)
+            nursery.cancel_scope.cancel()
+    result.loads["after_run"] = await server_model_loads(base, token)
+    result.rss_main_mb, result.rss_total_mb = sampler.peak_main / 1e6, sampler.peak_total / 1e6
+    if result.bare_seconds:
+        result.bare_per_s = len(result.bare_latencies) / result.bare_seconds
+    return result
+
+
+async def ensure_bundle(base: str, token: str | None, bundle_id: str, source: str | None = None) -> bool:
+    """Install an AI bundle through the Features API (once; a no-op when present). `source`: a folder on
+    the server's machine to install from (an installed models folder, wheels, npm tarballs)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=900) as client:
         listing = (await client.get("/api/v1/features")).json()
         for bundle in listing.get("bundles", []):
             if bundle.get("id") == bundle_id and bundle.get("status") == "installed":
                 return True
-        r = await client.post(f"/api/v1/admin/features/{bundle_id}/install", json={})
+        r = await client.post(f"/api/v1/admin/features/{bundle_id}/install",
+                              json={"source": str(Path(source).resolve())} if source else {})
         if r.status_code not in (200, 202):
             return False
         job_id = r.json().get("jobId")
@@ -309,11 +417,16 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
             sc = SCENARIOS[name]
             if args.requests:
                 sc.requests = args.requests
-            if sc.bundle and not await ensure_bundle(base, token, sc.bundle):
+            if sc.bundle and not await ensure_bundle(base, token, sc.bundle, args.models_source):
                 print(f"{name:<14} skipped: bundle {sc.bundle} could not be installed", flush=True)
                 continue
             paths = [inputs[n] for n in sc.inputs]
             for c in args.concurrency:
+                if sc.bundle:  # AI: HTTP vs the bare model call, interleaved, with model-load counts
+                    res = await run_ai(base, token, sc, paths, c, args.limit_s, pid, models_dir)
+                    print(res.row(), flush=True)
+                    results.append(res)
+                    continue
                 res = await run_http(base, token, sc, paths, c, args.limit_s, pid)
                 res.bare_per_s = await run_bare(sc, paths, c, args.limit_s, models_dir)
                 print(res.row(), flush=True)
@@ -332,6 +445,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scenario", default="default",
                    help=f"comma-separated: {', '.join(SCENARIOS)}; 'default' (the resize ones) or 'all'")
     p.add_argument("--models-dir", help="with --url: the server's DATA_DIR/models (for AI baselines)")
+    p.add_argument("--models-source", default=os.environ.get("LUTRA_MODELS_SOURCE"),
+                   help="AI scenarios: install bundles from this local folder (e.g. an installed models "
+                        "folder) instead of the package registries")
     p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     p.add_argument("--requests", type=int, default=0, help="requests per level (default: per scenario)")
     p.add_argument("--limit-s", type=float, default=60, help="time cap per level")

@@ -1,0 +1,531 @@
+"""Concurrency sweep, soak and fairness runs against a Lutra server on 127.0.0.1, with reports.
+
+    python -m load.soak --sweep 1,2,4,8,16 --minutes 20 --out load/results/soak  # full run (~30 min)
+    python -m load.soak --sweep 1,2,4 --minutes 5 --out load/results/soak5   # shorter
+    python -m load.soak --fairness --out load/results/fairness  # video burst vs image requests
+    python -m load.soak --scenario documents --sweep 1,2 --minutes 0      # one family's scenario
+
+Starts its own server (like load.bench) unless --url is given (127.0.0.1 only; --pid and --data-dir then
+let it sample the server's processes and disk). Every phase is bounded by a request count and a time.
+
+Scenarios (`--scenario`): one per family (image, media, documents, data, ai: the AI one only runs the
+tools whose bundle is installed) and `mixed`, weighted like real use: mostly fast image tools, some PDF
+and data tools, a few short media jobs, a rare office conversion. Each client is its own process with a
+plain HTTP client; a request picks a tool by weight, a 202 job is followed on its SSE stream to the end,
+and a completed result is downloaded.
+
+Phases: a warm-up (every tool of the scenario once: worker processes, LibreOffice, imports), a baseline,
+the sweep (the scenario at each client count), a drain and an "after sweep" check, then the soak of the
+mixed scenario for --minutes, a drain and an "after soak" check.
+
+A sampler records once a second: server RSS (main process, and with its children: workers, ffmpeg,
+LibreOffice), open descriptors (psutil num_fds, main and with children), disk use under DATA_DIR and
+queued/running jobs per actor (GET /api/v1/admin/health).
+
+Disk, decided: job folders `workspace/<jobId>/in` and `/out` are kept on purpose until FILE_MAX_AGE_HOURS
+(downloads stay available), so they are measured and charted as "retained" but not held to the baseline.
+Everything else under the workspace (pipeline steps, temporary files, stray files) is "scratch" and must
+be back to its baseline after each phase, as must the descriptors (within report.FD_SLACK).
+
+Verdict: zero errors, soak RSS growth after warm-up under 10 % (first minute of the soak against its last;
+the sweep before it is the warm-up), descriptors and scratch disk back to baseline after the sweep and
+after the soak. Files in --out: report.txt (table + verdict, also printed), samples.json (every sample,
+the phases, the verdict), report.png (throughput per level, latency percentiles, queue depth per actor,
+RSS and descriptors, disk over time; with --fairness the image p95 idle vs burst).
+
+Fairness (`--fairness`): image requests at 2 clients while idle, then while a burst of long video jobs
+(compress-video on a generated clip, more jobs than the media actor's capacity) runs; reports image p95
+idle vs during the burst (target <= 2x) and how many image requests finished before the first video job
+did (each actor has its own capacity: images are not queued behind video).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import psutil
+import trio
+import trio_parallel
+
+from load import report
+from load.bench import follow_job, multipart_body
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    tool: str  # section/tool
+    inputs: tuple[str, ...]  # names from make_inputs()
+    settings: dict
+    weight: float
+    family: str
+    bundle: str | None = None  # AI: only when this bundle is installed
+
+
+# Weighted like real use: mostly fast image tools (~70 %), some PDF (~16 %) and data (~8 %), a few short
+# media jobs (~5 %), a rare office conversion (~1 %).
+ITEMS = [
+    Item("resize", "image/resize", ("photo.jpg",), {"width": 800}, 25, "image"),
+    Item("compress", "image/compress", ("photo.jpg",), {"quality": 70}, 15, "image"),
+    Item("convert-webp", "image/convert", ("photo.jpg",), {"format": "webp", "quality": 80}, 12, "image"),
+    Item("rotate", "image/rotate", ("small.png",), {"angle": 90}, 6, "image"),
+    Item("strip-metadata", "image/strip-metadata", ("photo.jpg",), {}, 6, "image"),
+    Item("image-info", "image/info", ("small.png",), {}, 6, "image"),
+    Item("merge-pdf", "pdf/merge-pdf", ("doc0.pdf", "doc1.pdf"), {}, 6, "documents"),
+    Item("pdf-to-text", "pdf/pdf-to-text", ("doc0.pdf",), {}, 6, "documents"),
+    Item("rotate-pdf", "pdf/rotate-pdf", ("doc1.pdf",), {"angle": 90}, 4, "documents"),
+    Item("word-to-pdf", "pdf/word-to-pdf", ("letter.docx",), {}, 1, "documents"),
+    Item("csv-json", "files/csv-json", ("table.csv",), {}, 4, "data"),
+    Item("yaml-json", "files/yaml-json", ("config.yaml",), {}, 2, "data"),
+    Item("create-zip", "files/create-zip", ("table.csv", "doc0.pdf"), {}, 2, "data"),
+    Item("trim-video", "video/trim-video", ("clip.mp4",), {"startS": 0.5, "endS": 1.5}, 2, "media"),
+    Item("convert-audio", "audio/convert-audio", ("clip.mp4",), {"format": "mp3"}, 2, "media"),
+    Item("mute-video", "video/mute-video", ("clip.mp4",), {}, 1, "media"),
+    Item("ocr", "image/ocr", ("text.png",), {"quality": "fast"}, 1, "ai", "ocr"),
+    Item("remove-background", "image/remove-background", ("subject.jpg",), {}, 1, "ai", "background-removal"),
+]
+FAMILIES = ("image", "media", "documents", "data", "ai")
+FAIRNESS_IMAGE = Item("resize", "image/resize", ("photo.jpg",), {"width": 800}, 1, "image")
+
+
+def scenario(name: str, *, office: bool = True, installed: frozenset[str] = frozenset()) -> list[Item]:
+    """The items of a family's scenario or of `mixed` (AI items only when their bundle is installed)."""
+    if name != "mixed" and name not in FAMILIES:
+        raise SystemExit(f"unknown scenario {name!r}: mixed, {', '.join(FAMILIES)}")
+    items = [i for i in ITEMS if name == "mixed" or i.family == name]
+    items = [i for i in items if (office or i.name != "word-to-pdf") and (i.bundle is None or i.bundle in installed)]
+    return items
+
+
+def make_inputs(folder: Path, photo: tuple[int, int], clip_s: int, clip_height: int, *, ai: bool) -> dict[str, Path]:
+    """Every input the scenarios use, generated: a textured photo, a small PNG, two PDFs, a .docx, CSV,
+    YAML and a short clip with sound (and the AI inputs of load.bench when asked)."""
+    import pyvips
+
+    from load import documents, media
+
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = photo
+    x = pyvips.Image.xyz(w, h)
+    gradient = (x[0] * (255 / w)).bandjoin([x[1] * (255 / h), (x[0] + x[1]) % 256])
+    texture = pyvips.Image.gaussnoise(w, h, sigma=10)
+    image = (gradient + texture).cast("uchar").copy(interpretation="srgb")
+    paths = {"photo.jpg": folder / "photo.jpg", "small.png": folder / "small.png"}
+    image.jpegsave(str(paths["photo.jpg"]), Q=88)
+    image.thumbnail_image(240).pngsave(str(paths["small.png"]))
+    pdfs, docx = documents.make_inputs(folder, 2, 6)
+    paths.update({f"doc{i}.pdf": p for i, p in enumerate(pdfs)})
+    paths["letter.docx"] = docx
+    paths["table.csv"] = folder / "table.csv"
+    paths["table.csv"].write_text("id,name,amount\n" + "".join(f"{i},item {i},{i * 3.5}\n" for i in range(200)))
+    paths["config.yaml"] = folder / "config.yaml"
+    paths["config.yaml"].write_text("server:\n  port: 1349\n  hosts: [a, b, c]\nworkers: 4\n")
+    paths["clip.mp4"] = media.make_clip(folder, clip_s, clip_height)
+    if ai:
+        from load.bench import make_inputs as bench_inputs
+
+        ai_folder = folder / "ai"
+        ai_folder.mkdir(exist_ok=True)
+        paths.update({k: v for k, v in bench_inputs(ai_folder).items() if k in ("text.png", "subject.jpg")})
+    return paths
+
+
+# ---- the clients (each in its own process) -----------------------------------------------------------------
+def mixed_client(base: str, token: str | None, items: list[tuple[str, str, bytes, str, float]], count: int,
+                 deadline: float, seed: int) -> list[report.Record]:
+    """`count` sequential requests (until `deadline`), each a tool picked by weight; a 202 is followed to
+    the end and a completed result is downloaded (a failed download counts with its status)."""
+    rng = random.Random(seed)
+    weights = [item[4] for item in items]
+    records: list[report.Record] = []
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=base, headers=headers, timeout=900) as client:
+        for _ in range(count):
+            if time.time() > deadline:
+                break
+            name, tool, body, content_type, _ = rng.choices(items, weights)[0]
+            t0 = time.perf_counter()
+            try:
+                r = client.post(f"/api/v1/tools/{tool}", content=body, headers={"Content-Type": content_type})
+                status, result = r.status_code, (r.json() if r.status_code in (200, 202) else {})
+                if status == 202:
+                    status, result = follow_job(client, result["jobId"])
+                latency = time.perf_counter() - t0
+                if status == 200 and result.get("downloadUrl"):
+                    got = client.get(result["downloadUrl"])
+                    status = 200 if got.status_code == 200 else got.status_code
+            except httpx.HTTPError:
+                status, latency = 598, time.perf_counter() - t0  # a transport error: no HTTP status at all
+            records.append((name, time.time(), latency, status))
+    return records
+
+
+def encoded(items: list[Item], inputs: dict[str, Path]) -> list[tuple[str, str, bytes, str, float]]:
+    out = []
+    for item in items:
+        body, content_type = multipart_body([inputs[n] for n in item.inputs], item.settings)
+        out.append((item.name, item.tool, body, content_type, item.weight))
+    return out
+
+
+async def drive(base: str, token: str | None, bodies: list, clients: int, count: int, limit_s: float,
+                seed: int = 0) -> tuple[list[report.Record], float]:
+    """`clients` client processes sharing `count` requests, within `limit_s`; returns records and seconds."""
+    limiter = trio.CapacityLimiter(clients)
+    async with trio.open_nursery() as warm:  # start the client processes first (imports), no requests
+        for _ in range(clients):
+            warm.start_soon(lambda: trio_parallel.run_sync(mixed_client, base, token, bodies, 0, 0.0, 0,
+                                                           limiter=limiter))
+    shares = [count // clients + (i < count % clients) for i in range(clients)]
+    records: list[report.Record] = []
+    deadline = time.time() + limit_s
+
+    async def one(i: int, share: int) -> None:
+        records.extend(await trio_parallel.run_sync(mixed_client, base, token, bodies, share, deadline,
+                                                    seed * 1000 + i, limiter=limiter))
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for i, share in enumerate(shares):
+            if share:
+                nursery.start_soon(one, i, share)
+    return records, time.perf_counter() - start
+
+
+# ---- the sampler -------------------------------------------------------------------------------------------
+def tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def disk_use(data_dir: Path) -> dict:
+    """Bytes under DATA_DIR: the job folders' kept `in/` and `out/` ("retained"), everything else in the
+    workspace ("scratch"), and the whole of DATA_DIR."""
+    retained = scratch = jobs = 0
+    workspace = data_dir / "workspace"
+    try:
+        entries = list(os.scandir(workspace))
+    except FileNotFoundError:
+        entries = []
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                scratch += entry.stat(follow_symlinks=False).st_size
+                continue
+            jobs += 1
+            for sub in os.scandir(entry.path):
+                size = tree_bytes(Path(sub.path)) if sub.is_dir(follow_symlinks=False) else sub.stat().st_size
+                if sub.name in ("in", "out") and sub.is_dir(follow_symlinks=False):
+                    retained += size
+                else:
+                    scratch += size
+        except FileNotFoundError:
+            continue
+    other = sum(tree_bytes(Path(e.path)) if e.is_dir(follow_symlinks=False) else e.stat().st_size
+                for e in os.scandir(data_dir) if e.name != "workspace") if data_dir.exists() else 0
+    return {"retainedBytes": retained, "scratchBytes": scratch, "jobDirs": jobs,
+            "dataDirBytes": retained + scratch + other}
+
+
+def process_use(pid: int) -> dict:
+    main = psutil.Process(pid)
+    rss_main, fds_main = main.memory_info().rss, main.num_fds()
+    rss_total, fds_total, children = rss_main, fds_main, 0
+    for child in main.children(recursive=True):
+        try:
+            rss_total += child.memory_info().rss
+            fds_total += child.num_fds()
+            children += 1
+        except psutil.Error:
+            continue
+    return {"rssMainMb": round(rss_main / 1e6, 1), "rssTotalMb": round(rss_total / 1e6, 1), "fdsMain": fds_main,
+            "fdsTotal": fds_total, "children": children}
+
+
+class Sampler:
+    """Once a second: processes, disk (in a thread; less often when a walk is slow), queues per actor."""
+
+    def __init__(self, base: str, token: str | None, pid: int | None, data_dir: Path | None,
+                 interval_s: float = 1.0) -> None:
+        self.base, self.token, self.pid, self.data_dir = base, token, pid, data_dir
+        self.interval_s = interval_s
+        self.samples: list[dict] = []
+        self.phase = "start"
+        self.t0 = time.time()
+        self._disk: dict = {}
+        self._disk_due = 0.0
+
+    async def snapshot(self, client: httpx.AsyncClient, *, disk: bool = True) -> dict:
+        sample: dict = {"t": round(time.time() - self.t0, 2), "phase": self.phase}
+        if self.pid:
+            try:
+                sample.update(process_use(self.pid))
+            except psutil.Error:
+                pass
+        if self.data_dir and (disk or time.monotonic() >= self._disk_due):
+            began = time.monotonic()
+            self._disk = await trio.to_thread.run_sync(disk_use, self.data_dir)
+            self._disk_due = began + max(self.interval_s, 10 * (time.monotonic() - began))
+        sample.update(self._disk)
+        try:
+            health = (await client.get("/api/v1/admin/health")).json()
+            sample["queues"] = {name: {"queued": a.get("queued", 0), "running": a.get("running", 0)}
+                                for name, a in health["queue"]["actors"].items()}
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        return sample
+
+    async def mark(self, client: httpx.AsyncClient, phase: str) -> None:
+        """A new phase begins: one sample at its start, however short the phase."""
+        self.phase = phase
+        self.samples.append(await self.snapshot(client))
+
+    async def run(self, client: httpx.AsyncClient) -> None:
+        while True:
+            self.samples.append(await self.snapshot(client, disk=False))
+            await trio.sleep(self.interval_s)
+
+    async def drain(self, client: httpx.AsyncClient, limit_s: float = 600) -> None:
+        """Until no actor has a job queued or running."""
+        with trio.move_on_after(limit_s):
+            while True:
+                sample = await self.snapshot(client, disk=False)
+                queues = sample.get("queues", {})
+                if not any(q["queued"] or q["running"] for q in queues.values()):
+                    return
+                await trio.sleep(0.5)
+
+    async def settled(self, client: httpx.AsyncClient, baseline: dict | None, limit_s: float = 20) -> dict:
+        """A snapshot once descriptors and scratch are back to `baseline` (or after `limit_s`): closing
+        connections and reaping children take a moment after the last response."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            sample = await self.snapshot(client)
+            if baseline is None or time.monotonic() > deadline or all(
+                    c["ok"] for c in report.back_to_baseline(baseline, sample).values()):
+                return sample
+            await trio.sleep(0.5)
+
+
+# ---- fairness ----------------------------------------------------------------------------------------------
+async def fairness(base: str, token: str | None, inputs: dict[str, Path], sampler: Sampler,
+                   client: httpx.AsyncClient, *, video_jobs: int, image_requests: int, clients: int = 2) -> dict:
+    image = encoded([FAIRNESS_IMAGE], inputs)
+    await sampler.mark(client, "fair-idle")
+    idle, idle_s = await drive(base, token, image, clients, image_requests, 600, seed=7)
+    await sampler.mark(client, "fair-burst")
+    clip = inputs["fairness.mp4"].read_bytes()
+    video_ends: list[float] = []
+    video_seconds: list[float] = []
+    video_statuses: list[int] = []
+    job_ids = []
+    for _ in range(video_jobs):
+        r = await client.post("/api/v1/tools/video/compress-video", files={"file": ("fairness.mp4", clip)},
+                              data={"settings": json.dumps({"quality": "strong", "resolution": "original"})})
+        job_ids.append((r.status_code, r.json().get("jobId"), time.time()))
+
+    async def follow(job_id: str, started: float) -> None:
+        status = 599
+        async with client.stream("GET", f"/api/v1/jobs/{job_id}/progress", timeout=3600) as stream:
+            async for line in stream.aiter_lines():
+                if line.startswith("data: "):
+                    frame = json.loads(line[6:])
+                    if frame["status"] in ("completed", "failed", "canceled"):
+                        status = 200 if frame["status"] == "completed" else 422
+                        break
+        video_ends.append(time.time())
+        video_seconds.append(time.time() - started)
+        video_statuses.append(status)
+
+    async with trio.open_nursery() as nursery:
+        for status, job_id, started in job_ids:
+            if status == 202 and job_id:
+                nursery.start_soon(follow, job_id, started)
+            else:
+                video_statuses.append(status)
+        with trio.move_on_after(60):  # the burst starts when the media actor is busy
+            while not (await sampler.snapshot(client, disk=False)).get("queues", {}).get("media", {}).get("running"):
+                await trio.sleep(0.2)
+        burst, burst_s = await drive(base, token, image, clients, image_requests, 600, seed=8)
+        burst_done = time.time()
+    first_video_end = min(video_ends) if video_ends else burst_done
+    during = [r for r in burst if r[1] < first_video_end]
+    idle_p95 = report.percentile_ms([r[2] for r in idle], .95)
+    burst_p95 = report.percentile_ms([r[2] for r in during or burst], .95)
+    return {
+        "videoTool": "compress-video", "videoJobs": video_jobs, "videoStatuses": video_statuses,
+        "videoSecondsMin": min(video_seconds, default=0.0), "videoSecondsMax": max(video_seconds, default=0.0),
+        "idleRequests": len(idle), "burstRequests": len(burst), "imagesDoneBeforeFirstVideo": len(during),
+        "idleP95Ms": idle_p95, "burstP95Ms": burst_p95, "ratio": burst_p95 / idle_p95 if idle_p95 else 0.0,
+        "target": 2.0, "idleStatuses": sorted({r[3] for r in idle}), "burstStatuses": sorted({r[3] for r in burst}),
+        "phases": [report.summarize("fair-idle", clients, idle_s, idle),
+                   report.summarize("fair-burst", clients, burst_s, burst)],
+    }
+
+
+# ---- the run -----------------------------------------------------------------------------------------------
+async def installed_bundles(client: httpx.AsyncClient) -> frozenset[str]:
+    try:
+        listing = (await client.get("/api/v1/features")).json()
+    except (httpx.HTTPError, ValueError):
+        return frozenset()
+    return frozenset(b.get("id") for b in listing.get("bundles", []) if b.get("status") == "installed")
+
+
+async def run(args: argparse.Namespace, base: str, token: str | None, pid: int | None, data_dir: Path | None,
+              inputs: dict[str, Path]) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    out: dict = {"phases": [], "baselines": {}, "fairness": None, "args": {k: v for k, v in vars(args).items()}}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        sampler = Sampler(base, token, pid, data_dir, args.interval_s)
+        installed = await installed_bundles(client)
+        sweep_items = scenario(args.scenario, office=not args.no_office, installed=installed)
+        soak_items = scenario("mixed", office=not args.no_office, installed=installed)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sampler.run, client)
+            if args.sweep or args.minutes:
+                await sampler.mark(client, "warm-up")
+                warm, began = [], time.perf_counter()
+                for item in {i.name: i for i in sweep_items + (soak_items if args.minutes else [])}.values():
+                    records, _ = await drive(base, token, encoded([item], inputs), 1, 1, 300)
+                    warm += records
+                    print(f"warm-up {item.name:<18} {records[0][3] if records else 'no answer'}", flush=True)
+                out["phases"].append(report.summarize("warm-up", 1, time.perf_counter() - began, warm))
+                await sampler.drain(client)
+                baseline = await sampler.settled(client, None)
+                out["baseline"] = baseline
+                for level in args.sweep:
+                    await sampler.mark(client, f"sweep-{level}")
+                    records, seconds = await drive(base, token, encoded(sweep_items, inputs), level,
+                                                   args.requests * level, args.level_limit_s, seed=level)
+                    out["phases"].append(report.summarize(f"sweep-{level}", level, seconds, records))
+                    row = out["phases"][-1]["tools"]["ALL"]
+                    print(f"sweep c={level:<3} {row['requests']:>5} requests {row['perS']:7.2f}/s  p95 {row['p95Ms']:8.1f} ms"
+                          f"  errors {row['errors']}", flush=True)
+                await sampler.mark(client, "drain")
+                await sampler.drain(client)
+                if args.sweep:
+                    after = await sampler.settled(client, baseline)
+                    out["baselines"]["afterSweep"] = report.back_to_baseline(baseline, after)
+                if args.minutes:
+                    await sampler.mark(client, "soak")
+                    records, seconds = await drive(base, token, encoded(soak_items, inputs), args.soak_clients,
+                                                   args.soak_requests, args.minutes * 60, seed=99)
+                    out["phases"].append(report.summarize("soak", args.soak_clients, seconds, records))
+                    await sampler.mark(client, "drain")
+                    await sampler.drain(client)
+                    after = await sampler.settled(client, baseline)
+                    out["baselines"]["afterSoak"] = report.back_to_baseline(baseline, after)
+            if args.fairness:
+                out["fairness"] = await fairness(base, token, inputs, sampler, client, video_jobs=args.video_jobs,
+                                                 image_requests=args.fairness_requests)
+                await sampler.drain(client)
+            nursery.cancel_scope.cancel()
+        await sampler.mark(client, "end")
+        out["samples"] = sorted(sampler.samples, key=lambda sample: sample["t"])
+    return out
+
+
+def write_reports(out_dir: Path, result: dict) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    phases = result["phases"] + (result["fairness"]["phases"] if result["fairness"] else [])
+    v = report.verdict(phases, result["baselines"], result["samples"])
+    result["verdict"] = v
+    text = report.table(phases)
+    if result["fairness"]:
+        text += "\n" + report.fairness_text(result["fairness"]) + "\n"
+    text += "\n" + report.verdict_text(v) + "\n"
+    (out_dir / "report.txt").write_text(text)
+    (out_dir / "samples.json").write_text(json.dumps(result, indent=1, default=str))
+    report.chart(out_dir / "report.png", result["phases"], result["samples"], result["fairness"])
+    print(text, flush=True)
+    print(f"reports in {out_dir}: report.txt, samples.json, report.png", flush=True)
+    return result
+
+
+def main_sync(args: argparse.Namespace) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="lutra-soak-"))
+    needs_ai = args.scenario == "ai"
+    inputs = make_inputs(folder / "in", (args.photo_width, args.photo_width * 3 // 4), args.clip_s, 240, ai=needs_ai)
+    if args.fairness:
+        from load import media
+
+        (folder / "fair").mkdir()
+        inputs["fairness.mp4"] = media.make_clip(folder / "fair", args.fairness_clip_s, args.fairness_clip_height)
+    srv = None
+    if args.url:
+        if urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit("the load harness only targets 127.0.0.1")
+        base, token, pid, data_dir = args.url, args.token, args.pid, args.data_dir
+    else:
+        from tests.helpers import Server
+
+        env = {"LOG_LEVEL": "warning", "RATE_LIMIT_PER_MIN": "0"}
+        if args.concurrent_jobs:
+            env["CONCURRENT_JOBS"] = str(args.concurrent_jobs)
+        srv = Server(folder / "data", env).start()
+        base, token, pid, data_dir = srv.base_url, srv.token, srv.proc.pid, folder / "data"
+    try:
+        result = trio.run(run, args, base, token, pid, data_dir, inputs)
+    finally:
+        if srv is not None:
+            srv.stop()
+    return write_reports(Path(args.out), result)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", help="a running server on 127.0.0.1 (default: start one)")
+    p.add_argument("--token", default=os.environ.get("LUTRA_TOKEN"), help="an admin session token or si_ key")
+    p.add_argument("--pid", type=int, help="with --url: the server's pid (RSS and descriptors)")
+    p.add_argument("--data-dir", type=Path, help="with --url: the server's DATA_DIR (disk use)")
+    p.add_argument("--out", default="load/results/soak", help="folder for report.txt, samples.json, report.png")
+    p.add_argument("--scenario", default="mixed", help=f"the sweep's scenario: mixed, {', '.join(FAMILIES)}")
+    p.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",") if x], default=None,
+                   help="client counts (default 1,2,4,8,16; none with --fairness alone)")
+    p.add_argument("--requests", type=int, default=20, help="requests per client at each sweep level")
+    p.add_argument("--level-limit-s", type=float, default=180, help="time cap per sweep level")
+    p.add_argument("--minutes", type=float, default=None, help="soak length (default 20; 0: no soak)")
+    p.add_argument("--soak-clients", type=int, default=4)
+    p.add_argument("--soak-requests", type=int, default=100_000, help="request cap of the soak")
+    p.add_argument("--no-office", action="store_true", help="leave the office conversion out")
+    p.add_argument("--fairness", action="store_true", help="run the fairness check (alone unless --sweep/--minutes)")
+    p.add_argument("--video-jobs", type=int, default=4, help="fairness: compress-video jobs in the burst")
+    p.add_argument("--fairness-requests", type=int, default=40, help="fairness: image requests per phase")
+    p.add_argument("--fairness-clip-s", type=int, default=25)
+    p.add_argument("--fairness-clip-height", type=int, default=720)
+    p.add_argument("--photo-width", type=int, default=2400, help="the photo the image tools get (4:3)")
+    p.add_argument("--clip-s", type=int, default=3, help="the clip the mixed media tools get")
+    p.add_argument("--concurrent-jobs", type=int, default=0, help="CONCURRENT_JOBS of the started server")
+    p.add_argument("--interval-s", type=float, default=1.0, help="sampling interval")
+    args = p.parse_args(argv)
+    alone = args.fairness and args.sweep is None and args.minutes is None
+    args.sweep = [] if alone else (args.sweep if args.sweep is not None else [1, 2, 4, 8, 16])
+    args.minutes = 0 if alone else (args.minutes if args.minutes is not None else 20)
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    print(f"lutra soak: {os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
+    return main_sync(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Load: a short concurrency sweep of the mixed scenario and a short fairness run (each against a real server
+started by load.soak), asserting on outcomes, never on time: zero errors, descriptors and workspace scratch
+back to baseline, the report files written and parseable, image requests not queued behind video jobs.
+
+The full versions (`@pytest.mark.slow`, run by `make reliability`): the 1-16 client sweep followed by the
+soak (LUTRA_SOAK_MINUTES, default 20) with the complete verdict, and the fairness run on a 25 s 720p clip.
+Their reports land in LUTRA_LOAD_OUT when set (else the test's tmp folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import pyvips
+
+from load import report, soak
+
+pytestmark = pytest.mark.e2e
+
+
+def out_dir(tmp_path: Path, name: str) -> Path:
+    base = os.environ.get("LUTRA_LOAD_OUT")
+    return Path(base) / name if base else tmp_path / name
+
+
+def check_files(folder: Path, result: dict) -> dict:
+    """report.txt, samples.json and report.png exist and hold what the run measured."""
+    text = (folder / "report.txt").read_text()
+    assert ("VERDICT: PASS" if result["verdict"]["pass"] else "VERDICT: FAIL") in text
+    for phase in result["phases"]:
+        assert f"{phase['label']:<10}" in text
+    saved = json.loads((folder / "samples.json").read_text())
+    assert saved["verdict"] == json.loads(json.dumps(result["verdict"]))
+    assert saved["samples"] and all("t" in s and "phase" in s for s in saved["samples"])
+    chart = pyvips.Image.new_from_file(str(folder / "report.png"))
+    assert (chart.width, chart.height) == (1260, 1170)  # 14 x 13 in at 90 dpi: the six panels
+    assert chart.max() > chart.min()  # something was drawn
+    return saved
+
+
+# ---- no server -------------------------------------------------------------------------------------------
+def test_mixed_scenario_is_weighted_like_real_use():
+    items = soak.scenario("mixed")
+    weight = {f: sum(i.weight for i in items if i.family == f) for f in soak.FAMILIES}
+    total = sum(weight.values())
+    assert {"image", "documents", "data", "media"} <= {i.family for i in items}
+    assert weight["image"] / total > 0.5  # mostly fast image tools
+    assert weight["documents"] > weight["media"] > 0
+    office = [i for i in items if i.name == "word-to-pdf"]
+    assert len(office) == 1 and office[0].weight / total <= 0.02  # rare
+    assert weight["ai"] == 0  # no bundle installed: no AI items
+    assert {i.name for i in soak.scenario("ai", installed=frozenset({"ocr"}))} == {"ocr"}
+    assert "word-to-pdf" not in {i.name for i in soak.scenario("mixed", office=False)}
+    for family in soak.FAMILIES[:-1]:
+        assert soak.scenario(family), family
+    with pytest.raises(SystemExit):
+        soak.scenario("nope")
+
+
+def test_verdict_flags_errors_growth_and_leaks():
+    ok_phase = report.summarize("sweep-1", 1, 1.0, [("resize", 1.0, 0.1, 200), ("resize", 2.0, 0.2, 200)])
+    bad_phase = report.summarize("sweep-2", 2, 1.0, [("resize", 1.0, 0.1, 503), ("merge-pdf", 2.0, 0.2, 200)])
+    assert bad_phase["tools"]["ALL"]["errorsByStatus"] == {"503": 1}
+    assert bad_phase["tools"]["merge-pdf"]["errors"] == 0
+    base = {"fdsMain": 40, "fdsTotal": 100, "scratchBytes": 0, "retainedBytes": 0}
+    leaked = {"fdsMain": 40 + report.FD_SLACK + 1, "fdsTotal": 100, "scratchBytes": 10**6, "retainedBytes": 10**7}
+    growing = [{"t": float(t), "phase": "soak", "rssTotalMb": 400 + t} for t in range(400)]
+    v = report.verdict([ok_phase, bad_phase], {"afterSweep": report.back_to_baseline(base, leaked)}, growing)
+    assert not v["pass"]
+    assert not v["checks"]["errors"]["ok"] and v["checks"]["errors"]["byStatus"] == {"503": 1}
+    assert not v["checks"]["rssGrowth"]["ok"]
+    sweep = v["checks"]["afterSweep"]
+    assert not sweep["fdsMain"]["ok"] and sweep["fdsTotal"]["ok"] and not sweep["scratchBytes"]["ok"]
+    assert sweep["retainedBytes"]["ok"]  # kept outputs are not held to the baseline
+    flat = [{"t": float(t), "phase": "soak", "rssTotalMb": 400.0} for t in range(400)]
+    v = report.verdict([ok_phase], {"afterSweep": report.back_to_baseline(base, base)}, flat)
+    assert v["pass"] and v["checks"]["rssGrowth"]["growth"] == 0
+
+
+def test_scratch_and_retained_disk_use(tmp_path):
+    job = tmp_path / "workspace" / "job1"
+    for sub, size in (("in", 100), ("out", 50), ("steps", 7)):
+        (job / sub).mkdir(parents=True)
+        (job / sub / "f").write_bytes(b"x" * size)
+    (tmp_path / "workspace" / "stray.tmp").write_bytes(b"x" * 3)
+    (tmp_path / "lutra.db").write_bytes(b"x" * 1000)
+    use = soak.disk_use(tmp_path)
+    assert use == {"retainedBytes": 150, "scratchBytes": 10, "jobDirs": 1, "dataDirBytes": 1160}
+
+
+# ---- against a server --------------------------------------------------------------------------------------
+def test_short_sweep_holds(tmp_path):
+    folder = out_dir(tmp_path, "sweep")
+    result = soak.main(["--sweep", "1,2,4", "--requests", "2", "--minutes", "0", "--no-office",
+                        "--photo-width", "640", "--clip-s", "2", "--out", str(folder)])
+    warm, *levels = result["phases"]
+    # the warm-up ran every tool of the scenario once: image, documents, data and media tools
+    assert set(warm["tools"]) == {"ALL"} | {i.name for i in soak.scenario("mixed", office=False)}
+    assert [p["clients"] for p in levels] == [1, 2, 4]
+    assert [p["tools"]["ALL"]["requests"] for p in levels] == [2, 4, 8]  # bounded by count
+    checks = result["verdict"]["checks"]
+    assert checks["errors"] == {"value": 0, "byStatus": {}, "ok": True}
+    after = checks["afterSweep"]
+    assert after["fdsMain"]["ok"] and after["fdsTotal"]["ok"], after
+    assert after["scratchBytes"]["after"] <= after["scratchBytes"]["baseline"] + report.SCRATCH_SLACK_BYTES
+    assert after["retainedBytes"]["after"] > after["retainedBytes"]["baseline"]  # the jobs' outputs are kept
+    assert result["verdict"]["pass"]
+    saved = check_files(folder, result)
+    phases = {s["phase"] for s in saved["samples"]}
+    assert {"warm-up", "sweep-1", "sweep-4"} <= phases
+    sample = saved["samples"][-1]
+    assert sample["rssTotalMb"] >= sample["rssMainMb"] > 0 and sample["fdsTotal"] >= sample["fdsMain"] > 0
+    assert {"image", "media", "documents", "data"} <= set(sample["queues"])
+    assert "retainedBytes" in sample and "scratchBytes" in sample
+
+
+def test_short_fairness_images_not_queued_behind_video(tmp_path):
+    folder = out_dir(tmp_path, "fairness")
+    result = soak.main(["--fairness", "--video-jobs", "3", "--fairness-requests", "6", "--fairness-clip-s", "6",
+                        "--fairness-clip-height", "480", "--photo-width", "640", "--out", str(folder)])
+    f = result["fairness"]
+    assert f["videoStatuses"] == [200, 200, 200]  # the burst (more jobs than media capacity) completed
+    assert f["idleStatuses"] == [200] and f["burstStatuses"] == [200]
+    assert f["idleRequests"] == 6 and f["burstRequests"] == 6
+    # each actor has its own capacity: every image request finished while the video jobs were still running
+    assert f["imagesDoneBeforeFirstVideo"] == 6
+    assert result["verdict"]["checks"]["errors"]["ok"]
+    check_files(folder, result)
+    assert "FAIRNESS: image p95 idle" in (folder / "report.txt").read_text()
+
+
+# ---- full versions -----------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(3 * 3600)
+def test_full_sweep_and_soak(tmp_path):
+    minutes = os.environ.get("LUTRA_SOAK_MINUTES", "20")
+    folder = out_dir(tmp_path, "soak")
+    result = soak.main(["--sweep", "1,2,4,8,16", "--minutes", minutes, "--out", str(folder)])
+    check_files(folder, result)
+    checks = result["verdict"]["checks"]
+    assert checks["errors"]["ok"], checks["errors"]
+    assert checks["rssGrowth"]["ok"], checks["rssGrowth"]
+    assert checks["afterSweep"]["ok"] and checks["afterSoak"]["ok"], checks
+    assert result["verdict"]["pass"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_full_fairness(tmp_path):
+    folder = out_dir(tmp_path, "fairness-full")
+    result = soak.main(["--fairness", "--out", str(folder)])
+    f = result["fairness"]
+    assert f["videoStatuses"] == [200] * f["videoJobs"]
+    assert f["burstStatuses"] == [200] and f["idleStatuses"] == [200]
+    assert f["imagesDoneBeforeFirstVideo"] == f["burstRequests"]
+    check_files(folder, result)
