@@ -33,8 +33,29 @@ def serve(args: argparse.Namespace) -> None:
     # read the socket in 1 MiB slices, not 64 KiB: a 3 MB upload is then a few events through h11 and
     # the app instead of ~50 (fewer copies and task switches per upload)
     tcp_server.MAX_RECV = 1 << 20
+    _close_connections_even_when_cancelled(tcp_server)
     print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
     trio.run(hypercorn_serve, app, hc)
+
+
+def _close_connections_even_when_cancelled(tcp_server) -> None:
+    """Hypercorn closes a connection that must close (a 408 or 413 sent with `Connection: close` while the
+    client still owes body bytes) from inside the app's task. Quart-Trio cancels that task as soon as the
+    request's receive side ends, which happens during that very close: the cancellation lands in the
+    socket's send_eof, the close is skipped and the connection stays open until the client goes away (a
+    stalled client then holds its socket forever). Shielding the close makes it always happen."""
+    import trio
+
+    original = tcp_server.TCPServer._close
+    if getattr(original, "_lutra_shielded", False):
+        return
+
+    async def _close(self) -> None:
+        with trio.CancelScope(shield=True):
+            await original(self)
+
+    _close._lutra_shielded = True  # type: ignore[attr-defined]
+    tcp_server.TCPServer._close = _close
 
 
 def main(argv: list[str] | None = None) -> None:
