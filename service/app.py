@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 
 import trio
 from quart import g, request
 from quart_trio import QuartTrio
+from quart_trio.wrappers.request import TrioBody, TrioRequest
+from quart_trio.wrappers.response import TrioFileBody, TrioResponse
 from werkzeug.exceptions import HTTPException
 
 from actors import catalog, families
@@ -36,8 +39,74 @@ HTTP_CODES = {
 }
 
 
+class FileBody(TrioFileBody):
+    """File responses (downloads, previews, batch ZIPs) read 256 KiB at a time: Quart-Trio's 8 KiB default
+    costs two thread round trips per 8 KiB, which made a 7 MB download take ~140 ms on loopback instead of ~15."""
+
+    buffer_size = 256 << 10
+
+
+class LutraResponse(TrioResponse):
+    file_body_class = FileBody
+
+
+class ChunkBody(TrioBody):
+    """The request body as the chunks Hypercorn delivered, handed on as they are. Quart's Body joins every
+    chunk into one bytearray and copies it out again on each read: two extra copies of every upload byte
+    in the event loop's thread (uploads stream through `async for chunk in request.body`)."""
+
+    def __init__(self, expected_content_length: int | None, max_content_length: int | None) -> None:
+        super().__init__(expected_content_length, max_content_length)
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+
+    def append(self, data: bytes) -> None:
+        if not data or self._must_raise is not None:
+            return
+        self._chunks.append(data)
+        self._size += len(data)
+        self._has_data.set()
+        if self._max_content_length is not None and self._size > self._max_content_length:
+            from werkzeug.exceptions import RequestEntityTooLarge
+
+            self._must_raise = RequestEntityTooLarge()
+            self.set_complete()
+
+    async def __anext__(self) -> bytes:
+        while True:
+            if self._must_raise is not None:
+                raise self._must_raise
+            if self._chunks:
+                chunk = self._chunks.popleft()
+                if not self._chunks and not self._complete.is_set():
+                    self._has_data.clear()
+                return chunk
+            if self._complete.is_set():
+                raise StopAsyncIteration
+            await self._has_data.wait()
+
+    def __await__(self):
+        if self._must_raise is not None:
+            raise self._must_raise
+        yield from self._complete.wait().__await__()
+        if self._must_raise is not None:
+            raise self._must_raise
+        if len(self._chunks) > 1:
+            self._chunks = deque([b"".join(self._chunks)])
+        return self._chunks[0] if self._chunks else b""
+
+    def clear(self) -> None:
+        self._chunks.clear()
+
+
+class LutraRequest(TrioRequest):
+    body_class = ChunkBody
+
+
 def create_app(config: Config) -> QuartTrio:
     app = QuartTrio("lutra")
+    app.response_class = LutraResponse
+    app.request_class = LutraRequest
     app.config.update(
         MAX_CONTENT_LENGTH=None,  # uploads enforce MAX_UPLOAD_SIZE_MB while streaming
         BODY_TIMEOUT=3600,

@@ -67,7 +67,7 @@ class _FileSink:
 
     def __init__(self, upload: Upload, item: UploadedFile) -> None:
         self.upload, self.item = upload, item
-        self.fh = open(item.path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        self.fh = open(item.path, "wb", buffering=64 << 10)  # noqa: SIM115 - closed in close(); big chunks bypass the buffer
         self.head = bytearray()
 
     def write(self, chunk: bytes) -> None:
