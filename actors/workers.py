@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,15 +18,40 @@ def invoke(tool_id: str, call: ToolCall) -> ToolResult:
     return finish(catalog.load()[tool_id].run(call), call)
 
 
+_yielding = False
+
+
+def yield_to_the_server() -> None:
+    """Once per worker process: run as a batch job at a lower priority than the server process. On a
+    box whose cores are all busy with tool work, the event loop (uploads, dispatch, progress, health)
+    then gets a core the moment it has something to do instead of waiting out a worker's time slice;
+    the workers lose almost nothing, since the loop needs little CPU."""
+    global _yielding
+    if _yielding:
+        return
+    _yielding = True
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        os.nice(WORKER_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run as we are
+        pass
+
+
+WORKER_NICE = 5
+
+
 def run_tool_fn(fn: Callable[[ToolCall], ToolResult], call: ToolCall) -> ToolResult:
     """What a worker process runs: `fn` arrives pickled by reference, so the worker imports only the
     module of that one tool (not the whole catalog)."""
+    yield_to_the_server()
     return finish(fn(call), call)
 
 
 def warm(modules: tuple[str, ...] = ()) -> bool:
     """Run once per worker at start so the first real job does not pay the imports."""
     import importlib
+
+    yield_to_the_server()
 
     for name in modules:
         importlib.import_module(name)
