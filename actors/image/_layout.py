@@ -173,9 +173,14 @@ def contain(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
 
 
 def save_as(image: pyvips.Image, call_workdir: Path, stem: str, fmt: str, quality: int | None = None) -> Path:
-    """Encode with the shared encoder; fmt accepts 'jpg' as an alias."""
+    """Encode with the shared encoder; fmt accepts 'jpg' as an alias. The layout tools' quality is for lossy
+    formats: a PNG stays lossless (the shared encoder would read a quality as "quantise to a palette",
+    which took seconds on a 1200×1200 collage and changed its colours)."""
     fmt = {"jpg": "jpeg"}.get(fmt, fmt)
-    return v.save(image, call_workdir, stem, fmt, quality)
+    return v.save(image, call_workdir, stem, fmt, quality if fmt in LOSSY else None)
+
+
+LOSSY = frozenset({"jpeg", "webp", "avif", "heic", "heif"})
 
 
 def write_json(path: Path, data: Any) -> Path:

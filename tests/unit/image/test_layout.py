@@ -41,6 +41,19 @@ def test_collage_has_25_plus_templates_and_places_cells(colours, tmp_path):
     assert cells[0] == {"image": 0, "left": 10, "top": 10, "width": 185, "height": 180}
 
 
+def test_collage_png_stays_lossless(tmp_path):
+    """The default quality (90) is for jpeg/webp: a PNG collage keeps every colour of a gradient tile."""
+    x = pyvips.Image.xyz(256, 256)
+    gradient = x[0].bandjoin([x[1], (x[0] + x[1]) // 2]).cast("uchar").copy(interpretation="srgb")
+    gradient.pngsave(str(tmp_path / "gradient.png"))
+    r = run_tool("collage", [tmp_path / "gradient.png"], {"template": "1-single", "width": 256, "height": 256,
+                                                            "gap": 0, "format": "png"}, tmp_path)
+    out = load(r.outputs[0])
+    assert out.get("interpretation") == "srgb" and out.bands >= 3
+    colours = {tuple(px) for px in out.extract_band(0, n=3).numpy().reshape(-1, 3).tolist()}
+    assert len(colours) > 10_000  # a palette PNG would hold at most 256
+
+
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_every_template_renders(colours, tmp_path, template):
     r = run_tool("collage", colours[: len(TEMPLATES[template])], {"template": template, "width": 300, "height": 240, "borderRadius": 8}, tmp_path)
