@@ -58,3 +58,97 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
         return result.outputs[0].stat().st_size
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+# ---- AI baselines: the library inference call with the model already loaded ---------------------
+# The bare side of the ocr and remove-background scenarios is what a minimal script using the same
+# libraries would do per image, with the model loaded once per process: decode the file (OpenCV), run
+# the model through the very session / engine object the tool uses (`_models.onnx_session`,
+# `_ocr._ppocr_engine`: same files, providers and session options), including the pre/post-processing
+# the model itself requires (ISNet: resize to 1024² and normalise, mask back to the image size), and
+# encode the result (an RGBA PNG; the recognised text). Everything our tool adds around that — HTTP,
+# upload, job queue, SSE, the thread limiter, its own decode/encode, the /effects cache — is what the
+# API-vs-bare ratio measures. Each call returns (seconds for the whole call, seconds inside the model,
+# model loads this process did before the timed part), timed here in the worker, so IPC is not counted.
+
+def _configure(models_dir: str | None) -> None:
+    from pathlib import Path
+
+    from actors.vision import _models
+
+    if models_dir and _models._models_dir != Path(models_dir):
+        _models.configure(models_dir)
+
+
+def _loads() -> int:
+    from actors.vision import _models
+
+    return sum(_models.LOAD_COUNTS.values())
+
+
+_warmed: set[str] = set()
+
+
+def ocr_model(path: str, models_dir: str | None = None) -> tuple[float, float, int]:
+    """PP-OCRv6 (rapidocr) on the image, with the same call arguments as the ocr tool's balanced tier."""
+    import cv2
+
+    from actors.vision import _ocr
+
+    _configure(models_dir)
+    before = _loads()
+    engine = _ocr._ppocr_engine()  # loads on the first call in this process, then cached
+
+    def call() -> str:
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        t1 = time.perf_counter()
+        result = engine(bgr, return_word_box=True, use_cls=False, text_score=0.5)
+        timing.append(time.perf_counter() - t1)
+        return "\n".join(" ".join(str(w[0]) for w in line) for line in (result.word_results or ()))
+
+    return _timed("ocr", call, before)
+
+
+def segment_model(path: str, models_dir: str | None = None) -> tuple[float, float, int]:
+    """ISNet (onnxruntime) on the image, the cut-out encoded as an RGBA PNG in memory."""
+    import cv2
+    import numpy as np
+
+    from actors.vision import _models, _segment
+
+    _configure(models_dir)
+    before = _loads()
+    session = _models.onnx_session(_segment.BUNDLE, "isnet.onnx")
+
+    def call() -> bytes:
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        h, w = rgb.shape[:2]
+        x = cv2.resize(rgb, (_segment.SIZE, _segment.SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        x = np.ascontiguousarray((x / 255 - 0.5).transpose(2, 0, 1)[None])
+        t1 = time.perf_counter()
+        out = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]
+        timing.append(time.perf_counter() - t1)
+        mask = cv2.resize(np.clip(out, 0, 1), (w, h), interpolation=cv2.INTER_LINEAR)
+        ok, png = cv2.imencode(".png", np.dstack([bgr, (mask * 255).astype(np.uint8)]))
+        if not ok:
+            raise RuntimeError("PNG encoding failed")
+        return png.tobytes()
+
+    return _timed("segment", call, before)
+
+
+timing: list[float] = []
+
+
+def _timed(name: str, call, loads_before: int) -> tuple[float, float, int]:
+    """(whole call s, model s, model loads): the first call in a process loads the model and runs once
+    untimed (sessions that open lazily, allocator warm-up), so every timed call has its model loaded."""
+    if name not in _warmed:
+        call()
+        _warmed.add(name)
+    loads = _loads() - loads_before
+    timing.clear()
+    t0 = time.perf_counter()
+    call()
+    return time.perf_counter() - t0, timing[-1], loads

@@ -317,10 +317,8 @@ async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], 
             result.count += len(latencies)
 
         async def bare_call() -> None:
-            total, model, loads = await models.run_sync(fn, str(paths[0]), models_dir)
-            if loads:  # a model load inside a timed call would not be a bare call: count it, keep it out
-                result.loads["bare_reloads"] = result.loads.get("bare_reloads", 0) + loads
-                return
+            # a worker process new to this context loads its model first, untimed (load.bare._timed)
+            total, model, _loads = await models.run_sync(fn, str(paths[0]), models_dir)
             result.bare_latencies.append(total)
             result.bare_model_s.append(model)
 

@@ -617,6 +617,7 @@ class _Loaded:
     bundle: str
     loaded_at: float = field(default_factory=time.time)
     uses: int = 0
+    load_ms: float = 0.0
 
 
 _sessions: dict[str, _Loaded] = {}
@@ -665,9 +666,10 @@ def cached(key: str, bundle_id: str, factory: Callable[[], Any]) -> Any:
             if entry is None:
                 started = time.perf_counter()
                 entry = _Loaded(factory(), bundle_id)
+                entry.load_ms = (time.perf_counter() - started) * 1000
                 _sessions[key] = entry
                 LOAD_COUNTS[key] = LOAD_COUNTS.get(key, 0) + 1
-                log.info('{"event":"model_loaded","model":"%s","ms":%d}', key, (time.perf_counter() - started) * 1000)
+                log.info('{"event":"model_loaded","model":"%s","ms":%d}', key, entry.load_ms)
     entry.uses += 1
     return entry.value
 
@@ -699,7 +701,8 @@ def evict(bundle_id: str | None = None) -> None:
 
 def loaded() -> list[dict[str, Any]]:
     return [
-        {"model": key.split("@", 1)[0], "bundle": v.bundle, "loadedAt": v.loaded_at, "uses": v.uses}
+        {"model": key.split("@", 1)[0], "bundle": v.bundle, "loadedAt": v.loaded_at, "uses": v.uses,
+         "loadMs": round(v.load_ms, 1), "loads": LOAD_COUNTS.get(key, 1)}
         for key, v in list(_sessions.items())
     ]
 
@@ -718,4 +721,7 @@ def runtime_info() -> dict[str, Any]:
         "providers": in_use,
         "availableProviders": available,
         "loadedModels": loaded(),
+        # every model load this process has done (a reload after an eviction counts again): a second
+        # request for a loaded model leaves it unchanged
+        "modelLoads": sum(LOAD_COUNTS.values()),
     }

@@ -56,9 +56,27 @@ def enhance_for_ocr(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
 
 
-def pad(rgb: np.ndarray, margin: int = 16) -> np.ndarray:
-    """A white margin helps the detector with text that touches the edge."""
-    return cv2.copyMakeBorder(rgb, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+MARGIN = 16
+
+
+def has_margin(rgb: np.ndarray, margin: int = MARGIN, tolerance: int = 24) -> bool:
+    """True when the outer `margin` pixels on every side are already a plain, even border."""
+    h, w = rgb.shape[:2]
+    if h <= 2 * margin or w <= 2 * margin:
+        return False
+    frame = np.concatenate([rgb[:margin].reshape(-1, 3), rgb[-margin:].reshape(-1, 3),
+                            rgb[margin:-margin, :margin].reshape(-1, 3), rgb[margin:-margin, -margin:].reshape(-1, 3)])
+    return bool((frame.max(axis=0).astype(int) - frame.min(axis=0)).max() <= tolerance)
+
+
+def pad(rgb: np.ndarray, margin: int = MARGIN) -> tuple[np.ndarray, int]:
+    """A white margin helps the detector with text that touches the edge. An image that already has a
+    plain border keeps its size: padding it changes nothing for the detector except its input size (a wide
+    strip then misses rapidocr's own letterboxing and is detected at nearly twice the pixels, slower and
+    cut into more pieces). Returns the image and the offset added on each side."""
+    if has_margin(rgb, margin):
+        return rgb, 0
+    return cv2.copyMakeBorder(rgb, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(255, 255, 255)), margin
 
 
 _ppocr_lock = threading.Lock()
@@ -70,20 +88,26 @@ def _ppocr_engine():
     def load():
         from rapidocr import RapidOCR
 
-        return RapidOCR(params={
+        engine = RapidOCR(params={
             "Det.model_path": str(folder / "det.onnx"),
             "Rec.model_path": str(folder / "rec.onnx"),
             "Cls.model_path": str(folder / "cls.onnx"),
             "Global.log_level": "error",
             "EngineConfig.onnxruntime.use_cuda": _models.providers()[0] == "CUDAExecutionProvider",
         })
+        # rapidocr opens its onnxruntime sessions lazily, on the first call that needs each one: open the
+        # detector and recogniser now, so the load (and its time in admin health) happens here, once, and
+        # not inside the first job (the orientation classifier, used by the best tier only, stays lazy)
+        for opener in ("_load_det_model", "_load_rec_model"):
+            getattr(engine, opener, lambda: None)()
+        return engine
 
     return _models.cached(f"ocr/ppocr@{folder}", "ocr", load)
 
 
 def ppocr(rgb: np.ndarray, best: bool = False) -> list[Word]:
     engine = _ppocr_engine()
-    image = pad(rgb)
+    image, offset = pad(rgb)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     with _ppocr_lock:
         try:
@@ -94,7 +118,7 @@ def ppocr(rgb: np.ndarray, best: bool = False) -> list[Word]:
     groups = result.word_results or ()
     for line_index, line in enumerate(groups):
         for text, score, box in line:
-            pts = np.asarray(box, dtype=np.float32) - 16
+            pts = np.asarray(box, dtype=np.float32) - offset
             x0, y0 = pts.min(axis=0)
             x1, y1 = pts.max(axis=0)
             words.append(Word(str(text), float(score), (int(max(0, x0)), int(max(0, y0)), int(x1 - x0),

@@ -96,6 +96,29 @@ def test_missing_bundle_is_501_then_install_then_ocr(api):
     assert usage["totalBytes"] > 1_000_000 and any(b["id"] == "ocr" for b in usage["bundles"])
 
 
+def vision_models(api) -> dict:
+    """The vision actor's details in admin health: {"loads": all model loads, "models": {name: entry}}."""
+    r = api.get("/api/v1/admin/health")
+    assert r.status_code == 200, r.text
+    details = r.json()["queue"]["actors"]["vision"]["details"]
+    return {"loads": details["modelLoads"], "models": {m["model"]: m for m in details["loadedModels"]}}
+
+
+def test_second_ocr_request_does_not_reload_the_model(api):
+    if bundles(api)["ocr"]["status"] != "installed":
+        install(api, "ocr")
+    assert run_long(api, "ocr", text_png(), settings={"quality": "balanced"})["status"] == "completed"
+    first = vision_models(api)
+    engine = first["models"]["ocr/ppocr"]
+    assert engine["loads"] == 1 and engine["loadMs"] > 0 and engine["bundle"] == "ocr"
+    frame = run_long(api, "ocr", text_png(), settings={"quality": "balanced"})
+    assert frame["status"] == "completed" and "fox" in frame["result"]["text"]
+    second = vision_models(api)
+    assert second["loads"] == first["loads"]  # no model of any kind was loaded for the second job
+    again = second["models"]["ocr/ppocr"]
+    assert again["loads"] == 1 and again["loadedAt"] == engine["loadedAt"] and again["uses"] == engine["uses"] + 1
+
+
 def test_uninstall_and_unknown_bundle(api):
     assert api.post("/api/v1/admin/features/nope/install").status_code == 404
     assert api.post("/api/v1/admin/features/nope/uninstall").status_code == 404
@@ -162,10 +185,14 @@ def test_remove_background_and_effects_via_api(api):
     missing = api.post("/api/v1/tools/image/remove-background/effects",
                        json={"jobId": "00000000-0000-4000-8000-000000000000"})
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
-    # a second request does not reload the model (see admin runtime info via the actor; here: it still works)
+    # a second request does not reload the model: admin health shows one load of ISNet, used twice
+    first = vision_models(api)["models"]["background-removal/isnet.onnx"]
     r2 = post(api, "blur-background", figure_png(), settings={"intensity": 30})
     assert r2.status_code == 202
     assert wait_job(api, r2.json()["jobId"], timeout=300)["status"] == "completed"
+    again = vision_models(api)["models"]["background-removal/isnet.onnx"]
+    assert first["loads"] == again["loads"] == 1
+    assert again["uses"] == first["uses"] + 1 and again["loadedAt"] == first["loadedAt"]
 
 
 def astronaut_png() -> bytes:

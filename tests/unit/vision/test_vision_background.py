@@ -167,3 +167,15 @@ def test_background_bad_settings(fig, tmp_path):
         run_tool("background-replace", fig, {"color": "red; drop"}, tmp_path)
     with pytest.raises(ValidationError):
         run_tool("blur-background", fig, {"intensity": 500}, tmp_path)
+
+
+def test_a_second_job_does_not_reload_the_model(removed, fig, tmp_path):
+    """The ISNet session loaded for the first job serves the next one: no load, one more use."""
+    before = next(m for m in _models.loaded() if m["model"] == "background-removal/isnet.onnx")
+    loads = _models.runtime_info()["modelLoads"]
+    result = run_tool("remove-background", fig, {}, tmp_path / str(uuid.uuid4()))
+    assert result.extra["subjectCoverage"] > 0.1
+    after = next(m for m in _models.loaded() if m["model"] == "background-removal/isnet.onnx")
+    assert _models.runtime_info()["modelLoads"] == loads
+    assert after["loads"] == before["loads"] and after["loadedAt"] == before["loadedAt"]
+    assert after["uses"] == before["uses"] + 1 and after["loadMs"] > 0

@@ -75,3 +75,46 @@ def test_ocr_bad_inputs(tmp_path):
 
     with pytest.raises(ValidationError):
         run_tool("ocr", tmp_path / "bad.png", {"quality": "ultra"}, tmp_path)
+
+
+def test_margin_is_added_only_when_content_reaches_the_border():
+    import numpy as np
+
+    from actors.vision import _ocr
+
+    plain = np.full((120, 600, 3), 250, np.uint8)
+    plain[50:70, 40:560] = 0  # a "line of text" well inside a plain border
+    same, offset = _ocr.pad(plain)
+    assert offset == 0 and same is plain  # already has a margin: the detector gets the image as it is
+    edge = plain.copy()
+    edge[50:70, 0:300] = 0  # text touching the left edge
+    padded, offset = _ocr.pad(edge)
+    assert offset == _ocr.MARGIN and padded.shape == (120 + 2 * offset, 600 + 2 * offset, 3)
+    assert (padded[:offset] == 255).all()
+
+
+def test_ocr_reads_text_touching_the_edge(bundle, tmp_path):
+    bundle("ocr")
+    font = ImageFont.truetype(FONT, 34)
+    img = Image.new("RGB", (760, 44), "white")
+    ImageDraw.Draw(img).text((0, 0), SENTENCE, fill="black", font=font)
+    img.save(tmp_path / "edge.png")
+    result = run_tool("ocr", tmp_path / "edge.png", {"quality": "balanced"}, tmp_path)
+    assert accuracy(SENTENCE, result.extra["text"]) >= 0.95, result.extra["text"]
+    first = min(result.extra["words"], key=lambda w: w["box"]["x"])
+    assert first["box"]["x"] <= 10 and first["box"]["y"] <= 10  # boxes are in the caller's coordinates
+
+
+def test_a_second_ocr_job_reuses_the_loaded_engine(bundle, text_png, tmp_path):
+    from actors.vision import _models
+
+    bundle("ocr")
+    run_tool("ocr", text_png, {"quality": "balanced"}, tmp_path / "one")
+    loads = _models.runtime_info()["modelLoads"]
+    engine = next(m for m in _models.loaded() if m["model"] == "ocr/ppocr")
+    result = run_tool("ocr", text_png, {"quality": "balanced"}, tmp_path / "two")
+    assert accuracy(SENTENCE + "\n" + LINE2, result.extra["text"]) >= 0.95
+    assert _models.runtime_info()["modelLoads"] == loads
+    again = next(m for m in _models.loaded() if m["model"] == "ocr/ppocr")
+    assert again["loads"] == engine["loads"] and again["loadedAt"] == engine["loadedAt"]
+    assert again["uses"] == engine["uses"] + 1 and again["loadMs"] > 0
