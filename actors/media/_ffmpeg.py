@@ -17,7 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
@@ -458,6 +458,50 @@ def video_container(call: ToolCall, info: MediaInfo | None = None, index: int = 
     if info is not None and "webm" in info.format and info.video and info.video.codec in ("vp8", "vp9", "av1"):
         return "webm"
     return "mp4"
+
+
+def named_video_container(call: ToolCall, index: int = 0) -> str | None:
+    """The container `video_container` picks when the file name alone decides it; None when it needs the probe."""
+    name = call.names[index] if index < len(call.names) else ""
+    ext = Path(name).suffix.lower().lstrip(".")
+    if ext == "m4v":
+        return "mp4"
+    return ext if ext in VIDEO_CONTAINERS else None
+
+
+async def copy_beside_probe(call: ToolCall, args: Sequence[str], target: Path, *, video: bool = False,
+                            audio: bool = False, accept: Callable[[MediaInfo], object] | None = None,
+                            duration: float = 0.0, message: str | None = None, what: str = "file") -> MediaInfo:
+    """Run a stream copy (`-c copy`: nothing is encoded) at the same time as the probe of input 0, for copies
+    whose arguments need nothing from the probe. Starting ffprobe and ffmpeg costs ~60 ms each here (they
+    load ~200 shared libraries), about as much as a whole copy, so one no longer waits for the other.
+
+    The probe still decides: when `open_input` (or `accept`, e.g. a range check) refuses the input, ffmpeg is
+    killed, its partial output removed, and the refusal is raised, whatever ffmpeg did meanwhile."""
+    copy_failed: list[Exception] = []
+    refused: list[Exception] = []
+    info: MediaInfo | None = None
+
+    async def copy() -> None:
+        try:
+            await run(args, call=call, duration=duration, message=message, what=what)
+        except Exception as err:  # noqa: BLE001 - raised below, after the probe's verdict (no ExceptionGroup)
+            copy_failed.append(err)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(copy)
+        try:
+            info = await open_input(call, video=video, audio=audio)
+            if accept is not None:
+                accept(info)
+        except Exception as err:  # noqa: BLE001 - raised below, once ffmpeg is stopped
+            refused.append(err)
+            nursery.cancel_scope.cancel()  # kills ffmpeg at once
+    if refused or copy_failed:
+        target.unlink(missing_ok=True)
+        raise (refused or copy_failed)[0]
+    assert info is not None
+    return info
 
 
 def h264_args(crf: int = 23, preset: str = "veryfast", *, hardware: bool = True) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from actors.media import _ffmpeg as ff
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -14,10 +16,20 @@ class MuteVideoSettings(ToolSettings):
       in_process=True)
 async def run(call: ToolCall) -> ToolResult:
     """Remove the sound from a video."""
+    container = ff.named_video_container(call)
+    if container is not None:  # a stream copy needing nothing from the probe: run them together
+        target = ff.output_path(call, container)
+        await ff.copy_beside_probe(call, copy_args(call, container, target), target, video=True, message="muting",
+                                   what="video")
+        return ToolResult([target])
     info = await ff.open_input(call, video=True)
     container = ff.video_container(call, info)
     target = ff.output_path(call, container)
-    args = [*ff.inp(call.inputs[0]), "-map", "0", "-map", "-0:a", "-map", "-0:d?", "-c", "copy",
-            "-map_metadata", "0", *ff.container_args(container), ff.out(target)]
-    await ff.run(args, call=call, duration=info.duration, message="muting", what="video")
+    await ff.run(copy_args(call, container, target), call=call, duration=info.duration, message="muting",
+                 what="video")
     return ToolResult([target])
+
+
+def copy_args(call: ToolCall, container: str, target: Path) -> list[str]:
+    return [*ff.inp(call.inputs[0]), "-map", "0", "-map", "-0:a", "-map", "-0:d?", "-c", "copy", "-map_metadata", "0",
+            *ff.container_args(container), ff.out(target)]

@@ -3,17 +3,16 @@
 The fast cut is dominated by fixed costs, not by work: ffmpeg copying 20 s of 720p takes ~10 ms, while
 starting ffprobe (and ffmpeg) costs ~60 ms each on this machine (they load ~200 shared libraries). So when
 the cut's arguments do not depend on the probe (the container is known from the file name, the audio map
-is optional), the stream copy starts at the same time as the probe instead of after it. The probe still
-decides: if it refuses the input (not media, no video, too long, start past the end) the copy is killed,
-its partial output removed, and the probe's 4xx is the answer. A stream copy is not an encode: the
-precise cut (which encodes) always waits for the probe.
+is optional), the stream copy starts at the same time as the probe instead of after it
+(`_ffmpeg.copy_beside_probe`). The probe still decides: if it refuses the input (not media, no video, too
+long, start past the end) the copy is killed, its partial output removed, and the probe's 4xx is the
+answer. A stream copy is not an encode: the precise cut (which encodes) always waits for the probe.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import trio
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
@@ -48,50 +47,22 @@ def fast_args(container: str, start: float, end: float | None, source: Path, tar
     return [*args, "-map_metadata", "0", *ff.container_args(container), ff.out(target)]
 
 
-def named_container(call: ToolCall) -> str | None:
-    """The output container when the file name alone decides it (as `video_container` would), else None."""
-    ext = Path(call.names[0] if call.names else "").suffix.lower().lstrip(".")
-    if ext == "m4v":
-        return "mp4"
-    return ext if ext in ff.VIDEO_CONTAINERS else None
-
-
-async def fast_cut(call: ToolCall, s: TrimVideoSettings, container: str) -> tuple[Path, float, float]:
-    """Probe and stream copy side by side; the probe's verdict wins (see the module docstring)."""
-    target = ff.output_path(call, container)
-    copy_failed: list[Exception] = []
-    refused: list[Exception] = []
-    span: tuple[float, float] = (0.0, 0.0)
-
-    async def copy() -> None:
-        try:
-            await ff.run(fast_args(container, s.start_s, s.end_s, call.inputs[0], target), call=call,
-                         duration=(s.end_s - s.start_s) if s.end_s else 0.0, message="trimming", what="video")
-        except Exception as err:  # noqa: BLE001 - raised below, after the probe's verdict (no ExceptionGroup)
-            copy_failed.append(err)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(copy)
-        try:
-            info = await ff.open_input(call, video=True)
-            span = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
-        except Exception as err:  # noqa: BLE001 - raised below, once the copy is stopped
-            refused.append(err)
-            nursery.cancel_scope.cancel()  # kills ffmpeg at once
-    if refused or copy_failed:
-        target.unlink(missing_ok=True)
-        raise (refused or copy_failed)[0]
-    return target, *span
-
-
 @tool("trim-video", section=Section.VIDEO, family=Family.MEDIA, settings=TrimVideoSettings, accepts={"video"},
       in_process=True)
 async def run(call: ToolCall) -> ToolResult:
     """Cut a video to a time range."""
     s: TrimVideoSettings = call.settings  # type: ignore[assignment]
-    container = named_container(call)
-    if not s.precise and container is not None:
-        target, start, end = await fast_cut(call, s, container)
+    container = ff.named_video_container(call)
+    if not s.precise and container is not None:  # a stream copy needing nothing from the probe: run them together
+        target = ff.output_path(call, container)
+
+        def in_range(info: ff.MediaInfo) -> None:
+            clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
+
+        info = await ff.copy_beside_probe(call, fast_args(container, s.start_s, s.end_s, call.inputs[0], target),
+                                          target, video=True, accept=in_range, message="trimming", what="video",
+                                          duration=(s.end_s - s.start_s) if s.end_s else 0.0)
+        start, end = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
         return ToolResult([target], {"startS": round(start, 3), "endS": round(end, 3)})
     info = await ff.open_input(call, video=True)
     start, end = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])

@@ -1,4 +1,4 @@
-"""The fast (stream-copy) trim: ffmpeg starts beside the probe, and the probe's verdict still decides."""
+"""Stream copies that start beside the probe (fast trim, mute-video): the probe's verdict still decides."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from actors.media import trim_video
 from protocols.errors import ToolError
 from protocols.tools import ToolCall
 from tests.helpers import run_tool
+from tests.unit.media import mediautil
 from tests.unit.media.mediautil import audio, duration, frames_gray, probe, streams, video
 
 
-def make_call(inputs, settings, workdir):
+def make_call(inputs, settings, workdir, tool_id="trim-video"):
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = catalog.load()["trim-video"].settings.model_validate(settings)
+    settings = catalog.load()[tool_id].settings.model_validate(settings)
     return ToolCall(inputs=list(inputs), names=[p.name for p in inputs], settings=settings, workdir=workdir)
 
 
@@ -88,7 +89,8 @@ def test_duration_limit_refuses_even_though_the_copy_would_work(media, tmp_path)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
-async def test_copy_starts_before_the_probe_answers(media, tmp_path, monkeypatch):
+@pytest.mark.parametrize("tool_id, settings", [("trim-video", {"startS": 1, "endS": 2}), ("mute-video", {})])
+async def test_copy_starts_before_the_probe_answers(media, tmp_path, monkeypatch, tool_id, settings):
     """The stream copy does not wait for ffprobe: the probe here answers only once ffmpeg has started."""
     started = trio.Event()
     real_probe, real_run = ff.probe, ff.run
@@ -104,9 +106,23 @@ async def test_copy_starts_before_the_probe_answers(media, tmp_path, monkeypatch
 
     monkeypatch.setattr(ff, "run", run)
     monkeypatch.setattr(ff, "probe", probe_after_run)
-    call = make_call([media / "clip.mp4"], {"startS": 1, "endS": 2}, tmp_path / "out")
-    result = await trim_video.run(call)
-    assert duration(result.outputs[0]) == pytest.approx(1.0, abs=0.1)
+    call = make_call([media / "clip.mp4"], settings, tmp_path / "out", tool_id)
+    result = await catalog.load()[tool_id].run(call)
+    assert duration(result.outputs[0]) == pytest.approx(1.0 if tool_id == "trim-video" else 3.0, abs=0.1)
+
+
+@pytest.mark.parametrize("bad", ["truncated.mp4", "tone.wav"])
+def test_mute_refusals_leave_no_output(media, tmp_path, bad):
+    path = media / bad
+    if bad == "tone.wav":  # audio only, named as a video: the copy would work, the probe says no video
+        path = tmp_path / "tone.mp4"
+        mediautil.ffmpeg("-i", str(media / "tone.wav"), "-c:a", "aac", str(path))
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(ToolError) as err:
+        run_tool("mute-video", path, {}, work)
+    assert err.value.status == 400
+    assert [p for p in work.rglob("*") if p.is_file()] == []
 
 
 async def test_precise_trim_waits_for_the_probe(media, tmp_path, monkeypatch):
