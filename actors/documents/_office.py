@@ -29,6 +29,7 @@ from pathlib import Path
 
 import trio
 
+from actors.documents import _sheet_extent
 from actors.processes import child_env
 from protocols.errors import ErrorCode, ToolError, bad_input
 
@@ -82,6 +83,13 @@ def uno_path() -> str | None:
     return None
 
 
+class _Conversion:
+    """One conversion's cancel flag, shared by the job (trio) and the thread doing the conversion."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+
+
 class OfficeListener:
     """One unoserver + soffice pair. Thread-safe; conversions are serialised."""
 
@@ -93,6 +101,7 @@ class OfficeListener:
         self.starts = 0
         self.conversions = 0
         self.wanted = False  # set once started: the watchdog keeps it alive from then on
+        self.current: _Conversion | None = None  # the conversion LibreOffice is working on now
         self._lock = threading.RLock()
 
     # ---- life ---------------------------------------------------------------------------------
@@ -169,43 +178,62 @@ class OfficeListener:
 
     # ---- work ----------------------------------------------------------------------------------
     def convert_sync(self, src: Path, out: Path, *, filtername: str | None = None,
-                     filter_options: list[str] | None = None, infilter: str | None = None) -> Path:
-        """Convert src to out (format from out's extension). Blocking: call from a thread."""
+                     filter_options: list[str] | None = None, infilter: str | None = None,
+                     conversion: _Conversion | None = None) -> Path:
+        """Convert src to out (format from out's extension). Blocking: call from a thread. A cancelled
+        `conversion` (its job ended: deadline, cancel) is never started, nor retried on a new listener."""
+        conversion = conversion or _Conversion()
         with self._lock:
             for attempt in (1, 2):
-                if not self.alive():
-                    self.start()
-                proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
-                                                  transport=_Transport(self.conversion_timeout + 30))
+                self.current = conversion
                 try:
+                    if conversion.cancelled.is_set():
+                        raise ToolError("The conversion was stopped.", ErrorCode.TIMEOUT, 504)
+                    if not self.alive():
+                        self.start()
+                    proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
+                                                      transport=_Transport(self.conversion_timeout + 30))
                     proxy.convert(str(Path(src).resolve()), None, str(Path(out).resolve()), None, filtername,
                                   filter_options or [], True, infilter)
                     self.conversions += 1
                     break
                 except xmlrpc.client.Fault as fault:
-                    log.warning("office conversion failed: %s", str(fault.faultString)[-500:])
-                    if not self.alive():  # a timeout kills LibreOffice
+                    text = str(fault.faultString)
+                    log.warning("office conversion failed: %s", text[-500:])
+                    # unoserver stops a conversion past its timeout by killing LibreOffice (and says so)
+                    if not self.alive() or "TimeoutError" in text or conversion.cancelled.is_set():
+                        self.kill()  # a fresh listener for the next conversion
                         raise ToolError("The conversion took too long and was stopped.", ErrorCode.TIMEOUT,
                                         504) from None
                     raise bad_input("LibreOffice could not read this document: it may be corrupt, "
                                     "password-protected, or not the format its name says.") from None
                 except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError):
-                    # the listener died under us: restart once, then give up
+                    # the listener died under us: restart once (unless the job is over), then give up
                     self.kill()
+                    if conversion.cancelled.is_set():
+                        raise ToolError("The conversion was stopped.", ErrorCode.TIMEOUT, 504) from None
                     if attempt == 2:
                         raise ToolError("LibreOffice stopped while converting this document.") from None
+                finally:
+                    self.current = None
         if not out.is_file() or out.stat().st_size == 0:
             raise ToolError("LibreOffice produced no output for this document.")
         return out
 
     async def convert(self, src: Path, out: Path, **kwargs) -> Path:
-        """Async front: the conversion runs in a thread; a cancelled job kills LibreOffice mid-conversion
-        (the watchdog or the next conversion starts a fresh one)."""
+        """Async front: the conversion runs in a thread. A cancelled job (deadline, cancel) stops its own
+        conversion by killing LibreOffice, and only its own: one still waiting for the listener just never
+        starts, and the thread gives the listener up at once (the watchdog or the next conversion starts a
+        fresh one), so the next conversion is not stuck behind it."""
+        conversion = _Conversion()
         try:
-            return await trio.to_thread.run_sync(lambda: self.convert_sync(src, out, **kwargs),
+            return await trio.to_thread.run_sync(lambda: self.convert_sync(src, out, conversion=conversion, **kwargs),
                                                  abandon_on_cancel=True)
         except trio.Cancelled:
-            self.kill()
+            conversion.cancelled.set()
+            if self.current is conversion:
+                with trio.CancelScope(shield=True):
+                    await trio.to_thread.run_sync(self.kill)
             raise
 
     async def keep_alive(self, interval: float = 2.0, *, eager: bool = True) -> None:
@@ -353,6 +381,8 @@ async def convert(call, family: str, target_ext: str, *, filtername: str | None 
     """The whole office tool: check the input, convert through the warm listener, return the output."""
     src = call.inputs[0]
     ext = check_input(src, call.names[0] if call.names else src.name, family)
+    if family == "spreadsheet":  # a used area of billions of cells would hold the one listener for minutes
+        await trio.to_thread.run_sync(_sheet_extent.check, src, ext, target_ext, abandon_on_cancel=True)
     staged = staged_input(src, call.workdir, ext)
     out = call.workdir / f"{call.stem()}{suffix}.{target_ext}"
     if call.progress:

@@ -192,6 +192,80 @@ def _xlsx_bytes() -> bytes:
     return buf.getvalue()
 
 
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+ODS_CELL = '<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
+
+
+def xlsx_with_sheet(body: str, *, head: str = "") -> bytes:
+    """A valid xlsx whose first sheet's XML is `head` + <worksheet> + body + </worksheet>."""
+    src = zipfile.ZipFile(io.BytesIO(_xlsx_bytes()))
+    sheet = (head or '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>') + \
+        f'<worksheet xmlns="{SHEET_NS}">{body}</worksheet>'
+    return zip_with([(i.filename, sheet.encode() if i.filename == "xl/worksheets/sheet1.xml" else src.read(i))
+                     for i in src.infolist()])
+
+
+def ods_bytes(rows_xml: str, *, head: str = "") -> bytes:
+    """A minimal valid ODS spreadsheet whose one table holds `rows_xml` (table:table-row elements)."""
+    content = ((head or '<?xml version="1.0" encoding="UTF-8"?>')
+               + f'<office:document-content {ODS_NS} office:version="1.2"><office:body><office:spreadsheet>'
+               f'<table:table table:name="Sheet1">{rows_xml}</table:table>'
+               '</office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def ods_rows(*rows: list[str]) -> str:
+    return "".join(f"<table:table-row>{''.join(cells)}</table:table-row>" for cells in rows)
+
+
+# spreadsheets whose used area (or, for ODS, whose repeated filled cells) runs to billions of cells
+def sheet_bombs() -> dict[str, tuple[str, bytes, str]]:
+    """id -> (filename, bytes, note). Each is a few kB; LibreOffice would spend minutes on it as PDF or CSV."""
+    one = '<row r="1"><c r="A1"><v>1</v></c></row>'
+    cell = ODS_CELL.format(v=1)
+    return {
+        "xlsx-huge-dimension": ("d.xlsx", xlsx_with_sheet(
+            f'<dimension ref="A1:XFD1048576"/><sheetData>{one}'
+            '<row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData>'),
+            "a sheet whose used range is A1:XFD1048576 (17 billion cells, 2 filled)"),
+        "xlsx-merge-all": ("mg.xlsx", xlsx_with_sheet(
+            f'<sheetData>{one}</sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'),
+            "one cell merged over the whole sheet"),
+        "xlsx-sequential-corner": ("sq.xlsx", xlsx_with_sheet(
+            f'<sheetData>{one}<row r="1048576">' + "<c/>" * 16383 + '<c><v>2</v></c></row></sheetData>'),
+            "cells without references: the 16384th of the last row is XFD1048576"),
+        "ods-corner": ("c.ods", ods_bytes(
+            ods_rows([cell]) + '<table:table-row table:number-rows-repeated="1048574"><table:table-cell/>'
+            '</table:table-row>' + ods_rows(['<table:table-cell table:number-columns-repeated="16383"/>', cell])),
+            "one value at the last row and column, reached through repeat counts"),
+        "ods-repeated-rows": ("r.ods", ods_bytes(
+            '<table:table-row table:number-rows-repeated="1048576">'
+            + cell.replace("<table:table-cell ", '<table:table-cell table:number-columns-repeated="16384" ')
+            + "</table:table-row>"),
+            "a filled row of 16384 cells repeated 1048576 times (17 billion filled cells)"),
+        "ods-spanned": ("s.ods", ods_bytes(ods_rows([cell.replace(
+            "<table:table-cell ", '<table:table-cell table:number-columns-spanned="16384" '
+            'table:number-rows-spanned="1048576" ')])),
+            "one cell spanning the whole sheet"),
+        "csv-corner": ("c.csv", b"1\n" + b"\n" * 1048574 + b"," * 16383 + b"2\n",
+                       "1 MB of empty lines, then a value in column 16384 of line 1048576"),
+    }
+
+
 def valid_samples(folder: Path) -> dict[str, Path]:
     """One good file per upload kind (and subtitle/audio roles), for the second input of multi-input tools."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -446,17 +520,25 @@ def build(folder: Path) -> list[Hostile]:
         "a valid docx plus a part that inflates to 1 GB")
     xlsx = _xlsx_bytes()
     common("xlsx", "xlsx", xlsx, "office", 4)
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             '<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
-             '<row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData></worksheet>')
-    add("xlsx", "huge-dimension", "d.xlsx", with_part(xlsx, "xl/worksheets/sheet1.xml", sheet.encode()), "office",
-        "a sheet whose used range is A1:XFD1048576 (17 billion cells, 2 filled)")
+    bombs = sheet_bombs()
+    for key, (filename, data, note) in bombs.items():
+        fmt, what = key.split("-", 1)
+        add(fmt, what, filename, data, "text" if fmt == "csv" else "office", note)
     add("xlsx", "billion-laughs", "lol.xlsx", with_part(xlsx, "xl/worksheets/sheet1.xml", (
         f'<?xml version="1.0"?>{BILLION_LAUGHS_DTD.replace("lolz", "worksheet")}'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
         '<c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>').encode()), "office",
         "sheet1.xml with a billion-laughs DTD")
+    ods = ods_bytes(ods_rows([ODS_CELL.format(v=1), ODS_CELL.format(v=2)], [ODS_CELL.format(v=3)]))
+    common("ods", "ods", ods, "office", 4)
+    add("ods", "billion-laughs", "lol.ods", ods_bytes(
+        ods_rows(["<table:table-cell><text:p>&lol9;</text:p></table:table-cell>"]),
+        head='<?xml version="1.0"?>' + BILLION_LAUGHS_DTD.replace("lolz", "office:document-content")), "office",
+        "content.xml with a billion-laughs DTD")
+    add("ods", "xxe", "xxe.ods", ods_bytes(
+        ods_rows(["<table:table-cell><text:p>&xxe;</text:p></table:table-cell>"]),
+        head='<?xml version="1.0"?>' + XXE_DTD.replace("r [", "office:document-content [")), "office",
+        "content.xml with an external entity on /etc/passwd")
 
     # -- text data ---------------------------------------------------------------------------------------------
     add("csv", "empty", "e.csv", b"", "text", "0 bytes")

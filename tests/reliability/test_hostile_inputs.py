@@ -29,7 +29,7 @@ MAX_MP = 40
 MAX_MAIN_RSS = 1536 << 20
 MAX_TREE_RSS = 6 << 30
 FORMATS = ["jpeg", "png", "gif", "webp", "tiff", "heic", "svg", "mp4", "webm", "mp3", "wav", "pdf", "docx", "xlsx",
-           "csv", "json", "xml", "yaml", "zip"]
+           "ods", "csv", "json", "xml", "yaml", "zip"]
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,5 @@ def test_corpus_covers_every_format(hostile):
     assert "bomb" in kinds["zip"] and "cyclic-pages" in kinds["pdf"] and "billion-laughs" in kinds["xml"]
     assert {"xxe", "script", "external-refs"} <= set(kinds["svg"])
     assert all(any("absurd-duration" in w for w in kinds[f]) for f in ("mp4", "webm", "mp3", "wav"))
+    assert {"huge-dimension", "merge-all", "sequential-corner"} <= set(kinds["xlsx"])
+    assert {"corner", "repeated-rows", "spanned", "billion-laughs", "xxe"} <= set(kinds["ods"])

@@ -155,16 +155,36 @@ def test_listener_restarts_after_dying(office, inputs, tmp_path):
     assert office.starts == starts + 1 and office.alive()
 
 
-def test_cancel_kills_the_conversion(office, inputs, tmp_path):
+def test_cancel_kills_the_conversion(office, tmp_path):
+    big = tmp_path / "big.csv"  # seconds of layout: the cancel lands mid-conversion
+    big.write_text("a,b\n" + "".join(f"{i},row {i}\n" for i in range(100_000)))
+    office.start()
+
+    async def cancelled_mid_way():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(office.convert, big, tmp_path / "x.pdf")
+            while office.current is None:
+                await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+
+    trio.run(cancelled_mid_way)
+    assert not office.alive()  # LibreOffice was stopped with the job; the next conversion restarts it
+    office.start()
+    assert office.alive()
+
+
+def test_a_conversion_cancelled_before_it_starts_leaves_the_listener_alone(office, inputs, tmp_path):
+    """It never reached LibreOffice (it was waiting its turn): killing LibreOffice would only have stopped
+    someone else's conversion."""
     async def cancelled():
         with trio.CancelScope() as scope:
             scope.cancel()
             await office.convert(inputs / "notes.txt", tmp_path / "x.pdf")
+
     office.start()
+    starts = office.starts
     trio.run(cancelled)
-    assert not office.alive()  # LibreOffice was stopped with the job; the next conversion restarts it
-    office.start()
-    assert office.alive()
+    assert office.alive() and office.starts == starts
 
 
 def test_one_warm_listener_serves_every_conversion(office, converted):
