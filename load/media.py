@@ -9,7 +9,8 @@ encode.
 Per scenario it prints medians (and minimums, the least disturbed figure on a shared machine) of:
 - bare: the ffmpeg command the tool runs, with the same arguments, reading the clip from disk and writing
   its result to disk, as the server's ffmpeg does;
-- bare+probe: ffprobe then that command, i.e. what a script that validates its input first would run;
+- bare+probe: that plus the tools' ffprobe of the clip (timed on its own), i.e. what a script that validates
+  its input first would run;
 - api: upload over loopback + the server's checks (settings, ffprobe) + queue + ffmpeg + the job's result,
   until the 200 (fast tools) or the terminal SSE frame (long tools);
 - ratio = api / bare, and fixed = api - bare in ms (the per-job cost that does not grow with the work);
@@ -69,13 +70,18 @@ def bare_args(tool: str, settings: dict, clip: Path, out: Path) -> list[str]:
     return trim_video.build_args(info, "mp4", s.start_s, s.end_s or info.duration, s.precise, clip, out)
 
 
-def run_bare(args: list[str], clip: Path | None = None) -> float:
-    """ffmpeg with `args` (after an ffprobe of `clip` when given); wall seconds."""
+def run_bare(args: list[str]) -> float:
+    """ffmpeg with `args`; wall seconds."""
     started = time.perf_counter()
-    if clip is not None:
-        subprocess.run([ff.FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-                        f"file:{clip}"], check=True, timeout=60, capture_output=True)
     subprocess.run(["ffmpeg", *GLOBAL, *args], check=True, timeout=1800)
+    return time.perf_counter() - started
+
+
+def run_probe(clip: Path) -> float:
+    """The tools' ffprobe of `clip`; wall seconds."""
+    started = time.perf_counter()
+    subprocess.run([ff.FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+                    f"file:{clip}"], check=True, timeout=60, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -136,12 +142,12 @@ def measure(client: httpx.Client, folder: Path, clip: Path, name: str, runs: int
     argv = bare_args(tool, settings, clip, out)
     bare, probed, api, downloads, frames, gaps = [], [], [], [], [], []
     for i in range(runs):
-        order = ("bare", "probed", "api") if i % 2 == 0 else ("api", "probed", "bare")  # spread the drift
+        order = ("bare", "probed", "api") if i % 2 == 0 else ("api", "bare", "probed")  # spread the drift
         for which in order:
             if which == "bare":
                 bare.append(run_bare(argv))
             elif which == "probed":
-                probed.append(run_bare(argv, clip))
+                probed.append(bare[-1] + run_probe(clip))  # "bare" always ran just before
             else:
                 got = run_api(client, section, tool, settings, clip)
                 api.append(got["s"])
