@@ -2,7 +2,8 @@
 
 Tools run on the actor's event loop (`in_process=True`); the heavy work is in the ffmpeg child, which
 `trio.run_process` kills at once when the job is cancelled or passes its deadline. The actor's capacity
-bounds how many jobs (each running one ffmpeg at a time) are in flight, i.e. the ffmpeg slots.
+bounds how many jobs (each running one ffmpeg at a time) are in flight, i.e. the ffmpeg slots. (A stream
+copy that needs nothing from the probe runs its ffmpeg beside that job's ffprobe: `copy_beside_probe`.)
 """
 
 from __future__ import annotations
