@@ -87,7 +87,7 @@ def back_to_baseline(baseline: dict, after: dict) -> dict:
     return checks
 
 
-def verdict(phases: list[dict], baselines: dict[str, dict], samples: list[dict]) -> dict:
+def verdict(phases: list[dict], baselines: dict[str, dict], samples: list[dict], fairness: dict | None = None) -> dict:
     errors = Counter()
     for phase in phases:
         for status, n in phase["tools"]["ALL"]["errorsByStatus"].items():
@@ -99,6 +99,12 @@ def verdict(phases: list[dict], baselines: dict[str, dict], samples: list[dict])
         checks["rssGrowth"] = {**growth, "limit": RSS_GROWTH_LIMIT, "ok": growth["growth"] < RSS_GROWTH_LIMIT}
     for name, result in baselines.items():
         checks[name] = {"ok": all(c["ok"] for c in result.values()), **result}
+    if fairness:
+        checks["fairness"] = {"ratio": round(fairness["ratio"], 2), "target": fairness["target"],
+                              "imagesDoneBeforeFirstVideo": fairness["imagesDoneBeforeFirstVideo"],
+                              "burstRequests": fairness["burstRequests"],
+                              "ok": fairness["ratio"] <= fairness["target"]
+                              and fairness["imagesDoneBeforeFirstVideo"] == fairness["burstRequests"]}
     return {"pass": all(c["ok"] for c in checks.values()), "checks": checks}
 
 
@@ -133,6 +139,8 @@ def chart(path, phases: list[dict], samples: list[dict], fairness: dict | None =
         ax.plot(clients, [p["tools"]["ALL"]["perS"] for p in sweep], "o-")
         ax.set_xscale("log", base=2)
         ax.set_xticks(clients, [str(c) for c in clients])
+    else:
+        ax.text(0.5, 0.5, "no sweep in this run", ha="center", va="center", transform=ax.transAxes)
     ax.set(title="Throughput per sweep level", xlabel="clients", ylabel="requests/s")
 
     ax = axes[0][1]
@@ -184,11 +192,15 @@ def chart(path, phases: list[dict], samples: list[dict], fairness: dict | None =
 
 
 def _phase_spans(ax, samples: list[dict]) -> None:
-    """Without a fairness run, the last panel shows which phase ran when (a bar per phase)."""
-    spans: dict[str, list[float]] = {}
+    """Without a fairness run, the last panel shows which phase ran when (a bar per stretch of samples)."""
+    spans: list[tuple[str, float, float]] = []
     for s in samples:
-        spans.setdefault(s.get("phase", "?"), []).append(s["t"])
-    for i, (phase, ts) in enumerate(spans.items()):
-        ax.barh(i, max(ts) - min(ts) + 1, left=min(ts))
-        ax.text(min(ts), i, f" {phase}", va="center", fontsize=7)
+        phase = s.get("phase", "?")
+        if spans and spans[-1][0] == phase:
+            spans[-1] = (phase, spans[-1][1], s["t"])
+        else:
+            spans.append((phase, s["t"], s["t"]))
+    for i, (phase, start, end) in enumerate(spans):
+        ax.barh(i, max(end - start, 1.0), left=start)
+        ax.text(start, i, f" {phase}", va="center", fontsize=7)
     ax.set_yticks([])

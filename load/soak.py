@@ -45,6 +45,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -166,6 +167,8 @@ def mixed_client(base: str, token: str | None, items: list[tuple[str, str, bytes
                     status = 200 if got.status_code == 200 else got.status_code
             except httpx.HTTPError:
                 status, latency = 598, time.perf_counter() - t0  # a transport error: no HTTP status at all
+            except (ValueError, KeyError):
+                status, latency = 597, time.perf_counter() - t0  # a 200/202 whose body is not the job JSON
             records.append((name, time.time(), latency, status))
     return records
 
@@ -297,9 +300,11 @@ class Sampler:
         self.samples.append(await self.snapshot(client))
 
     async def run(self, client: httpx.AsyncClient) -> None:
+        tick = trio.current_time()
         while True:
             self.samples.append(await self.snapshot(client, disk=False))
-            await trio.sleep(self.interval_s)
+            tick = max(tick + self.interval_s, trio.current_time())  # a slow snapshot skips, never piles up
+            await trio.sleep_until(tick)
 
     async def drain(self, client: httpx.AsyncClient, limit_s: float = 600) -> None:
         """Until no actor has a job queued or running."""
@@ -445,15 +450,19 @@ async def run(args: argparse.Namespace, base: str, token: str | None, pid: int |
 def write_reports(out_dir: Path, result: dict) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     phases = result["phases"] + (result["fairness"]["phases"] if result["fairness"] else [])
-    v = report.verdict(phases, result["baselines"], result["samples"])
+    v = report.verdict(phases, result["baselines"], result["samples"], result["fairness"])
     result["verdict"] = v
-    text = report.table(phases)
+    a = result["args"]
+    text = (f"lutra soak {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.1f}; scenario {a['scenario']}, sweep {a['sweep']}, "
+            f"{a['requests']} requests per client per level, soak {a['minutes']} min at {a['soak_clients']} "
+            f"clients, photo {a['photo_width']} px wide\n\n") + report.table(phases)
     if result["fairness"]:
         text += "\n" + report.fairness_text(result["fairness"]) + "\n"
     text += "\n" + report.verdict_text(v) + "\n"
     (out_dir / "report.txt").write_text(text)
     (out_dir / "samples.json").write_text(json.dumps(result, indent=1, default=str))
-    report.chart(out_dir / "report.png", result["phases"], result["samples"], result["fairness"])
+    report.chart(out_dir / "report.png", phases, result["samples"], result["fairness"])
     print(text, flush=True)
     print(f"reports in {out_dir}: report.txt, samples.json, report.png", flush=True)
     return result
@@ -470,8 +479,6 @@ def main_sync(args: argparse.Namespace) -> dict:
         inputs["fairness.mp4"] = media.make_clip(folder / "fair", args.fairness_clip_s, args.fairness_clip_height)
     srv = None
     if args.url:
-        if urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise SystemExit("the load harness only targets 127.0.0.1")
         base, token, pid, data_dir = args.url, args.token, args.pid, args.data_dir
     else:
         from tests.helpers import Server
@@ -486,6 +493,7 @@ def main_sync(args: argparse.Namespace) -> dict:
     finally:
         if srv is not None:
             srv.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # the inputs, and the started server's DATA_DIR
     return write_reports(Path(args.out), result)
 
 
@@ -515,6 +523,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrent-jobs", type=int, default=0, help="CONCURRENT_JOBS of the started server")
     p.add_argument("--interval-s", type=float, default=1.0, help="sampling interval")
     args = p.parse_args(argv)
+    if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("the load harness only targets 127.0.0.1")
     alone = args.fairness and args.sweep is None and args.minutes is None
     args.sweep = [] if alone else (args.sweep if args.sweep is not None else [1, 2, 4, 8, 16])
     args.minutes = 0 if alone else (args.minutes if args.minutes is not None else 20)
