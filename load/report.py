@@ -164,6 +164,7 @@ def chart(path, phases: list[dict], samples: list[dict], fairness: dict | None =
     ax = axes[1][1]
     ax.plot(t, [s.get("rssMainMb", 0) for s in samples], label="RSS main")
     ax.plot(t, [s.get("rssTotalMb", 0) for s in samples], label="RSS with children")
+    ax.plot(t, [s.get("rssChildrenMb", {}).get("workers", 0) for s in samples], ":", label="RSS tool workers")
     ax.set(title="Server RSS and open descriptors", xlabel="s", ylabel="MB")
     ax2 = ax.twinx()
     ax2.plot(t, [s.get("fdsTotal", 0) for s in samples], "r--", label="fds with children")

@@ -246,19 +246,30 @@ def disk_use(data_dir: Path) -> dict:
             "dataDirBytes": retained + scratch + other}
 
 
+CHILD_KINDS = (("python", "workers"), ("ffmpeg", "ffmpeg"), ("soffice", "office"), ("oosplash", "office"))
+
+
 def process_use(pid: int) -> dict:
+    """RSS and descriptors of the server's main process and of its children (by kind: tool worker
+    processes, ffmpeg, LibreOffice, other)."""
     main = psutil.Process(pid)
     rss_main, fds_main = main.memory_info().rss, main.num_fds()
     rss_total, fds_total, children = rss_main, fds_main, 0
+    by_kind: dict[str, float] = {}
     for child in main.children(recursive=True):
         try:
-            rss_total += child.memory_info().rss
+            rss = child.memory_info().rss
             fds_total += child.num_fds()
-            children += 1
+            name = child.name()
         except psutil.Error:
             continue
+        rss_total += rss
+        children += 1
+        kind = next((k for prefix, k in CHILD_KINDS if name.startswith(prefix)), "other")
+        by_kind[kind] = by_kind.get(kind, 0) + rss / 1e6
     return {"rssMainMb": round(rss_main / 1e6, 1), "rssTotalMb": round(rss_total / 1e6, 1), "fdsMain": fds_main,
-            "fdsTotal": fds_total, "children": children}
+            "fdsTotal": fds_total, "children": children,
+            "rssChildrenMb": {k: round(v, 1) for k, v in sorted(by_kind.items())}}
 
 
 class Sampler:

@@ -129,6 +129,7 @@ def test_short_sweep_holds(tmp_path):
     sample = saved["samples"][-1]
     assert sample["rssTotalMb"] >= sample["rssMainMb"] > 0 and sample["fdsTotal"] >= sample["fdsMain"] > 0
     assert {"image", "media", "documents", "data"} <= set(sample["queues"])
+    assert sample["rssChildrenMb"]["workers"] > 0  # the tool worker processes, apart
     assert "retainedBytes" in sample and "scratchBytes" in sample
 
 
