@@ -142,3 +142,14 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 120) -> dict[st
                 if last["status"] in ("completed", "failed", "canceled"):
                     return last
     return last
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 import pyvips
 
-from tests.helpers import settings_field, wait_job
+from tests.helpers import settings_field, wait_for, wait_job
 
 
 def post_tool(client, tool, path, settings=None, section="image", **kw):
@@ -39,6 +39,15 @@ def test_resize_roundtrip_and_download(client, samples):
     assert part.status_code == 206 and len(part.content) == 10
     # security headers on every response
     assert d.headers["x-content-type-options"] == "nosniff" and d.headers["x-frame-options"] == "DENY"
+
+
+def test_finished_job_keeps_its_output_not_its_upload(client, server, samples):
+    r = post_tool(client, "resize", samples / "photo.jpg", {"width": 80})
+    assert r.status_code == 200, r.text
+    job = server.data_dir / "workspace" / r.json()["jobId"]
+    wait_for(lambda: not (job / "in").exists(), 10, "the upload to be removed")
+    assert [p.name for p in (job / "out").iterdir()]
+    assert client.get(r.json()["downloadUrl"]).status_code == 200
 
 
 def test_section_less_alias(client, samples):

@@ -22,7 +22,7 @@ import psutil
 import pytest
 import pyvips
 
-from tests.helpers import Server, settings_field, wait_job
+from tests.helpers import Server, settings_field, wait_for, wait_job
 
 pytestmark = pytest.mark.e2e
 
@@ -64,16 +64,6 @@ def busiest(procs: list[psutil.Process], window: float = 0.6) -> psutil.Process 
     deltas = [(_cpu(p) - before[p.pid], p) for p in procs]
     delta, proc = max(deltas, key=lambda d: d[0], default=(0.0, None))
     return proc if delta > 0.05 else None
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def job_state(client: httpx.Client, job_id: str) -> dict:
