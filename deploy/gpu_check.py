@@ -27,7 +27,9 @@ CASES = [
     ("content-aware-resize", {"width": 480}, "small"),
     ("upscale", {"scale": 2}, "small"),
     ("passport-photo", {"country": "us"}, "portrait"),
-    ("transcribe-audio", {}, "speech"),
+    ("transcribe-audio", {"language": "en"}, "speech"),  # Whisper tiny.en
+    ("transcribe-audio", {"language": "auto"}, "speech"),  # Whisper base detects, tiny.en transcribes
+    ("transcribe-audio", {"language": "de"}, "speech"),  # Whisper base end to end
 ]
 
 
@@ -80,7 +82,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="lutra-gpu-check-") as tmp:
         work = Path(tmp)
         root = _models.configure(work / "models")
-        for bundle in ("ocr", "face-detection", "background-removal", "upscale-enhance", "transcription"):
+        for bundle in ("ocr", "face-detection", "background-removal", "upscale-enhance", "transcription",
+                       "transcription-multilingual"):
             t = time.perf_counter()
             try:
                 _models.install(bundle, root)

@@ -1,15 +1,25 @@
-"""faster-whisper on the transcription bundle: one model per process (the SpeechActor), reused."""
+"""faster-whisper on the speech bundles: each model loaded once per process (the SpeechActor), reused.
+
+Two bundles: `transcription` (Whisper tiny.en, English only, fast) and `transcription-multilingual`
+(Whisper base, every language and language detection). English uses tiny.en when it is installed
+(base otherwise); every other language uses base; `auto` detects the language with base and then
+transcribes with tiny.en if the speech is English and tiny.en is installed, with base otherwise.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from typing import Any
 
 from actors.vision import _models
 from protocols.errors import ToolError, bad_input
 
-BUNDLE = "transcription"
+ENGLISH = "transcription"
+MULTILINGUAL = "transcription-multilingual"
+BUNDLE = ENGLISH  # the historical name (English, tiny.en)
+MODEL_NAMES = {ENGLISH: "whisper-tiny.en", MULTILINGUAL: "whisper-base"}
 LANGUAGES = ("auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi")
+RATE = 16000
 
 
 @dataclass
@@ -19,8 +29,39 @@ class Segment:
     text: str
 
 
-def _model():
-    folder = _models.require(BUNDLE)
+@dataclass
+class Transcript:
+    segments: list[Segment]
+    language: str
+    duration: float
+    bundle: str
+    detected: bool = False
+    language_probability: float | None = None
+
+    def extra(self) -> dict[str, Any]:
+        """The JSON fields every speech tool returns beside its files."""
+        out: dict[str, Any] = {
+            "text": to_text(self.segments), "language": self.language, "languageDetected": self.detected,
+            "model": MODEL_NAMES[self.bundle], "duration": round(self.duration, 2), "segments": len(self.segments)}
+        if self.language_probability is not None:
+            out["languageProbability"] = round(self.language_probability, 3)
+        return out
+
+
+def bundles_for(language: str) -> tuple[str, ...]:
+    """The bundle a language needs (checked before a job is queued: 501 naming it when missing).
+    English needs either bundle; when neither is installed the small English one is named."""
+    if language == "en":
+        return () if _models.is_installed(MULTILINGUAL) else (ENGLISH,)
+    return (MULTILINGUAL,)
+
+
+def requirement(settings: Any) -> tuple[str, ...]:
+    return bundles_for(getattr(settings, "language", "auto") or "auto")
+
+
+def _model(bundle: str):
+    folder = _models.require(bundle)
 
     def load():
         from faster_whisper import WhisperModel
@@ -29,7 +70,7 @@ def _model():
         return WhisperModel(str(folder), device="cuda" if cuda else "cpu",
                             compute_type="float16" if cuda else "int8", cpu_threads=0)
 
-    return _models.cached(f"{BUNDLE}/whisper@{folder}", BUNDLE, load)
+    return _models.cached(f"{bundle}/whisper@{folder}", bundle, load)
 
 
 def _ctranslate2_cuda() -> bool:
@@ -41,34 +82,55 @@ def _ctranslate2_cuda() -> bool:
         return False
 
 
-def english_only() -> bool:
-    folder = _models.require(BUNDLE)
+def _decode(path) -> Any:
+    """The file's first audio track as 16 kHz mono float32 (a 400 when there is none to decode)."""
     try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return "lang_to_id" not in config or len(config.get("lang_to_id") or {}) <= 1
+        from faster_whisper.audio import decode_audio
+
+        audio = decode_audio(str(path), sampling_rate=RATE)
+    except Exception:
+        raise bad_input("The file has no audio track this server can decode.") from None
+    if audio is None or len(audio) == 0:
+        raise bad_input("The file has no audio track this server can decode.")
+    return audio
 
 
-def transcribe(path, language: str, progress=None) -> tuple[list[Segment], str, float]:
-    model = _model()
-    lang = None if language == "auto" else language
-    if english_only():
-        if lang not in (None, "en"):
-            raise bad_input("The installed speech model (Whisper tiny.en) reads English only.")
-        lang = "en"
+def transcribe(path, language: str, progress=None) -> Transcript:
+    if language not in LANGUAGES:
+        raise bad_input(f"Unsupported language: {language}.")
+    for bundle in bundles_for(language):  # before decoding: a missing model is a 501, whatever the file
+        _models.require(bundle)
+    audio = _decode(path)
+    detected, probability = False, None
+    if language == "en":
+        bundle = ENGLISH if _models.is_installed(ENGLISH) else MULTILINGUAL
+    elif language == "auto":
+        if progress:
+            progress(1.0, "detecting the language")
+        try:
+            language, probability, _ = _model(MULTILINGUAL).detect_language(audio=audio)
+        except ToolError:
+            raise
+        except Exception:
+            raise bad_input("The file has no audio track this server can decode.") from None
+        detected = True
+        bundle = ENGLISH if language == "en" and _models.is_installed(ENGLISH) else MULTILINGUAL
+    else:
+        bundle = MULTILINGUAL
+    model = _model(bundle)
+    duration = len(audio) / RATE
     try:
-        segments, info = model.transcribe(str(path), language=lang, beam_size=5, vad_filter=False)
+        segments, _info = model.transcribe(audio, language=language, beam_size=5, vad_filter=False)
         out: list[Segment] = []
         for seg in segments:
             out.append(Segment(float(seg.start), float(seg.end), seg.text.strip()))
-            if progress and info.duration:
-                progress(min(99.0, 100 * seg.end / info.duration), "transcribing")
+            if progress and duration:
+                progress(min(99.0, 100 * seg.end / duration), "transcribing")
     except ToolError:
         raise
     except Exception:
         raise bad_input("The file has no audio track this server can decode.") from None
-    return out, info.language, float(info.duration)
+    return Transcript(out, language, duration, bundle, detected, probability)
 
 
 def _stamp(t: float, sep: str) -> str:
@@ -81,7 +143,7 @@ def _stamp(t: float, sep: str) -> str:
 
 def to_srt(segments: list[Segment]) -> str:
     blocks = [f"{i}\n{_stamp(s.start, ',')} --> {_stamp(s.end, ',')}\n{s.text}\n"
-              for i, s in enumerate(segments, 1) if s.text]
+              for i, s in enumerate((s for s in segments if s.text), 1)]
     return "\n".join(blocks)
 
 

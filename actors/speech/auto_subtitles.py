@@ -16,13 +16,14 @@ from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSet
 
 class AutoSubtitlesSettings(ToolSettings):
     language: Literal["auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi"] = Field(
-        "auto", description="Spoken language (auto = detect)")
+        "auto", description="Spoken language (auto = detect it). English runs on the transcription bundle "
+        "(Whisper tiny.en) when installed; other languages and auto need transcription-multilingual (Whisper base)")
     format: Literal["srt", "vtt"] = Field("srt", description="Subtitle format")
     burn: bool = Field(False, description="Also return the video with the subtitles burned in")
     font_size: int = Field(24, ge=8, le=72, description="Font size for burned subtitles")
 
 
-_models.requires("auto-subtitles", (_whisper.BUNDLE,))
+_models.requires("auto-subtitles", _whisper.requirement)
 
 
 def burn(call: ToolCall, srt_name: str, font_size: int) -> Path:
@@ -44,7 +45,8 @@ def burn(call: ToolCall, srt_name: str, font_size: int) -> Path:
 def run(call: ToolCall) -> ToolResult:
     """Generate subtitles from a video's speech (srt/vtt), optionally burned in."""
     s: AutoSubtitlesSettings = call.settings  # type: ignore[assignment]
-    segments, language, duration = _whisper.transcribe(call.inputs[0], s.language, call.progress)
+    transcript = _whisper.transcribe(call.inputs[0], s.language, call.progress)
+    segments = transcript.segments
     subs = call.workdir / f"{call.stem()}.{s.format}"
     subs.write_text(_whisper.to_srt(segments) if s.format == "srt" else _whisper.to_vtt(segments), encoding="utf-8")
     outputs = [subs]
@@ -56,5 +58,4 @@ def run(call: ToolCall) -> ToolResult:
             outputs.insert(0, burn(call, srt.name, s.font_size))
         finally:
             srt.unlink(missing_ok=True)
-    return ToolResult(outputs, {"text": _whisper.to_text(segments), "language": language,
-                                "duration": round(duration, 2), "segments": len(segments)})
+    return ToolResult(outputs, transcript.extra())

