@@ -3,7 +3,9 @@
 Two bundles: `transcription` (Whisper tiny.en, English only, fast) and `transcription-multilingual`
 (Whisper base, every language and language detection). English uses tiny.en when it is installed
 (base otherwise); every other language uses base; `auto` detects the language with base and then
-transcribes with tiny.en if the speech is English and tiny.en is installed, with base otherwise.
+transcribes with tiny.en if the speech is English and tiny.en is installed, with base otherwise. With
+only the English bundle, `auto` (the default) transcribes as English and says so in the result
+(`languageDetected: false` and a `note`), as it did before the multilingual bundle existed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Transcript:
     bundle: str
     detected: bool = False
     language_probability: float | None = None
+    note: str | None = None
 
     def extra(self) -> dict[str, Any]:
         """The JSON fields every speech tool returns beside its files."""
@@ -45,6 +48,8 @@ class Transcript:
             "model": MODEL_NAMES[self.bundle], "duration": round(self.duration, 2), "segments": len(self.segments)}
         if self.language_probability is not None:
             out["languageProbability"] = round(self.language_probability, 3)
+        if self.note:
+            out["note"] = self.note
         return out
 
 
@@ -53,6 +58,8 @@ def bundles_for(language: str) -> tuple[str, ...]:
     English needs either bundle; when neither is installed the small English one is named."""
     if language == "en":
         return () if _models.is_installed(MULTILINGUAL) else (ENGLISH,)
+    if language == "auto" and _models.is_installed(ENGLISH):
+        return ()  # detection needs base; without it the speech is taken as English
     return (MULTILINGUAL,)
 
 
@@ -101,9 +108,13 @@ def transcribe(path, language: str, progress=None) -> Transcript:
     for bundle in bundles_for(language):  # before decoding: a missing model is a 501, whatever the file
         _models.require(bundle)
     audio = _decode(path)
-    detected, probability = False, None
+    detected, probability, note = False, None, None
     if language == "en":
         bundle = ENGLISH if _models.is_installed(ENGLISH) else MULTILINGUAL
+    elif language == "auto" and not _models.is_installed(MULTILINGUAL):
+        language, bundle = "en", ENGLISH
+        note = (f"Transcribed as English: detecting the language needs the {MULTILINGUAL} bundle, "
+                "which is not installed.")
     elif language == "auto":
         if progress:
             progress(1.0, "detecting the language")
@@ -130,7 +141,7 @@ def transcribe(path, language: str, progress=None) -> Transcript:
         raise
     except Exception:
         raise bad_input("The file has no audio track this server can decode.") from None
-    return Transcript(out, language, duration, bundle, detected, probability)
+    return Transcript(out, language, duration, bundle, detected, probability, note)
 
 
 def _stamp(t: float, sep: str) -> str:

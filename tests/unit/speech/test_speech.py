@@ -185,7 +185,12 @@ def test_missing_model_is_501_naming_the_bundle(tmp_path, wheels, foreign_wav, s
         assert _models.missing_for("transcribe-audio", settings("en")) == ["transcription"]
         assert _models.missing_for("transcribe-audio", settings("auto")) == ["transcription-multilingual"]
         _only(tmp_path / "english", wheels, "transcription")
-        for lang in ("de", "auto"):
+        # auto with only the English model: taken as English, and the result says so
+        assert _models.missing_for("transcribe-audio", settings("auto")) == []
+        assumed = run_tool("transcribe-audio", speech_wav, {"language": "auto"}, tmp_path)
+        assert assumed.extra["language"] == "en" and assumed.extra["languageDetected"] is False
+        assert assumed.extra["model"] == "whisper-tiny.en" and "transcription-multilingual" in assumed.extra["note"]
+        for lang in ("de",):
             assert _models.missing_for("transcribe-audio", settings(lang)) == ["transcription-multilingual"]
             assert _models.missing_for("auto-subtitles", settings(lang)) == ["transcription-multilingual"]
             with pytest.raises(ToolError) as info:
