@@ -132,6 +132,12 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     subject = inside.ifthenelse([200, 60, 40], [250, 250, 250]).cast("uchar").copy(interpretation="srgb")
     paths["subject.jpg"] = folder / "subject.jpg"
     subject.jpegsave(str(paths["subject.jpg"]), Q=90)
+    # a photo-sized (12 MP) subject: the textured image inside a disc, plain background around it
+    disc = pyvips.Image.xyz(4000, 3000)
+    inside = ((disc[0] - 2000) ** 2 + (disc[1] - 1500) ** 2) < 1100 ** 2
+    paths["subject-12mp.jpg"] = folder / "subject-12mp.jpg"
+    inside.ifthenelse(big, [250, 250, 250]).cast("uchar").copy(interpretation="srgb").jpegsave(
+        str(paths["subject-12mp.jpg"]), Q=90)
     return paths
 
 
@@ -149,6 +155,8 @@ SCENARIOS = {
                     bundle="ocr"),
     "remove-background": Scenario("remove-background", "image/remove-background", ["subject.jpg"], {},
                                   "segment_model", requests=6, bundle="background-removal"),
+    "remove-background-12mp": Scenario("remove-background-12mp", "image/remove-background", ["subject-12mp.jpg"],
+                                       {}, "segment_model", requests=4, bundle="background-removal"),
 }
 DEFAULT_SCENARIOS = ("resize-large", "resize-small")
 

@@ -48,14 +48,22 @@ def output_format(requested: str | None, source: str, *, alpha: bool = False) ->
     return fmt if fmt in v.EXTENSIONS else "png"
 
 
-def save(array: np.ndarray, call: ToolCall, fmt: str, quality: int | None = None, *, suffix: str = "") -> Path:
-    """Write HxWx3 / HxWx4 / HxW uint8 into the job folder as `fmt`."""
+def save(array: np.ndarray, call: ToolCall, fmt: str, quality: int | None = None, *, suffix: str = "",
+         png_compression: int | None = None) -> Path:
+    """Write HxWx3 / HxWx4 / HxW uint8 into the job folder as `fmt` (`png_compression`: a zlib level for
+    PNG instead of the image tools' 6)."""
     array = np.ascontiguousarray(np.clip(array, 0, 255).astype(np.uint8)) if array.dtype != np.uint8 else \
         np.ascontiguousarray(array)
     image = pyvips.Image.new_from_array(array, interpretation="b-w" if array.ndim == 2 else "srgb")
     if fmt in ("jpeg", "heic", "heif") and image.bands == 4:
         image = image.flatten(background=[255, 255, 255])
-    data = v.encode(image, fmt, quality if fmt in v.LOSSY else None)  # png/tiff/gif stay lossless
+    if fmt == "png" and png_compression is not None:
+        try:
+            data = image.pngsave_buffer(compression=png_compression, keep="icc")
+        except pyvips.Error:
+            raise bad_input("The image could not be encoded.") from None
+    else:
+        data = v.encode(image, fmt, quality if fmt in v.LOSSY else None)  # png/tiff/gif stay lossless
     out = call.workdir / f"{call.stem()}{suffix}.{v.EXTENSIONS[fmt]}"
     out.write_bytes(data)
     return out

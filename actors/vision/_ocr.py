@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +81,53 @@ def pad(rgb: np.ndarray, margin: int = MARGIN) -> tuple[np.ndarray, int]:
     return cv2.copyMakeBorder(rgb, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(255, 255, 255)), margin
 
 
-_ppocr_lock = threading.Lock()
+class SameParams:
+    """Calls with equal parameters may overlap; a call with other parameters waits until none runs.
+
+    rapidocr stores each call's parameters on the shared engine (`update_params`: word boxes, orientation
+    classifier, score cut), and keeps no other per-call state (its detector, recogniser and onnxruntime
+    sessions are safe to call from several threads). A plain lock made two balanced-tier jobs wait for each
+    other, each holding a worker slot idle; now they run together, as two bare callers would. A waiting
+    call with other parameters stops new equal-parameter calls from joining, so it cannot starve."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._params: object = None
+        self._active = 0
+        self._waiting: dict[object, int] = {}
+
+    def _may_run(self, params: object) -> bool:
+        if self._active == 0:
+            return True
+        others_waiting = any(n for p, n in self._waiting.items() if p != self._params)
+        return params == self._params and not others_waiting
+
+    @contextlib.contextmanager
+    def hold(self, params: object) -> Iterator[None]:
+        with self._cond:
+            self._waiting[params] = self._waiting.get(params, 0) + 1
+            try:
+                while not self._may_run(params):
+                    self._cond.wait()
+            finally:
+                self._waiting[params] -= 1
+                if not self._waiting[params]:
+                    del self._waiting[params]
+            self._params = params
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+
+_ppocr_gate = SameParams()
 
 
 def _ppocr_engine():
@@ -109,9 +157,10 @@ def ppocr(rgb: np.ndarray, best: bool = False) -> list[Word]:
     engine = _ppocr_engine()
     image, offset = pad(rgb)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    with _ppocr_lock:
+    params = {"return_word_box": True, "use_cls": best, "text_score": 0.3 if best else 0.5}
+    with _ppocr_gate.hold(tuple(sorted(params.items()))):
         try:
-            result = engine(bgr, return_word_box=True, use_cls=best, text_score=0.3 if best else 0.5)
+            result = engine(bgr, **params)
         except Exception:
             raise ToolError("Text recognition failed on this image.") from None
     words: list[Word] = []

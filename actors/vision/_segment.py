@@ -20,33 +20,59 @@ _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
+def model_alpha(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
+    """The subject's alpha 0..255 (uint8) at the model's own resolution (1024²); `to_image` scales it."""
+    if model == "birefnet":
+        prob = _birefnet(rgb)
+    else:
+        session = _models.onnx_session(BUNDLE, "isnet.onnx")
+        x = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - 0.5
+        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        prob = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]
+    return np.rint(np.clip(prob, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def to_image(small: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    h, w = shape[:2]
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def subject_alpha(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
+    """Foreground alpha 0..255 (uint8, HxW) of the salient subject. The model's output is quantised to
+    8 bits before it is scaled to the image (what every output stores anyway): scaling it as float32
+    took a third of a second on a 12 MP photo, four times the 8-bit resize."""
+    return to_image(model_alpha(rgb, model), rgb.shape)
+
+
 def subject_mask(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
     """Foreground probability 0..1 (float32, HxW) of the salient subject."""
-    if model == "birefnet":
-        return _birefnet(rgb)
-    session = _models.onnx_session(BUNDLE, "isnet.onnx")
-    h, w = rgb.shape[:2]
-    x = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - 0.5
-    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-    out = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]
-    out = np.clip(out, 0.0, 1.0).astype(np.float32)
-    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return subject_alpha(rgb, model).astype(np.float32) * np.float32(1 / 255)
 
 
 def _birefnet(rgb: np.ndarray) -> np.ndarray:
     """BiRefNet: ImageNet-normalised 1024x1024 in, logits out (sigmoid)."""
     session = _models.onnx_session(HQ_BUNDLE, "birefnet.onnx")
-    h, w = rgb.shape[:2]
     x = (cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255 - _MEAN) / _STD
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
     logits = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0].astype(np.float32)
-    prob = 1.0 / (1.0 + np.exp(-logits))
-    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+    return 1.0 / (1.0 + np.exp(-logits))  # at the model's size: subject_alpha scales it to the image
 
 
 def save_mask(mask: np.ndarray, path: Path) -> None:
+    """A float 0..1 mask or a uint8 alpha, as an 8-bit grey PNG."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), (np.clip(mask, 0, 1) * 255).astype(np.uint8))
+    alpha = mask if mask.dtype == np.uint8 else (np.clip(mask, 0, 1) * 255).astype(np.uint8)
+    cv2.imwrite(str(path), alpha, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+
+
+def cutout(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """RGBA uint8: the subject over transparency. Fully transparent pixels get black colour values (nothing
+    shows there): a photo's old background would otherwise be kept, invisible, in the file — on a 12 MP
+    cut-out that made the PNG three times larger and three times slower to compress. (OpenCV, not numpy
+    boolean indexing: that took a second on 12 MP, holding the GIL.)"""
+    visible = cv2.compare(alpha, 0, cv2.CMP_GT)
+    colour = cv2.bitwise_and(rgb, rgb, mask=visible)
+    return cv2.merge([colour, alpha])
 
 
 def load_mask(path: Path) -> np.ndarray:

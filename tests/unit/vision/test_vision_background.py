@@ -63,6 +63,17 @@ def test_remove_background_alpha_separates_subject(removed):
     # the subject's colours are kept
     assert np.abs(out[200, 200, :3].astype(int) - (30, 60, 160)).max() < 10
     assert 0.2 < result.extra["subjectCoverage"] < 0.5
+    # where nothing shows (alpha 0) no colour of the old background is kept in the file
+    clear = out[..., 3] == 0
+    assert clear.sum() > 1000 and not out[..., :3][clear].any()
+
+
+def test_effects_cut_out_matches_the_job_exactly(removed):
+    """The cache keeps the mask at the model's size and the upload; /effects scales and decodes them again
+    exactly as the job did."""
+    root, job_id, result = removed
+    again = run_tool("remove-background/effects", [], {"jobId": job_id}, root / str(uuid.uuid4()))
+    assert np.array_equal(pixels(again.outputs[0]), pixels(result.outputs[0]))
 
 
 @pytest.mark.parametrize("settings, check", [
@@ -179,3 +190,17 @@ def test_a_second_job_does_not_reload_the_model(removed, fig, tmp_path):
     assert _models.runtime_info()["modelLoads"] == loads
     assert after["loads"] == before["loads"] and after["loadedAt"] == before["loadedAt"]
     assert after["uses"] == before["uses"] + 1 and after["loadMs"] > 0
+
+
+def test_cutout_keeps_alpha_and_clears_invisible_colour():
+    from actors.vision import _segment
+
+    rgb = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    alpha = np.zeros((40, 60), np.uint8)
+    alpha[10:30, 20:40] = 255
+    alpha[10:30, 19] = 100  # a soft edge keeps its colour
+    out = _segment.cutout(rgb, alpha)
+    assert out.shape == (40, 60, 4) and out.dtype == np.uint8
+    assert np.array_equal(out[..., 3], alpha)
+    assert np.array_equal(out[10:30, 19:40, :3], rgb[10:30, 19:40])
+    assert not out[:10, :, :3].any() and not out[:, :19, :3].any()

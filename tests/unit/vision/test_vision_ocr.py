@@ -118,3 +118,70 @@ def test_a_second_ocr_job_reuses_the_loaded_engine(bundle, text_png, tmp_path):
     again = next(m for m in _models.loaded() if m["model"] == "ocr/ppocr")
     assert again["loads"] == engine["loads"] and again["loadedAt"] == engine["loadedAt"]
     assert again["uses"] == engine["uses"] + 1 and again["loadMs"] > 0
+
+
+def test_equal_parameter_calls_overlap_and_other_parameters_wait():
+    import threading
+
+    from actors.vision._ocr import SameParams
+
+    gate = SameParams()
+    both_inside = threading.Barrier(2, timeout=30)  # breaks (and fails the test) if the calls were serialised
+    order: list[str] = []
+
+    def same() -> None:
+        with gate.hold("balanced"):
+            both_inside.wait()
+
+    threads = [threading.Thread(target=same) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not both_inside.broken and gate.active == 0
+
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with gate.hold("balanced"):
+            holding.set()
+            release.wait(30)
+            order.append("balanced done")
+
+    def other() -> None:
+        with gate.hold("best"):
+            order.append("best ran")
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert holding.wait(30)
+    b = threading.Thread(target=other)
+    b.start()
+    while not gate._waiting:  # b is queued behind the running call with other parameters
+        assert b.is_alive()
+        holding.wait(0.01)
+    assert order == []
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert order == ["balanced done", "best ran"]
+
+
+def test_two_ocr_jobs_at_once_read_their_own_text(bundle, tmp_path):
+    import threading
+
+    bundle("ocr")
+    lines = {"one": "The quick brown fox jumps over the lazy dog", "two": "Pack my box with five dozen liquor jugs"}
+    results: dict[str, str] = {}
+
+    def job(name: str) -> None:
+        path = render(tmp_path / f"{name}.png", (lines[name],))
+        results[name] = run_tool("ocr", path, {"quality": "balanced"}, tmp_path / name).extra["text"]
+
+    threads = [threading.Thread(target=job, args=(n,)) for n in lines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    for name, line in lines.items():
+        assert accuracy(line, results[name]) >= 0.95, results
