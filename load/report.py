@@ -74,8 +74,9 @@ def rss_growth(samples: list[dict], phase: str = "soak") -> dict | None:
 
 def back_to_baseline(baseline: dict, after: dict) -> dict:
     """Descriptors (main process and with its children) and workspace scratch bytes after the load, against
-    the baseline taken after warm-up. Retained job folders (`in/`, `out/`, kept until FILE_MAX_AGE_HOURS)
-    are outputs by design and reported apart, not compared."""
+    the baseline taken after warm-up. Retained job outputs (`out/`, kept until FILE_MAX_AGE_HOURS) are
+    kept by design and reported apart, not compared; uploads (`in/`) count as scratch: a finished job's
+    are removed."""
     checks = {}
     for key in ("fdsMain", "fdsTotal"):
         checks[key] = {"baseline": baseline[key], "after": after[key],
@@ -83,7 +84,7 @@ def back_to_baseline(baseline: dict, after: dict) -> dict:
     checks["scratchBytes"] = {"baseline": baseline["scratchBytes"], "after": after["scratchBytes"],
                               "ok": after["scratchBytes"] <= baseline["scratchBytes"] + SCRATCH_SLACK_BYTES}
     checks["retainedBytes"] = {"baseline": baseline["retainedBytes"], "after": after["retainedBytes"],
-                               "ok": True, "note": "job inputs and outputs kept until FILE_MAX_AGE_HOURS"}
+                               "ok": True, "note": "job outputs kept until FILE_MAX_AGE_HOURS"}
     return checks
 
 
@@ -174,7 +175,7 @@ def chart(path, phases: list[dict], samples: list[dict], fairness: dict | None =
     ax2.legend(loc="upper right", fontsize=7)
 
     ax = axes[2][0]
-    for key, label in (("scratchBytes", "workspace scratch"), ("retainedBytes", "retained job files"),
+    for key, label in (("scratchBytes", "workspace scratch"), ("retainedBytes", "retained job outputs"),
                        ("dataDirBytes", "DATA_DIR total")):
         ax.plot(t, [s.get(key, 0) / 1e6 for s in samples], label=label)
     ax.set(title="Disk use", xlabel="s", ylabel="MB")

@@ -22,10 +22,11 @@ A sampler records once a second: server RSS (main process, and with its children
 LibreOffice), open descriptors (psutil num_fds, main and with children), disk use under DATA_DIR and
 queued/running jobs per actor (GET /api/v1/admin/health).
 
-Disk, decided: job folders `workspace/<jobId>/in` and `/out` are kept on purpose until FILE_MAX_AGE_HOURS
-(downloads stay available), so they are measured and charted as "retained" but not held to the baseline.
-Everything else under the workspace (pipeline steps, temporary files, stray files) is "scratch" and must
-be back to its baseline after each phase, as must the descriptors (within report.FD_SLACK).
+Disk, decided: a finished job's outputs (`workspace/<jobId>/out`) are kept on purpose until
+FILE_MAX_AGE_HOURS (downloads stay available), so they are measured and charted as "retained" but not held
+to the baseline. Everything else under the workspace (uploads in `in/`, which the server removes when a
+job ends, pipeline steps, temporary and stray files) is "scratch" and must be back to its baseline after
+each phase, as must the descriptors (within report.FD_SLACK).
 
 Verdict: zero errors, soak RSS growth after warm-up under 10 % (first minute of the soak against its last;
 the sweep before it is the warm-up), descriptors and scratch disk back to baseline after the sweep and
@@ -218,7 +219,7 @@ def tree_bytes(path: Path) -> int:
 
 
 def disk_use(data_dir: Path) -> dict:
-    """Bytes under DATA_DIR: the job folders' kept `in/` and `out/` ("retained"), everything else in the
+    """Bytes under DATA_DIR: the job folders' kept outputs, `out/` ("retained"), everything else in the
     workspace ("scratch"), and the whole of DATA_DIR."""
     retained = scratch = jobs = 0
     workspace = data_dir / "workspace"
@@ -234,7 +235,7 @@ def disk_use(data_dir: Path) -> dict:
             jobs += 1
             for sub in os.scandir(entry.path):
                 size = tree_bytes(Path(sub.path)) if sub.is_dir(follow_symlinks=False) else sub.stat().st_size
-                if sub.name in ("in", "out") and sub.is_dir(follow_symlinks=False):
+                if sub.name == "out" and sub.is_dir(follow_symlinks=False):
                     retained += size
                 else:
                     scratch += size
