@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from actors import png_text
 from actors.image import _exiftool as et
 from actors.image import _vips as v
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -73,8 +74,10 @@ class EditMetadataSettings(ToolSettings):
 
 
 def _checked(call: ToolCall) -> tuple[str, int]:
-    """Validate the input as an image; its format and EXIF orientation."""
+    """Validate the input as an image; its format and EXIF orientation. (ExifTool inflates a PNG's compressed
+    text chunks whole: a zTXt bomb is refused before it sees it.)"""
     header, fmt = v.open_image(call.inputs[0], call.limits)
+    png_text.check(call.inputs[0], call.names[0] if call.names else "the image")
     return fmt, v.orientation(header)
 
 

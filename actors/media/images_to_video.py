@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import trio
 from pydantic import Field
 
+from actors import png_text
 from actors.media import _ffmpeg as ff
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -27,6 +29,8 @@ async def run(call: ToolCall) -> ToolResult:
     """Make a slideshow video from images."""
     s: ImagesToVideoSettings = call.settings  # type: ignore[assignment]
     for i, path in enumerate(call.inputs):
+        # FFmpeg inflates a PNG's zTXt chunk on every decode (once per frame of a slideshow): bombs first
+        await trio.to_thread.run_sync(png_text.check, path, call.names[i])
         info = await ff.probe(path, call.names[i])
         if info.video is None or not (info.is_still_image or info.format in ("gif", "webp_pipe")):
             raise bad_input(f"'{call.names[i]}' is not an image.")

@@ -47,6 +47,8 @@ async def run(call: ToolCall) -> ToolResult:
     info = await _audio.open_audio(call)
     if s.mode == "time":
         count = int(info.duration // s.segment_s)
+        if count > MAX_PARTS:  # before listing the cuts: a header declaring years would list millions of them
+            raise bad_input(f"That would make at least {count} files; the limit is {MAX_PARTS}.")
         cuts = [s.segment_s * i for i in range(1, count + 1) if s.segment_s * i < info.duration - 0.05]
     elif s.mode == "parts":
         cuts = [info.duration * i / s.parts for i in range(1, s.parts)]

@@ -32,7 +32,8 @@ ROLE_SAMPLE = {"subtitle": "subtitle", "audio": "audio", "watermark": "image", "
 PRIMARY_ORDER = ("image", "video", "pdf", "audio", "office", "text", "zip", "svg", "epub")
 # values for required settings (or model-level "give one of ...") that no default can supply
 HINTS: dict[str, Any] = {"width": 32, "height": 32, "text": "x", "range": "1", "pages": "1", "order": "1",
-                         "terms": ["x"], "user_password": "pw", "data": "x", "action": "rotate"}
+                         "terms": ["x"], "user_password": "pw", "data": "x", "action": "rotate",
+                         "extend_top": 8}
 LEAKS = (b"root:x:0:0", b"/bin/bash")  # /etc/passwd content in an output = an entity or href was resolved
 
 
@@ -194,7 +195,11 @@ def run_case(srv: Server, case: Case, valid: dict[str, Path], deadline_s: float)
         problems: list[str] = []
         content_type = r.headers.get("content-type", "")
         if status == 202:
-            terminal = wait_job(c, r.json()["jobId"], timeout=deadline_s + 120)
+            try:
+                terminal = wait_job(c, r.json()["jobId"], timeout=deadline_s + 120)
+            except httpx.HTTPError as err:  # the server went away mid-job: this case's answer, not the run's end
+                return Outcome(case, 0, "", time.monotonic() - started,
+                               problems=[f"no end to the job: {type(err).__name__}"])
             if terminal.get("status") == "completed":
                 status, result = 200, terminal.get("result")
             elif terminal.get("status") == "failed":
@@ -214,7 +219,10 @@ def run_case(srv: Server, case: Case, valid: dict[str, Path], deadline_s: float)
             result = r.json()
         seconds = time.monotonic() - started
         if result and result.get("downloadUrl"):
-            problems += _scan_output(c, result["downloadUrl"])
+            try:
+                problems += _scan_output(c, result["downloadUrl"])
+            except httpx.HTTPError as err:
+                problems.append(f"download failed: {type(err).__name__}")
         elif status == 200 and "json" not in content_type:
             problems += _scan_bytes(r.content)
     if error and ("/tmp" in error or "/work" in error or str(srv.data_dir) in error or "Traceback" in error):
@@ -258,8 +266,13 @@ def _scan_output(client: httpx.Client, url: str) -> list[str]:
 # (Spreadsheets with a used area of billions of cells used to be here: they are now refused up front by
 # actors/documents/_sheet_extent.py, and a conversion past its deadline no longer holds the listener.)
 _LARGE_TEXT = "5 MB of text typeset into a PDF/DOCX: legitimately more work than the test's 20-30 s deadline"
+_WIDE_TABLE = "200000 CSV columns typeset as one DOCX table: more work than the 20 s deadline"
+_DEEP_MARKUP = "100000 nested elements laid out into a PDF: more work than the 30 s deadline"
 KNOWN_TIMEOUTS = {
     "csv-open-quote->markdown-*": _LARGE_TEXT,
+    "csv-wide->markdown-to-docx": _WIDE_TABLE,
+    "xml-deep->html-to-pdf": _DEEP_MARKUP,
+    "xml-deep->markdown-to-pdf": _DEEP_MARKUP,
 }
 
 

@@ -2,7 +2,7 @@
 
 With atheris (deps/reliability.pip) it runs coverage-guided for FUZZ_SECONDS in a subprocess (a crash or an
 exception other than ApiError makes libFuzzer exit non-zero and print the input); without it, hypothesis
-drives the same target. `-m slow` fuzzes for ten minutes."""
+drives the same target. `-m slow` fuzzes for LUTRA_FUZZ_SLOW_SECONDS (five minutes unless told)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.helpers import ROOT
 from tests.reliability import fuzz_sniff
 
 FUZZ_SECONDS = int(os.environ.get("LUTRA_FUZZ_SECONDS", "20"))
+FUZZ_SLOW_SECONDS = int(os.environ.get("LUTRA_FUZZ_SLOW_SECONDS", "300"))
 HAS_ATHERIS = importlib.util.find_spec("atheris") is not None
 
 
@@ -40,7 +41,7 @@ def test_fuzz_sniffer_and_settings(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_ATHERIS, reason="atheris not installed")
 def test_fuzz_sniffer_and_settings_long(tmp_path):
-    _fuzz(600, tmp_path)
+    _fuzz(FUZZ_SLOW_SECONDS, tmp_path)
 
 
 def test_seeds_and_target_without_atheris():
