@@ -62,6 +62,7 @@ class Result:
     bare_latencies: list[float] = field(default_factory=list)
     bare_model_s: list[float] = field(default_factory=list)
     bare_seconds: float = 0.0
+    round_ratios: list[float] = field(default_factory=list)  # per round: HTTP mean ÷ bare mean (paired)
     loads: dict[str, int] = field(default_factory=dict)  # before / after the first request / after the run
 
     @property
@@ -82,6 +83,12 @@ class Result:
         ordered = sorted(self.bare_latencies if values is None else values)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
+    def paired_ratio(self) -> float:
+        """Median over rounds of HTTP ÷ bare latency in adjacent rounds: drift in the machine's load
+        (others' work on a shared box) falls on both sides of each pair."""
+        ordered = sorted(self.round_ratios)
+        return ordered[len(ordered) // 2] if ordered else float("nan")
+
     def row_ai(self) -> str:
         """HTTP vs the bare model call: p50 latencies, their ratio, and the server's model loads."""
         http, bare50 = self.pct(.5), self.bare_pct(.5)
@@ -92,7 +99,7 @@ class Result:
         return (f"{self.scenario:<17} c={self.concurrency:<2} HTTP p50 {http:7.1f} ms (p95 {self.pct(.95):7.1f}, "
                 f"{self.per_s:5.2f} req/s, n={self.count}, errors {self.errors})  bare p50 {bare50:7.1f} ms "
                 f"(model {self.bare_pct(.5, self.bare_model_s):7.1f} ms, {bare_rate:5.2f}/s, "
-                f"n={len(self.bare_latencies)})  ratio p50 {ratio:5.2f}x  "
+                f"n={len(self.bare_latencies)})  ratio p50 {ratio:5.2f}x (paired by round {self.paired_ratio():5.2f}x)  "
                 f"server model loads: {loads.get('before', 0)} before, {loads.get('after_first', 0)} after the "
                 f"first request, {loads.get('after_run', 0)} after {self.count} more"
                 f"{' (RELOADED)' if reloaded else ' (no reload)'}  RSS main {self.rss_main_mb:5.0f} MB")
@@ -351,12 +358,16 @@ async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], 
             for index in range(rounds):
                 if time.time() > deadline:
                     break
+                http_n, bare_n = len(result.latencies), len(result.bare_latencies)
                 if index % 2 == 0:
                     result.seconds += await level(http_call, deadline + 600)
                     result.bare_seconds += await level(bare_call)
                 else:
                     result.bare_seconds += await level(bare_call)
                     result.seconds += await level(http_call, deadline + 600)
+                http_round, bare_round = result.latencies[http_n:], result.bare_latencies[bare_n:]
+                if http_round and bare_round:
+                    result.round_ratios.append((sum(http_round) / len(http_round)) / (sum(bare_round) / len(bare_round)))
             nursery.cancel_scope.cancel()
     result.loads["after_run"] = await server_model_loads(base, token)
     result.rss_main_mb, result.rss_total_mb = sampler.peak_main / 1e6, sampler.peak_total / 1e6
