@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from actors.processes import FAST_NICE
 from protocols.errors import ToolError
 from protocols.tools import ToolCall, ToolResult
 
@@ -32,12 +33,9 @@ def yield_to_the_server() -> None:
     _yielding = True
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-        os.nice(WORKER_NICE)
+        os.nice(FAST_NICE)
     except (AttributeError, OSError):  # not Linux, or not allowed: run as we are
         pass
-
-
-WORKER_NICE = 5
 
 
 def run_tool_fn(fn: Callable[[ToolCall], ToolResult], call: ToolCall) -> ToolResult:

@@ -30,7 +30,7 @@ from pathlib import Path
 import trio
 
 from actors.documents import _sheet_extent
-from actors.processes import child_env
+from actors.processes import child_env, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 
 log = logging.getLogger("lutra.documents")
@@ -122,11 +122,12 @@ class OfficeListener:
             while uno_port == self.port:
                 uno_port = _free_port()
             log_file = open(self.profile_dir / "unoserver.log", "ab")  # noqa: SIM115 - handed to the child
-            argv = [sys.executable, str(LAUNCHER), uno,
-                    "--interface", "127.0.0.1", "--port", str(self.port),
-                    "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
-                    "--user-installation", str(self.profile_dir / "profile"),
-                    "--executable", soffice, "--conversion-timeout", str(self.conversion_timeout), "--quiet"]
+            argv = lowered([sys.executable, str(LAUNCHER), uno,
+                            "--interface", "127.0.0.1", "--port", str(self.port),
+                            "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
+                            "--user-installation", str(self.profile_dir / "profile"),
+                            "--executable", soffice, "--conversion-timeout", str(self.conversion_timeout),
+                            "--quiet"])
             env = child_env(soffice, SAL_USE_VCLPLUGIN="svp", HOME=str(self.profile_dir))
             try:
                 self.proc = subprocess.Popen(argv, stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,

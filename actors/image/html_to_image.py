@@ -21,6 +21,7 @@ from pydantic import Field
 
 from actors.image import _netguard
 from actors.image import _vips as v
+from actors.processes import FAST_NICE, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -93,7 +94,7 @@ async def run(call: ToolCall) -> ToolResult:
     root = Path(__file__).resolve().parents[2]
     with trio.move_on_after(PAGE_TIMEOUT_S + 20) as scope:
         done = await trio.run_process(
-            [sys.executable, "-m", "actors.image._browser"], stdin=json.dumps(job).encode(), capture_stdout=True,
+            lowered([sys.executable, "-m", "actors.image._browser"], FAST_NICE), stdin=json.dumps(job).encode(), capture_stdout=True,
             capture_stderr=True, check=False, cwd=str(root), start_new_session=True, deliver_cancel=_kill_group,
         )
     if scope.cancelled_caught:

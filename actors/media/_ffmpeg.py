@@ -26,6 +26,7 @@ from typing import Any
 
 import trio
 
+from actors.processes import lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import ToolCall
 
@@ -296,8 +297,8 @@ async def run(args: Sequence[str], *, call: ToolCall | None = None, duration: fl
 
     Progress goes to `call.progress`, scaled by `duration` (seconds of output expected). Cancelling the
     surrounding scope (job cancel, job deadline) kills ffmpeg immediately."""
-    argv = [FFMPEG, "-hide_banner", "-nostdin", "-y", "-loglevel", loglevel, "-progress", "pipe:1", "-nostats",
-            *args]
+    argv = lowered([FFMPEG, "-hide_banner", "-nostdin", "-y", "-loglevel", loglevel, "-progress", "pipe:1",
+                    "-nostats", *args])
     reporter = ProgressReporter(call, duration, span, message)
     stderr_chunks: list[bytes] = []
     stderr_size = 0
