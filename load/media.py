@@ -7,8 +7,8 @@ encode.
     python -m load.media --seconds 10 --runs 3
 
 Per scenario it prints medians (and minimums, the least disturbed figure on a shared machine) of:
-- bare: the ffmpeg command the tool runs, with the same arguments, reading the clip from disk and writing
-  its result to disk, as the server's ffmpeg does;
+- bare: the ffmpeg command the tool runs, with the same arguments and priority (nice), reading the clip
+  from disk and writing its result to disk, as the server's ffmpeg does;
 - bare+probe: that plus the tools' ffprobe of the clip (timed on its own), i.e. what a script that validates
   its input first would run;
 - api: upload over loopback + the server's checks (settings, ffprobe) + queue + ffmpeg + the job's result,
@@ -36,6 +36,7 @@ import trio
 
 from actors.media import _ffmpeg as ff
 from actors.media import convert_video, trim_video
+from actors.processes import lowered
 from load.bench import start_server
 
 GLOBAL = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
@@ -71,9 +72,10 @@ def bare_args(tool: str, settings: dict, clip: Path, out: Path) -> list[str]:
 
 
 def run_bare(args: list[str]) -> float:
-    """ffmpeg with `args`; wall seconds."""
+    """ffmpeg with `args`, at the priority the server gives its ffmpeg (`lowered`: the same nice, so that on a
+    busy machine neither side is favoured); wall seconds."""
     started = time.perf_counter()
-    subprocess.run(["ffmpeg", *GLOBAL, *args], check=True, timeout=1800)
+    subprocess.run(lowered(["ffmpeg", *GLOBAL, *args]), check=True, timeout=1800)
     return time.perf_counter() - started
 
 
