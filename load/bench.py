@@ -6,6 +6,14 @@
 Prints, per scenario and concurrency: requests/s, p50/p95/p99 latency, errors by status, the server's
 peak RSS (main process, and with its worker processes), and HTTP throughput ÷ bare-library throughput
 at the same concurrency. Every run is bounded by a request count and a time limit.
+
+The AI scenarios (ocr, remove-background, remove-background-12mp) compare the whole tool through HTTP
+with the bare model call (load.bare.ocr_model / segment_model: the same loaded session, no HTTP),
+round by round at the same concurrency, and print both p50 latencies, their ratio (target ≤ 1.10×) and
+the server's model-load count from admin health before, after the first request and at the end:
+
+    python -m load.bench --scenario ocr,remove-background --concurrency 1,2 --requests 8
+    # add --models-source DIR to install the bundles from a local folder instead of the registries
 """
 
 from __future__ import annotations
@@ -139,13 +147,22 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     subject = inside.ifthenelse([200, 60, 40], [250, 250, 250]).cast("uchar").copy(interpretation="srgb")
     paths["subject.jpg"] = folder / "subject.jpg"
     subject.jpegsave(str(paths["subject.jpg"]), Q=90)
-    # a photo-sized (12 MP) subject: the textured image inside a disc, plain background around it
-    disc = pyvips.Image.xyz(4000, 3000)
-    inside = ((disc[0] - 2000) ** 2 + (disc[1] - 1500) ** 2) < 1100 ** 2
-    paths["subject-12mp.jpg"] = folder / "subject-12mp.jpg"
-    inside.ifthenelse(big, [250, 250, 250]).cast("uchar").copy(interpretation="srgb").jpegsave(
-        str(paths["subject-12mp.jpg"]), Q=90)
     return paths
+
+
+def make_large_subject(folder: Path) -> Path:
+    """A photo-sized (12 MP) subject for remove-background-12mp (made only when that scenario runs): the
+    large test image's texture inside a disc, a plain background around it."""
+    import pyvips
+
+    x = pyvips.Image.xyz(4000, 3000)
+    texture = (x[0] * (255 / 3999)).bandjoin([x[1] * (255 / 2999), (x[0] + x[1]) % 256]).cast("uchar")
+    noise = pyvips.Image.gaussnoise(4000, 3000, sigma=8).cast("uchar")
+    texture = (texture + noise.bandjoin([noise, noise])).cast("uchar")
+    inside = ((x[0] - 2000) ** 2 + (x[1] - 1500) ** 2) < 1100 ** 2
+    path = folder / "subject-12mp.jpg"
+    inside.ifthenelse(texture, [250, 250, 250]).cast("uchar").copy(interpretation="srgb").jpegsave(str(path), Q=90)
+    return path
 
 
 SCENARIOS = {
@@ -437,6 +454,8 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
             if sc.bundle and not await ensure_bundle(base, token, sc.bundle, args.models_source):
                 print(f"{name:<14} skipped: bundle {sc.bundle} could not be installed", flush=True)
                 continue
+            if "subject-12mp.jpg" in sc.inputs and "subject-12mp.jpg" not in inputs:
+                inputs["subject-12mp.jpg"] = make_large_subject(folder)
             paths = [inputs[n] for n in sc.inputs]
             for c in args.concurrency:
                 if sc.bundle:  # AI: HTTP vs the bare model call, interleaved, with model-load counts
