@@ -240,6 +240,18 @@ BUNDLES: dict[str, Bundle] = {
             "Apache-2.0 (GFPGAN)", offline=False,
         ),
         Bundle(
+            "face-restoration-codeformer", "Face restoration (CodeFormer)",
+            "CodeFormer (fp16 ONNX, 512x512 faces, fidelity weight input) for enhance-faces with "
+            "model=codeformer, and for restore-photo's face step when photo-restoration (GFPGAN) is not "
+            "installed; from the VisoMaster assets release. Needs face-detection as well.",
+            ("enhance-faces", "restore-photo"),
+            (_url("https://github.com/visomaster/visomaster-assets/releases/download/v0.1.0/codeformer_fp16.onnx",
+                  "codeformer.onnx", 180 * 1024 * 1024,
+                  "9c3ae2ce2de616815815628f966cdef5d9466722434a1be00c0785ec92e2a94f", exact_size=False),),
+            "NTU S-Lab License 1.0 (CodeFormer): non-commercial use only; redistribution and commercial use "
+            "need permission from the authors", offline=False,
+        ),
+        Bundle(
             "background-removal-hq", "High-quality matting (BiRefNet lite)",
             "BiRefNet general (Swin-T backbone, 1024x1024) for remove-background with model=birefnet.",
             ("remove-background",),

@@ -1,4 +1,9 @@
-"""Colorization (DDColor) and face restoration (GFPGAN) on ONNX sessions from their bundles."""
+"""Colorization (DDColor) and face restoration (GFPGAN or CodeFormer) on ONNX sessions from their bundles.
+
+Both face models take the face crop resized to 512x512, RGB normalised to -1..1 (`x`), and return the
+restored face in the same range; CodeFormer also takes `w` (float64, shape (1,)), its fidelity weight:
+0 = the model's own face from its codebook, 1 = as close to the input as it can stay.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ from actors.vision import _models
 
 COLOR_BUNDLE = "object-eraser-colorize"
 FACE_BUNDLE = "photo-restoration"
+CODEFORMER_BUNDLE = "face-restoration-codeformer"
+FACE_MODELS = {"gfpgan": (FACE_BUNDLE, "gfpgan.onnx"), "codeformer": (CODEFORMER_BUNDLE, "codeformer.onnx")}
+# CodeFormer's fidelity weight for enhance-faces (the API has no setting for it): the upstream default
+# range is 0.5-0.7; 0.7 keeps the person recognisable while still repairing the face
+CODEFORMER_FIDELITY = 0.7
+
+
+def face_bundle(model: str) -> str:
+    return FACE_MODELS[model][0]
 
 
 def _float_type(session, index: int = 0):
@@ -33,19 +47,29 @@ def colorize(rgb: np.ndarray, intensity: float = 100) -> np.ndarray:
     return np.clip(cv2.cvtColor(out, cv2.COLOR_LAB2RGB) * 255, 0, 255).astype(np.uint8)
 
 
-def restore_face(face_rgb: np.ndarray) -> np.ndarray:
-    """GFPGAN on one face crop: 512x512, RGB normalised to -1..1 in and out."""
-    session = _models.onnx_session(FACE_BUNDLE, "gfpgan.onnx")
-    shape = session.get_inputs()[0].shape
+def restore_face(face_rgb: np.ndarray, model: str = "gfpgan", fidelity: float = CODEFORMER_FIDELITY) -> np.ndarray:
+    """GFPGAN or CodeFormer on one face crop: 512x512, RGB normalised to -1..1 in and out."""
+    bundle_id, dest = FACE_MODELS[model]
+    session = _models.onnx_session(bundle_id, dest)
+    inputs = session.get_inputs()
+    image = inputs[0]
+    shape = image.shape
     size = shape[2] if isinstance(shape[2], int) else 512
     x = cv2.resize(face_rgb, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
     x = ((x - 0.5) / 0.5).transpose(2, 0, 1)[None]
-    y = session.run(None, {session.get_inputs()[0].name: x.astype(_float_type(session))})[0][0]
+    feed = {image.name: x.astype(_float_type(session))}
+    for i, extra in enumerate(inputs[1:], 1):  # CodeFormer: the fidelity weight `w`, (1,) double as published
+        kind = np.float64 if "double" in extra.type else _float_type(session, i)
+        feed[extra.name] = np.array([min(1.0, max(0.0, fidelity))], kind)
+    y = session.run(None, feed)[0][0]
     y = (np.clip(y.astype(np.float32).transpose(1, 2, 0), -1, 1) + 1) / 2 * 255
     return cv2.resize(y, (face_rgb.shape[1], face_rgb.shape[0]), interpolation=cv2.INTER_AREA)
 
 
-def enhance_faces(rgb: np.ndarray, faces, strength: float) -> np.ndarray:
+def enhance_faces(rgb: np.ndarray, faces, strength: float, model: str = "gfpgan",
+                  fidelity: float = CODEFORMER_FIDELITY) -> np.ndarray:
+    """Each face (x, y, w, h) restored on a square crop around it and blended back through a soft
+    ellipse, `strength` (0..100) of the restored face."""
     out = rgb.astype(np.float32)
     h, w = rgb.shape[:2]
     for x, y, fw, fh in faces:
@@ -56,7 +80,7 @@ def enhance_faces(rgb: np.ndarray, faces, strength: float) -> np.ndarray:
         crop = rgb[y0:y1, x0:x1]
         if crop.size == 0:
             continue
-        restored = restore_face(crop)
+        restored = restore_face(crop, model, fidelity)
         mask = np.zeros(crop.shape[:2], np.float32)
         cv2.ellipse(mask, ((crop.shape[1] / 2, crop.shape[0] / 2), (crop.shape[1] * 0.8, crop.shape[0] * 0.9), 0),
                     1.0, -1)

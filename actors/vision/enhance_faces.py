@@ -1,4 +1,9 @@
-"""Face enhancement: detected faces are restored with GFPGAN and blended back with `strength`."""
+"""Face enhancement: detected faces are restored with GFPGAN or CodeFormer and blended back with `strength`.
+
+model=gfpgan needs the photo-restoration bundle, model=codeformer the face-restoration-codeformer bundle
+(CodeFormer at a fixed fidelity weight of 0.7); both need face-detection. The bundle check depends on the
+settings, so a missing one is a 501 naming it before the job is queued.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,23 @@ import numpy as np
 from pydantic import Field
 
 from actors.vision import _faces, _img, _models, _restore
-from protocols.errors import ErrorCode, ToolError
 from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class EnhanceFacesSettings(ToolSettings):
-    model: Literal["gfpgan", "codeformer"] = Field("gfpgan", description="Restoration model")
+    model: Literal["gfpgan", "codeformer"] = Field(
+        "gfpgan", description="Restoration model: gfpgan (photo-restoration bundle) or codeformer "
+        "(face-restoration-codeformer bundle, fidelity weight 0.7)")
     strength: float = Field(80, ge=0, le=100, description="How much of the restored face is blended in")
     sensitivity: float = Field(0.5, ge=0, le=1, description="Face detection sensitivity")
     center_face: bool = Field(False, description="Only the face nearest the centre")
 
 
-_models.requires("enhance-faces", (_faces.BUNDLE, _restore.FACE_BUNDLE))
+def requirement(settings) -> tuple[str, ...]:
+    return (_faces.BUNDLE, _restore.face_bundle(getattr(settings, "model", None) or "gfpgan"))
+
+
+_models.requires("enhance-faces", requirement)
 
 
 @tool("enhance-faces", section=Section.IMAGE, family=Family.VISION, settings=EnhanceFacesSettings,
@@ -27,16 +37,17 @@ _models.requires("enhance-faces", (_faces.BUNDLE, _restore.FACE_BUNDLE))
 def run(call: ToolCall) -> ToolResult:
     """Restore blurry or damaged faces."""
     s: EnhanceFacesSettings = call.settings  # type: ignore[assignment]
-    if s.model == "codeformer":
-        raise ToolError("CodeFormer is not in any installable bundle on this server; use model 'gfpgan'.",
-                        ErrorCode.FEATURE_NOT_INSTALLED, 501)
+    _models.require(_restore.face_bundle(s.model))  # before any work: 501 naming the model's bundle
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     faces = _faces.detect_faces(rgb, s.sensitivity)
     if s.center_face and faces:
         h, w = rgb.shape[:2]
         faces = [min(faces, key=lambda f: (f[0] + f[2] / 2 - w / 2) ** 2 + (f[1] + f[3] / 2 - h / 2) ** 2)]
-    out = _restore.enhance_faces(rgb, faces, s.strength)
+    out = _restore.enhance_faces(rgb, faces, s.strength, s.model)
     if alpha is not None:
         out = np.dstack([out, alpha])
     path = _img.save(out, call, _img.output_format(None, fmt, alpha=alpha is not None), 92)
-    return ToolResult([path], {"facesFound": len(faces), "faces": _faces.as_json(faces), "model": s.model})
+    extra = {"facesFound": len(faces), "faces": _faces.as_json(faces), "model": s.model}
+    if s.model == "codeformer":
+        extra["fidelity"] = _restore.CODEFORMER_FIDELITY
+    return ToolResult([path], extra)

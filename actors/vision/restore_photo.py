@@ -16,17 +16,27 @@ from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSet
 class RestorePhotoSettings(ToolSettings):
     mode: Literal["auto", "light", "heavy"] = Field("auto", description="How aggressive scratch detection is")
     scratch_removal: bool = Field(True, description="Find and fill scratches and dust")
-    face_enhancement: bool = Field(False, description="Restore faces with GFPGAN (photo-restoration bundle)")
-    fidelity: float = Field(0.7, ge=0, le=1, description="Face restoration: 1 keeps more of the original face")
+    face_enhancement: bool = Field(False, description="Restore faces with GFPGAN (photo-restoration bundle), or "
+                                   "with CodeFormer when only face-restoration-codeformer is installed")
+    fidelity: float = Field(0.7, ge=0, le=1, description="Face restoration: 1 keeps more of the original face "
+                            "(CodeFormer's fidelity weight; with GFPGAN, less of the restored face is blended in)")
     denoise: bool = Field(True, description="Remove grain and noise")
     denoise_strength: float = Field(40, ge=0, le=100, description="Denoising strength")
     colorize: bool = Field(False, description="Colorize a black-and-white photo (object-eraser-colorize bundle)")
 
 
+def _face_model() -> str:
+    """GFPGAN when its bundle is installed (as before CodeFormer existed), else CodeFormer if installed;
+    with neither, GFPGAN's bundle is the one named as missing."""
+    if not _models.is_installed(_restore.FACE_BUNDLE) and _models.is_installed(_restore.CODEFORMER_BUNDLE):
+        return "codeformer"
+    return "gfpgan"
+
+
 def _needs(s: RestorePhotoSettings) -> tuple[str, ...]:
     need: list[str] = []
     if s.face_enhancement:
-        need += [_faces.BUNDLE, _restore.FACE_BUNDLE]
+        need += [_faces.BUNDLE, _restore.face_bundle(_face_model())]
     if s.colorize:
         need.append(_restore.COLOR_BUNDLE)
     return tuple(need)
@@ -74,9 +84,14 @@ def run(call: ToolCall) -> ToolResult:
         out = denoise(out, NoiseRemovalSettings(tier="quality", strength=s.denoise_strength))
         steps.append("denoise")
     if s.face_enhancement:
+        model = _face_model()
         faces = _faces.detect_faces(out, 0.5)
-        out = _restore.enhance_faces(out, faces, (1 - s.fidelity * 0.7) * 100)
+        if model == "codeformer":  # the fidelity is the model's own input; the restored face is kept whole
+            out = _restore.enhance_faces(out, faces, 100, model, s.fidelity)
+        else:
+            out = _restore.enhance_faces(out, faces, (1 - s.fidelity * 0.7) * 100)
         extra["facesFound"] = len(faces)
+        extra["faceModel"] = model
         steps.append("faces")
     if s.colorize:
         out = _restore.colorize(out)
