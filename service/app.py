@@ -11,7 +11,7 @@ from quart import g, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers.request import TrioBody, TrioRequest
 from quart_trio.wrappers.response import TrioFileBody, TrioResponse
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from actors import catalog, families
 from actors.store.actor import StoreActor
@@ -67,8 +67,6 @@ class ChunkBody(TrioBody):
         self._size += len(data)
         self._has_data.set()
         if self._max_content_length is not None and self._size > self._max_content_length:
-            from werkzeug.exceptions import RequestEntityTooLarge
-
             self._must_raise = RequestEntityTooLarge()
             self.set_complete()
 

@@ -25,7 +25,7 @@ from tests.helpers import settings_field, wait_job
 from tests.reliability import corpus
 
 HAS_OFFICE = shutil.which("soffice") is not None
-needs_office = pytest.mark.skipif(not HAS_OFFICE, reason="LibreOffice is not installed")
+needs_office = pytest.mark.skipif(not HAS_OFFICE, reason="LibreOffice is not installed: run ./run setup (deps/documents.apt)")
 BOMBS = corpus.sheet_bombs()
 # every route that hands a spreadsheet to LibreOffice, with each output it can ask for
 ROUTES = [("pdf/excel-to-pdf", {}), ("pdf/convert-spreadsheet", {"format": "csv"}),

@@ -20,7 +20,7 @@ def test_lowered_programs_start_at_the_lower_priority():
     assert int(out) == min(19, base + FAST_NICE)
 
 
-@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling classes")
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="os.SCHED_BATCH exists only on Linux: run this test on Linux")
 def test_a_worker_process_yields_to_the_server_once():
     code = ("import os; from actors import workers; base = os.nice(0); workers.yield_to_the_server(); "
             "workers.yield_to_the_server(); print(os.nice(0) - base, os.sched_getscheduler(0) == os.SCHED_BATCH)")
