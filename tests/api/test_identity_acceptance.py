@@ -255,3 +255,19 @@ def test_rate_limit_counts_per_user_not_per_ip(make_server):
         assert b.get("/api/auth/session").status_code == 200  # bob has his own budget
     # and the IP's anonymous budget was not spent by alice
     assert httpx.get(srv.base_url + "/api/v1/config/auth").status_code == 200
+
+
+def test_feature_uninstall_is_audited(make_server):
+    srv = make_server()
+    folder = srv.data_dir / "models" / "upscale-enhance"  # an installed bundle, as far as uninstall is concerned
+    folder.mkdir(parents=True)
+    (folder / "bundle.json").write_text("{}")
+    with srv.client() as admin:
+        r = admin.post("/api/v1/admin/features/upscale-enhance/uninstall")
+        assert r.status_code == 200 and r.json()["removed"] is True
+        assert admin.post("/api/v1/admin/features/upscale-enhance/uninstall").json()["removed"] is False
+        entries = admin.get("/api/v1/audit-log", params={"action": "FEATURE_UNINSTALLED"}).json()["entries"]
+    assert not folder.exists()
+    assert len(entries) == 1  # the no-op second call records nothing
+    assert entries[0]["target"] == "upscale-enhance" and entries[0]["actorName"] == "admin"
+    assert entries[0]["ip"] == "127.0.0.1"
