@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import time
@@ -184,6 +185,17 @@ def test_save_result(client, other, samples):
     assert foreign_job.status_code == 404
     traversal = client.post("/api/v1/files/save-result", json={"jobId": job["jobId"], "filename": "../x"})
     assert traversal.status_code == 400
+    # the other user's own job saved under a foreign parent: 404, and the owner's chain is untouched
+    their_job = other_client.post("/api/v1/tools/image/resize", files={"file": ("o.jpg", data)},
+                                  data={"settings": json.dumps({"width": 60})}).json()
+    foreign_parent = other_client.post("/api/v1/files/save-result",
+                                       json={"jobId": their_job["jobId"], "parentId": base["id"]})
+    assert foreign_parent.status_code == 404 and foreign_parent.json()["code"] == "NOT_FOUND"
+    assert [v["version"] for v in client.get(f"/api/v1/files/{base['id']}").json()["versions"]] == [1, 2]
+    # a malformed body
+    malformed = client.post("/api/v1/files/save-result", content=b"{oops",
+                            headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400 and malformed.json()["code"] == "VALIDATION_ERROR"
 
 
 # ---- thumbnails -------------------------------------------------------------------------------------------
@@ -211,6 +223,18 @@ def test_thumbnail_of_heic_and_pdf_and_video(client, samples, tmp_path):
     r = client.get(f"/api/v1/files/{pdf['id']}/thumbnail")
     assert r.status_code == 200 and image_format(r.content) == "JPEG"
     assert image_size(r.content) == (300, 400)
+    # the first page, not another one: a wide first page followed by a tall one
+    from PIL import Image
+
+    mixed = tmp_path / "mixed.pdf"
+    Image.new("RGB", (800, 200), (200, 30, 30)).save(mixed, "PDF", resolution=72, save_all=True,
+                                                      append_images=[Image.new("RGB", (200, 800), (30, 30, 200))])
+    pdf = uploaded(client, uniq("mixed", "pdf"), mixed.read_bytes())
+    r = client.get(f"/api/v1/files/{pdf['id']}/thumbnail")
+    assert r.status_code == 200 and image_size(r.content) == (300, 75)
+    with Image.open(io.BytesIO(r.content)) as thumb:
+        red, _green, blue = thumb.convert("RGB").getpixel((150, 37))
+    assert red > 150 and blue < 100  # the red first page
 
     video = uploaded(client, uniq("clip", "mp4"), make_video(tmp_path / "v.mp4").read_bytes())
     assert (video["mimeType"], video["width"], video["height"]) == ("video/mp4", 320, 240)
@@ -354,6 +378,9 @@ def test_low_disk_refuses_new_work_with_503(make_server, samples):
         ("/api/v1/tools/image/resize", {"file": ("a.jpg", data)}, {"settings": '{"width": 10}'}),
         ("/api/v1/pipeline/execute", {"file": ("a.jpg", data)},
          {"pipeline": '{"steps":[{"toolId":"resize","settings":{"width":10}}]}'}),
+        ("/api/v1/pipeline/batch", {"files": ("a.jpg", data)},
+         {"pipeline": '{"steps":[{"toolId":"resize","settings":{"width":10}}]}'}),
+        ("/api/v1/tools/image/resize/batch", {"files": ("a.jpg", data)}, {"settings": '{"width": 10}'}),
     ):
         with srv.client() as c:
             r = c.post(path, files=files, data=extra)
@@ -385,3 +412,38 @@ def test_sweep_removes_old_workspace_but_never_library(tmp_path):
     assert not old_job.exists() and new_job.exists()
     assert (library / "data.bin").read_bytes() == b"x"
     assert Path(tmp_path / "files").is_dir()
+
+
+def test_running_server_sweeps_old_workspace_jobs_and_keeps_old_library_files(tmp_path, samples):
+    """The sweep is wired into the server (it runs at start-up, then periodically): an old workspace job goes,
+    a fresh one stays, and a library file older than FILE_MAX_AGE_HOURS is never touched."""
+    import os
+
+    from tests.helpers import wait_for
+
+    data_dir = tmp_path / "data"
+    srv = Server(data_dir, {"FILE_MAX_AGE_HOURS": "1"}).start()
+    try:
+        with srv.client() as c:
+            photo = (samples / "photo.jpg").read_bytes()
+            kept = uploaded(c, "old-but-kept.jpg", photo)
+    finally:
+        srv.stop()
+    past = time.time() - 100 * 3600
+    for path in [*(data_dir / "files").rglob("*"), *(data_dir / "files").iterdir()]:
+        os.utime(path, (past, past))
+    old_job = data_dir / "workspace" / "11111111-1111-4111-8111-111111111111"
+    fresh_job = data_dir / "workspace" / "22222222-2222-4222-8222-222222222222"
+    for job in (old_job, fresh_job):
+        (job / "out").mkdir(parents=True)
+        (job / "out" / "result.bin").write_bytes(b"x")
+    os.utime(old_job, (past, past))
+
+    srv = Server(data_dir, {"FILE_MAX_AGE_HOURS": "1"}).start()
+    try:
+        wait_for(lambda: not old_job.exists(), 30, "the sweep to remove the old workspace job")
+        assert fresh_job.is_dir()
+        with srv.client() as c:
+            assert c.get(f"/api/v1/files/{kept['id']}/download").content == photo
+    finally:
+        srv.stop()

@@ -219,7 +219,7 @@ def test_pipeline_auto_saves_into_library(client, samples):
 
 # ---- batch -------------------------------------------------------------------------------------------------
 
-def test_batch_runs_every_file_and_reports_failures(client, samples):
+def test_batch_runs_every_file_and_reports_failures(client, server, samples):
     files = [("files", ("a.jpg", (samples / "photo.jpg").read_bytes())),
              ("files", ("b.png", (samples / "small.png").read_bytes())),
              ("files", ("bad.png", (samples / "text.png").read_bytes()))]
@@ -240,6 +240,10 @@ def test_batch_runs_every_file_and_reports_failures(client, samples):
     assert again.status_code == 200 and again.content == r.content
     job = client.get(f"/api/v1/jobs/{job_id}").json()
     assert job["status"] == "completed" and job["result"]["steps"] == ["resize", "convert", "compress"]
+    # every file's intermediates went with the job; only the ZIP is left in out/
+    job_dir = server.data_dir / "workspace" / job_id
+    assert not (job_dir / "steps").exists()
+    assert [p.name for p in (job_dir / "out").iterdir()] == ["pipeline-batch.zip"]
 
 
 def test_batch_with_a_failing_step_per_file(client, samples):
@@ -354,6 +358,33 @@ def test_pipeline_jobs_are_private(client, other, samples):
     assert other.get(f"/api/v1/jobs/{job_id}").status_code == 404
     assert other.get(f"/api/v1/jobs/{job_id}/progress").status_code == 404
     assert wait_job(client, job_id)["status"] == "completed"
+
+
+def test_pipeline_results_and_library_files_of_others_are_out_of_reach(client, other, samples):
+    data = (samples / "photo.jpg").read_bytes()
+    # a foreign fileId: 404 (not revealed), nothing runs, nothing is saved into the owner's chain
+    mine = client.post("/api/v1/files/upload", files={"files": ("owned.jpg", data)}).json()["files"][0]
+    r = execute(other, data, ("resize", {"width": 40}), fileId=mine["id"])
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND", r.text
+    assert len(client.get(f"/api/v1/files/{mine['id']}").json()["versions"]) == 1
+    # a batch job (X-Job-Id) is its owner's: nobody else reads its state or stream, or cancels it
+    # (its download URL is a capability URL by design, COMPATIBILITY.md: the random job id is the secret)
+    r = client.post("/api/v1/pipeline/batch", files=[("files", ("a.jpg", data))],
+                    data=pipeline_field(("resize", {"width": 40})))
+    assert r.status_code == 200, r.text
+    job_id = r.headers["x-job-id"]
+    assert other.get(f"/api/v1/jobs/{job_id}").status_code == 404
+    assert other.get(f"/api/v1/jobs/{job_id}/progress").status_code == 404
+    assert other.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 404
+    assert client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "completed"
+    assert client.get(f"/api/v1/download/{job_id}/pipeline-batch.zip").status_code == 200
+
+
+def test_batch_with_malformed_pipeline_json(client, samples):
+    r = client.post("/api/v1/pipeline/batch", files=[("files", ("a.jpg", (samples / "photo.jpg").read_bytes()))],
+                    data={"pipeline": "{not json"})
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+    assert "not valid JSON" in r.json()["error"]
 
 
 def test_cancel_a_running_pipeline(async_server, samples):
