@@ -7,6 +7,7 @@ import zipfile
 
 import pikepdf
 import pytest
+from reportlab.lib.pagesizes import A4
 
 from tests.helpers import settings_field, wait_job
 from tests.unit.documents.docpdfs import markers, numbered_pdf
@@ -186,3 +187,105 @@ def test_markdown_tools_over_http(client, tmp_path):
     assert "Heading One" in client.get(body["downloadUrl"]).text
     assert_error(post(client, "epub-convert", md, {"format": "md"}), 415)
     assert_error(post(client, "epub-convert", book, {"format": "odt"}), 400, "VALIDATION_ERROR")
+
+
+# ---- every other document tool through its route, read back ----------------------------------------
+def _pdf_text(path):
+    from tests.unit.documents.docpdfs import page_texts
+
+    return page_texts(path)
+
+
+def _pdfa_part(path):
+    with pikepdf.open(path) as pdf:
+        return pdf.open_metadata()["pdfaid:part"]
+
+
+def _cropbox(path):
+    with pikepdf.open(path) as pdf:
+        return [float(v) for v in pdf.pages[0].cropbox]
+
+
+@pytest.mark.parametrize("tool, settings, check", [
+    ("compress-pdf", {"quality": 30}, lambda p, b: markers(p) == [1, 2, 3] and b["compressed"] in (True, False)),
+    ("grayscale-pdf", {}, lambda p, b: markers(p) == [1, 2, 3]),
+    ("pdfa-convert", {}, lambda p, b: b["pdfa"] == "PDF/A-2b" and _pdfa_part(p) == "2"),
+    ("crop-pdf", {"margin": 20}, lambda p, b: _cropbox(p) == pytest.approx([20, 20, A4[0] - 20, A4[1] - 20])),
+    ("nup-pdf", {"perSheet": 4}, lambda p, b: len(_pdf_text(p)) == 1 and b["grid"] == "2x2"),
+    ("booklet-pdf", {"perSheet": 2}, lambda p, b: len(_pdf_text(p)) == 2 and b["blankPages"] == 1),
+    ("watermark-pdf", {"text": "APIMARK", "position": "center", "fontSize": 30, "opacity": 50, "rotation": 30},
+     lambda p, b: all("APIMARK" in t for t in _pdf_text(p))),
+    ("pdf-page-numbers", {"position": "tr", "fontSize": 10, "textFormat": "p{n}/{total}"},
+     lambda p, b: ["p1/3" in t for t in _pdf_text(p)] == [True, False, False] and "p3/3" in _pdf_text(p)[2]),
+    ("redact-pdf", {"terms": ["Marker002"], "caseSensitive": True},
+     lambda p, b: b["redactions"] == 1 and "Marker002" not in "".join(_pdf_text(p)) and markers(p)[0] == 1),
+    ("pdf-to-text", {}, lambda p, b: b["pages"] == 3 and "Marker003" in b["text"]),
+])
+def test_pdf_rewriting_tools_over_http(client, pdfs, tmp_path, tool, settings, check):
+    body = finished(client, post(client, tool, pdfs / "three.pdf", settings))
+    path = fetch(client, tmp_path, body, "out.txt" if tool == "pdf-to-text" else "out.pdf")
+    assert check(path, body), body
+    assert_error(post(client, tool, pdfs / "fake.pdf", settings), 400)
+    assert_error(post(client, tool, pdfs / "notes.txt", settings), 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_pdf_to_word_and_bad_settings_over_http(client, pdfs, tmp_path):
+    from docx import Document
+
+    r = post(client, "pdf-to-word", pdfs / "three.pdf")
+    assert r.status_code == 202  # a LONG tool
+    doc = Document(str(fetch(client, tmp_path, finished(client, r), "out.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert text.index("Marker001") < text.index("Marker002") < text.index("Marker003")
+    for tool, settings in [("compress-pdf", {"quality": 0}), ("compress-pdf", {"mode": "targetSize"}),
+                           ("crop-pdf", {"margin": 2001}), ("nup-pdf", {"perSheet": 5}),
+                           ("booklet-pdf", {"perSheet": 3}), ("pdf-page-numbers", {"position": "middle"}),
+                           ("watermark-pdf", {}), ("redact-pdf", {"terms": []})]:
+        assert_error(post(client, tool, pdfs / "three.pdf", settings), 400, "VALIDATION_ERROR")
+
+
+def test_other_office_tools_over_http(client, office_files, tmp_path):
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    from tests.unit.documents.docpdfs import page_texts
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "API Slide"
+    slide.shapes.add_textbox(Inches(1), Inches(3), Inches(4), Inches(1)).text_frame.text = "slide body"
+    deck.save(tmp_path / "deck.pptx")
+    body = finished(client, post(client, "convert-document", office_files / "letter.docx", {"format": "odt"}))
+    with zipfile.ZipFile(fetch(client, tmp_path, body, "l.odt")) as zf:
+        assert "Hello from the API office test" in zf.read("content.xml").decode()
+    body = finished(client, post(client, "convert-presentation", tmp_path / "deck.pptx", {"format": "odp"}))
+    with zipfile.ZipFile(fetch(client, tmp_path, body, "d.odp")) as zf:
+        assert "API Slide" in zf.read("content.xml").decode()
+    body = finished(client, post(client, "powerpoint-to-pdf", tmp_path / "deck.pptx"))
+    assert "API Slide" in page_texts(fetch(client, tmp_path, body, "d.pdf"))[0]
+    body = finished(client, post(client, "excel-to-pdf", office_files / "table.csv"))
+    text = page_texts(fetch(client, tmp_path, body, "t.pdf"))[0]
+    assert "1" in text and "4" in text
+    r = post(client, "convert-presentation", office_files / "letter.docx", {"format": "odp"})  # not a deck
+    frame = wait_job(client, r.json()["jobId"]) if r.status_code == 202 else r.json()
+    assert frame.get("status") == "failed" and frame.get("code") == "VALIDATION_ERROR"
+    assert "presentation" in frame["error"] and "/tmp" not in frame["error"]
+    assert_error(post(client, "convert-spreadsheet", office_files / "table.csv", {"format": "pdf"}), 400,
+                 "VALIDATION_ERROR")
+
+
+def test_html_to_pdf_and_markdown_to_docx_over_http(client, tmp_path):
+    from docx import Document
+
+    from tests.unit.documents.docpdfs import page_texts
+
+    page = tmp_path / "page.html"
+    page.write_text('<html><body><h1>Invoice 7</h1><img src="http://127.0.0.1:9/x.png"></body></html>')
+    r = post(client, "html-to-pdf", page)
+    assert r.status_code == 202
+    assert "Invoice 7" in page_texts(fetch(client, tmp_path, finished(client, r)))[0]
+    md = tmp_path / "n.md"
+    md.write_text("# Title Here\n\nBody *text*.\n")
+    body = finished(client, post(client, "markdown-to-docx", md))
+    doc = Document(str(fetch(client, tmp_path, body, "n.docx")))
+    assert [p.text for p in doc.paragraphs if p.text] == ["Title Here", "Body text."]

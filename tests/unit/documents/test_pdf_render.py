@@ -135,7 +135,8 @@ def test_crop_margin(tmp_path):
         run_tool("crop-pdf", src, {"margin": 2001}, tmp_path)
 
 
-@pytest.mark.parametrize("per_sheet, pages, sheets", [(2, 5, 3), (4, 9, 3), (9, 9, 1), (16, 3, 1), (3, 7, 3)])
+@pytest.mark.parametrize("per_sheet, pages, sheets", [(2, 5, 3), (4, 9, 3), (9, 9, 1), (16, 3, 1), (3, 7, 3),
+                                                     (8, 10, 2), (12, 13, 2), (16, 17, 2)])
 def test_nup_counts_and_order(tmp_path, per_sheet, pages, sheets):
     src = numbered_pdf(tmp_path / "doc.pdf", pages)
     result = run_tool("nup-pdf", src, {"perSheet": per_sheet}, tmp_path)
@@ -194,6 +195,31 @@ def test_booklet_four_per_side_stacks_spreads(tmp_path):
     assert len(page_texts(out)) == 2
 
 
+@pytest.mark.parametrize("per_sheet, pages, front, back", [
+    (6, 12, [12, 1, 10, 3, 8, 5], [2, 11, 4, 9, 6, 7]),
+    (8, 16, [16, 1, 14, 3, 12, 5, 10, 7], [2, 15, 4, 13, 6, 11, 8, 9]),
+    (6, 5, [None, 1, None, 3, None, None], [2, None, 4, 5, None, None]),  # padded to 8: two spreads, one empty row
+])
+def test_booklet_six_and_eight_per_side(tmp_path, per_sheet, pages, front, back):
+    """3 or 4 spreads stacked per printed side: read back left to right, top to bottom, they are the
+    spreads of booklet sheets 0, 1, 2(, 3) in folding order; each side is one printed page."""
+    src = numbered_pdf(tmp_path / "doc.pdf", pages)
+    result = run_tool("booklet-pdf", src, {"perSheet": per_sheet}, tmp_path)
+    out = result.outputs[0]
+    assert len(page_texts(out)) == 2 and result.extra["sides"] == 2
+    rows = per_sheet // 2
+    for side, expected in enumerate((front, back)):
+        found, (w, h) = words(out, side)
+        cells: list[int | None] = [None] * per_sheet
+        for text, rect in found:
+            if text.startswith("Marker"):
+                row = min(rows - 1, int((rect.y0 + rect.y1) / 2 / (h / rows)))
+                col = 0 if (rect.x0 + rect.x1) / 2 < w / 2 else 1
+                assert cells[row * 2 + col] is None
+                cells[row * 2 + col] = int(text[6:])
+        assert cells == expected, (side, cells)
+
+
 # ---- watermark / page numbers ---------------------------------------------------------------
 def test_watermark_text_position_and_opacity(tmp_path):
     src = numbered_pdf(tmp_path / "doc.pdf", 2)
@@ -218,6 +244,13 @@ def test_watermark_upright_on_rotated_page_and_tiled(tmp_path):
     found, (w, h) = words(out.outputs[0])
     rect = dict(found)["DRAFT"]
     assert w > h and rect.x0 < w / 4 and rect.y1 < h / 4  # visually top-left of the landscape view
+    upright = run_tool("watermark-pdf", src, {"text": "SIDEWAYS", "rotation": 90, "fontSize": 40}, tmp_path)
+    rect = dict(words(upright.outputs[0])[0])["SIDEWAYS"]
+    assert rect.height > 3 * rect.width  # turned a quarter: the word runs up the page
+    slanted = run_tool("watermark-pdf", src, {"text": "SLANT", "rotation": 45, "fontSize": 40}, tmp_path)
+    with pikepdf.open(slanted.outputs[0]) as pdf:  # the 45-degree matrix is in the stamped content
+        stamp = next(iter(pdf.pages[0].Resources.XObject.values())).read_bytes()
+    assert b".7071" in stamp
     tiled = run_tool("watermark-pdf", src, {"text": "COPY", "position": "tile"}, tmp_path).outputs[0]
     assert [t for t, _ in words(tiled)[0]].count("COPY") >= 4
     with pytest.raises(ValidationError):

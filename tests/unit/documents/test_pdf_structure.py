@@ -120,7 +120,9 @@ def test_protect_then_unlock(docs, tmp_path):
     with pikepdf.open(locked, password="open sesame") as pdf:
         assert pdf.is_encrypted and pdf.encryption.R == 6  # AES-256
         assert pdf.encryption.bits == 256 and "aesv3" in str(pdf.encryption.stream_method)
-        assert len(pdf.pages) == 3
+        assert len(pdf.pages) == 3 and not pdf.owner_password_matched
+    with pikepdf.open(locked, password="boss") as pdf:  # the owner password opens it with full rights
+        assert pdf.owner_password_matched and pdf.allow.modify_other
     # every other tool refuses an encrypted PDF up front
     err = refused("rotate-pdf", locked, {"angle": 90}, tmp_path)
     assert "unlock-pdf" in err.message
@@ -234,3 +236,33 @@ def test_truncated_pdf_is_refused_or_recovered(docs, tmp_path):
 def test_numbered_fixture_reads_back(tmp_path):
     path = numbered_pdf(tmp_path / "n.pdf", 2)
     assert markers(path) == [1, 2]
+
+
+# ---- encrypted PDFs: refused up front by every structure tool (only unlock-pdf opens them) ---------
+@pytest.fixture(scope="module")
+def locked_pdfs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("locked")
+    numbered_pdf(folder / "three.pdf", 3)
+    user = run_tool("protect-pdf", folder / "three.pdf", {"userPassword": "pw"}, folder).outputs[0]
+    owner = run_tool("protect-pdf", folder / "three.pdf", {"ownerPassword": "boss"}, folder).outputs[0]
+    return {"user": user, "owner": owner, "plain": folder / "three.pdf"}
+
+
+@pytest.mark.parametrize("kind", ["user", "owner"])
+@pytest.mark.parametrize("tool_id, settings", [
+    ("merge-pdf", {}), ("split-pdf", {}), ("rotate-pdf", {"angle": 90}), ("extract-pages", {"range": "1"}),
+    ("remove-pages", {"pages": "1"}), ("organize-pdf", {"order": "1"}), ("protect-pdf", {"userPassword": "x"}),
+    ("repair-pdf", {}), ("linearize-pdf", {}), ("pdf-metadata", {}), ("pdf-metadata", {"title": "T"}),
+    ("flatten-pdf", {}),
+])
+def test_encrypted_pdf_is_refused_up_front(locked_pdfs, tmp_path, tool_id, settings, kind):
+    locked = locked_pdfs[kind]
+    inputs = [locked_pdfs["plain"], locked] if tool_id == "merge-pdf" else locked
+    err = refused(tool_id, inputs, settings, tmp_path)
+    assert "password" in err.message and "unlock-pdf" in err.message
+    assert not [p for p in tmp_path.glob("out-*/*") if not p.name.startswith("_")]  # nothing written
+    # unlock-pdf is the one tool that opens it (the owner-only file needs no password to open)
+    result = run_tool("unlock-pdf", locked, {"password": "pw" if kind == "user" else ""}, tmp_path)
+    with pikepdf.open(result.outputs[0]) as pdf:
+        assert not pdf.is_encrypted
+    assert markers(result.outputs[0]) == [1, 2, 3]
