@@ -112,7 +112,9 @@ def capture(job: dict) -> dict:
                     response = page.goto(url, wait_until="load", timeout=remaining_ms())
                     status = response.status if response else None
                 except PlaywrightError as err:
-                    if "Timeout" in type(err).__name__ or "Timeout" in str(err)[:40]:
+                    # a sub-request cut at the deadline fails the navigation: that is a timeout too
+                    timed_out = "Timeout" in type(err).__name__ or "Timeout" in str(err)[:40]
+                    if timed_out or time.monotonic() >= deadline:
                         raise Failure("TIMEOUT", "The page did not finish loading in time.") from None
                     if blocked:
                         raise Failure("BLOCKED", "The page (or a redirect) points at an address that is not "

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.skipif(html_to_image.find_chromium() is None, reason="c
 
 class Handler(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
+    release = threading.Event()  # a request for /slow hangs until the module's teardown sets this
 
     def do_GET(self):  # noqa: N802
         port = self.server.server_address[1]
@@ -33,6 +34,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "/tall")
             self.end_headers()
+            return
+        if self.path == "/slow":
+            Handler.release.wait(60)
             return
         if self.path == "/tall":
             body = "<html><body style='margin:0'><div style='height:3000px;background:#00ff00'></div></body></html>"
@@ -59,6 +63,7 @@ def site():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    Handler.release.set()
     server.shutdown()
     server.server_close()
 
@@ -85,6 +90,23 @@ def test_full_page_and_internal_redirect(site, tmp_path, allow_local):
     im = pyvips.Image.new_from_file(str(r.outputs[0]))
     assert (im.width, im.height) == (400, 3000) and r.extra["finalUrl"].endswith("/tall")
     assert im.getpoint(200, 2900)[1] > 240
+
+
+def test_full_page_height_is_capped(site, tmp_path, allow_local, monkeypatch):
+    monkeypatch.setattr(html_to_image, "MAX_FULL_PAGE_HEIGHT", 1000)
+    r = run_tool("html-to-image", [], {"url": site + "/tall", "fullPage": True, "devicePreset": "custom",
+                                       "viewportWidth": 400, "viewportHeight": 400}, tmp_path)
+    im = pyvips.Image.new_from_file(str(r.outputs[0]))
+    assert (im.width, im.height) == (400, 1000) and r.extra["truncated"] is True
+    whole = run_tool("html-to-image", [], {"url": site + "/", "fullPage": True}, tmp_path)
+    assert whole.extra["truncated"] is False
+
+
+def test_page_time_is_capped(site, tmp_path, allow_local, monkeypatch):
+    monkeypatch.setattr(html_to_image, "PAGE_TIMEOUT_S", 3)
+    with pytest.raises(ToolError) as err:
+        run_tool("html-to-image", [], {"url": site + "/slow"}, tmp_path)
+    assert err.value.status == 504 and err.value.code.value == "TIMEOUT"
 
 
 def test_sub_requests_to_other_hosts_are_blocked(site, tmp_path, allow_local):
