@@ -82,6 +82,14 @@ def test_compare_needs_two_files(client, samples):
                              data=settings_field({"diffThreshold": 999})), 400, "VALIDATION_ERROR")
 
 
+@pytest.mark.parametrize("tool, field", [("compose", "file"), ("watermark-image", "file"), ("compare", "file"),
+                                         ("stitch", "files"), ("sprite-sheet", "files"), ("find-duplicates", "files")])
+def test_multi_file_tools_refuse_a_missing_second_file(client, tool, field):
+    r = client.post(f"/api/v1/tools/image/{tool}", files=[(field, ("only.png", png_bytes()))])
+    assert_error(r, 400, "VALIDATION_ERROR")
+    assert "needs at least 2 files" in r.json()["error"], r.text
+
+
 def test_find_duplicates_multi(client):
     red, blue = png_bytes(rgb=(255, 0, 0)), png_bytes(64, 64, (0, 0, 255))
     checker = io.BytesIO()

@@ -215,3 +215,21 @@ def test_adjustments_reject_corrupt_input(samples, tmp_path):
         with pytest.raises(ToolError) as err:
             run_tool(tool_id, samples / "corrupt.jpg", {}, tmp_path)
         assert 400 <= err.value.status < 500, tool_id
+
+
+def test_adjust_colors_sharpness_sharpens_edges(tmp_path):
+    src = edge_image(tmp_path)
+    out = run_tool("adjust-colors", src, {"sharpness": 80}, tmp_path).outputs[0]
+    assert contrast_at_edge(out) > contrast_at_edge(src) * 1.15
+    assert arr(out)[20, 5, 0] == pytest.approx(50, abs=3)  # flat areas stay put
+
+
+def test_vignette_roundness(tmp_path):
+    src = solid(tmp_path, (200, 200, 200), (200, 100))
+    settings = {"strength": 1, "radius": 20, "softness": 60}
+    oval = arr(run_tool("vignette", src, {**settings, "roundness": 0}, tmp_path).outputs[0])
+    # an ellipse following the image: the middle of the top edge and of the left edge are equally dark
+    assert oval[0, 100, 0] == pytest.approx(oval[50, 0, 0], abs=2)
+    round_ = arr(run_tool("vignette", src, {**settings, "roundness": 100}, tmp_path).outputs[0])
+    # a circle: the top edge (50 px from the centre) stays lighter than the left edge (100 px away)
+    assert round_[0, 100, 0] > round_[50, 0, 0] + 40

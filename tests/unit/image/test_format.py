@@ -206,3 +206,16 @@ def test_pdf_to_image_info_preview_and_errors(tmp_path, samples):
     assert err.value.status == 400
     with pytest.raises(ValidationError):
         run_tool("pdf-to-image", pdf, {"dpi": 5000}, tmp_path)
+
+
+@pytest.mark.parametrize("fmt, magic", [("avif", b"ftypavif"), ("tiff", b"II*\x00"), ("gif", b"GIF8"),
+                                        ("heif", b"ftyphei")])
+def test_svg_to_raster_other_formats_and_dpi(tmp_path, fmt, magic):
+    (tmp_path / "a.svg").write_bytes(SVG)
+    r = run_tool("svg-to-raster", tmp_path / "a.svg", {"format": fmt, "background": "#ffffff"}, tmp_path)
+    data = r.outputs[0].read_bytes()
+    assert magic in data[:16] or data.startswith(magic)
+    info = run_tool("info", r.outputs[0], {}, tmp_path).extra  # decoded back (HEVC through pillow-heif)
+    assert (info["width"], info["height"]) == (100, 50)
+    hi = run_tool("svg-to-raster", tmp_path / "a.svg", {"format": fmt, "dpi": 144}, tmp_path).extra
+    assert (hi["width"], hi["height"]) == (200, 100)  # 144 dpi = 2 px per SVG px

@@ -221,3 +221,34 @@ def test_sprite_sheet_with_map(colours, tmp_path):
         assert sorted(zf.namelist()) == ["spritesheet.json", "spritesheet.png"]
     with pytest.raises(ValidationError):
         run_tool("sprite-sheet", colours, {"columns": 17}, tmp_path)
+
+
+@pytest.mark.parametrize("alignment, red_top", [("start", 0), ("center", 10), ("end", 20)])
+def test_stitch_alignment(colours, tmp_path, alignment, red_top):
+    """The 80 px red image beside the 100 px green one sits at the top, middle or bottom of the 100 px row."""
+    im = load(run_tool("stitch", colours[:2], {"direction": "horizontal", "matchSize": False,
+                                               "alignment": alignment, "backgroundColor": "#000000"},
+                       tmp_path).outputs[0])
+    assert im.height == 100
+    column = [im.getpoint(60, y)[:3] for y in range(100)]
+    reds = [y for y, p in enumerate(column) if p == [255, 0, 0]]
+    assert (reds[0], reds[-1]) == (red_top, red_top + 79)
+    v = load(run_tool("stitch", colours[:2], {"direction": "vertical", "matchSize": False, "alignment": alignment,
+                                              "backgroundColor": "#000000"}, tmp_path).outputs[0])
+    greens = [x for x in range(v.width) if v.getpoint(x, 120)[:3] == [0, 255, 0]]  # 60 px green under 120 px red
+    assert greens[0] == {"start": 0, "center": 30, "end": 60}[alignment] and len(greens) == 60
+
+
+@pytest.mark.parametrize("background", ["radial-gradient", "transparent"])
+def test_beautify_radial_and_transparent_backgrounds(samples, tmp_path, background):
+    r = run_tool("beautify", samples / "photo.png", {"backgroundType": background, "gradientStops": ["#ff0000",
+                                                     "#0000ff"], "padding": 60, "shadowPreset": "none",
+                                                     "borderRadius": 0}, tmp_path)
+    im = load(r.outputs[0])
+    assert (im.width, im.height) == (400 + 120, 300 + 120)
+    if background == "transparent":
+        assert im.bands == 4 and im.getpoint(2, 2)[3] == 0 and im.getpoint(260, 210)[3] == 255
+    else:  # red at the centre fading to blue at the corners, symmetric about the centre
+        top_middle, corner, other_corner = im.getpoint(260, 30), im.getpoint(1, 1), im.getpoint(518, 418)
+        assert top_middle[0] > corner[0] + 30 and corner[2] > top_middle[2] + 30 and corner[2] > corner[0]
+        assert all(abs(a - b) <= 2 for a, b in zip(corner, other_corner, strict=True))

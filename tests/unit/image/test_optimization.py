@@ -211,3 +211,24 @@ def test_image_to_pdf_cmyk_and_16_bit(samples, tmp_path):
     pyvips.Image.new_from_file(str(samples / "photo.png")).colourspace("rgb16").pngsave(str(deep))
     result = run_tool("image-to-pdf", [cmyk, deep], {"pageSize": "Legal"}, tmp_path)
     assert [box[2:] for box in pdf_pages(result.outputs[0])] == [(612.0, 1008.0)] * 2
+
+
+def test_image_to_pdf_margin_leaves_a_white_frame(tmp_path):
+    import pypdfium2 as pdfium
+
+    red = tmp_path / "red.png"
+    Image.new("RGB", (400, 300), (255, 0, 0)).save(red)
+    pdf = run_tool("image-to-pdf", red, {"pageSize": "A4", "orientation": "landscape", "margin": 72},
+                   tmp_path).outputs[0]
+    doc = pdfium.PdfDocument(str(pdf))
+    page = doc[0].render(scale=1).to_pil().convert("RGB")  # 1 px per point
+    w, h = page.size
+    assert abs(w - 842) <= 1 and abs(h - 595) <= 1
+    assert page.getpixel((36, h // 2)) == (255, 255, 255) and page.getpixel((w // 2, 36)) == (255, 255, 255)
+    centre = page.getpixel((w // 2, h // 2))
+    assert centre[0] > 240 and centre[1] < 15  # the picture, centred
+    # fitted inside the 72 pt margins: along its limiting side the picture spans the page minus two margins
+    red_w = sum(1 for x in range(w) if page.getpixel((x, h // 2))[0] > 200 and page.getpixel((x, h // 2))[1] < 60)
+    red_h = sum(1 for y in range(h) if page.getpixel((w // 2, y))[0] > 200 and page.getpixel((w // 2, y))[1] < 60)
+    assert red_h == pytest.approx(595 - 144, abs=2) and red_w == pytest.approx(red_h * 4 / 3, abs=3)
+    doc.close()

@@ -227,3 +227,32 @@ def test_lqip_is_tiny_and_keeps_aspect(samples, tmp_path, strategy):
         assert im.getpoint(19, 7)[0] > im.getpoint(0, 7)[0] + 100
     with pytest.raises(ValidationError):
         run_tool("lqip-placeholder", samples / "photo.jpg", {"width": 100}, tmp_path)
+
+
+def test_barcode_include_text_and_scale(tmp_path):
+    def gen(**extra):
+        r = run_tool("barcode-generate", [], {"text": "LUTRA-7", "type": "code128", **extra}, tmp_path)
+        return r, pyvips.Image.new_from_file(str(r.outputs[0]))
+
+    (with_text, a), (bare, b) = gen(includeText=True), gen(includeText=False)
+    assert a.width == b.width and a.height > b.height  # a band of human-readable text under the bars
+    band = a.crop(0, b.height, a.width, a.height - b.height)
+    assert band.min() < 100  # dark glyphs in it
+    big = gen(scale=6)[1]
+    assert big.width == pytest.approx(a.width * 2, rel=0.05)
+    for r in (with_text, bare):
+        assert [c.text for c in read_codes(r.outputs[0])] == ["LUTRA-7"]
+
+
+def test_qr_margin_and_error_correction(tmp_path):
+    tight = pyvips.Image.new_from_file(str(run_tool("qr-generate", [], {"data": "m", "margin": 0, "size": 210},
+                                                    tmp_path).outputs[0]))
+    quiet = pyvips.Image.new_from_file(str(run_tool("qr-generate", [], {"data": "m", "margin": 4, "size": 210},
+                                                    tmp_path).outputs[0]))
+    assert tight.getpoint(1, 1)[0] < 50 and quiet.getpoint(1, 1)[0] > 200  # finder pattern vs quiet zone
+    data = "https://example.org/a-longer-piece-of-data"
+    low = run_tool("qr-generate", [], {"data": data, "errorCorrectionLevel": "L"}, tmp_path).extra
+    high = run_tool("qr-generate", [], {"data": data, "errorCorrectionLevel": "H"}, tmp_path)
+    assert high.extra["errorCorrectionLevel"] == "H" and high.extra["version"] > low["version"]
+    assert low["errorCorrectionLevel"] in ("L", "M")  # segno may raise the level for free within the version
+    assert [c.text for c in read_codes(high.outputs[0])] == [data]
