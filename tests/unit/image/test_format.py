@@ -219,3 +219,15 @@ def test_svg_to_raster_other_formats_and_dpi(tmp_path, fmt, magic):
     assert (info["width"], info["height"]) == (100, 50)
     hi = run_tool("svg-to-raster", tmp_path / "a.svg", {"format": fmt, "dpi": 144}, tmp_path).extra
     assert (hi["width"], hi["height"]) == (200, 100)  # 144 dpi = 2 px per SVG px
+
+
+def test_gif_optimize_shrinks_and_keeps_frames(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [Image.fromarray((rng.random((60, 80, 3)) * 255).astype("uint8")) for _ in range(3)]
+    frames[0].save(tmp_path / "noisy.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    r = run_tool("gif-tools", tmp_path / "noisy.gif", {"action": "optimize", "colors": 16, "lossy": 50}, tmp_path)
+    count, im = frame_count(r.outputs[0])
+    assert count == 3 and (im.width, im.get("page-height")) == (80, 60)
+    assert r.outputs[0].stat().st_size < (tmp_path / "noisy.gif").stat().st_size * 0.7
+    colours = {tuple(p) for p in im.numpy().reshape(-1, im.bands)[:, :3].tolist()}
+    assert len(colours) <= 16 * 3  # at most 16 colours per frame
