@@ -17,6 +17,9 @@ ENCRYPTED_MESSAGE = "The PDF is password-protected; remove the password first wi
 CORRUPT_MESSAGE = "The file is not a readable PDF: it may be corrupt (try repair-pdf)."
 GS_TIMEOUT = 600
 SHORT_TIMEOUT = 120
+# what a damaged PDF can raise while it is read or written (qpdf's runtime errors, e.g. a content stream
+# that fails to decode while it is being overlaid, are not PdfError subclasses)
+DAMAGED = (pikepdf.PikepdfError, RecursionError)
 
 
 def check_pdf_header(path: Path) -> None:
@@ -47,14 +50,14 @@ def open_pdf(path: Path, limits: Limits, *, password: str = "", allow_encrypted:
         if allow_encrypted:
             raise bad_input("The password is wrong for this PDF.") from None
         raise bad_input(ENCRYPTED_MESSAGE) from None
-    except (pikepdf.PdfError, ValueError, OSError, RecursionError):
+    except (*DAMAGED, ValueError, OSError):
         raise bad_input(CORRUPT_MESSAGE) from None
     if pdf.is_encrypted and not allow_encrypted:
         pdf.close()
         raise bad_input(ENCRYPTED_MESSAGE)
     try:
         count = len(pdf.pages)
-    except pikepdf.PdfError:
+    except DAMAGED:
         pdf.close()
         raise bad_input(CORRUPT_MESSAGE) from None
     try:
@@ -70,7 +73,7 @@ def opened(path: Path, limits: Limits, **kwargs) -> Iterator[pikepdf.Pdf]:
     pdf = open_pdf(path, limits, **kwargs)
     try:
         yield pdf
-    except (pikepdf.PdfError, RecursionError):
+    except DAMAGED:
         raise bad_input(CORRUPT_MESSAGE) from None
     finally:
         pdf.close()
@@ -85,7 +88,7 @@ def check_input(path: Path, limits: Limits) -> int:
 def save(pdf: pikepdf.Pdf, out: Path, **kwargs) -> Path:
     try:
         pdf.save(out, **kwargs)
-    except (pikepdf.PdfError, RecursionError):
+    except DAMAGED:
         raise ToolError("The PDF could not be written: it may be damaged (try repair-pdf first).") from None
     return out
 

@@ -9,12 +9,14 @@ import warnings
 from typing import Any
 
 import pikepdf
+from pikepdf.models.metadata import DOCINFO_MAPPING
 from pydantic import Field
 
 from actors.documents import _pdf
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
 FIELDS = {"title": "/Title", "author": "/Author", "subject": "/Subject", "keywords": "/Keywords"}
+XMP_TWINS = [str(name) for _, _, name, _ in DOCINFO_MAPPING]  # the docinfo keys that have an XMP field
 READ_ONLY = {"creator": "/Creator", "producer": "/Producer", "creationDate": "/CreationDate", "modDate": "/ModDate"}
 
 
@@ -49,9 +51,12 @@ def run(call: ToolCall) -> ToolResult:
                         pdf.docinfo[key] = value
                     elif key in pdf.docinfo:
                         del pdf.docinfo[key]
-                with warnings.catch_warnings():  # docinfo keys without an XMP twin (e.g. /Trapped) are skipped
+                # only keys with an XMP twin: pikepdf's warning about any other key (e.g. /Trapped, or a
+                # damaged name) fails on some names, and such keys are skipped anyway
+                twins = {key: pdf.docinfo[key] for key in XMP_TWINS if key in pdf.docinfo}
+                with warnings.catch_warnings():  # a value that cannot be converted is skipped
                     warnings.simplefilter("ignore")
-                    xmp.load_from_docinfo(pdf.docinfo, delete_missing=True)
+                    xmp.load_from_docinfo(twins, delete_missing=True)
         metadata = read(pdf)
         out = _pdf.save(pdf, _pdf.out_path(call))
     return ToolResult([out], {"metadata": metadata, "updated": sorted(changes)})

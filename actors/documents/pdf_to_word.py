@@ -17,6 +17,7 @@ from protocols.errors import bad_input
 from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_IMAGE_WIDTH_PT = 450
+MUPDF_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)  # MuPDF on a damaged file
 
 
 class PdfToWordSettings(ToolSettings):
@@ -79,7 +80,7 @@ def run(call: ToolCall) -> ToolResult:
     pages = _pdf.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")
-    except (RuntimeError, ValueError):
+    except MUPDF_ERRORS:
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     document = Document()
     try:
@@ -95,7 +96,7 @@ def run(call: ToolCall) -> ToolResult:
                     _add_image_block(document, block)
             if call.progress:
                 call.progress(100 * (index + 1) / pages, None)
-    except RuntimeError:
+    except MUPDF_ERRORS:
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     finally:
         doc.close()

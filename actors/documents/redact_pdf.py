@@ -11,6 +11,10 @@ from actors.documents import _pdf
 from protocols.errors import bad_input
 from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
 
+# what MuPDF raises on a damaged file: its own error classes, RuntimeError subclasses, and ValueError
+# (e.g. 'cannot save with zero pages' when nothing of the document could be read)
+MUPDF_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
+
 
 class RedactSettings(ToolSettings):
     terms: list[str] = Field(..., min_length=1, max_length=200, description="Words or phrases to remove")
@@ -47,7 +51,7 @@ def run(call: ToolCall) -> ToolResult:
     _pdf.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")
-    except (RuntimeError, ValueError):
+    except MUPDF_ERRORS:
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     counts: dict[str, int] = dict.fromkeys(s.terms, 0)
     try:
@@ -77,7 +81,7 @@ def run(call: ToolCall) -> ToolResult:
             doc.del_xml_metadata()
         out = _pdf.out_path(call, "_redacted")
         doc.save(out, garbage=3, deflate=True, clean=True)
-    except RuntimeError:
+    except MUPDF_ERRORS:  # damage qpdf tolerated but MuPDF does not (or no page it can keep)
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     finally:
         doc.close()

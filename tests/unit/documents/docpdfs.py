@@ -63,3 +63,24 @@ def pdftotext(path: Path) -> str:
 def page_count(path: Path, password: str = "") -> int:
     with pikepdf.open(path, password=password) as pdf:
         return len(pdf.pages)
+
+
+def damaged_stream_pdf(path: Path, source: Path) -> Path:
+    """`source` with page 1's content stream claiming FlateDecode over bytes that are not deflate data:
+    qpdf opens the file, but reading that page's content fails (and MuPDF complains)."""
+    with pikepdf.open(source) as pdf:
+        page = pdf.pages[0]
+        page.obj.Contents = pdf.make_stream(b"")
+        page.obj.Contents.write(b"x\x9c this is not deflate data at all" * 5, filter=pikepdf.Name.FlateDecode)
+        pdf.save(path)
+    return path
+
+
+def bad_info_key_pdf(path: Path, source: Path) -> Path:
+    """`source` whose Info dictionary has a key that is not UTF-8 (/Aut#82r, as a damaged file has)."""
+    with pikepdf.open(source) as pdf:
+        pdf.docinfo["/Author"] = "Ada"
+        pdf.save(path, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"/Author", b"/Aut#82r", 1))
+    return path

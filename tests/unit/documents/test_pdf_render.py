@@ -353,3 +353,21 @@ def test_bad_inputs_and_limits(docs, tmp_path, tool_id, settings):
     refused(tool_id, docs / "ten.pdf", settings, tmp_path, status=413, limits=Limits(max_pdf_pages=3))
     locked = run_tool("protect-pdf", docs / "three.pdf", {"userPassword": "pw"}, tmp_path).outputs[0]
     assert "unlock-pdf" in refused(tool_id, locked, settings, tmp_path).message
+
+
+@pytest.mark.parametrize("tool_id, settings", [
+    ("watermark-pdf", {"text": "W"}), ("pdf-page-numbers", {}), ("nup-pdf", {}), ("booklet-pdf", {}),
+    ("redact-pdf", {"terms": ["Marker"]}), ("pdf-to-word", {}), ("grayscale-pdf", {}), ("pdf-to-text", {}),
+])
+def test_a_damaged_content_stream_is_a_client_error_or_a_result(docs, tmp_path, tool_id, settings):
+    """qpdf opens the file but page 1's content cannot be decoded: every tool either copes or answers a
+    4xx with a safe message, never an unexpected exception (a 500)."""
+    from tests.unit.documents.docpdfs import damaged_stream_pdf
+
+    src = damaged_stream_pdf(tmp_path / "damaged.pdf", docs / "three.pdf")
+    try:
+        result = run_tool(tool_id, src, settings, tmp_path)
+    except ToolError as err:
+        assert 400 <= err.status < 500 and "/" not in err.message.replace("repair-pdf", "")
+    else:
+        assert result.outputs and result.outputs[0].stat().st_size > 0

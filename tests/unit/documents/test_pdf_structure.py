@@ -266,3 +266,14 @@ def test_encrypted_pdf_is_refused_up_front(locked_pdfs, tmp_path, tool_id, setti
     with pikepdf.open(result.outputs[0]) as pdf:
         assert not pdf.is_encrypted
     assert markers(result.outputs[0]) == [1, 2, 3]
+
+
+def test_metadata_write_survives_a_damaged_info_key(docs, tmp_path):
+    """An Info key that is not UTF-8 (a damaged file) used to crash the XMP sync; it is left alone now."""
+    from tests.unit.documents.docpdfs import bad_info_key_pdf
+
+    src = bad_info_key_pdf(tmp_path / "badkey.pdf", docs / "three.pdf")
+    result = run_tool("pdf-metadata", src, {"title": "Fixed", "keywords": "k1"}, tmp_path)
+    with pikepdf.open(result.outputs[0]) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "Fixed" and pdf.open_metadata()["dc:title"] == "Fixed"
+    assert markers(result.outputs[0]) == [1, 2, 3]
