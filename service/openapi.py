@@ -521,14 +521,17 @@ def route_docs() -> dict[tuple[str, str], Op]:
         ("POST", "/api/v1/pipeline/execute"): Op(
             "Pipelines", "Run one file through a chain of tools",
             "Each step's output is the next step's input. Every step's settings are validated before anything "
-            "runs. 200 adds `stepsCompleted` and `steps`; 202 when a step is long or the run outlasts SYNC_WAIT_MS.",
+            "runs. 200 adds `stepsCompleted` and `steps`; 202 when a step is long or the run outlasts SYNC_WAIT_MS. "
+            "404: an unknown (or another user's) `pipelineId` or `fileId`.",
             body=("multipart", pipeline_multipart),
-            responses={200: ref("ToolResult"), 202: ref("AsyncJob")}, errors=(400, 413, 415, 422, 501, 503)),
+            responses={200: ref("ToolResult"), 202: ref("AsyncJob")},
+            errors=(400, 404, 409, 413, 415, 422, 501, 503, 504)),
         ("POST", "/api/v1/pipeline/batch"): Op(
             "Pipelines", "Run several files through a chain of tools (ZIP)",
+            "404: an unknown (or another user's) `pipelineId`.",
             body=("multipart", pipeline_batch),
             responses={200: binary("application/zip", "The results", zip_headers)},
-            errors=(400, 413, 415, 422, 501, 503)),
+            errors=(400, 404, 413, 415, 422, 501, 503)),
         ("POST", "/api/v1/pipeline/save"): Op("Pipelines", "Save a named pipeline", body=m["save_pipeline"],
                                               responses={201: ref("Pipeline")}, errors=(400,)),
         ("GET", "/api/v1/pipeline/list"): Op(
@@ -641,6 +644,7 @@ def build(app, *, strict: bool = False, version: str | None = None) -> dict[str,
             paths.setdefault(path, {})["post"] = operation
     for value in components.values():
         value.pop("x-python", None)
+    add_response_examples(paths)
     # the tools first: they are what most readers come for
     tags = [{"name": name, "description": text} for name, text in SECTION_TAGS.values()]
     tags += [{"name": name, "description": text} for name, text in AREA_TAGS.items()]
@@ -958,6 +962,60 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
         batch["responses"] = dict(sorted(batch["responses"].items()))
         out.append((tool_path(spec, batch=True), batch))
     return out
+
+
+# ---- response examples (what the interactive docs show as "Example Value") ---------------------------------
+
+EXAMPLE_JOB_ID = "5f0c6e2a-8d1b-4c3e-9a77-2b6f1d4e8c90"
+_EXAMPLE_INPUT = {Section.IMAGE: "photo.jpg", Section.VIDEO: "clip.mp4", Section.AUDIO: "track.mp3",
+                  Section.PDF: "document.pdf", Section.FILES: "data.csv"}
+
+
+def tool_result_example(name: str = "photo.jpg", **extra: Any) -> dict[str, Any]:
+    return {"jobId": EXAMPLE_JOB_ID, "downloadUrl": f"/api/v1/download/{EXAMPLE_JOB_ID}/{name}",
+            "originalSize": 245760, "processedSize": 81920, **extra}
+
+
+RESPONSE_EXAMPLES: dict[str, Any] = {
+    "ToolResult": tool_result_example(),
+    "AsyncJob": {"jobId": EXAMPLE_JOB_ID, "async": True},
+    "JobFrame": {"jobId": EXAMPLE_JOB_ID, "status": "completed", "progress": 100, "message": "Done",
+                 "result": tool_result_example()},
+    "Pipeline": {"id": "0b7e4d8c-31f2-4a5b-8c6d-9e0f1a2b3c4d", "name": "Web thumbnails",
+                 "description": "200 px wide WebP", "createdAt": "2026-01-15T09:30:00Z",
+                 "ownerId": "6a1d2c3b-4e5f-4a6b-8c7d-8e9f0a1b2c3d",
+                 "steps": [{"toolId": "resize", "settings": {"width": 200}},
+                           {"toolId": "convert", "settings": {"format": "webp"}}]},
+    "ApiKeyCreated": {"id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a", "key": "si_" + "0123456789abcdef" * 6,
+                      "name": "build server", "permissions": ["tools:use"], "expiresAt": None,
+                      "createdAt": "2026-01-15T09:30:00Z"},
+}
+PATH_EXAMPLES: dict[tuple[str, str, str], Any] = {
+    ("/api/v1/pipeline/execute", "post", "200"): tool_result_example(
+        "photo.webp", stepsCompleted=2, steps=[
+            {"step": 1, "toolId": "resize", "status": "completed", "files": 1, "processedSize": 40960},
+            {"step": 2, "toolId": "convert", "status": "completed", "files": 1, "processedSize": 20480}]),
+}
+
+
+def add_response_examples(paths: dict[str, dict[str, Any]]) -> None:
+    """A concrete example on each JSON success answer whose shape is a shared component (tool results, jobs,
+    saved pipelines, new API keys). Response examples only: they never change what a client may send."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for status, response in operation.get("responses", {}).items():
+                media = response.get("content", {}).get("application/json") if status.startswith("2") else None
+                if not media or "example" in media:
+                    continue
+                example = PATH_EXAMPLES.get((path, method, status))
+                name = media.get("schema", {}).get("$ref", "").removeprefix(SCHEMA_REF)
+                if example is None and name == "ToolResult" and "x-tool-id" in operation:
+                    section = Section(path.split("/")[4])
+                    example = tool_result_example(_EXAMPLE_INPUT.get(section, "output.bin"))
+                if example is None:
+                    example = RESPONSE_EXAMPLES.get(name)
+                if example is not None:
+                    media["example"] = copy.deepcopy(example)
 
 
 # ---- cached access for the routes -----------------------------------------------------------------

@@ -158,3 +158,44 @@ def test_served_documents_match_and_are_public(server, doc):
     assert "- `width` (integer | null; 1..65535): Target width in px" in full.text
     assert '"cover" | "contain" | "fill" | "inside" | "outside"; default "cover"' in full.text
     assert "### POST /api/auth/login" in full.text and "/api/v1/openapi.yaml" in short.text
+
+
+def test_success_answers_carry_examples_that_match_their_schemas(doc):
+    """The interactive docs show concrete request/response examples: error examples on every error answer,
+    a result example on every tool and on the job, pipeline and API-key answers; each one is valid against
+    the schema it illustrates (a wrong example would teach clients a wrong shape)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    registry = Registry().with_resource("urn:lutra-openapi", Resource.from_contents(
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": doc["components"]}))
+
+    def check(schema, example, where):
+        schema = json.loads(json.dumps(schema).replace('"#/components/', '"urn:lutra-openapi#/components/'))
+        errors = list(Draft202012Validator(schema, registry=registry).iter_errors(example))
+        assert not errors, (where, errors[0].message)
+
+    examples = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status, response in op["responses"].items():
+                if "$ref" in response:
+                    response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+                media = response.get("content", {}).get("application/json", {})
+                if "example" in media:
+                    check(media["schema"], media["example"], f"{method} {path} {status}")
+                    examples += 1
+            if "x-tool-id" in op and not op.get("x-batch"):
+                answers = op["responses"]
+                assert "example" in answers["202"]["content"]["application/json"], path
+                if "200" in answers and "application/json" in answers["200"].get("content", {}):
+                    example = answers["200"]["content"]["application/json"]["example"]
+                    assert example["downloadUrl"].startswith("/api/v1/download/"), path
+    for status, response in doc["components"]["responses"].items():
+        media = response["content"]["application/json"]
+        check(media["schema"], media["example"], status)
+    assert examples > len(REGISTRY)
+    execute = doc["paths"]["/api/v1/pipeline/execute"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert execute["example"]["stepsCompleted"] == len(execute["example"]["steps"])
+    job = doc["paths"]["/api/v1/jobs/{job_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert job["example"]["status"] == "completed"

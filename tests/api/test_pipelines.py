@@ -402,3 +402,17 @@ def test_cancel_a_running_pipeline(async_server, samples):
                 break
             time.sleep(0.05)
         assert not steps_dir.exists()
+
+
+def test_unknown_saved_pipeline_is_a_documented_404(client, samples):
+    """Found by the contract pass: a {pipelineId} that names no pipeline is a 404, which the OpenAPI document
+    must list for both pipeline routes."""
+    data = (samples / "photo.jpg").read_bytes()
+    unknown = {"pipeline": json.dumps({"pipelineId": "no-such-pipeline"})}
+    r = client.post("/api/v1/pipeline/execute", files={"file": ("p.jpg", data)}, data=unknown)
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    r = client.post("/api/v1/pipeline/batch", files=[("files", ("p.jpg", data))], data=unknown)
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    doc = client.get("/api/v1/openapi.json").json()
+    for path in ("/api/v1/pipeline/execute", "/api/v1/pipeline/batch"):
+        assert "404" in doc["paths"][path]["post"]["responses"], path

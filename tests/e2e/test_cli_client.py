@@ -108,3 +108,37 @@ def test_errors_are_reported_with_their_code(cli_env, tmp_path):
     unknown = lutra(["call", "image/no-such-tool", "photo.jpg"], cli_env, tmp_path)
     assert unknown.returncode == 2 and "unknown tool" in unknown.stderr
     assert not (tmp_path / "photo-resized.jpg").exists()
+
+
+def test_installed_entry_point_with_server_and_key_as_flags(cli_env, tmp_path):
+    """The `lutra` console script (pyproject [project.scripts]) with --server/--api-key instead of the
+    environment; a pipeline over several files comes back as one ZIP."""
+    entry = Path(sys.executable).with_name("lutra")
+    assert entry.is_file(), "the lutra entry point is not installed (pip install -e .)"
+    env = {k: v for k, v in cli_env.items() if k not in ("LUTRA_URL", "LUTRA_API_KEY")}
+    flags = ["--server", cli_env["LUTRA_URL"], "--api-key", cli_env["LUTRA_API_KEY"]]
+    make_jpeg(tmp_path / "photo.jpg", (400, 200), (200, 40, 40))
+    out = tmp_path / "small.jpg"
+    done = subprocess.run([str(entry), "call", "image/resize", "photo.jpg", "--width", "80", *flags, "-o", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as img:
+        assert img.size == (80, 40)
+
+    make_jpeg(tmp_path / "second.jpg", (100, 100), (0, 200, 0))
+    (tmp_path / "steps.json").write_text(json.dumps([{"toolId": "resize", "settings": {"width": 50}},
+                                                     {"toolId": "convert", "settings": {"format": "webp"}}]))
+    zipped = tmp_path / "both.zip"
+    done = subprocess.run([str(entry), "pipeline", "run", "steps.json", "photo.jpg", "second.jpg", *flags,
+                           "-o", str(zipped)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(zipped) as z:
+        sizes = sorted(Image.open(io.BytesIO(z.read(n))).size for n in z.namelist())
+        formats = {Image.open(io.BytesIO(z.read(n))).format for n in z.namelist()}
+    assert sizes == [(50, 25), (50, 50)] and formats == {"WEBP"}
+
+    # a wrong key given as a flag is used (and refused), not silently replaced by anything else
+    bad = subprocess.run([str(entry), "call", "image/resize", "photo.jpg", "--width", "10", "--server",
+                          cli_env["LUTRA_URL"], "--api-key", "si_" + "0" * 96], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "401" in bad.stderr

@@ -79,4 +79,14 @@ def test_docs_page_is_self_contained_shows_every_section_and_works_with_an_api_k
     status.wait_for(timeout=30000)
     assert status.inner_text().strip().startswith("200")
     assert '"tools"' in block.locator(".live-responses-table .microlight").first.inner_text()
+
+    # a tool's documented answer shows a concrete example (Example Value), as does its settings schema
+    page.locator("h3.opblock-tag", has_text="Image tools").first.click()
+    resize = page.locator(".opblock", has=page.locator('[data-path="/api/v1/tools/image/resize"]')).first
+    resize.wait_for(timeout=30000)
+    resize.locator(".opblock-summary").first.click()
+    done = resize.locator(".responses-table tr.response[data-code='200'] .example").first
+    done.wait_for(timeout=30000)
+    shown = done.inner_text()
+    assert '"downloadUrl"' in shown and "/api/v1/download/" in shown and '"processedSize"' in shown, shown
     page.close()
