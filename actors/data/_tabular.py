@@ -43,7 +43,7 @@ def sniff_format(path: Path, name: str) -> str:
         try:
             with zipfile.ZipFile(path) as zf:
                 names = set(zf.namelist())
-        except (zipfile.BadZipFile, OSError):
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
             return "binary"
         if "xl/workbook.xml" in names:
             return "xlsx"

@@ -36,8 +36,10 @@ def too_large(message: str) -> ToolError:
 def open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise bad_input("The file is not a valid ZIP archive.") from None
+    except NotImplementedError:  # e.g. a newer format version than Python's zipfile reads
+        raise bad_input("The ZIP archive uses a format version that is not supported.") from None
 
 
 def entry_kind(info: zipfile.ZipInfo) -> str:
@@ -65,9 +67,14 @@ def check(zf: zipfile.ZipFile, *, ratio: bool = True) -> list[Entry]:
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise too_large(f"The archive has {len(infos)} entries; at most {MAX_ENTRIES} are allowed.")
+    central = getattr(zf, "start_dir", None)  # local headers all come before the central directory
     total = 0
     entries = []
     for info in infos:
+        if info.header_offset < 0 or (central is not None and info.header_offset >= central):
+            raise bad_input("The archive is corrupt: an entry points outside the archive.")
+        if not info.filename:
+            raise bad_input("The archive is corrupt: an entry has no name.")
         path = safe_path(info.filename)
         kind = entry_kind(info)
         if kind == "file":

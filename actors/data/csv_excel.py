@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ MAX_ROWS = 1_048_576
 MAX_CELLS = 20_000_000  # rows x columns after padding: a used range of A1:XFD1048576 is 17 billion
 MAX_COLUMNS = 16_384
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+# a part of the workbook that fails to inflate (or ends early) while openpyxl reads it
+DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError)
 
 
 class CsvExcelSettings(ToolSettings):
@@ -103,7 +106,7 @@ def xlsx_to_csv(call: ToolCall, sheet: int) -> ToolResult:
     try:
         cached = load_workbook(src, read_only=True, data_only=True)
         formulas = load_workbook(src, read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+    except (InvalidFileException, *DAMAGED_ZIP, KeyError, ValueError, OSError, TypeError):
         raise bad_input("The file is not a readable XLSX workbook.") from None
     try:
         sheets = cached.worksheets
@@ -130,7 +133,7 @@ def xlsx_to_csv(call: ToolCall, sheet: int) -> ToolResult:
             if cells > MAX_CELLS:
                 raise bad_input("The worksheet is too large to convert (over 20 million cells).")
         name = values_ws.title
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile):
+    except (KeyError, ValueError, TypeError, *DAMAGED_ZIP):
         raise bad_input("The file is not a readable XLSX workbook.") from None
     finally:
         cached.close()

@@ -4,6 +4,7 @@ path to its output name. Symlinks and macOS resource forks are skipped, never fo
 
 from __future__ import annotations
 
+import errno
 import zipfile
 import zlib
 
@@ -59,8 +60,11 @@ def run(call: ToolCall) -> ToolResult:
                         if left < 0 or written > z.MAX_TOTAL_BYTES:
                             raise z.too_large("The archive unpacks to more than it declares; it is refused.")
                         dst.write(chunk)
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                    OSError) as err:
                 target.unlink(missing_ok=True)
+                if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EMFILE):
+                    raise  # the server's trouble (disk full), not the archive's
                 if isinstance(err, NotImplementedError):
                     raise bad_input("The archive uses a compression method that is not supported.") from None
                 raise bad_input("The archive is corrupt (an entry fails to decompress or its checksum "

@@ -25,6 +25,7 @@ import threading
 import time
 import xmlrpc.client
 import zipfile
+import zlib
 from pathlib import Path
 
 import trio
@@ -317,7 +318,7 @@ def detect(path: Path) -> str | None:
                     for ext, part in OOXML_MAIN.items():
                         if part in names:
                             return ext
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
             return None
         return None
     if head.startswith(OLE_MAGIC):

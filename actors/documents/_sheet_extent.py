@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from xml.parsers import expat
 
@@ -323,7 +324,7 @@ def measure(path: Path, ext: str, limit: int = MAX_SHEET_CELLS) -> tuple[int, in
                 scan.ods_content(zf, "content.xml")
     except (_Enough, expat.ExpatError):
         pass  # the answer is known, the budget is spent, or the XML breaks off: judge what was seen
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, NotImplementedError) as err:
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, EOFError, RuntimeError, NotImplementedError) as err:
         raise ValueError("unreadable") from err
     return scan.total, scan.filled, [(s.rows, s.cols) for s in scan.sheets]
 

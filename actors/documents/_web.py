@@ -114,6 +114,7 @@ def _unpack_media(archive: Path, target: Path) -> list[Path]:
     """Unzip a docx/epub (names checked, sizes capped) so the writer finds the input's own images; returns
     the folders pandoc's image paths are relative to."""
     import zipfile
+    import zlib
 
     roots = [target]
     total = 0
@@ -137,7 +138,7 @@ def _unpack_media(archive: Path, target: Path) -> list[Path]:
                     shutil.copyfileobj(src, out, 1 << 20)
                 if name.endswith(".opf") and dest.parent not in roots:
                     roots.append(dest.parent)
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError, NotImplementedError):
         raise bad_input("The document is corrupt or not a valid archive.") from None
     if (target / "word").is_dir():
         roots.append(target / "word")

@@ -5,6 +5,7 @@ self-contained HTML by WeasyPrint, offline."""
 from __future__ import annotations
 
 import zipfile
+import zlib
 from typing import Literal
 
 from pydantic import Field
@@ -27,7 +28,7 @@ def check_epub(path) -> None:
                 raise bad_input("The file is not a valid EPUB.")
             if sum(i.file_size for i in zf.infolist()) > 1024 * 1024 * 1024:
                 raise bad_input("The EPUB unpacks to more than 1 GB.")
-    except (zipfile.BadZipFile, OSError, KeyError):
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, NotImplementedError):
         raise bad_input("The file is not a valid EPUB.") from None
 
 

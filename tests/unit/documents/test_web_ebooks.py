@@ -240,3 +240,33 @@ def test_embedded_images_survive_and_local_files_do_not_leak(tmp_path):
     with zipfile.ZipFile(leaked) as zf:
         assert not any(hostname in zf.read(n) for n in zf.namelist() if "media" in n)
         assert len([n for n in zf.namelist() if "media/" in n]) == 1
+
+
+def _deflated_with_broken_mimetype(path, mimetype: bytes, extra: dict[str, bytes]) -> Path:
+    """A ZIP whose first entry 'mimetype' is deflated and then damaged: reading it raises zlib.error."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", mimetype * 40)
+        for name, data in extra.items():
+            zf.writestr(name, data)
+    data = bytearray(path.read_bytes())
+    start = 30 + len("mimetype")
+    data[start: start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_archives_that_do_not_inflate_are_400(tmp_path):
+    """An EPUB (or an ODF document) whose parts fail to inflate: a clear 400, not an unexpected error."""
+    from actors.documents import _office
+
+    book = _deflated_with_broken_mimetype(tmp_path / "b.epub", b"application/epub+zip",
+                                          {"META-INF/container.xml": b"<container/>"})
+    with pytest.raises(ToolError) as err:
+        run_tool("epub-convert", book, {"format": "md"}, tmp_path)
+    assert err.value.status == 400 and "EPUB" in err.value.message
+    odt = _deflated_with_broken_mimetype(tmp_path / "d.odt", b"application/vnd.oasis.opendocument.text",
+                                         {"content.xml": b"<x/>"})
+    assert _office.detect(odt) is None
+    with pytest.raises(ToolError) as err:
+        _office.check_input(odt, "d.odt", "document")
+    assert err.value.status == 400
