@@ -12,6 +12,7 @@ import logging
 import mimetypes
 import os
 import shutil
+import struct
 import subprocess
 import time
 import uuid
@@ -131,11 +132,79 @@ def _pil_open(path: str):
     return Image.open(path)
 
 
+# Camera RAW files by name. Most are TIFF underneath, so libvips would "decode" them as the undemosaiced
+# sensor mosaic (or a tiny embedded thumbnail): rawpy (LibRaw) goes first for these.
+RAW_SUFFIXES = frozenset({".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
+                          ".rw2", ".rwl", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
+                          ".iiq", ".mef"})
+_DNG_VERSION_TAG = 50706
+
+
+def is_camera_raw(path: str) -> bool:
+    """A camera RAW: by its name, or a DNG under any name (a TIFF whose first IFD carries DNGVersion)."""
+    if Path(path).suffix.lower() in RAW_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if head[:4] not in (b"II*\x00", b"MM\x00*"):
+                return False
+            order = "<" if head[:2] == b"II" else ">"
+            fh.seek(struct.unpack(order + "I", head[4:8])[0])
+            (count,) = struct.unpack(order + "H", fh.read(2))
+            entries = fh.read(12 * min(count, 1000))
+        return any(struct.unpack_from(order + "H", entries, i)[0] == _DNG_VERSION_TAG
+                   for i in range(0, len(entries) - 11, 12))
+    except (OSError, struct.error):
+        return False
+
+
+def _tiff_based(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in (b"II*\x00", b"MM\x00*")
+    except OSError:
+        return False
+
+
+def _has_rawpy() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rawpy") is not None
+
+
+def _load_camera_raw(path: str, width: int, height: int, size: str, max_pixels: float):
+    """A demosaiced, white-balanced camera RAW (rawpy, half size: plenty for a preview), or None."""
+    try:
+        import numpy
+        import pyvips
+        import rawpy
+    except ImportError:  # pragma: no cover - rawpy comes with deps/preview.pip
+        return None
+    try:
+        with rawpy.imread(path) as raw:
+            if max_pixels and raw.sizes.raw_width * raw.sizes.raw_height > max_pixels:
+                raise ToolError("The image is too large to preview.", ErrorCode.PAYLOAD_TOO_LARGE, 413)
+            rgb = numpy.ascontiguousarray(raw.postprocess(use_camera_wb=True, half_size=True, output_bps=8))
+    except ApiError:
+        raise
+    except Exception:  # not a RAW LibRaw can read (rawpy.LibRawError and friends)
+        return None
+    image = pyvips.Image.new_from_memory(rgb.tobytes(), rgb.shape[1], rgb.shape[0], rgb.shape[2], "uchar")
+    return image.copy(interpretation="srgb").thumbnail_image(width, height=height, size=size)
+
+
 def _load_any_image(path: str, width: int, height: int, size: str, max_pixels: float):
     """A pyvips image scaled into width x height (`size` as pyvips.thumbnail), from whatever decoder works:
-    libvips (shrink-on-load), Pillow with pillow-heif, or rawpy for camera RAW when installed."""
+    rawpy for camera RAW, libvips (shrink-on-load), Pillow with pillow-heif."""
     import pyvips
 
+    if is_camera_raw(path):
+        image = _load_camera_raw(path, width, height, size, max_pixels)
+        if image is not None:
+            return image
+        if _tiff_based(path) and _has_rawpy():
+            return None  # a RAW LibRaw cannot read (cut short...): libvips would show the bare sensor mosaic
     try:
         header = pyvips.Image.new_from_file(path)
         if max_pixels and header.width * header.height > max_pixels:
@@ -155,17 +224,8 @@ def _load_any_image(path: str, width: int, height: int, size: str, max_pixels: f
         raise
     except Exception:
         pil = None
-    if pil is None:
-        try:
-            import numpy
-            import rawpy
-            from PIL import Image
-
-            with rawpy.imread(path) as raw:
-                rgb = raw.postprocess(use_camera_wb=True, half_size=True)
-            pil = Image.fromarray(numpy.ascontiguousarray(rgb)).convert("RGB")
-        except Exception:
-            return None
+    if pil is None:  # a RAW under a name that does not say so (CR3, RAF ... are not TIFF)
+        return _load_camera_raw(path, width, height, size, max_pixels)
     image = pyvips.Image.new_from_memory(pil.tobytes(), pil.size[0], pil.size[1], len(pil.getbands()), "uchar")
     image = image.copy(interpretation="srgb")
     return image.thumbnail_image(width, height=height, size=size)
@@ -389,6 +449,8 @@ class Library:
         if not src.is_file():
             raise ApiError(ErrorCode.INPUT_MISSING, "The stored file is missing.")
         kind, _fmt = await trio.to_thread.run_sync(kind_of, src, row.original_name)
+        if kind != "image" and await trio.to_thread.run_sync(is_camera_raw, str(src)):
+            kind = "image"  # CR3 is an ISO media file underneath, RAF/ORF are unknown to the sniffer
         if kind not in ("image", "svg", "pdf", "video"):
             raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "No thumbnail is available for this kind of file.")
         max_pixels = self.config.max_megapixels * 1e6

@@ -10,7 +10,7 @@ from quart import Blueprint, Response, current_app, request, send_file
 from protocols.errors import ApiError, ErrorCode
 from service.auth import current_principal, require
 from service.jobs import new_job_id
-from service.library import NewFile, file_json, get_library, in_worker, render_preview
+from service.library import NewFile, file_json, get_library, in_worker, is_camera_raw, render_preview
 from service.responses import json_body, json_response
 from service.routes.tools import guard_capacity
 from service.toolrun import discard
@@ -206,7 +206,7 @@ async def preview():
         item = files[0]
         if item.size == 0:
             raise ApiError(ErrorCode.VALIDATION_ERROR, "The file is empty.")
-        if item.kind not in ("image", "svg", "unknown"):
+        if item.kind not in ("image", "svg", "unknown") and not is_camera_raw(str(item.path)):
             raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "A preview can only be made from an image.")
         dest = job_dir / "preview.webp"
         try:

@@ -447,3 +447,63 @@ def test_running_server_sweeps_old_workspace_jobs_and_keeps_old_library_files(tm
             assert c.get(f"/api/v1/files/{kept['id']}/download").content == photo
     finally:
         srv.stop()
+
+
+# ---- camera RAW (a DNG the test writes: an RGGB sensor mosaic of a red scene) ---------------------------------
+
+def make_dng(path: Path, width: int = 800, height: int = 600) -> Path:
+    import numpy as np
+    import tifffile
+
+    cfa = np.empty((height, width), np.uint16)
+    cfa[0::2, 0::2] = 3500  # R sites bright
+    cfa[0::2, 1::2] = 300  # G
+    cfa[1::2, 0::2] = 300  # G
+    cfa[1::2, 1::2] = 200  # B
+    identity = (10000, 10000, 0, 10000, 0, 10000, 0, 10000, 10000, 10000, 0, 10000, 0, 10000, 0, 10000, 10000, 10000)
+    tifffile.imwrite(path, cfa, photometric=32803, subfiletype=0, extratags=[
+        (33421, "H", 2, (2, 2)),  # CFARepeatPatternDim
+        (33422, "B", 4, (0, 1, 1, 2)),  # CFAPattern: RGGB
+        (50706, "B", 4, (1, 4, 0, 0)),  # DNGVersion
+        (50707, "B", 4, (1, 1, 0, 0)),  # DNGBackwardVersion
+        (50708, "s", 0, "Lutra Test Camera"),  # UniqueCameraModel
+        (50714, "H", 1, 0),  # BlackLevel
+        (50717, "H", 1, 4095),  # WhiteLevel
+        (50721, "2i", 9, identity),  # ColorMatrix1
+        (50728, "2I", 3, (1, 1, 1, 1, 1, 1)),  # AsShotNeutral
+        (50778, "H", 1, 21),  # CalibrationIlluminant1: D65
+    ])
+    return path
+
+
+def _centre_rgb(data: bytes) -> tuple[int, int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        rgb = img.convert("RGB")
+        return rgb.getpixel((rgb.width // 2, rgb.height // 2))
+
+
+def test_preview_of_camera_raw_is_demosaiced(client, tmp_path):
+    """A DNG is a TIFF underneath: read as one it is a grey sensor mosaic. The preview demosaics it (LibRaw)."""
+    dng = make_dng(tmp_path / "shot.dng").read_bytes()
+    for name in ("shot.dng", "shot.tif"):  # by its name, and a DNG under a TIFF name (its DNGVersion tag)
+        r = client.post("/api/v1/preview", files={"file": (name, dng)})
+        assert r.status_code == 200, (name, r.text)
+        assert image_format(r.content) == "WEBP"
+        assert image_size(r.content) == (400, 300), name  # half-size decode, inside 1200x1200
+        red, green, blue = _centre_rgb(r.content)
+        assert red > 150 and green < 90 and blue < 120, (name, red, green, blue)
+    r = client.post("/api/v1/preview", files={"file": ("broken.nef", b"NOT A RAW FILE" * 100)})
+    assert r.status_code == 415 and r.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    r = client.post("/api/v1/preview", files={"file": ("cut.dng", dng[:2000])})
+    assert 400 <= r.status_code < 500 and set(r.json()) >= {"error", "code"}
+
+
+def test_thumbnail_of_camera_raw(client, tmp_path):
+    f = uploaded(client, uniq("raw", "dng"), make_dng(tmp_path / "r.dng").read_bytes())
+    r = client.get(f"/api/v1/files/{f['id']}/thumbnail")
+    assert r.status_code == 200 and image_format(r.content) == "JPEG"
+    assert image_size(r.content) == (300, 225)
+    red, green, blue = _centre_rgb(r.content)
+    assert red > 150 and green < 90 and blue < 120, (red, green, blue)
