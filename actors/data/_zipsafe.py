@@ -1,5 +1,7 @@
 """ZIP archives read defensively (COMPATIBILITY.md, extract-zip): at most 1000 entries, 200 MiB per
 entry, 500 MiB in all, compression ratio at most 100, no absolute or '..' paths; symlinks skipped.
+The ratio applies to entries of 1 MiB and more: a small file of repeated text (a blank form, a log of
+identical lines) easily compresses past 100:1 and is no bomb; the size limits bound those anyway.
 
 The sizes checked are the ones the archive declares; extraction then reads at most that many bytes
 per entry (zipfile stops at the declared size and verifies the CRC), so a lying header cannot write
@@ -19,6 +21,7 @@ MAX_ENTRIES = 1000
 MAX_ENTRY_BYTES = 200 * 1024 * 1024
 MAX_TOTAL_BYTES = 500 * 1024 * 1024
 MAX_RATIO = 100
+RATIO_FROM_BYTES = 1024 * 1024  # entries smaller than this are never refused for their ratio alone
 MiB = 1024 * 1024
 
 
@@ -84,7 +87,7 @@ def check(zf: zipfile.ZipFile, *, ratio: bool = True) -> list[Entry]:
             total += info.file_size
             if total > MAX_TOTAL_BYTES:
                 raise too_large(f"The archive unpacks to more than {MAX_TOTAL_BYTES // MiB} MiB in all.")
-            if ratio and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            if ratio and info.file_size >= RATIO_FROM_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 raise too_large(f"An entry is compressed more than {MAX_RATIO}:1 (a likely ZIP bomb); it is refused.")
             if info.flag_bits & 0x1:
                 raise bad_input("The archive is password-protected; it cannot be extracted.")

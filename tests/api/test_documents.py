@@ -62,6 +62,9 @@ def test_merge_pdf_multi_file(client, pdfs, tmp_path):
     body = finished(client, r)
     assert markers(fetch(client, tmp_path, body)) == [1, 2, 3, *range(1, 11)]
     assert_error(post(client, "merge-pdf", [pdfs / "three.pdf"], field="files"), 400)
+    body = finished(client, post(client, "merge-pdf", [pdfs / "three.pdf"] * 20, field="files"))  # the most
+    assert markers(fetch(client, tmp_path, body, "twenty.pdf")) == [1, 2, 3] * 20
+    assert_error(post(client, "merge-pdf", [pdfs / "three.pdf"] * 21, field="files"), 400)
 
 
 def test_split_pdf_zip(client, pdfs, tmp_path):

@@ -395,3 +395,19 @@ def test_xlsx_whose_sheet_does_not_inflate_is_400(tmp_path):
     with pytest.raises(ToolError) as err:
         run_tool("csv-excel", src, {}, tmp_path)
     assert err.value.status == 400 and "XLSX" in err.value.message
+
+
+def test_small_repetitive_files_are_not_taken_for_bombs(tmp_path):
+    """create-zip -> extract-zip of a 600 kB file of identical lines (deflated far past 100:1): it comes
+    back byte for byte; the ratio rule is for entries of 1 MiB and more (the 20 MiB bomb above)."""
+    text = b"0,0,0,0,0,0,0,0\n" * 40_000
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(text)
+    other = tmp_path / "other.txt"
+    other.write_bytes(b"x")
+    archive = run_tool("create-zip", [blank, other], {}, tmp_path).outputs[0]
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo("blank.csv")
+        assert info.file_size > 100 * info.compress_size  # well past 100:1
+    result = run_tool("extract-zip", archive, {}, tmp_path)
+    assert {p.name: p.read_bytes() for p in result.outputs[1:]}["blank.csv"] == text
