@@ -45,7 +45,7 @@ def run(call: ToolCall) -> ToolResult:
     method = "qpdf"
     try:
         count = _rewrite(src, out)
-    except (pikepdf.PdfError, RecursionError, ValueError):
+    except (*_pdf.DAMAGED, ValueError):
         # qpdf gave up: let ghostscript re-interpret the page content and write a new file, if there is any
         if not _has_pages(src):
             raise bad_input("This PDF is too damaged to repair: no pages were found in it.") from None
@@ -55,7 +55,7 @@ def run(call: ToolCall) -> ToolResult:
             _proc.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite", f"-sOutputFile={rebuilt}",
                        src], timeout=_pdf.GS_TIMEOUT, what="Repairing the PDF")
             count = _rewrite(rebuilt, out)
-        except (ToolError, pikepdf.PdfError, RecursionError, ValueError):
+        except (ToolError, *_pdf.DAMAGED, ValueError):
             raise bad_input("This PDF is too damaged to repair: no readable pages were found.") from None
         finally:
             rebuilt.unlink(missing_ok=True)

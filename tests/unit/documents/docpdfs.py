@@ -84,3 +84,13 @@ def bad_info_key_pdf(path: Path, source: Path) -> Path:
     data = path.read_bytes()
     path.write_bytes(data.replace(b"/Author", b"/Aut#82r", 1))
     return path
+
+
+def broken_tree_pdf(path: Path, source: Path) -> Path:
+    """`source` (as reportlab wrote it) with page 1's dictionary left unclosed and a stray '/' before the
+    page tree's /Count: qpdf opens it, but flattening the page tree fails with a runtime error of its own."""
+    data = source.read_bytes()
+    data = data.replace(b"/Type /Page\n>>", b"/Type /Page\n>j", 1)
+    data = data.replace(b"<<\n/Count", b"<<//Count", 1)
+    path.write_bytes(data)
+    return path

@@ -277,3 +277,25 @@ def test_metadata_write_survives_a_damaged_info_key(docs, tmp_path):
     with pikepdf.open(result.outputs[0]) as pdf:
         assert str(pdf.docinfo["/Title"]) == "Fixed" and pdf.open_metadata()["dc:title"] == "Fixed"
     assert markers(result.outputs[0]) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("tool_id, settings", [
+    ("repair-pdf", {}), ("rotate-pdf", {"angle": 90}), ("merge-pdf", {}), ("split-pdf", {}),
+    ("pdf-metadata", {}), ("linearize-pdf", {}), ("protect-pdf", {"userPassword": "x"}),
+])
+def test_a_broken_page_tree_is_repaired_or_a_client_error(docs, tmp_path, tool_id, settings):
+    """qpdf opens the file, then fails flattening its page tree with a runtime error (not a PdfError):
+    repair-pdf falls back to ghostscript, the other tools answer a 4xx; none raises an unexpected error."""
+    from tests.unit.documents.docpdfs import broken_tree_pdf
+
+    src = broken_tree_pdf(tmp_path / "tree.pdf", docs / "three.pdf")
+    inputs = [docs / "three.pdf", src] if tool_id == "merge-pdf" else src
+    try:
+        result = run_tool(tool_id, inputs, settings, tmp_path)
+    except ToolError as err:
+        assert 400 <= err.status < 500, err.message
+        assert tool_id != "repair-pdf" or "repair" in err.message
+    else:
+        assert result.outputs[0].stat().st_size > 0
+        if tool_id == "repair-pdf":
+            assert page_count(result.outputs[0]) >= 1 and result.extra["method"] == "ghostscript"
