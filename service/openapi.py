@@ -394,7 +394,7 @@ def route_docs() -> dict[tuple[str, str], Op]:
         # -- audit
         ("GET", "/api/v1/audit-log"): Op(
             "Audit", "The audit log, newest first",
-            query=[q("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
+            query=[q("page", {"type": "integer", "minimum": 1, "maximum": 2**31, "default": 1}, "Page number"),
                    q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Entries per page"),
                    q("action", STR, "Filter by action(s), comma-separated (e.g. ROLE_CREATED)"),
                    q("from", STR, "Entries at or after this ISO 8601 date"),
@@ -480,8 +480,8 @@ def route_docs() -> dict[tuple[str, str], Op]:
         ("GET", "/api/v1/files"): Op(
             "Files", "List library files (newest version of each)",
             query=[q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size"),
-                   q("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip this many"),
-                   q("page", {"type": "integer", "minimum": 1}, "Page number (instead of offset)"),
+                   q("offset", {"type": "integer", "minimum": 0, "maximum": 2**31, "default": 0}, "Skip this many"),
+                   q("page", {"type": "integer", "minimum": 1, "maximum": 2**31}, "Page number (instead of offset)"),
                    q("search", STR, "Filter by name")],
             responses={200: obj({"files": {"type": "array", "items": ref("LibraryFile")}, "total": INT,
                                  "limit": INT, "offset": INT}, ("files", "total", "limit", "offset"))},

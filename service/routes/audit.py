@@ -16,10 +16,11 @@ bp = Blueprint("audit", __name__)
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
+MAX_PAGE = 1 << 31  # (page - 1) * limit must stay a 64-bit SQL integer
 _TOOL_PATHS = ("/api/v1/tools/", "/api/v1/pipeline/execute", "/api/v1/pipeline/batch")
 
 
-def _int_arg(name: str, default: int, low: int) -> int:
+def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -31,6 +32,9 @@ def _int_arg(name: str, default: int, low: int) -> int:
     if value < low:
         raise ApiError(ErrorCode.VALIDATION_ERROR, f"'{name}' must be at least {low}.",
                        details=[{"path": name, "message": f"below {low}"}])
+    if high is not None and value > high:
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"'{name}' must be at most {high}.",
+                       details=[{"path": name, "message": f"above {high}"}])
     return value
 
 
@@ -53,7 +57,7 @@ def entry_json(row) -> dict:
 @bp.get("/api/v1/audit-log")
 @require("audit:read")
 async def audit_log():
-    page = _int_arg("page", 1, 1)
+    page = _int_arg("page", 1, 1, MAX_PAGE)
     limit = min(_int_arg("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
     since, until = _time_arg("from"), _time_arg("to")
     actions = [a.strip().upper() for a in request.args.get("action", "").split(",") if a.strip()]
