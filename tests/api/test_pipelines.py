@@ -416,3 +416,16 @@ def test_unknown_saved_pipeline_is_a_documented_404(client, samples):
     doc = client.get("/api/v1/openapi.json").json()
     for path in ("/api/v1/pipeline/execute", "/api/v1/pipeline/batch"):
         assert "404" in doc["paths"][path]["post"]["responses"], path
+
+
+def test_max_pipeline_steps_is_configurable(make_server, samples):
+    srv = make_server(max_pipeline_steps="2")
+    with srv.client() as c:
+        data = (samples / "photo.jpg").read_bytes()
+        r = execute(c, data, ("resize", {"width": 40}), ("rotate", {"angle": 90}), ("rotate", {"angle": 90}))
+        assert r.status_code == 400 and "3 steps; this server allows at most 2" in r.json()["error"]
+        r = c.post("/api/v1/pipeline/save", json={"name": "long", "steps": [
+            {"toolId": "rotate", "settings": {"angle": 90}}] * 3})
+        assert r.status_code == 400 and "at most 2" in r.json()["error"]
+        r = execute(c, data, ("resize", {"width": 40}), ("rotate", {"angle": 90}))
+        assert r.status_code == 200 and r.json()["stepsCompleted"] == 2
