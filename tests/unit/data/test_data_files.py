@@ -411,3 +411,18 @@ def test_small_repetitive_files_are_not_taken_for_bombs(tmp_path):
         assert info.file_size > 100 * info.compress_size  # well past 100:1
     result = run_tool("extract-zip", archive, {}, tmp_path)
     assert {p.name: p.read_bytes() for p in result.outputs[1:]}["blank.csv"] == text
+
+
+def test_chart_title_is_drawn(tmp_path):
+    """The title takes the band above the plot: with a title that band has ink, without it the plot
+    starts there instead (the same data, size and kind otherwise)."""
+    src = make_csv(tmp_path / "t.csv", [["k", "v"], ["a", "1"], ["b", "2"]])
+
+    def top_band_ink(title):
+        out = run_tool("chart-maker", src, {"kind": "pie", "title": title, "width": 400, "height": 300},
+                       tmp_path).outputs[0]
+        im = Image.open(out).convert("L")
+        return sum(1 for x in range(im.width) for y in range(int(im.height * 0.07)) if im.getpixel((x, y)) < 128)
+
+    assert top_band_ink("Quarterly Sales Title") > 50
+    assert top_band_ink("") < top_band_ink("Quarterly Sales Title") / 3
