@@ -4,7 +4,6 @@ persists state, and runs the coordinators of batches. Jobs belong to it, not to 
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import shutil
 import time
@@ -49,7 +48,6 @@ class JobManager:
         self.store = store
         self.supervisor = supervisor
         self.records: OrderedDict[str, JobRecord] = OrderedDict()
-        self._send, self._recv = trio.open_memory_channel[JobEvent](math.inf)
         self._nursery: trio.Nursery | None = None
         # job id -> async hook(rec, body) run before a completed job is finished (library auto-save)
         self.before_finish: dict[str, Callable[[JobRecord, dict[str, Any]], Awaitable[None]]] = {}
@@ -88,11 +86,15 @@ class JobManager:
             self._nursery = nursery
             nursery.start_soon(self._sweep_loop)
             task_status.started()
-            async for event in self._recv:
-                try:
-                    self._on_event(event)
-                except Exception:
-                    log.exception("job event handling failed")
+            await trio.sleep_forever()
+
+    def _deliver(self, event: JobEvent) -> None:
+        """An actor's reply, handled at once in the actor's task (never raising into it): a job's result
+        then reaches its waiting request without one more task switch on the way."""
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("job event handling failed")
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run a coordinator (batch, pipeline) in the manager's nursery; it must catch its own errors."""
@@ -144,18 +146,19 @@ class JobManager:
                             rec.error, rec.code, rec.http_status, rec.updated_at, done=rec.persisted)
         else:
             rec.persisted.set()
-        self._drop_inputs(rec.id)
+        self._drop_inputs(rec.id, rec.original_size or 0)
 
-    def _drop_inputs(self, job_id: str) -> None:
+    INLINE_DROP_BYTES = 32 << 20
+
+    def _drop_inputs(self, job_id: str, size: int) -> None:
         """A finished job's uploads are not needed any more (its outputs are what is downloaded). Removing
         them at once halves the workspace's disk use, and most are gone before the kernel writes them back,
-        which saves that disk write (and its CPU) for every upload."""
+        which saves that disk write (and its CPU) for every upload. Up to INLINE_DROP_BYTES (known size) they go
+        right here (well under a millisecond, less than a hand-off to a thread); bigger ones on a thread."""
         folder = self.job_dir(job_id) / "in"
-        if not folder.exists():
-            return
-        if self._nursery is None:
+        if self._nursery is None or 0 < size <= self.INLINE_DROP_BYTES:
             shutil.rmtree(folder, ignore_errors=True)
-        else:
+        elif folder.exists():
             self._nursery.start_soon(partial(trio.to_thread.run_sync, shutil.rmtree, folder, True))
 
     # ---- running tools --------------------------------------------------------------------
@@ -163,7 +166,7 @@ class JobManager:
         return self.config.job_timeout_long_s if spec.mode is Mode.LONG else self.config.job_timeout_fast_s
 
     def submit_tool(self, rec: JobRecord, spec: ToolSpec, call: ToolCall) -> None:
-        job = Job(id=rec.id, tool_id=spec.id, call=call, deadline_s=self.deadline_for(spec), reply=self._send.send_nowait)
+        job = Job(id=rec.id, tool_id=spec.id, call=call, deadline_s=self.deadline_for(spec), reply=self._deliver)
         try:
             self.supervisor.submit(job)
         except ApiError as err:
@@ -228,10 +231,13 @@ class JobManager:
         return body
 
     async def wait(self, rec: JobRecord, timeout_s: float) -> bool:
-        """Wait for the job to end and its state to be committed, so a 200 survives a crash."""
+        """Wait for the job to end and its state to be committed, so a 200 survives a crash. (An event
+        already set is not awaited: awaiting it would still yield to every other runnable task first, which
+        puts other requests' work on this response's path.)"""
         with trio.move_on_after(timeout_s):
             await rec.done.wait()
-            await rec.persisted.wait()
+            if not rec.persisted.is_set():  # usually committed already (StoreActor.post)
+                await rec.persisted.wait()
         return rec.done.is_set()
 
     # ---- batches --------------------------------------------------------------------------
