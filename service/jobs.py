@@ -11,7 +11,6 @@ import uuid
 import zipfile
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -49,6 +48,8 @@ class JobManager:
         self.supervisor = supervisor
         self.records: OrderedDict[str, JobRecord] = OrderedDict()
         self._nursery: trio.Nursery | None = None
+        self._trash: list[Path] = []  # finished jobs' upload folders, for the janitor
+        self._trash_added = trio.Event()
         # job id -> async hook(rec, body) run before a completed job is finished (library auto-save)
         self.before_finish: dict[str, Callable[[JobRecord, dict[str, Any]], Awaitable[None]]] = {}
         self.limits = Limits(max_megapixels=config.max_megapixels, max_pdf_pages=config.max_pdf_pages)
@@ -85,6 +86,7 @@ class JobManager:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._sweep_loop)
+            nursery.start_soon(self._janitor)
             task_status.started()
             await trio.sleep_forever()
 
@@ -146,20 +148,30 @@ class JobManager:
                             rec.error, rec.code, rec.http_status, rec.updated_at, done=rec.persisted)
         else:
             rec.persisted.set()
-        self._drop_inputs(rec.id, rec.original_size or 0)
+        self._drop_inputs(rec.id)
 
-    INLINE_DROP_BYTES = 32 << 20
-
-    def _drop_inputs(self, job_id: str, size: int) -> None:
+    def _drop_inputs(self, job_id: str) -> None:
         """A finished job's uploads are not needed any more (its outputs are what is downloaded). Removing
         them at once halves the workspace's disk use, and most are gone before the kernel writes them back,
-        which saves that disk write (and its CPU) for every upload. Up to INLINE_DROP_BYTES (known size) they go
-        right here (well under a millisecond, less than a hand-off to a thread); bigger ones on a thread."""
+        which saves that disk write (and its CPU) for every upload. Removing a file costs about a
+        millisecond per few MB, so it is not done here, on the way to the job's response: the folders go
+        to the janitor, which removes whatever has gathered in one trip to a thread."""
         folder = self.job_dir(job_id) / "in"
-        if self._nursery is None or 0 < size <= self.INLINE_DROP_BYTES:
+        if self._nursery is None:
             shutil.rmtree(folder, ignore_errors=True)
-        elif folder.exists():
-            self._nursery.start_soon(partial(trio.to_thread.run_sync, shutil.rmtree, folder, True))
+            return
+        self._trash.append(folder)
+        self._trash_added.set()
+
+    async def _janitor(self) -> None:
+        while True:
+            await self._trash_added.wait()
+            self._trash_added = trio.Event()
+            batch, self._trash = self._trash, []
+            try:
+                await trio.to_thread.run_sync(_remove_all, batch)
+            except Exception:
+                log.exception("removing finished jobs' uploads failed")
 
     # ---- running tools --------------------------------------------------------------------
     def deadline_for(self, spec: ToolSpec) -> float:
@@ -331,6 +343,11 @@ class JobManager:
             except FileNotFoundError:
                 continue
         return removed
+
+
+def _remove_all(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def unique_name(name: str, used: set[str]) -> str:
