@@ -15,6 +15,11 @@ from protocols.tools import REGISTRY, ToolResult
 
 log = logging.getLogger("lutra.actors")
 
+# Worker processes are shared by every family (trio-parallel's cache): families warm theirs one after the
+# other, so each reuses the processes the previous one started instead of starting as many again (on a
+# 2-core box: 2 warm processes, not 2 per family).
+_warming = trio.Lock()
+
 
 class WorkerPoolActor(Actor):
     """CPU tools run in a worker process each: the loop never blocks, a native crash fails one job,
@@ -31,7 +36,7 @@ class WorkerPoolActor(Actor):
 
     async def _warm_workers(self) -> None:
         try:
-            async with trio.open_nursery() as nursery:
+            async with _warming, trio.open_nursery() as nursery:
                 for _ in range(self.capacity):
                     nursery.start_soon(self._warm_one)
         except Exception:
