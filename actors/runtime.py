@@ -89,17 +89,6 @@ class Actor:
         slot.scope.cancel()
         return True
 
-    def postpone(self, job_id: str, seconds: float) -> None:
-        """Move a running job's deadline later (a job started early on an upload: its deadline counts from
-        when the upload has arrived)."""
-        slot = self._slots.get(job_id)
-        if slot is not None and not slot.finished and slot.scope.deadline != math.inf:
-            slot.scope.deadline += seconds
-
-    def idle_slot(self) -> bool:
-        """Whether a job submitted now would start at once (nothing queued, a slot free)."""
-        return self.stats.queued == 0 and self.stats.running < self.capacity
-
     def owns(self, job_id: str) -> bool:
         return job_id in self._slots
 

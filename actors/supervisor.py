@@ -35,10 +35,6 @@ class Supervisor:
     def cancel(self, job_id: str) -> bool:
         return any(actor.cancel(job_id) for actor in self.actors.values())
 
-    def postpone(self, job_id: str, seconds: float) -> None:
-        for actor in self.actors.values():
-            actor.postpone(job_id, seconds)
-
     def stats(self) -> dict[str, dict]:
         out: dict[str, dict] = {}
         for family, actor in self.actors.items():

@@ -11,8 +11,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from protocols.arrival import ArrivingFile
-
 
 class Mode(StrEnum):
     FAST = "fast"  # the request waits up to SYNC_WAIT_MS, then falls back to 202
@@ -70,8 +68,6 @@ class ToolCall:
     roles: list[str] = field(default_factory=list)  # multipart field name of each input
     # Only for tools that run on the actor's event loop (not in a worker): progress 0..100 + message.
     progress: Callable[[float, str | None], None] | None = None
-    # Only for `early` tools started while input 0 is still being uploaded (see protocols/arrival.py).
-    arriving: ArrivingFile | None = None
 
     def stem(self, index: int = 0) -> str:
         name = self.names[index] if index < len(self.names) else "output"
@@ -102,8 +98,6 @@ class ToolSpec:
     body: str = "multipart"  # "json" (settings are the JSON body, no file) or "either" (by Content-Type)
     summary: str = ""
     in_process: bool = False  # run on the actor's loop (async orchestration of subprocesses)
-    # an in-process tool that may start while its one input is still arriving (ToolCall.arriving)
-    early: bool = False
     pipeline: bool = True  # usable as a pipeline step (False for password tools and sub-routes)
     # "json": the usual {jobId, downloadUrl, ...} body; "file": answer with the output file itself
     # (used by preview sub-routes); extras then travel as X-<Name> headers
@@ -139,7 +133,6 @@ def tool(
     body: str = "multipart",
     summary: str = "",
     in_process: bool = False,
-    early: bool = False,
     pipeline: bool = True,
     response: str = "json",
 ) -> Callable[[ToolFn], ToolFn]:
@@ -148,8 +141,6 @@ def tool(
     def register(fn: ToolFn) -> ToolFn:
         if tool_id in REGISTRY and REGISTRY[tool_id].run is not fn:
             raise ValueError(f"tool {tool_id!r} registered twice")
-        if early and not (in_process and inputs == (1, 1)):
-            raise ValueError(f"tool {tool_id!r}: only an in-process tool with one input can start early")
         REGISTRY[tool_id] = ToolSpec(
             id=tool_id,
             section=Section(section),
@@ -163,7 +154,6 @@ def tool(
             body=body,
             summary=summary or ((fn.__doc__ or "").strip().splitlines() or [""])[0],
             in_process=in_process,
-            early=early,
             pipeline=pipeline,
             response=response,
         )

@@ -7,7 +7,6 @@ import errno
 import math
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import trio
 from quart import current_app, request
 
-from protocols.arrival import ArrivingFile
 from protocols.errors import ApiError, ErrorCode
 from service.multipart import MultipartError, MultipartParser, boundary_of, parse_disposition
 from service.sniff import HEAD_BYTES, sniff
@@ -62,32 +60,21 @@ def safe_name(name: str | None, fallback: str = "upload") -> str:
     return text
 
 
-# (upload so far, the file part, its first HEAD_BYTES) -> the file as a job's arriving input, or None
-EarlyStart = Callable[[Upload, UploadedFile, bytes], ArrivingFile | None]
-
-
 class _FileSink:
-    """Writes one file part to its own new file and records it when closed. With `early`, once the part's
-    first bytes are in, a job may start on the file while it grows (it is then flushed after every chunk)."""
+    """Writes one file part to its own new file and records it when closed."""
 
-    __slots__ = ("upload", "item", "fh", "head", "early", "arriving")
+    __slots__ = ("upload", "item", "fh", "head")
 
-    def __init__(self, upload: Upload, item: UploadedFile, early: EarlyStart | None = None) -> None:
-        self.upload, self.item, self.early = upload, item, early
+    def __init__(self, upload: Upload, item: UploadedFile) -> None:
+        self.upload, self.item = upload, item
         self.fh = open(item.path, "wb", buffering=64 << 10)  # noqa: SIM115 - closed in close(); big chunks bypass the buffer
         self.head = bytearray()
-        self.arriving: ArrivingFile | None = None
 
     def write(self, chunk: bytes) -> None:
         self.fh.write(chunk)
         self.item.size += len(chunk)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
-            if len(self.head) >= HEAD_BYTES and self.early is not None:
-                self.arriving = self.early(self.upload, self.item, bytes(self.head))
-        if self.arriving is not None:
-            self.fh.flush()
-            self.arriving.grew(self.item.size)
 
     def close(self) -> None:
         self.fh.close()
@@ -171,9 +158,8 @@ def insufficient_storage() -> ApiError:
                     status=507, headers={"Retry-After": "60", "Connection": "close"})
 
 
-async def receive_multipart(directory: Path, max_bytes: int, early: EarlyStart | None = None) -> Upload:
-    """Parse the request body into files under `directory` and small text values. `early` is offered each
-    file part once its first bytes are in (see EarlyStart)."""
+async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
+    """Parse the request body into files under `directory` and small text values."""
     content_type = request.headers.get("Content-Type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(ErrorCode.VALIDATION_ERROR, "Send the file as multipart/form-data (a 'file' part).")
@@ -199,7 +185,7 @@ async def receive_multipart(directory: Path, max_bytes: int, early: EarlyStart |
                 raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files in one request (max {MAX_FILES}).")
             index = len(upload.files)
             safe = safe_name(params.get("filename"), f"upload{index}")
-            sink = _FileSink(upload, UploadedFile(path=directory / f"{index:04d}_{safe}", name=safe, field=name), early)
+            sink = _FileSink(upload, UploadedFile(path=directory / f"{index:04d}_{safe}", name=safe, field=name))
             open_files.append(sink)
             return sink
         if name in VALUE_FIELDS:

@@ -27,7 +27,6 @@ from typing import Any
 import trio
 
 from actors.processes import lowered
-from protocols.arrival import ArrivingFile, InputAborted
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import ToolCall
 
@@ -206,12 +205,6 @@ async def open_input(call: ToolCall, index: int = 0, *, video: bool = False, aud
     """Probe input `index` and check what the tool needs: a video stream, an audio stream, the length limit."""
     name = call.names[index] if index < len(call.names) else call.inputs[index].name
     info = await probe(call.inputs[index], name)
-    check_input(info, name, video=video, audio=audio, limit=limit)
-    return info
-
-
-def check_input(info: MediaInfo, name: str, *, video: bool = False, audio: bool = False, limit: bool = True) -> None:
-    """What a tool needs of its probed input: a video stream, an audio stream, the length limit."""
     if video:
         if info.is_still_image:
             raise bad_input(f"'{name}' is an image, not a video.")
@@ -225,6 +218,7 @@ def check_input(info: MediaInfo, name: str, *, video: bool = False, audio: bool 
         raise bad_input(f"'{name}' has no video or audio stream.")
     if limit:
         check_duration(info)
+    return info
 
 
 def check_duration(info: MediaInfo) -> None:
@@ -298,13 +292,11 @@ class ProgressReporter:
 
 async def run(args: Sequence[str], *, call: ToolCall | None = None, duration: float = 0.0,
               span: tuple[float, float] = (0.0, 100.0), message: str | None = None, loglevel: str = "error",
-              cwd: Path | None = None, timeout: float = DEFAULT_TIMEOUT_S, what: str = "file",
-              feed: ArrivingFile | None = None) -> str:
+              cwd: Path | None = None, timeout: float = DEFAULT_TIMEOUT_S, what: str = "file") -> str:
     """Run ffmpeg with `args`; return its stderr text (useful with loglevel=info for measuring filters).
 
     Progress goes to `call.progress`, scaled by `duration` (seconds of output expected). Cancelling the
-    surrounding scope (job cancel, job deadline) kills ffmpeg immediately. With `feed`, ffmpeg's standard
-    input (`pipe:0` in `args`) is that upload as it arrives."""
+    surrounding scope (job cancel, job deadline) kills ffmpeg immediately."""
     argv = lowered([FFMPEG, "-hide_banner", "-nostdin", "-y", "-loglevel", loglevel, "-progress", "pipe:1",
                     "-nostats", *args])
     reporter = ProgressReporter(call, duration, span, message)
@@ -338,11 +330,8 @@ async def run(args: Sequence[str], *, call: ToolCall | None = None, duration: fl
         with trio.fail_after(timeout):
             async with trio.open_nursery() as nursery:
                 process: trio.Process = await nursery.start(partial(
-                    trio.run_process, argv, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, deliver_cancel=_kill,
-                    cwd=str(cwd) if cwd else None))
-                if feed is not None:
-                    nursery.start_soon(_feed, process.stdin, feed)
+                    trio.run_process, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    check=False, deliver_cancel=_kill, cwd=str(cwd) if cwd else None))
                 nursery.start_soon(read_stderr, process.stderr)
                 nursery.start_soon(read_progress, process.stdout)
     except trio.TooSlowError:
@@ -352,109 +341,6 @@ async def run(args: Sequence[str], *, call: ToolCall | None = None, duration: fl
         log.warning("ffmpeg failed (%s): %s", process.returncode, stderr[-2000:])
         raise ToolError(f"The {what} could not be processed; it may be corrupt or use an unsupported codec.")
     return stderr
-
-
-async def _feed(stdin: trio.abc.SendStream, arriving: ArrivingFile) -> None:
-    """Copy an arriving upload into a process's standard input; a process that stops reading (it has what
-    it needs, or it failed) ends the copy, and so does an upload that is cut off (ffmpeg sees its end)."""
-    try:
-        async with stdin:
-            async for chunk in arriving.chunks():
-                await stdin.send_all(chunk)
-    except (trio.BrokenResourceError, trio.ClosedResourceError, InputAborted):
-        pass  # a cut-off upload is reported by its reader's `arriving.wait()`
-
-
-async def probe_arriving(arriving: ArrivingFile, name: str) -> MediaInfo | None:
-    """ffprobe reading an upload as it arrives (it stops once it has read the headers it needs). None when
-    it cannot tell: the caller then probes the whole file, whose verdict (and message) is the one given."""
-    argv = [FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "pipe:0"]
-    output: list[bytes] = []
-    with trio.move_on_after(PROBE_TIMEOUT_S):
-        async with trio.open_nursery() as nursery:
-            process: trio.Process = await nursery.start(partial(
-                trio.run_process, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                check=False, deliver_cancel=_kill))
-            nursery.start_soon(_feed, process.stdin, arriving)
-            async with process.stdout:
-                async for chunk in process.stdout:
-                    output.append(chunk)
-    if process.returncode != 0:
-        return None
-    try:
-        info = parse_probe(json.loads(b"".join(output).decode("utf-8", "replace") or "{}"), name)
-    except json.JSONDecodeError:
-        return None
-    return info if info.streams and info.duration > 0 else None
-
-
-def moov_first(head: bytes) -> bool:
-    """Whether an MP4/MOV has its index (moov) before its media data (mdat), as a `+faststart` file does:
-    then ffmpeg can cut it while reading it front to back from a pipe, with no seeking back."""
-    position = 0
-    while position + 8 <= len(head):
-        size = int.from_bytes(head[position:position + 4], "big")
-        kind = head[position + 4:position + 8]
-        if kind == b"moov":
-            return True
-        if kind == b"mdat" or (position == 0 and kind != b"ftyp"):
-            return False
-        if size == 1 and position + 16 <= len(head):
-            size = int.from_bytes(head[position + 8:position + 16], "big")
-        if size < 8:
-            return False
-        position += size
-    return False
-
-
-async def copy_arriving(call: ToolCall, args: Sequence[str], target: Path, *, video: bool = False,
-                        audio: bool = False, accept: Callable[[MediaInfo], object] | None = None,
-                        duration: float = 0.0, message: str | None = None, what: str = "file") -> MediaInfo | None:
-    """A stream copy of input 0 started while it is still being uploaded (`call.arriving`, a `+faststart`
-    MP4/MOV): ffmpeg (`pipe:0` in `args`) and ffprobe both read the upload as it arrives, so that starting
-    them (~60 ms each here, as long as the whole copy) overlaps the upload instead of following it.
-
-    The probe decides as usual (`accept` may refuse: ffmpeg is then killed and its output removed), and
-    nothing is returned before the upload has completed and been accepted. Returns None, with no output
-    left, whenever the result cannot be trusted (the probe could not tell from a pipe, ffmpeg could not cut
-    the piped file): the caller then does it the usual way on the complete file (`copy_beside_probe`), which
-    also gives the precise refusal."""
-    arriving = call.arriving
-    assert arriving is not None
-    name = call.names[0] if call.names else call.inputs[0].name
-    copy_failed: list[Exception] = []
-    refused: list[Exception] = []
-    info: MediaInfo | None = None
-
-    async def copy() -> None:
-        try:
-            await run(args, call=call, duration=duration, message=message, what=what, feed=arriving)
-        except ToolError as err:
-            copy_failed.append(err)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(copy)
-        info = await probe_arriving(arriving, name)
-        try:
-            if info is not None:
-                check_input(info, name, video=video, audio=audio)
-                if accept is not None:
-                    accept(info)
-        except ToolError as err:
-            refused.append(err)
-        if info is None or refused:
-            nursery.cancel_scope.cancel()  # kills ffmpeg at once
-    try:
-        await arriving.wait()  # the whole request is in and accepted
-    except InputAborted:
-        target.unlink(missing_ok=True)
-        raise
-    if refused or info is None or copy_failed:
-        target.unlink(missing_ok=True)
-        if refused:
-            raise refused[0]
-        return None
-    return info
 
 
 async def run_probe_json(path: Path, *entries: str) -> dict[str, Any]:

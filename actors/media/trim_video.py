@@ -7,10 +7,6 @@ is optional), the stream copy starts at the same time as the probe instead of af
 (`_ffmpeg.copy_beside_probe`). The probe still decides: if it refuses the input (not media, no video, too
 long, start past the end) the copy is killed, its partial output removed, and the probe's 4xx is the
 answer. A stream copy is not an encode: the precise cut (which encodes) always waits for the probe.
-
-The tool may even start while the upload is still arriving (`early`): a `+faststart` MP4/MOV is then cut as
-it arrives, ffmpeg and ffprobe reading it from a pipe (`_ffmpeg.copy_arriving`), so their start-up overlaps
-the upload too. Any other input waits for its upload and takes the paths above.
 """
 
 from __future__ import annotations
@@ -42,10 +38,9 @@ def build_args(info: ff.MediaInfo, container: str, start: float, end: float, pre
     return [*args, "-map_metadata", "0", *ff.container_args(container), ff.out(target)]
 
 
-def fast_args(container: str, start: float, end: float | None, source: Path | None, target: Path) -> list[str]:
-    """The stream-copy cut; needs nothing from the probe (no end = to the end; the audio map is optional).
-    `source` None: the input is ffmpeg's standard input (an upload still arriving)."""
-    args = ["-ss", f"{start:.3f}", *(ff.inp(source) if source is not None else ["-i", "pipe:0"])]
+def fast_args(container: str, start: float, end: float | None, source: Path, target: Path) -> list[str]:
+    """The stream-copy cut; needs nothing from the probe (no end = to the end; the audio map is optional)."""
+    args = ["-ss", f"{start:.3f}", *ff.inp(source)]
     if end is not None:
         args += ["-t", f"{end - start:.3f}"]
     args += ["-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero"]
@@ -53,7 +48,7 @@ def fast_args(container: str, start: float, end: float | None, source: Path | No
 
 
 @tool("trim-video", section=Section.VIDEO, family=Family.MEDIA, settings=TrimVideoSettings, accepts={"video"},
-      in_process=True, early=True)
+      in_process=True)
 async def run(call: ToolCall) -> ToolResult:
     """Cut a video to a time range."""
     s: TrimVideoSettings = call.settings  # type: ignore[assignment]
@@ -64,20 +59,11 @@ async def run(call: ToolCall) -> ToolResult:
         def in_range(info: ff.MediaInfo) -> None:
             clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
 
-        fast = {"video": True, "accept": in_range, "message": "trimming", "what": "video",
-                "duration": (s.end_s - s.start_s) if s.end_s else 0.0}
-        info = None
-        if call.arriving is not None and container in ("mp4", "mov") and ff.moov_first(call.arriving.head):
-            info = await ff.copy_arriving(call, fast_args(container, s.start_s, s.end_s, None, target), target, **fast)
-        elif call.arriving is not None:
-            await call.arriving.wait()
-        if info is None:
-            info = await ff.copy_beside_probe(call, fast_args(container, s.start_s, s.end_s, call.inputs[0], target),
-                                              target, **fast)
+        info = await ff.copy_beside_probe(call, fast_args(container, s.start_s, s.end_s, call.inputs[0], target),
+                                          target, video=True, accept=in_range, message="trimming", what="video",
+                                          duration=(s.end_s - s.start_s) if s.end_s else 0.0)
         start, end = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
         return ToolResult([target], {"startS": round(start, 3), "endS": round(end, 3)})
-    if call.arriving is not None:
-        await call.arriving.wait()
     info = await ff.open_input(call, video=True)
     start, end = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
     container = ff.video_container(call, info)

@@ -6,7 +6,6 @@ import json
 import shutil
 from urllib.parse import quote
 
-import trio
 from quart import Blueprint, current_app, request, send_file
 
 from protocols.errors import ApiError, ErrorCode
@@ -50,41 +49,31 @@ async def _run_single(services, spec: ToolSpec):
     principal = await current_principal()
     job_id = new_job_id()
     job_dir = services.jobs.job_dir(job_id)
-    out = job_dir / "out"
     saver = None  # library auto-save (`fileId`)
-    early = EarlyJob(services, spec, principal, job_id, out) if spec.early else None
     try:
         is_json = request.headers.get("Content-Type", "").lower().startswith("application/json")
         if spec.body == "json" or (spec.body == "either" and is_json):
             settings = validate_settings(spec, await json_body(required=False), "body")
             inputs, names, roles, original = [], [], [], 0
         else:
-            upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes,
-                                             early.offer if early else None)
+            upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
             settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
             chosen = pick_inputs(spec, upload.files) if spec.inputs[1] > 0 else []
             inputs = [f.path for f in chosen]
             names = [f.name for f in chosen]
             roles = [f.field for f in chosen]
             original = sum(f.size for f in chosen)
-            if early and early.rec and (inputs != early.call.inputs or settings != early.call.settings):
-                raise ApiError(ErrorCode.VALIDATION_ERROR, "The request's file and settings are inconsistent.")
             saver = await autosave_request(services, principal, upload)
+        out = job_dir / "out"
         out.mkdir(parents=True, exist_ok=True)
     except BaseException:
-        if early and early.rec:
-            await early.abandon()
         discard(job_dir)
         raise
-    if early and early.rec:
-        rec = early.arrived()
-    else:
-        rec = services.jobs.create(principal.user_id, "tool", spec.id, job_id=job_id)
-        call = ToolCall(inputs=inputs, names=names, settings=settings, workdir=out, limits=services.jobs.limits,
-                        roles=roles)
-        services.jobs.submit_tool(rec, spec, call)
+    rec = services.jobs.create(principal.user_id, "tool", spec.id, job_id=job_id)
     rec.original_size = original
     rec.input_names = names
+    call = ToolCall(inputs=inputs, names=names, settings=settings, workdir=out, limits=services.jobs.limits, roles=roles)
+    services.jobs.submit_tool(rec, spec, call)
     if saver is not None:
         saver.watch(rec)
     if spec.mode is Mode.LONG:
@@ -97,62 +86,6 @@ async def _run_single(services, spec: ToolSpec):
     if saver is not None:
         await saver.wait()
     return finished_response(rec)
-
-
-class EarlyJob:
-    """Starting an `early` tool while its file is still being uploaded (see protocols/arrival.py).
-
-    Offered the file part once its first bytes are in, it starts the job only when everything the job
-    needs is already known and good: the settings part came first and validates, the file's sniffed kind
-    is accepted, the actor has a free slot (an upload never holds a slot another job is waiting for) and
-    the declared body is at most EARLY_MAX_BYTES. Otherwise the request takes the usual path. Once the
-    request is received and checked the job's input is complete and its deadline is moved by the time the
-    upload took; if the request is refused or cut off, the job is canceled and waited for."""
-
-    EARLY_MAX_BYTES = 256 << 20
-
-    def __init__(self, services, spec: ToolSpec, principal, job_id: str, out) -> None:
-        self.services, self.spec, self.principal, self.job_id, self.out = services, spec, principal, job_id, out
-        self.rec = None
-        self.call: ToolCall | None = None
-        self.started = 0.0
-
-    def offer(self, upload, item, head: bytes):
-        from protocols.arrival import ArrivingFile
-        from service.sniff import sniff
-
-        if self.rec is not None or item.field != "file" or "settings" not in upload.values:
-            return None
-        length = request.headers.get("Content-Length", "")
-        if not length.isdigit() or int(length) > self.EARLY_MAX_BYTES:
-            return None
-        if not self.services.jobs.supervisor.actor_for(self.spec.id).idle_slot():
-            return None
-        try:
-            settings = validate_settings(self.spec, parse_json_field(upload, "settings", {}))
-        except ApiError:  # reported once the whole request is in, as usual
-            return None
-        if self.spec.accepts and sniff(head, item.name)[0] not in self.spec.accepts:
-            return None
-        self.out.mkdir(parents=True, exist_ok=True)
-        arriving = ArrivingFile(item.path, head)
-        self.call = ToolCall(inputs=[item.path], names=[item.name], settings=settings, workdir=self.out,
-                             limits=self.services.jobs.limits, roles=["file"], arriving=arriving)
-        rec = self.services.jobs.create(self.principal.user_id, "tool", self.spec.id, job_id=self.job_id)
-        self.services.jobs.submit_tool(rec, self.spec, self.call)  # a refusal (BUSY) is the request's answer
-        self.rec, self.started = rec, trio.current_time()
-        return arriving
-
-    def arrived(self):
-        self.services.jobs.supervisor.postpone(self.rec.id, trio.current_time() - self.started)
-        self.call.arriving.complete()
-        return self.rec
-
-    async def abandon(self) -> None:
-        self.call.arriving.fail()
-        self.services.jobs.cancel(self.rec)
-        with trio.CancelScope(shield=True):
-            await self.rec.done.wait()
 
 
 async def file_response(services, rec):

@@ -144,14 +144,3 @@ async def test_precise_trim_waits_for_the_probe(media, tmp_path, monkeypatch):
     call = make_call([media / "clip.mp4"], {"startS": 1, "endS": 2, "precise": True}, tmp_path / "out")
     await trim_video.run(call)
     assert order == ["probe", "ffmpeg"]
-
-
-def test_moov_first_tells_faststart_files_apart(media, tmp_path):
-    late = tmp_path / "late.mp4"
-    mediautil.ffmpeg("-i", str(media / "clip.mp4"), "-c", "copy", str(late))
-    fast = tmp_path / "fast.mp4"
-    mediautil.ffmpeg("-i", str(late), "-c", "copy", "-movflags", "+faststart", str(fast))
-    assert ff.moov_first(fast.read_bytes()[:4096])
-    assert not ff.moov_first(late.read_bytes()[:4096])
-    assert not ff.moov_first(b"\x1aE\xdf\xa3" + b"\x00" * 100)  # Matroska: not an MP4 at all
-    assert not ff.moov_first(b"\x00\x00\x00\x04ftyp")  # a box too small to be one

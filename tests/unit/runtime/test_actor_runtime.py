@@ -160,23 +160,3 @@ async def test_worker_process_is_killed_on_cancel_and_crash_is_contained():
     with pytest.raises(trio_parallel.BrokenWorkerError):
         await trio_parallel.run_sync(_die, kill_on_cancel=True)
     assert await trio_parallel.run_sync(abs, -3) == 3  # the pool still works
-
-
-async def test_postpone_moves_a_running_jobs_deadline_and_idle_slot_reports_a_free_slot():
-    actor, events = SleepyActor(capacity=1, queue_size=4), []
-
-    async def body():
-        assert actor.idle_slot()
-        actor.submit(make_job("slow", events, deadline=0.2, seconds=0.5))
-        assert not actor.idle_slot()  # queued
-        while actor.stats.running == 0:
-            await trio.sleep(0.01)
-        assert not actor.idle_slot()  # running, capacity 1
-        actor.postpone("slow", 5)  # the 0.2 s deadline would end it; postponed, it completes
-        actor.postpone("unknown", 5)  # no such job: nothing happens
-        while not terminal(events, "slow"):
-            await trio.sleep(0.01)
-        assert actor.idle_slot()
-
-    await run_actor(actor, body)
-    assert isinstance(terminal(events, "slow")[0], Done)
