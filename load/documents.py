@@ -16,13 +16,13 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+from load.bare import run_program
 from load.bench import start_server
 
 
@@ -48,17 +48,12 @@ def make_inputs(folder: Path, files: int, pages: int) -> tuple[list[Path], Path]
 
 
 def bare_merge(pdfs: list[Path], out: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(["qpdf", "--empty", "--pages", *map(str, pdfs), "--", str(out)], check=True, timeout=300)
-    return time.perf_counter() - started
+    return run_program(["qpdf", "--empty", "--pages", *map(str, pdfs), "--", str(out)], 300)
 
 
 def bare_soffice(docx: Path, outdir: Path, profile: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                    "--convert-to", "pdf", "--outdir", str(outdir), str(docx)], check=True, timeout=300,
-                   capture_output=True)
-    return time.perf_counter() - started
+    return run_program(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                        "--convert-to", "pdf", "--outdir", str(outdir), str(docx)], 300, capture=True)
 
 
 def api(client: httpx.Client, tool: str, paths: list[Path], field: str) -> float:

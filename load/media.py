@@ -37,6 +37,7 @@ import trio
 from actors.media import _ffmpeg as ff
 from actors.media import convert_video, trim_video
 from actors.processes import lowered
+from load.bare import run_program
 from load.bench import start_server
 
 GLOBAL = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
@@ -74,17 +75,13 @@ def bare_args(tool: str, settings: dict, clip: Path, out: Path) -> list[str]:
 def run_bare(args: list[str]) -> float:
     """ffmpeg with `args`, at the priority the server gives its ffmpeg (`lowered`: the same nice, so that on a
     busy machine neither side is favoured); wall seconds."""
-    started = time.perf_counter()
-    subprocess.run(lowered(["ffmpeg", *GLOBAL, *args]), check=True, timeout=1800)
-    return time.perf_counter() - started
+    return run_program(lowered(["ffmpeg", *GLOBAL, *args]), 1800)
 
 
 def run_probe(clip: Path) -> float:
     """The tools' ffprobe of `clip`; wall seconds."""
-    started = time.perf_counter()
-    subprocess.run([ff.FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-                    f"file:{clip}"], check=True, timeout=60, capture_output=True)
-    return time.perf_counter() - started
+    return run_program([ff.FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+                        f"file:{clip}"], 60, capture=True)
 
 
 def post(client: httpx.Client, section: str, tool: str, settings: dict, clip: Path) -> httpx.Response:
