@@ -55,6 +55,25 @@ def test_merge_keeps_upload_order(docs, tmp_path):
     assert result.extra["pages"] == 13
 
 
+def test_merge_keeps_the_newest_pdf_version(docs, tmp_path):
+    newer = tmp_path / "newer.pdf"
+    with pikepdf.open(docs / "three.pdf") as pdf:
+        pdf.save(newer, min_version="1.7")
+    out = run_tool("merge-pdf", [docs / "ten.pdf", newer], {}, tmp_path / "out").outputs[0]
+    with pikepdf.open(out) as merged:
+        assert merged.pdf_version == "1.7" and len(merged.pages) == 13
+    assert markers(out) == list(range(1, 11)) + [1, 2, 3]
+
+
+def test_merge_keeps_the_form_fields_of_a_fillable_pdf(docs, tmp_path):
+    form = _form_pdf(tmp_path / "form.pdf")
+    out = run_tool("merge-pdf", [docs / "three.pdf", form], {}, tmp_path / "out").outputs[0]
+    with pikepdf.open(out) as merged:
+        assert len(merged.pages) == 4
+        fields = [str(f.get("/T")) for f in merged.Root.AcroForm.Fields]
+        assert "name" in fields  # the qpdf program merges the AcroForm along with the pages
+
+
 def test_merge_refuses_a_non_pdf_and_page_limit(docs, tmp_path):
     refused("merge-pdf", [docs / "three.pdf", docs / "not-a-pdf.pdf"], {}, tmp_path)
     err = refused("merge-pdf", [docs / "three.pdf", docs / "ten.pdf"], {}, tmp_path, status=413,
