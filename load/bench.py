@@ -211,7 +211,7 @@ async def run_http(base: str, token: str | None, sc: Scenario, paths: list[Path]
     result = Result(sc.name, concurrency)
     # the multipart body is built once, so the client's own CPU stays out of the measurement as far as
     # possible (client and server share this machine)
-    body, content_type = multipart_parts(paths, sc.settings)
+    body, content_type = multipart_body(paths, sc.settings)
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -245,12 +245,12 @@ async def run_http(base: str, token: str | None, sc: Scenario, paths: list[Path]
     return result
 
 
-def client_loop(base: str, headers: dict[str, str], tool: str, body: list[bytes | str], count: int,
+def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, count: int,
                 deadline: float) -> tuple[list[float], list[int]]:
     """One client (in its own process): `count` sequential requests; a 202 is followed on its job to the
     end, as that is the latency a user sees. The POST goes through the standard library's lean HTTP client
-    with its files sent by sendfile(2) (`post_parts`): client and server share this machine's cores, and
-    httpx spent about twice the CPU per 3 MB upload, which counted against the server."""
+    (as curl or wrk would send it): client and server share this machine's cores, and httpx spent about
+    twice the CPU per 3 MB upload, which counted against the server."""
     import http.client
 
     latencies, statuses = [], []
@@ -263,7 +263,7 @@ def client_loop(base: str, headers: dict[str, str], tool: str, body: list[bytes 
                 if time.time() > deadline:
                     break
                 t0 = time.perf_counter()
-                post_parts(conn, path, headers, body)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
                 payload = response.read()
                 status = response.status
@@ -288,46 +288,19 @@ def follow_job(client: httpx.Client, job_id: str) -> tuple[int, dict]:
     return 599, {}
 
 
-def multipart_parts(paths: list[Path], settings: dict) -> tuple[list[bytes | str], str]:
-    """A multipart body as its pieces: bytes, and file paths (str) whose contents go there."""
+def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
     boundary = "lutrabench7d1f3a"
     field = "file" if len(paths) == 1 else "files"
-    parts: list[bytes | str] = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="settings"\r\n\r\n{json.dumps(settings)}\r\n'.encode()]
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="settings"\r\n\r\n{json.dumps(settings)}\r\n'.encode()]
     for path in paths:
         parts += [
             f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{path.name}"\r\n'
             f"Content-Type: application/octet-stream\r\n\r\n".encode(),
-            str(path),
+            path.read_bytes(),
             b"\r\n",
         ]
     parts.append(f"--{boundary}--\r\n".encode())
-    return parts, f"multipart/form-data; boundary={boundary}"
-
-
-def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
-    parts, content_type = multipart_parts(paths, settings)
-    return b"".join(p if isinstance(p, bytes) else Path(p).read_bytes() for p in parts), content_type
-
-
-def post_parts(conn, path: str, headers: dict[str, str], parts: list[bytes | str]) -> None:
-    """POST a multipart body, its files sent with sendfile(2), as an uploader that cares sends them (curl
-    copies them through user space): the client shares this machine's two cores with the server, and the
-    CPU it spends per upload is charged to the HTTP side of every ratio."""
-    import os
-
-    length = sum(len(p) if isinstance(p, bytes) else os.path.getsize(p) for p in parts)
-    conn.putrequest("POST", path, skip_accept_encoding=True)
-    for key, value in headers.items():
-        conn.putheader(key, value)
-    conn.putheader("Content-Length", str(length))
-    conn.endheaders()
-    for part in parts:
-        if isinstance(part, bytes):
-            conn.sock.sendall(part)
-        else:
-            with open(part, "rb") as fh:
-                conn.sock.sendfile(fh)
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 async def run_bare(sc: Scenario, paths: list[Path], concurrency: int, limit_s: float,
@@ -375,7 +348,7 @@ async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], 
     their own worker processes (one per concurrency slot, each bare one with its model loaded once); the
     server's model-load count is read from admin health before, after the first request and at the end."""
     result = Result(sc.name, concurrency)
-    body, content_type = multipart_parts(paths, sc.settings)
+    body, content_type = multipart_body(paths, sc.settings)
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
