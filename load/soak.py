@@ -14,7 +14,8 @@ and data tools, a few short media jobs, a rare office conversion. Each client is
 plain HTTP client; a request picks a tool by weight, a 202 job is followed on its SSE stream to the end,
 and a completed result is downloaded.
 
-Phases: a warm-up (every tool of the scenario once: worker processes, LibreOffice, imports), a baseline,
+Phases: a warm-up (every tool of the scenario once: worker processes, LibreOffice, imports; then a round at the
+highest concurrency, so that the shared worker pool has grown to its working size), a baseline,
 the sweep (the scenario at each client count), a drain and an "after sweep" check, then the soak of the
 mixed scenario for --minutes, a drain and an "after soak" check.
 
@@ -419,10 +420,17 @@ async def run(args: argparse.Namespace, base: str, token: str | None, pid: int |
             if args.sweep or args.minutes:
                 await sampler.mark(client, "warm-up")
                 warm, began = [], time.perf_counter()
-                for item in {i.name: i for i in sweep_items + (soak_items if args.minutes else [])}.values():
+                warm_items = list({i.name: i for i in sweep_items + (soak_items if args.minutes else [])}.values())
+                for item in warm_items:
                     records, _ = await drive(base, token, encoded([item], inputs), 1, 1, 300)
                     warm += records
                     print(f"warm-up {item.name:<18} {records[0][3] if records else 'no answer'}", flush=True)
+                # then once at the highest concurrency to come: the shared pool of worker processes grows to its
+                # working size (it keeps idle workers for a while, which is not a leak) before the baseline
+                top = max([*args.sweep, args.soak_clients if args.minutes else 1])
+                if top > 1:
+                    records, _ = await drive(base, token, encoded(warm_items, inputs), top, 2 * top, 300, seed=0)
+                    warm += records
                 out["phases"].append(report.summarize("warm-up", 1, time.perf_counter() - began, warm))
                 await sampler.drain(client)
                 baseline = await sampler.settled(client, None)
