@@ -44,7 +44,7 @@ def run(call: ToolCall) -> ToolResult:
                 raise ToolError("The PDFs could not be merged: one of them may be damaged (try repair-pdf first).") \
                     from None
             _pdf.save(merged, target, min_version=max(pdf.pdf_version for pdf in sources))
-            return ToolResult([target], {"pages": total})
-    argv = ["qpdf", "--warning-exit-0", "--empty", "--pages", *call.inputs, "--", target]
-    _proc.run(argv, timeout=_pdf.SHORT_TIMEOUT, what="Merging the PDFs")
+    if forms:  # the inputs are closed by now: the program reads the files itself
+        argv = ["qpdf", "--warning-exit-0", "--empty", "--pages", *call.inputs, "--", target]
+        _proc.run(argv, timeout=_pdf.SHORT_TIMEOUT, what="Merging the PDFs")
     return ToolResult([target], {"pages": total})

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import trio
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger("lutra.store")
@@ -96,8 +97,6 @@ class StoreActor:
     def _write_now(self, fn: Callable[[Connection], Any], args: tuple) -> bool:
         """Run a write on the loop's thread, never waiting for a lock: False (nothing written) when another
         connection holds it, so the caller queues the write for the thread, which may wait."""
-        from sqlalchemy.exc import OperationalError
-
         try:
             with self.engine.begin() as conn:
                 driver = conn.connection.driver_connection
