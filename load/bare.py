@@ -28,20 +28,31 @@ def run_program(argv: list[str], limit_s: float, *, capture: bool = False) -> fl
     return elapsed
 
 
-def resize_jpeg(path: str, width: int) -> int:
+def _resize_like_the_tool(path: str, width: int):
+    """The pyvips operations the resize tool runs for a width-only resize, without HTTP, jobs or checks:
+    shrink-on-load at the largest JPEG DCT factor that still leaves at least the target size (as sharp's
+    default fastShrinkOnLoad does), EXIF orientation, then one exact resize. Not `thumbnail`: for a 5x
+    reduction it decodes at 1/2 instead of 1/4 and cost 11 % more than the tool's own pipeline, which
+    flattered the HTTP ratio by as much."""
     import pyvips
 
     pyvips.concurrency_set(1)
-    image = pyvips.Image.thumbnail(path, width, height=10_000_000)
-    return len(image.jpegsave_buffer(Q=85, optimize_coding=True, keep="icc"))
+    header = pyvips.Image.new_from_file(path, access="sequential", fail_on="warning")
+    height = max(1, round(header.height * width / header.width))
+    options = {}
+    if header.get("vips-loader").startswith("jpeg"):
+        options["shrink"] = next((f for f in (8, 4, 2) if header.width // f >= width and header.height // f >= height), 1)
+    image = pyvips.Image.new_from_file(path, access="sequential", fail_on="warning", **options).autorot()
+    return image.resize(width / image.width, vscale=height / image.height)
+
+
+def resize_jpeg(path: str, width: int) -> int:
+    image = _resize_like_the_tool(path, width)
+    return len(image.jpegsave_buffer(Q=85, keep="icc", optimize_coding=True, subsample_mode="auto"))
 
 
 def resize_png(path: str, width: int) -> int:
-    import pyvips
-
-    pyvips.concurrency_set(1)
-    image = pyvips.Image.thumbnail(path, width, height=10_000_000)
-    return len(image.pngsave_buffer(compression=6, keep="icc"))
+    return len(_resize_like_the_tool(path, width).pngsave_buffer(keep="icc", compression=6))
 
 
 def warm() -> float:
