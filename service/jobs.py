@@ -30,6 +30,7 @@ from service.progress import JobRecord
 log = logging.getLogger("lutra.jobs")
 
 MAX_RECORDS = 5000
+JANITOR_GATHER_S = 0.25  # finished uploads gather this long before one trip to a thread removes them all
 
 
 def new_job_id() -> str:
@@ -155,7 +156,8 @@ class JobManager:
         them at once halves the workspace's disk use, and most are gone before the kernel writes them back,
         which saves that disk write (and its CPU) for every upload. Removing a file costs about a
         millisecond per few MB, so it is not done here, on the way to the job's response: the folders go
-        to the janitor, which removes whatever has gathered in one trip to a thread."""
+        to the janitor, which lets them gather for JANITOR_GATHER_S and then removes them all in one trip to
+        a thread (under load, a trip per job cost about 0.2 ms of the server's CPU in thread hand-offs)."""
         folder = self.job_dir(job_id) / "in"
         if self._nursery is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -166,6 +168,7 @@ class JobManager:
     async def _janitor(self) -> None:
         while True:
             await self._trash_added.wait()
+            await trio.sleep(JANITOR_GATHER_S)
             self._trash_added = trio.Event()
             batch, self._trash = self._trash, []
             try:
