@@ -166,15 +166,19 @@ class JobManager:
         self._trash_added.set()
 
     async def _janitor(self) -> None:
-        while True:
-            await self._trash_added.wait()
-            await trio.sleep(JANITOR_GATHER_S)
-            self._trash_added = trio.Event()
+        try:
+            while True:
+                await self._trash_added.wait()
+                await trio.sleep(JANITOR_GATHER_S)
+                self._trash_added = trio.Event()
+                batch, self._trash = self._trash, []
+                try:
+                    await trio.to_thread.run_sync(_remove_all, batch)
+                except Exception:
+                    log.exception("removing finished jobs' uploads failed")
+        finally:  # at shutdown, what is still gathering goes too (not left for the sweep, hours later)
             batch, self._trash = self._trash, []
-            try:
-                await trio.to_thread.run_sync(_remove_all, batch)
-            except Exception:
-                log.exception("removing finished jobs' uploads failed")
+            _remove_all(batch)
 
     # ---- running tools --------------------------------------------------------------------
     def deadline_for(self, spec: ToolSpec) -> float:
