@@ -5,7 +5,9 @@
 
 Prints, per scenario and concurrency: requests/s, p50/p95/p99 latency, errors by status, the server's
 peak RSS (main process, and with its worker processes), and HTTP throughput ÷ bare-library throughput
-at the same concurrency. Every run is bounded by a request count and a time limit.
+at the same concurrency. The two sides alternate in rounds (--rounds, default 5), so that drift in a
+shared machine's speed falls on both; the row gives the ratio over all rounds and its range across them.
+Every run is bounded by a request count and a time limit.
 
 The AI scenarios (ocr, remove-background, remove-background-12mp) compare the whole tool through HTTP
 with the bare model call (load.bare.ocr_model / segment_model: the same loaded session, no HTTP),
@@ -112,13 +114,18 @@ class Result:
                 f"first request, {loads.get('after_run', 0)} after {self.count} more"
                 f"{' (RELOADED)' if reloaded else ' (no reload)'}  RSS main {self.rss_main_mb:5.0f} MB")
 
+    def round_range(self) -> str:
+        if len(self.round_ratios) < 2:
+            return ""
+        return f" (rounds {min(self.round_ratios):4.2f}-{max(self.round_ratios):4.2f})"
+
     def row(self) -> str:
         if self.bare_latencies:
             return self.row_ai()
         ratio = self.per_s / self.bare_per_s if self.bare_per_s else float("nan")
         return (f"{self.scenario:<14} c={self.concurrency:<2} {self.per_s:7.2f} req/s  p50 {self.pct(.5):7.1f} ms  "
                 f"p95 {self.pct(.95):7.1f}  p99 {self.pct(.99):7.1f}  errors {self.errors:<3} "
-                f"bare {self.bare_per_s:7.2f}/s  ratio {ratio:5.2f}  RSS main {self.rss_main_mb:5.0f} MB, "
+                f"bare {self.bare_per_s:7.2f}/s  ratio {ratio:5.2f}{self.round_range()}  RSS main {self.rss_main_mb:5.0f} MB, "
                 f"with workers {self.rss_total_mb:5.0f} MB")
 
 
@@ -204,10 +211,21 @@ class RssSampler:
             await trio.sleep(0.2)  # each sample reads /proc for ~10 processes (~1.3 ms of CPU): keep it light
 
 
-async def run_http(base: str, token: str | None, sc: Scenario, paths: list[Path], concurrency: int,
-                   limit_s: float, pid: int | None) -> Result:
-    """`concurrency` clients, each its own process with a plain HTTP client (as separate scripts would
-    be): one Python process cannot drive several 3 MB uploads at once fast enough to load the server."""
+def round_shares(requests: int, rounds: int) -> list[int]:
+    """`requests` split into at most `rounds` rounds of near-equal size, none empty."""
+    rounds = max(1, min(rounds, requests))
+    return [requests // rounds + (i < requests % rounds) for i in range(rounds)]
+
+
+async def run_level(base: str, token: str | None, sc: Scenario, paths: list[Path], concurrency: int,
+                    limit_s: float, pid: int | None, models_dir: str | None, rounds: int) -> Result:
+    """HTTP and the bare call at the same concurrency, in alternating rounds (HTTP first in even rounds, the
+    bare call first in odd ones); the ratio is over all rounds. Measured one after the other, each side got
+    its own minute of a shared machine whose speed drifts: identical bare runs a minute apart gave 42-47/s.
+
+    Each side has its own warmed worker processes, so neither pays imports or cold caches mid-run. HTTP
+    clients are separate processes with a plain HTTP client (as separate scripts would be): one Python
+    process cannot drive several 3 MB uploads at once fast enough to load the server."""
     result = Result(sc.name, concurrency)
     # the multipart body is built once, so the client's own CPU stays out of the measurement as far as
     # possible (client and server share this machine)
@@ -215,40 +233,99 @@ async def run_http(base: str, token: str | None, sc: Scenario, paths: list[Path]
     headers = {"Content-Type": content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    sampler = RssSampler(pid)
+    bare_fn = sc.bare_call(paths, models_dir)
     limiter = trio.CapacityLimiter(concurrency)
-    shares = [sc.requests // concurrency + (i < sc.requests % concurrency) for i in range(concurrency)]
+    sampler = RssSampler(pid)
     deadline = time.time() + limit_s
-    async with trio.open_nursery() as warm:  # one request per client process first (connections, imports)
-        for _ in range(concurrency):
-            warm.start_soon(lambda: trio_parallel.run_sync(client_loop, base, headers, sc.tool, body, 1, deadline,
-                                                           limiter=limiter))
-    start = time.perf_counter()
-    outcomes: list[tuple[list[float], list[int]]] = []
+    bare_done, bare_seconds = 0, 0.0
 
-    async def one_client(count: int) -> None:
-        outcomes.append(await trio_parallel.run_sync(client_loop, base, headers, sc.tool, body, count,
-                                                     time.time() + limit_s, limiter=limiter))
+    def client_args(count: int) -> tuple:
+        return base, headers, sc.tool, body, count, deadline
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(sampler.run)
-        async with trio.open_nursery() as clients:
-            for count in shares:
-                clients.start_soon(one_client, count)
-        result.seconds = time.perf_counter() - start
-        nursery.cancel_scope.cancel()
-    for latencies, statuses in outcomes:
-        result.latencies += latencies
-        result.statuses.update(statuses)
-        result.count += len(latencies)
+    def bare_args(count: int) -> tuple:
+        return bare_fn, count, deadline
+
+    async with trio_parallel.open_worker_context() as clients, trio_parallel.open_worker_context() as workers:
+
+        async def in_parallel(ctx: trio_parallel.WorkerContext, fn, make_args, shares: list[int]) -> list:
+            """`fn(*make_args(share))` in one worker process per share, all at once."""
+            outcomes: list = []
+
+            async def one(share: int) -> None:
+                outcomes.append(await ctx.run_sync(fn, *make_args(share), limiter=limiter))
+
+            async with trio.open_nursery() as nursery:
+                for share in shares:
+                    nursery.start_soon(one, share)
+            return outcomes
+
+        async def http_round(count: int) -> float:
+            outcomes = await in_parallel(clients, client_loop, client_args, round_shares(count, concurrency))
+            seconds = span_s([span for *_, span in outcomes])
+            done = 0
+            for latencies, statuses, _span in outcomes:
+                result.latencies += latencies
+                result.statuses.update(statuses)
+                done += len(latencies)
+            result.count += done
+            result.seconds += seconds
+            return done / seconds
+
+        async def bare_round(count: int) -> float:
+            nonlocal bare_done, bare_seconds
+            outcomes = await in_parallel(workers, bare_loop, bare_args, round_shares(count, concurrency))
+            seconds = span_s([span for _done, span in outcomes])
+            done = sum(done for done, _span in outcomes)
+            bare_done += done
+            bare_seconds += seconds
+            return done / seconds
+
+        # warm: one request per client process (connections, imports), one call per bare process
+        await in_parallel(clients, client_loop, client_args, [1] * concurrency)
+        await in_parallel(workers, bare_loop, bare_args, [1] * concurrency)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sampler.run)
+            for index, share in enumerate(round_shares(sc.requests, rounds)):
+                if time.time() > deadline:
+                    break
+                if index % 2 == 0:
+                    http_rate = await http_round(share)
+                    bare_rate = await bare_round(share)
+                else:
+                    bare_rate = await bare_round(share)
+                    http_rate = await http_round(share)
+                if bare_rate:
+                    result.round_ratios.append(http_rate / bare_rate)
+            nursery.cancel_scope.cancel()
+    result.bare_per_s = bare_done / bare_seconds if bare_seconds else 0.0
     result.rss_main_mb, result.rss_total_mb = sampler.peak_main / 1e6, sampler.peak_total / 1e6
     return result
 
 
+def span_s(spans: list[tuple[float, float]]) -> float:
+    """Seconds from the first start to the last end of parallel loops (each timed in its own process, so
+    handing work to the processes and collecting their results is not counted on either side)."""
+    return max(end for _, end in spans) - min(start for start, _ in spans)
+
+
+def bare_loop(call: tuple, count: int, deadline: float) -> tuple[int, tuple[float, float]]:
+    """One bare worker (in its own process): `count` sequential calls of the bare function; how many ran,
+    and when the first started and the last ended."""
+    fn, *args = call
+    done, started = 0, time.time()
+    for _ in range(count):
+        if time.time() > deadline:
+            break
+        fn(*args)
+        done += 1
+    return done, (started, time.time())
+
+
 def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, count: int,
-                deadline: float) -> tuple[list[float], list[int]]:
+                deadline: float) -> tuple[list[float], list[int], tuple[float, float]]:
     """One client (in its own process): `count` sequential requests; a 202 is followed on its job to the
-    end, as that is the latency a user sees. The POST goes through the standard library's lean HTTP client
+    end, as that is the latency a user sees. Returns the latencies, the statuses, and when the first request
+    started and the last ended. The POST goes through the standard library's lean HTTP client
     (as curl or wrk would send it): client and server share this machine's cores, and httpx spent about
     twice the CPU per 3 MB upload, which counted against the server."""
     import http.client
@@ -259,6 +336,7 @@ def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, coun
     path = f"/api/v1/tools/{tool}"
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=300) as follower:
+            started = time.time()
             for _ in range(count):
                 if time.time() > deadline:
                     break
@@ -273,7 +351,7 @@ def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, coun
                 statuses.append(status)
     finally:
         conn.close()
-    return latencies, statuses
+    return latencies, statuses, (started, time.time())
 
 
 def follow_job(client: httpx.Client, job_id: str) -> tuple[int, dict]:
@@ -301,32 +379,6 @@ def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
         ]
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-async def run_bare(sc: Scenario, paths: list[Path], concurrency: int, limit_s: float,
-                   models_dir: str | None = None) -> float:
-    """Throughput of the bare call in `concurrency` worker processes (warmed first: imports, models)."""
-    limiter = trio.CapacityLimiter(concurrency)
-    fn, *fn_args = sc.bare_call(paths, models_dir)
-    async with trio.open_nursery() as nursery:  # warm one process per slot
-        for _ in range(concurrency):
-            nursery.start_soon(lambda: trio_parallel.run_sync(fn, *fn_args, limiter=limiter))
-    remaining = sc.requests
-    done = 0
-
-    async def worker() -> None:
-        nonlocal remaining, done
-        while remaining > 0:
-            remaining -= 1
-            await trio_parallel.run_sync(fn, *fn_args, limiter=limiter)
-            done += 1
-
-    start = time.perf_counter()
-    with trio.move_on_after(limit_s):
-        async with trio.open_nursery() as nursery:
-            for _ in range(concurrency):
-                nursery.start_soon(worker)
-    return done / (time.perf_counter() - start)
 
 
 async def server_model_loads(base: str, token: str | None) -> int:
@@ -357,7 +409,8 @@ async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], 
     result.loads["before"] = await server_model_loads(base, token)
     async with trio_parallel.open_worker_context() as clients, trio_parallel.open_worker_context() as models:
         async def http_call(deadline: float) -> None:
-            latencies, statuses = await clients.run_sync(client_loop, base, headers, sc.tool, body, 1, deadline)
+            latencies, statuses, _span = await clients.run_sync(client_loop, base, headers, sc.tool, body, 1,
+                                                                deadline)
             result.latencies += latencies
             result.statuses.update(statuses)
             result.count += len(latencies)
@@ -477,8 +530,7 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
                     print(res.row(), flush=True)
                     results.append(res)
                     continue
-                res = await run_http(base, token, sc, paths, c, args.limit_s, pid)
-                res.bare_per_s = await run_bare(sc, paths, c, args.limit_s, models_dir)
+                res = await run_level(base, token, sc, paths, c, args.limit_s, pid, models_dir, args.rounds)
                 print(res.row(), flush=True)
                 results.append(res)
     finally:
@@ -500,7 +552,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "folder) instead of the package registries")
     p.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     p.add_argument("--requests", type=int, default=0, help="requests per level (default: per scenario)")
-    p.add_argument("--limit-s", type=float, default=60, help="time cap per level")
+    p.add_argument("--limit-s", type=float, default=120, help="time cap per level")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="throughput scenarios: HTTP and bare alternate in this many rounds per level")
     return p.parse_args(argv)
 
 

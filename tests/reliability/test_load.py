@@ -177,3 +177,26 @@ def test_full_fairness(tmp_path):
     assert f["burstStatuses"] == [200] and f["idleStatuses"] == [200]
     assert f["imagesDoneBeforeFirstVideo"] == f["burstRequests"]
     check_files(folder, result)
+
+
+# ---- the throughput harness (load.bench) ---------------------------------------------------------------
+def test_bench_rounds_split_the_requests_evenly():
+    from load.bench import round_shares
+
+    assert round_shares(200, 5) == [40] * 5
+    assert round_shares(7, 3) == [3, 2, 2]
+    assert round_shares(2, 5) == [1, 1]  # never an empty round
+    assert sum(round_shares(201, 4)) == 201
+
+
+def test_bench_alternates_http_and_bare_rounds_against_its_own_server():
+    from load import bench
+
+    results = bench.main(["--scenario", "resize-small", "--concurrency", "1,2", "--requests", "6", "--rounds", "3"])
+    assert [r.concurrency for r in results] == [1, 2]
+    for r in results:
+        assert (r.count, r.errors, len(r.latencies)) == (6, 0, 6)
+        assert len(r.round_ratios) == 3 and all(x > 0 for x in r.round_ratios)
+        assert r.bare_per_s > 0 and r.per_s > 0
+        assert 0 < r.rss_main_mb <= r.rss_total_mb
+        assert "(rounds " in r.row()
