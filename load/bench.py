@@ -269,7 +269,7 @@ async def run_level(base: str, token: str | None, sc: Scenario, paths: list[Path
                 done += len(latencies)
             result.count += done
             result.seconds += seconds
-            return done / seconds
+            return done / seconds if seconds > 0 else 0.0
 
         async def bare_round(count: int) -> float:
             nonlocal bare_done, bare_seconds
@@ -278,7 +278,7 @@ async def run_level(base: str, token: str | None, sc: Scenario, paths: list[Path
             done = sum(done for done, _span in outcomes)
             bare_done += done
             bare_seconds += seconds
-            return done / seconds
+            return done / seconds if seconds > 0 else 0.0
 
         # warm: one request per client process (connections, imports), one call per bare process
         await in_parallel(clients, client_loop, client_args, [1] * concurrency)
