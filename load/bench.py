@@ -72,7 +72,8 @@ class Result:
     bare_latencies: list[float] = field(default_factory=list)
     bare_model_s: list[float] = field(default_factory=list)
     bare_seconds: float = 0.0
-    round_ratios: list[float] = field(default_factory=list)  # per round: HTTP mean ÷ bare mean (paired)
+    # per round, HTTP ÷ bare of the adjacent rounds: throughput for the resize scenarios, mean latency for AI
+    round_ratios: list[float] = field(default_factory=list)
     loads: dict[str, int] = field(default_factory=dict)  # before / after the first request / after the run
 
     @property
@@ -125,8 +126,8 @@ class Result:
         ratio = self.per_s / self.bare_per_s if self.bare_per_s else float("nan")
         return (f"{self.scenario:<14} c={self.concurrency:<2} {self.per_s:7.2f} req/s  p50 {self.pct(.5):7.1f} ms  "
                 f"p95 {self.pct(.95):7.1f}  p99 {self.pct(.99):7.1f}  errors {self.errors:<3} "
-                f"bare {self.bare_per_s:7.2f}/s  ratio {ratio:5.2f}{self.round_range()}  RSS main {self.rss_main_mb:5.0f} MB, "
-                f"with workers {self.rss_total_mb:5.0f} MB")
+                f"bare {self.bare_per_s:7.2f}/s  ratio {ratio:5.2f}{self.round_range()}  "
+                f"RSS main {self.rss_main_mb:5.0f} MB, with workers {self.rss_total_mb:5.0f} MB")
 
 
 def make_inputs(folder: Path) -> dict[str, Path]:
