@@ -10,9 +10,10 @@ import time
 from typing import Any
 
 from quart import current_app, g, has_request_context, request
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
 from actors.store import schema
+from actors.store.actor import Write
 
 log = logging.getLogger("lutra.audit")
 
@@ -43,8 +44,8 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def _insert(conn, values: dict[str, Any]) -> None:
-    conn.execute(insert(schema.audit_log).values(**values))
+_INSERT = Write(insert(schema.audit_log).values({name: bindparam(name) for name in (
+    "at", "action", "actor_id", "actor_name", "target", "ip", "details")}))
 
 
 def record(action: str, target: str | None = None, details: dict[str, Any] | None = None, *,
@@ -67,6 +68,6 @@ def record(action: str, target: str | None = None, details: dict[str, Any] | Non
     if getattr(principal, "api_key_id", None):
         values["details"] = {**(values["details"] or {}), "apiKeyId": principal.api_key_id}
     try:
-        services.store.post(_insert, values)
+        services.store.post(_INSERT, values)
     except Exception:  # the audit trail must never break the action it records
         log.exception("audit: could not queue %s", action)

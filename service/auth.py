@@ -21,9 +21,10 @@ import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from quart import current_app, g, request
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from actors.store import schema
+from actors.store.actor import Write
 from protocols.errors import ApiError, ErrorCode
 from service.permissions import BUILTIN_ROLES, DEFAULT_TEAM, PERMISSIONS
 
@@ -157,8 +158,8 @@ def _load_key_principal(conn, key_id: str, user_id: str, scope, expires_at) -> P
                      owner.must_change_password, api_key_id=key_id, expires_at=expires_at)
 
 
-def _touch_key(conn, key_id: str, now: float) -> None:
-    conn.execute(update(schema.api_keys).where(schema.api_keys.c.id == key_id).values(last_used_at=now))
+_TOUCH_KEY = Write(update(schema.api_keys).where(schema.api_keys.c.id == bindparam("b_id"))
+                   .values(last_used_at=bindparam("b_now")))
 
 
 class ApiKeyVerifier:
@@ -181,7 +182,7 @@ class ApiKeyVerifier:
             principal = await self.store.call(_load_key_principal, row.id, row.user_id, row.permissions,
                                               row.expires_at)
             if principal is not None:
-                self.store.post(_touch_key, row.id, now)
+                self.store.post(_TOUCH_KEY, {"b_id": row.id, "b_now": now})
             return principal
         return None
 

@@ -19,7 +19,7 @@ import trio
 from sqlalchemy import bindparam, insert, select, update
 
 from actors.store import schema
-from actors.store.actor import StoreActor
+from actors.store.actor import StoreActor, Write
 from actors.supervisor import Supervisor
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
@@ -118,7 +118,10 @@ class JobManager:
         self.records[rec.id] = rec
         self._evict()
         if persist:
-            self.store.post(_insert_job, rec.id, owner_id, kind, tool_id, rec.created_at)
+            self.store.post(_INSERT_JOB, {
+                "id": rec.id, "owner_id": owner_id, "kind": kind, "tool_id": tool_id, "status": JobState.QUEUED.value,
+                "progress": 0, "created_at": rec.created_at, "updated_at": rec.created_at,
+            })
         return rec
 
     def _evict(self) -> None:
@@ -145,8 +148,11 @@ class JobManager:
             return
         rec.finish(status, **kwargs)
         if rec.persist:
-            self.store.post(_finish_job, rec.id, rec.status.value, rec.progress, rec.message, rec.result,
-                            rec.error, rec.code, rec.http_status, rec.updated_at, done=rec.persisted)
+            self.store.post(_FINISH_JOB, {
+                "b_id": rec.id, "b_status": rec.status.value, "b_progress": rec.progress, "b_message": rec.message,
+                "b_result": rec.result, "b_error": rec.error, "b_code": rec.code, "b_http_status": rec.http_status,
+                "b_updated_at": rec.updated_at,
+            }, done=rec.persisted)
         else:
             rec.persisted.set()
         self._drop_inputs(rec.id)
@@ -370,26 +376,12 @@ def unique_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-# Built once: executing a prebuilt statement with parameters skips SQLAlchemy's per-call statement
-# construction and cache-key work on the hot path (two writes per job).
-_INSERT_JOB = insert(schema.jobs)
-_FINISH_JOB = (
+# A job's two writes on the hot path, built once (see actors.store.actor.Write for how they run).
+_INSERT_JOB = Write(insert(schema.jobs).values({name: bindparam(name) for name in (
+    "id", "owner_id", "kind", "tool_id", "status", "progress", "created_at", "updated_at")}))
+_FINISH_JOB = Write(
     update(schema.jobs)
     .where(schema.jobs.c.id == bindparam("b_id"))
     .values({name: bindparam(f"b_{name}") for name in (
         "status", "progress", "message", "result", "error", "code", "http_status", "updated_at")})
 )
-
-
-def _insert_job(conn, job_id, owner_id, kind, tool_id, created_at) -> None:
-    conn.execute(_INSERT_JOB, {
-        "id": job_id, "owner_id": owner_id, "kind": kind, "tool_id": tool_id, "status": JobState.QUEUED.value,
-        "progress": 0, "created_at": created_at, "updated_at": created_at,
-    })
-
-
-def _finish_job(conn, job_id, status, progress, message, result, error, code, http_status, updated_at) -> None:
-    conn.execute(_FINISH_JOB, {
-        "b_id": job_id, "b_status": status, "b_progress": progress, "b_message": message, "b_result": result,
-        "b_error": error, "b_code": code, "b_http_status": http_status, "b_updated_at": updated_at,
-    })

@@ -1,5 +1,5 @@
-"""StoreActor.post: committed at once when the store is idle, queued (in order) when it is not, and
-never waiting on the event loop for another process's write lock."""
+"""StoreActor.post: committed at once when the store is idle, queued (in order) when it is not, never
+waiting on the event loop for another process's write lock, and storing the same row either way."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import time
 import uuid
 
 import trio
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from actors.store import schema
 from actors.store.actor import StoreActor
-from service.jobs import _finish_job, _insert_job
+from service.jobs import _FINISH_JOB, _INSERT_JOB
 
 
 def status_of(store: StoreActor, job_id: str):
@@ -19,8 +20,16 @@ def status_of(store: StoreActor, job_id: str):
         return conn.execute(text("SELECT status FROM jobs WHERE id = :i"), {"i": job_id}).scalar()
 
 
-def finish(store, job_id, status, done=None):
-    store.post(_finish_job, job_id, status, 100, None, None, None, None, None, time.time(), done=done)
+def insert(store, job_id, done=None):
+    now = time.time()
+    store.post(_INSERT_JOB, {"id": job_id, "owner_id": None, "kind": "tool", "tool_id": "resize", "status": "queued",
+                             "progress": 0, "created_at": now, "updated_at": now}, done=done)
+
+
+def finish(store, job_id, status, done=None, result=None, http_status=None):
+    store.post(_FINISH_JOB, {"b_id": job_id, "b_status": status, "b_progress": 100, "b_message": None,
+                             "b_result": result, "b_error": None, "b_code": None, "b_http_status": http_status,
+                             "b_updated_at": 1234.5}, done=done)
 
 
 async def test_writes_commit_at_once_when_idle_and_queue_in_order_behind_a_lock(tmp_path):
@@ -30,7 +39,7 @@ async def test_writes_commit_at_once_when_idle_and_queue_in_order_behind_a_lock(
         await nursery.start(store.run)
         job_id = str(uuid.uuid4())
         inserted = trio.Event()
-        store.post(_insert_job, job_id, None, "tool", "resize", time.time(), done=inserted)
+        insert(store, job_id, inserted)
         assert inserted.is_set() and status_of(store, job_id) == "queued"  # committed before post returned
 
         other = sqlite3.connect(f"{tmp_path}/lutra.db", timeout=0)  # another process holds the write lock
@@ -54,3 +63,44 @@ async def test_writes_commit_at_once_when_idle_and_queue_in_order_behind_a_lock(
     await store.drain()
     wal = tmp_path / "lutra.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0  # the final checkpoint emptied the WAL
+
+
+def row_of(store: StoreActor, job_id: str) -> dict:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(schema.jobs).where(schema.jobs.c.id == job_id)).mappings().one()
+    return {k: v for k, v in row.items() if k != "id"}
+
+
+async def test_the_loop_and_the_queue_store_identical_rows(tmp_path):
+    """The loop's own plain sqlite3 write must store exactly what SQLAlchemy stores: JSON columns
+    serialised by the column type, None as it would be, numbers as numbers."""
+    store = StoreActor(f"sqlite:///{tmp_path}/lutra.db")
+    await store.start()
+    result = {"jobId": "j", "downloadUrl": "/api/v1/download/j/a b.jpg", "nested": {"ok": True, "n": [1, 2.5]},
+              "text": "é"}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        fast, queued = str(uuid.uuid4()), str(uuid.uuid4())
+        done = trio.Event()
+        insert(store, fast, done)
+        finish(store, fast, "completed", done, result=result, http_status=200)
+        assert done.is_set()  # committed on the loop
+
+        other = sqlite3.connect(f"{tmp_path}/lutra.db", timeout=0)
+        other.execute("BEGIN IMMEDIATE")
+        done = trio.Event()
+        insert(store, queued)
+        finish(store, queued, "completed", done, result=result, http_status=200)
+        assert not done.is_set()  # queued: it runs through SQLAlchemy on the store's thread
+        other.rollback()
+        other.close()
+        await done.wait()
+        nursery.cancel_scope.cancel()
+    fast_row, queued_row = row_of(store, fast), row_of(store, queued)
+    fast_row.pop("created_at"), queued_row.pop("created_at")
+    assert fast_row == queued_row
+    assert fast_row["result"] == result and fast_row["http_status"] == 200 and fast_row["message"] is None
+    with sqlite3.connect(f"{tmp_path}/lutra.db") as raw:  # the stored text itself, not only what it decodes to
+        texts = raw.execute("SELECT result, typeof(progress), typeof(updated_at) FROM jobs ORDER BY id").fetchall()
+    assert texts[0] == texts[1]
+    await store.drain()
