@@ -26,6 +26,7 @@ from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
 from protocols.tools import Limits, Mode, ToolCall, ToolResult, ToolSpec
 from service.config import Config
 from service.progress import JobRecord
+from service.spool import Spool
 
 log = logging.getLogger("lutra.jobs")
 
@@ -50,6 +51,7 @@ class JobManager:
         self.records: OrderedDict[str, JobRecord] = OrderedDict()
         self._nursery: trio.Nursery | None = None
         self._trash: list[Path] = []  # finished jobs' upload folders, for the janitor
+        self.spool = Spool(config.data_dir / "spool")  # what the janitor keeps of them, for new uploads
         self._trash_added = trio.Event()
         # job id -> async hook(rec, body) run before a completed job is finished (library auto-save)
         self.before_finish: dict[str, Callable[[JobRecord, dict[str, Any]], Awaitable[None]]] = {}
@@ -84,6 +86,7 @@ class JobManager:
             log.warning("marked %d interrupted jobs as failed", count)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        await trio.to_thread.run_sync(self.spool.reset)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._sweep_loop)
@@ -163,7 +166,8 @@ class JobManager:
         which saves that disk write (and its CPU) for every upload. Removing a file costs about a
         millisecond per few MB, so it is not done here, on the way to the job's response: the folders go
         to the janitor, which lets them gather for JANITOR_GATHER_S and then removes them all in one trip to
-        a thread (rather than one trip, with its thread hand-offs, per job under load)."""
+        a thread (rather than one trip, with its thread hand-offs, per job under load), keeping some files
+        in the spool for new uploads to be written over."""
         folder = self.job_dir(job_id) / "in"
         if self._nursery is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -179,12 +183,16 @@ class JobManager:
                 self._trash_added = trio.Event()
                 batch, self._trash = self._trash, []
                 try:
-                    await trio.to_thread.run_sync(_remove_all, batch)
+                    await trio.to_thread.run_sync(self._reclaim_all, batch)
                 except Exception:
                     log.exception("removing finished jobs' uploads failed")
         finally:  # at shutdown, what is still gathering goes too (not left for the sweep, hours later)
             batch, self._trash = self._trash, []
             _remove_all(batch)
+
+    def _reclaim_all(self, folders: list[Path]) -> None:
+        for folder in folders:
+            self.spool.reclaim(folder)
 
     # ---- running tools --------------------------------------------------------------------
     def deadline_for(self, spec: ToolSpec) -> float:

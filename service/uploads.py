@@ -17,6 +17,7 @@ from quart import current_app, request
 from protocols.errors import ApiError, ErrorCode
 from service.multipart import MultipartError, MultipartParser, boundary_of, parse_disposition
 from service.sniff import HEAD_BYTES, sniff
+from service.spool import WRITE_BUFFER, Spool
 
 FILE_FIELDS = ("file", "files", "watermark", "overlay", "mask", "subtitle", "audio", "logo", "background")
 VALUE_FIELDS = ("settings", "pipeline", "fileId", "toolId", "parentId", "jobId", "filename", "name")
@@ -61,13 +62,17 @@ def safe_name(name: str | None, fallback: str = "upload") -> str:
 
 
 class _FileSink:
-    """Writes one file part to its own new file and records it when closed."""
+    """Writes one file part to its own new file (a reused scratch file when there is a spool) and records
+    it when closed."""
 
-    __slots__ = ("upload", "item", "fh", "head")
+    __slots__ = ("upload", "item", "fh", "reused", "head")
 
-    def __init__(self, upload: Upload, item: UploadedFile) -> None:
+    def __init__(self, upload: Upload, item: UploadedFile, spool: Spool | None) -> None:
         self.upload, self.item = upload, item
-        self.fh = open(item.path, "wb", buffering=64 << 10)  # noqa: SIM115 - closed in close(); big chunks bypass the buffer
+        if spool is None:
+            self.fh, self.reused = open(item.path, "wb", buffering=WRITE_BUFFER), False  # noqa: SIM115 - closed in close()
+        else:
+            self.fh, self.reused = spool.open(item.path)
         self.head = bytearray()
 
     def write(self, chunk: bytes) -> None:
@@ -77,6 +82,8 @@ class _FileSink:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
 
     def close(self) -> None:
+        if self.reused:
+            self.fh.truncate()  # what a scratch file held past this upload's end
         self.fh.close()
         self.item.kind, self.item.format = sniff(bytes(self.head), self.item.name)
         self.upload.files.append(self.item)
@@ -158,8 +165,9 @@ def insufficient_storage() -> ApiError:
                     status=507, headers={"Retry-After": "60", "Connection": "close"})
 
 
-async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
-    """Parse the request body into files under `directory` and small text values."""
+async def receive_multipart(directory: Path, max_bytes: int, spool: Spool | None = None) -> Upload:
+    """Parse the request body into files under `directory` (written over the spool's scratch files when
+    one is given) and small text values."""
     content_type = request.headers.get("Content-Type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(ErrorCode.VALIDATION_ERROR, "Send the file as multipart/form-data (a 'file' part).")
@@ -185,7 +193,7 @@ async def receive_multipart(directory: Path, max_bytes: int) -> Upload:
                 raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files in one request (max {MAX_FILES}).")
             index = len(upload.files)
             safe = safe_name(params.get("filename"), f"upload{index}")
-            sink = _FileSink(upload, UploadedFile(path=directory / f"{index:04d}_{safe}", name=safe, field=name))
+            sink = _FileSink(upload, UploadedFile(path=directory / f"{index:04d}_{safe}", name=safe, field=name), spool)
             open_files.append(sink)
             return sink
         if name in VALUE_FIELDS:

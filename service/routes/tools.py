@@ -56,7 +56,7 @@ async def _run_single(services, spec: ToolSpec):
             settings = validate_settings(spec, await json_body(required=False), "body")
             inputs, names, roles, original = [], [], [], 0
         else:
-            upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+            upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes, services.jobs.spool)
             settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
             chosen = pick_inputs(spec, upload.files) if spec.inputs[1] > 0 else []
             inputs = [f.path for f in chosen]
@@ -126,7 +126,7 @@ async def _run_batch(services, spec: ToolSpec):
     job_id = new_job_id()
     job_dir = services.jobs.job_dir(job_id)
     try:
-        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes, services.jobs.spool)
         settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
         files = upload.files_named("files", "file")
         if not files:

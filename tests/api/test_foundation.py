@@ -50,6 +50,24 @@ def test_finished_job_keeps_its_output_not_its_upload(client, server, samples):
     assert client.get(r.json()["downloadUrl"]).status_code == 200
 
 
+def test_uploads_written_over_spooled_files_each_hold_their_own_image(client, server, samples, tmp_path):
+    """A finished job's upload is kept as a scratch file that a new upload is written over: the new job
+    must see its own (here smaller, other-format) image and nothing of the old one."""
+    r = post_tool(client, "resize", samples / "photo.jpg", {"width": 80})
+    assert r.status_code == 200, r.text
+    spool = server.data_dir / "spool"
+    wait_for(lambda: any(spool.iterdir()), 10, "the upload to be kept in the spool")
+    small = tmp_path / "small.png"
+    pyvips.Image.black(64, 48).draw_rect([200, 10, 10], 0, 0, 32, 48, fill=True).pngsave(str(small))
+    for _ in range(3):
+        r = post_tool(client, "resize", small, {"width": 32})
+        assert r.status_code == 200, r.text
+        out = pyvips.Image.new_from_buffer(client.get(r.json()["downloadUrl"]).content, "")
+        assert (out.width, out.height, out.get("vips-loader")) == (32, 24, "pngload_buffer")
+        assert r.json()["originalSize"] == small.stat().st_size
+        assert out.crop(0, 0, 16, 24).avg() > 20 and out.crop(16, 0, 16, 24).avg() < 1  # left red, right black
+
+
 def test_section_less_alias(client, samples):
     with open(samples / "photo.png", "rb") as fh:
         r = client.post("/api/v1/tools/rotate", files={"file": ("p.png", fh)}, data=settings_field({"angle": 90}))
