@@ -21,6 +21,9 @@ from protocols.jobs import Done, Failed, Job, Progress
 from protocols.tools import ToolResult
 
 log = logging.getLogger("lutra.actors")
+# Scheduling rounds a job started by `_start_next` gets before the finished job's reply: what it takes to
+# hand its call to a worker process (trio-parallel's limiter and its pipe send each yield once).
+HANDOFF_ROUNDS = 3
 
 
 @dataclass(slots=True)
@@ -65,6 +68,8 @@ class Actor:
         self.queue_size = queue_size
         self.stats = ActorStats()
         self._slots: dict[str, _JobSlot] = {}
+        self._next: Job | None = None  # taken from the mailbox, waiting for a free slot
+        self._nursery: trio.Nursery | None = None
 
     # ---- the mailbox side, called from other tasks -------------------------------------------
     def submit(self, job: Job) -> None:
@@ -111,12 +116,30 @@ class Actor:
                 log.exception("actor %s: setup failed", self.name)
                 raise
             task_status.started()
+            self._nursery = nursery
             try:
                 async for job in self._recv:
+                    self._next = job
                     await self.limiter.acquire_on_behalf_of(job.id)
-                    nursery.start_soon(self._run_job, job)
+                    if self._next is job:  # not already started by the job that freed the slot
+                        self._next = None
+                        nursery.start_soon(self._run_job, job)
             finally:
+                self._nursery, self._next = None, None
                 nursery.cancel_scope.cancel()
+
+    def _start_next(self) -> bool:
+        """Start the job waiting for a slot the moment one is freed, from the task that freed it (True if
+        one was started). Left to the run loop, it started a scheduling round later, and reached its worker
+        process only after the finished job's reply and HTTP response had run: at concurrency 4 a worker
+        sat idle for a millisecond between two jobs (measured: median 1.07 ms from one job's end to the
+        next job's call written to the worker; 0.44 ms with this and HANDOFF_ROUNDS)."""
+        job = self._next
+        if job is not None and self._nursery is not None and job.id in self.limiter.statistics().borrowers:
+            self._next = None
+            self._nursery.start_soon(self._run_job, job)
+            return True
+        return False
 
     async def _run_job(self, job: Job) -> None:
         slot = self._slots.get(job.id) or _JobSlot(job)
@@ -155,7 +178,10 @@ class Actor:
                 self.stats.completed += 1
             else:
                 self.stats.failed += 1
-            self.limiter.release_on_behalf_of(job.id)
+            self.limiter.release_on_behalf_of(job.id)  # a waiting job gets the slot at once ...
+            if self._start_next():  # ... and reaches its worker before this job's reply is handled:
+                for _ in range(HANDOFF_ROUNDS):  # the reply wakes the HTTP response, which would run first
+                    await trio.lowlevel.cancel_shielded_checkpoint()
             try:
                 job.reply(outcome)
             except Exception:

@@ -73,6 +73,32 @@ async def test_capacity_limits_concurrency_and_every_job_ends_once():
     assert actor.stats.completed == 6 and actor.stats.running == 0
 
 
+async def test_a_freed_slot_starts_the_waiting_job_before_the_finished_one_is_answered():
+    """Under load the next job must reach its worker before the finished job's reply (and the HTTP
+    response it wakes) runs: otherwise the worker idles meanwhile."""
+    events: list = []
+
+    class Recording(SleepyActor):
+        async def execute(self, job: Job) -> ToolResult:
+            events.append(("start", job.id))
+            return await super().execute(job)
+
+    actor = Recording(capacity=1, queue_size=10)
+
+    async def body():
+        for name in "abc":
+            actor.submit(make_job(name, events, seconds=0.01))
+        with trio.fail_after(5):
+            while len([e for e in events if isinstance(e, Done)]) < 3:
+                await trio.sleep(0.01)
+
+    await run_actor(actor, body)
+    order = [e if isinstance(e, tuple) else (type(e).__name__, e.job_id) for e in events
+             if isinstance(e, tuple | Done)]
+    assert order == [("start", "a"), ("start", "b"), ("Done", "a"), ("start", "c"), ("Done", "b"), ("Done", "c")]
+    assert actor.peak == 1
+
+
 async def test_full_mailbox_answers_busy():
     actor, events = SleepyActor(capacity=1, queue_size=2), []
     actor.submit(make_job("a", events))
