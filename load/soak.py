@@ -256,21 +256,24 @@ def process_use(pid: int) -> dict:
     processes, ffmpeg, LibreOffice, other)."""
     main = psutil.Process(pid)
     rss_main, fds_main = main.memory_info().rss, main.num_fds()
-    rss_total, fds_total, children = rss_main, fds_main, 0
+    rss_total, fds_total, children, workers, fds_workers = rss_main, fds_main, 0, 0, 0
     by_kind: dict[str, float] = {}
     for child in main.children(recursive=True):
         try:
             rss = child.memory_info().rss
-            fds_total += child.num_fds()
+            fds = child.num_fds()
             name = child.name()
         except psutil.Error:
             continue
         rss_total += rss
+        fds_total += fds
         children += 1
         kind = next((k for prefix, k in CHILD_KINDS if name.startswith(prefix)), "other")
         by_kind[kind] = by_kind.get(kind, 0) + rss / 1e6
+        if kind == "workers":
+            workers, fds_workers = workers + 1, fds_workers + fds
     return {"rssMainMb": round(rss_main / 1e6, 1), "rssTotalMb": round(rss_total / 1e6, 1), "fdsMain": fds_main,
-            "fdsTotal": fds_total, "children": children,
+            "fdsTotal": fds_total, "children": children, "workers": workers, "fdsWorkers": fds_workers,
             "rssChildrenMb": {k: round(v, 1) for k, v in sorted(by_kind.items())}}
 
 

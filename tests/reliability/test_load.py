@@ -95,6 +95,21 @@ def test_verdict_flags_errors_growth_and_leaks():
     assert v["pass"] and v["checks"]["rssGrowth"]["growth"] == 0
 
 
+def test_a_grown_worker_pool_is_not_a_descriptor_leak():
+    """One more idle tool worker after the load: its own descriptors and the server's three for it are
+    allowed; the same growth without a new worker, or more than a worker's worth, is a leak."""
+    base = {"fdsMain": 28, "fdsTotal": 50, "workers": 3, "fdsWorkers": 21, "scratchBytes": 0, "retainedBytes": 0}
+    pool = {**base, "fdsMain": 31, "fdsTotal": 62, "workers": 4, "fdsWorkers": 30}
+    checks = report.back_to_baseline(base, pool)
+    assert checks["fdsMain"]["ok"] and checks["fdsTotal"]["ok"] and checks["fdsTotal"]["poolGrowth"] == 1
+    leak = {**pool, "workers": 3}
+    checks = report.back_to_baseline(base, leak)
+    assert checks["fdsMain"]["ok"] and not checks["fdsTotal"]["ok"]  # main within slack, total not
+    worse = {**pool, "fdsMain": 31 + report.FD_SLACK + 1, "fdsTotal": 62 + report.FD_SLACK + 8}
+    checks = report.back_to_baseline(base, worse)
+    assert not checks["fdsMain"]["ok"] and not checks["fdsTotal"]["ok"]
+
+
 def test_scratch_and_retained_disk_use(tmp_path):
     job = tmp_path / "workspace" / "job1"
     for sub, size in (("in", 100), ("out", 50), ("steps", 7)):
