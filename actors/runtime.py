@@ -73,8 +73,20 @@ class Actor:
 
     # ---- the mailbox side, called from other tasks -------------------------------------------
     def submit(self, job: Job) -> None:
-        """Queue a job; raises BUSY when the mailbox is full (backpressure, never unbounded)."""
+        """Queue a job; raises BUSY when the mailbox is full (backpressure, never unbounded). When a slot
+        is free and nothing is waiting, the job starts at once: through the mailbox and the run loop it
+        reached its worker process two scheduling rounds later, on every request's path."""
         slot = _JobSlot(job)
+        if self._nursery is not None and self._next is None and not self._recv.statistics().current_buffer_used:
+            try:
+                self.limiter.acquire_on_behalf_of_nowait(job.id)
+            except trio.WouldBlock:
+                pass
+            else:
+                self._slots[job.id] = slot
+                self.stats.queued += 1
+                self._nursery.start_soon(self._run_job, job)
+                return
         try:
             self._send.send_nowait(job)
         except trio.WouldBlock:
@@ -115,8 +127,8 @@ class Actor:
             except Exception:
                 log.exception("actor %s: setup failed", self.name)
                 raise
-            task_status.started()
             self._nursery = nursery
+            task_status.started()
             try:
                 async for job in self._recv:
                     self._next = job

@@ -99,6 +99,33 @@ async def test_a_freed_slot_starts_the_waiting_job_before_the_finished_one_is_an
     assert actor.peak == 1
 
 
+async def test_an_idle_actor_starts_a_job_at_once_and_a_busy_one_keeps_order():
+    """With a slot free and nothing waiting, a job skips the mailbox and run loop (two scheduling rounds
+    on every request's path); otherwise jobs still start in the order they came."""
+    events: list = []
+
+    class Recording(SleepyActor):
+        async def execute(self, job: Job) -> ToolResult:
+            events.append(("start", job.id))
+            return await super().execute(job)
+
+    actor = Recording(capacity=1, queue_size=10)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)  # up and waiting for mail
+        actor.submit(make_job("a", events, seconds=0.01))
+        for _ in range(2):  # the round it starts in may run this task first (trio shuffles each round)
+            await trio.lowlevel.checkpoint()
+        assert ("start", "a") in events  # started in the first round; through the run loop, in the third
+        for name in "bcd":
+            actor.submit(make_job(name, events, seconds=0.005))
+        with trio.fail_after(5):
+            while len([e for e in events if isinstance(e, Done)]) < 4:
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    assert [e[1] for e in events if isinstance(e, tuple)] == ["a", "b", "c", "d"]
+    assert actor.peak == 1 and actor.stats.queued == 0 and actor.stats.completed == 4
+
+
 async def test_full_mailbox_answers_busy():
     actor, events = SleepyActor(capacity=1, queue_size=2), []
     actor.submit(make_job("a", events))
