@@ -40,6 +40,18 @@ class SleepyActor(Actor):
             self.concurrent -= 1
 
 
+class StartRecordingActor(SleepyActor):
+    """Records ("start", job id) in the jobs' event list when a job's work begins."""
+
+    def __init__(self, events: list, **kw):
+        super().__init__(**kw)
+        self.events = events
+
+    async def execute(self, job: Job) -> ToolResult:
+        self.events.append(("start", job.id))
+        return await super().execute(job)
+
+
 def make_job(job_id, events, deadline=10.0, **meta):
     call = ToolCall(inputs=[], names=[], settings=ToolSettings(), workdir=Path("."))
     return Job(id=job_id, tool_id="x", call=call, deadline_s=deadline, reply=events.append, meta=meta)
@@ -77,13 +89,7 @@ async def test_a_freed_slot_starts_the_waiting_job_before_the_finished_one_is_an
     """Under load the next job must reach its worker before the finished job's reply (and the HTTP
     response it wakes) runs: otherwise the worker idles meanwhile."""
     events: list = []
-
-    class Recording(SleepyActor):
-        async def execute(self, job: Job) -> ToolResult:
-            events.append(("start", job.id))
-            return await super().execute(job)
-
-    actor = Recording(capacity=1, queue_size=10)
+    actor = StartRecordingActor(events, capacity=1, queue_size=10)
 
     async def body():
         for name in "abc":
@@ -103,13 +109,7 @@ async def test_an_idle_actor_starts_a_job_at_once_and_a_busy_one_keeps_order():
     """With a slot free and nothing waiting, a job skips the mailbox and run loop (two scheduling rounds
     on every request's path); otherwise jobs still start in the order they came."""
     events: list = []
-
-    class Recording(SleepyActor):
-        async def execute(self, job: Job) -> ToolResult:
-            events.append(("start", job.id))
-            return await super().execute(job)
-
-    actor = Recording(capacity=1, queue_size=10)
+    actor = StartRecordingActor(events, capacity=1, queue_size=10)
     async with trio.open_nursery() as nursery:
         await nursery.start(actor.run)  # up and waiting for mail
         actor.submit(make_job("a", events, seconds=0.01))
