@@ -76,27 +76,28 @@ class Actor:
         """Queue a job; raises BUSY when the mailbox is full (backpressure, never unbounded). When a slot
         is free and nothing is waiting, the job starts at once: through the mailbox and the run loop it
         reached its worker process two scheduling rounds later, on every request's path."""
-        slot = _JobSlot(job)
-        if self._nursery is not None and self._next is None and not self._recv.statistics().current_buffer_used:
+        starts_now = (self._nursery is not None and self._next is None
+                      and not self._recv.statistics().current_buffer_used and self._take_slot_now(job))
+        if not starts_now:
             try:
-                self.limiter.acquire_on_behalf_of_nowait(job.id)
+                self._send.send_nowait(job)
             except trio.WouldBlock:
-                pass
-            else:
-                self._slots[job.id] = slot
-                self.stats.queued += 1
-                self._nursery.start_soon(self._run_job, job)
-                return
-        try:
-            self._send.send_nowait(job)
-        except trio.WouldBlock:
-            raise ApiError(
-                ErrorCode.BUSY,
-                f"The {self.name} workers are busy; try again shortly.",
-                headers={"Retry-After": "5"},
-            ) from None
-        self._slots[job.id] = slot
+                raise ApiError(
+                    ErrorCode.BUSY,
+                    f"The {self.name} workers are busy; try again shortly.",
+                    headers={"Retry-After": "5"},
+                ) from None
+        self._slots[job.id] = _JobSlot(job)
         self.stats.queued += 1
+        if starts_now:
+            self._nursery.start_soon(self._run_job, job)
+
+    def _take_slot_now(self, job: Job) -> bool:
+        try:
+            self.limiter.acquire_on_behalf_of_nowait(job.id)
+        except trio.WouldBlock:
+            return False
+        return True
 
     def cancel(self, job_id: str) -> bool:
         slot = self._slots.get(job_id)

@@ -129,12 +129,9 @@ class StoreActor:
             row = [params[name] if process is None else process(params[name]) for name, process in binds]
             conn = self._inline_connection()
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as err:
-            if "locked" in str(err) or "busy" in str(err):
+        except Exception as err:
+            if isinstance(err, sqlite3.OperationalError) and ("locked" in str(err) or "busy" in str(err)):
                 return False
-            log.exception("store: a write failed")
-            return True
-        except Exception:
             log.exception("store: a write failed")
             return True
         try:
