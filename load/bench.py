@@ -311,7 +311,13 @@ def span_s(spans: list[tuple[float, float]]) -> float:
 
 def bare_loop(call: tuple, count: int, deadline: float) -> tuple[int, tuple[float, float]]:
     """One bare worker (in its own process): `count` sequential calls of the bare function; how many ran,
-    and when the first started and the last ended."""
+    and when the first started and the last ended. The process's malloc keeps freed memory as the
+    server's tool workers do (`actors.workers.keep_freed_memory`): with glibc's default, whether a job's
+    buffers are mapped afresh each time depends on what the process allocated before, and a resize then
+    differs by ~2 % between two processes running the same code, which is not the HTTP path's cost."""
+    from actors import workers
+
+    workers.keep_freed_memory()
     fn, *args = call
     done, started = 0, time.time()
     for _ in range(count):

@@ -22,8 +22,8 @@ def test_lowered_programs_start_at_the_lower_priority():
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="os.SCHED_BATCH exists only on Linux: run this test on Linux")
 def test_a_worker_process_yields_to_the_server_once():
-    code = ("import os; from actors import workers; base = os.nice(0); workers.yield_to_the_server(); "
-            "workers.yield_to_the_server(); print(os.nice(0) - base, os.sched_getscheduler(0) == os.SCHED_BATCH)")
+    code = ("import os; from actors import workers; base = os.nice(0); workers.prepare_process(); "
+            "workers.prepare_process(); print(os.nice(0) - base, os.sched_getscheduler(0) == os.SCHED_BATCH)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))).stdout
     step, batch = out.split()
