@@ -1,12 +1,13 @@
 """A streaming multipart/form-data parser: bytes in, part events out, no body held in memory.
 
-The delimiter search is `bytes.find` (C speed); part headers are parsed with a small, strict parser
+The delimiter search is libc's `memmem` on large chunks (`bytes.find` elsewhere); part headers are parsed with a small, strict parser
 (no `email` module on the hot path). Only what form uploads use is supported: Content-Disposition
 with name/filename (and RFC 5987 filename*), Content-Type; at most 64 parts' headers of 16 KiB each.
 """
 
 from __future__ import annotations
 
+import ctypes
 import re
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -20,6 +21,33 @@ class MultipartError(ValueError):
 
 _PARAM = re.compile(r';\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+\*?)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 _BOUNDARY = re.compile(r'boundary=("(?:[^"\\]|\\.)*"|[^;,\s]+)', re.I)
+_PADDING = re.compile(rb"[ \t]*")
+
+
+def _memmem():
+    """libc's memmem, or None. glibc's skips through upload data by a hash of two bytes at a time: 0.14 ms
+    per 3 MB of JPEG against 0.26 ms for `bytes.find` (two-way) on the 2-core VM, for every upload."""
+    try:
+        fn = ctypes.CDLL(None).memmem
+    except (OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_void_p
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    return fn
+
+
+_MEMMEM = _memmem()
+MEMMEM_FROM = 64 * 1024  # on a shorter haystack the foreign call costs more than it saves
+
+
+def find(data: bytes, needle: bytes, start: int = 0) -> int:
+    """`data.find(needle, start)`, through memmem for a long `bytes` haystack."""
+    size = len(data) - start
+    if _MEMMEM is None or size < MEMMEM_FROM or start < 0 or type(data) is not bytes or not needle:
+        return data.find(needle, start)
+    base = ctypes.cast(data, ctypes.c_void_p).value
+    hit = _MEMMEM(base + start, size, needle, len(needle))
+    return -1 if hit is None else hit - base
 
 
 def boundary_of(content_type: str) -> bytes:
@@ -80,89 +108,86 @@ class MultipartParser:
 
     def feed(self, data: bytes) -> None:
         if self.state == "body" and len(data) > 2 * len(self.delimiter):
-            rest = self._feed_body(data)
-            if rest is None:
+            at = self._feed_body(data, 0)  # the hot path: a chunk inside a part
+            if at is None:
                 return
-            data = rest
-        buffer = self.buffer + data if self.buffer else data
+            buffer = data
+        else:
+            buffer = self.buffer + data if self.buffer else data
+            self.buffer, at = b"", 0
+        # Offsets into `buffer` rather than slices of it: a slice of a chunk is a copy, and the first
+        # chunk of an upload (part headers, then the start of a file) would be copied several times.
         while True:
             if self.state == "preamble":
-                at = buffer.find(self.delimiter)
-                if at < 0:
-                    buffer = buffer[-len(self.delimiter):]
-                    break
-                buffer = buffer[at + len(self.delimiter):]
+                found = find(buffer, self.delimiter, at)
+                if found < 0:
+                    self.buffer = buffer[max(at, len(buffer) - len(self.delimiter)):]
+                    return
+                at = found + len(self.delimiter)
                 self.state = "after-delimiter"
             if self.state == "after-delimiter":
-                if len(buffer) < 2:
+                if len(buffer) - at < 2:
                     break
-                if buffer[:2] == b"--":
+                if buffer.startswith(b"--", at):
                     self.state = "end"
-                    buffer = b""
-                    break
-                if buffer[:2] != b"\r\n":
+                    return
+                if not buffer.startswith(b"\r\n", at):
                     # transport padding is allowed before the CRLF
-                    stripped = buffer.lstrip(b" \t")
-                    if len(stripped) < 2:
+                    padded = _PADDING.match(buffer, at).end()
+                    if len(buffer) - padded < 2:
                         break
-                    if stripped[:2] != b"\r\n":
+                    if not buffer.startswith(b"\r\n", padded):
                         raise MultipartError("bad delimiter line")
-                    buffer = stripped
-                buffer = buffer[2:]
+                    at = padded
+                at += 2
                 self.state = "headers"
             if self.state == "headers":
-                at = buffer.find(b"\r\n\r\n")
-                if at < 0:
-                    if buffer.startswith(b"\r\n"):  # a part with no headers at all
+                found = buffer.find(b"\r\n\r\n", at)
+                if found < 0:
+                    if buffer.startswith(b"\r\n", at):  # a part with no headers at all
                         raise MultipartError("part without headers")
-                    if len(buffer) > MAX_HEADER_BYTES:
+                    if len(buffer) - at > MAX_HEADER_BYTES:
                         raise MultipartError("part headers too large")
                     break
-                self.sink = self.on_part(parse_headers(buffer[:at]))
-                buffer = buffer[at + 4:]
+                self.sink = self.on_part(parse_headers(buffer[at:found]))
+                at = found + 4
                 self.state = "body"
             if self.state == "body":
-                at = buffer.find(self.delimiter)
-                if at < 0:
-                    keep = len(self.delimiter) - 1  # a delimiter may straddle the next chunk
-                    if len(buffer) > keep:
-                        self._write(buffer[:-keep] if keep else buffer)
-                        buffer = buffer[-keep:] if keep else b""
-                    break
-                self._write(buffer[:at])
-                self._close()
-                buffer = buffer[at + len(self.delimiter):]
-                self.state = "after-delimiter"
+                at = self._feed_body(buffer, at)
+                if at is None:
+                    return
                 continue
             if self.state == "end":
-                buffer = b""
-                break
-        self.buffer = buffer
+                return
+        self.buffer = buffer[at:]
 
-    def _feed_body(self, data: bytes) -> bytes | None:
-        """The hot path, inside a file part: no copy of the chunk. Returns what follows a delimiter
-        found in this chunk (the general loop goes on from there), or None when it was all body."""
+    def _feed_body(self, data: bytes, start: int) -> int | None:
+        """Inside a part: write data[start:] up to the delimiter without copying it, after the fewer
+        than len(delimiter) bytes held back from the last chunk (only a chunk longer than two delimiters
+        comes here with such a tail). Returns the offset just past a delimiter found in `data` (the
+        general loop goes on from there), or None when all of it was body."""
         delimiter, keep = self.delimiter, len(self.delimiter) - 1
-        tail = self.buffer  # fewer than len(delimiter) bytes held back from the last chunk
+        tail = self.buffer
         if tail:
-            # any delimiter starting inside the tail ends within tail + data[:keep]
-            joint = tail + data[:keep]
-            at = joint.find(delimiter)
-            if at >= 0:
-                self._write(joint[:at])
+            # any delimiter starting inside the tail ends within tail + data[start:start + keep]
+            joint = tail + data[start:start + keep]
+            found = joint.find(delimiter)
+            if found >= 0:
+                self._write(joint[:found])
                 self._close()
                 self.buffer, self.state = b"", "after-delimiter"
-                return data[at + len(delimiter) - len(tail):]
+                return start + found + len(delimiter) - len(tail)
             self._write(tail)
             self.buffer = b""
-        at = data.find(delimiter)
-        if at >= 0:
-            self._write(memoryview(data)[:at])
+        found = find(data, delimiter, start)
+        if found >= 0:
+            self._write(memoryview(data)[start:found])
             self._close()
             self.state = "after-delimiter"
-            return data[at + len(delimiter):]
-        self._write(memoryview(data)[:-keep])
-        self.buffer = data[-keep:]
+            return found + len(delimiter)
+        held = max(start, len(data) - keep)  # a delimiter may straddle the next chunk
+        self._write(memoryview(data)[start:held])
+        self.buffer = data[held:]
         return None
 
     def _write(self, data: bytes) -> None:

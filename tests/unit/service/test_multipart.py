@@ -57,6 +57,15 @@ def test_body_starting_with_the_boundary_and_utf8_names():
     assert parse_disposition(parts[0].headers["content-disposition"])["filename"] == "fötö.png"
 
 
+@pytest.mark.parametrize("step", [1, 2, 5, 1 << 20])
+def test_transport_padding_after_a_delimiter(step):
+    raw = (b'--b \t \r\nContent-Disposition: form-data; name="a"\r\n\r\none\r\n--b\t\r\n'
+           b'Content-Disposition: form-data; name="b"\r\n\r\ntwo\r\n--b--\r\n')
+    assert [bytes(p.data) for p in parse(raw, "b", step)] == [b"one", b"two"]
+    with pytest.raises(MultipartError):
+        parse(raw.replace(b"--b\t\r\n", b"--b\tX\r\n"), "b", step)
+
+
 def test_disposition_parameters():
     assert parse_disposition('form-data; name="a\\"b"; filename="x;y.jpg"') == {"name": 'a"b', "filename": "x;y.jpg"}
     assert parse_disposition("form-data; name=plain; filename*=UTF-8''%E2%82%AC.txt") == {"name": "plain",
@@ -93,3 +102,26 @@ def test_random_payloads_and_chunkings_round_trip():
         raw = body(boundary, [(f'form-data; name="files"; filename="f{i}.bin"', p) for i, p in enumerate(payloads)])
         step = rng.choice([1, 3, 17, 41, 100, 999, 4096])
         assert [bytes(p.data) for p in parse(raw, boundary, step)] == payloads
+
+
+def test_find_matches_bytes_find():
+    import platform
+    import random
+
+    from service import multipart
+    from service.multipart import MEMMEM_FROM, find
+
+    if platform.libc_ver()[0] == "glibc":
+        assert multipart._MEMMEM is not None  # the long haystacks below go through it
+    rng = random.Random(11)
+    needle = b"\r\n--" + b"0123456789abcdef" * 2
+    for _ in range(40):
+        data = bytearray(rng.randbytes(MEMMEM_FROM * rng.choice([1, 2, 5])))
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(len(data) - len(needle))
+            data[at:at + len(needle)] = needle
+        if rng.random() < 0.3:  # a needle cut off by the end of the haystack
+            data[-5:] = needle[:5]
+        data = bytes(data)
+        for start in (0, 1, rng.randrange(len(data)), len(data) - MEMMEM_FROM, len(data) - len(needle), len(data)):
+            assert find(data, needle, start) == data.find(needle, start)
