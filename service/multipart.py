@@ -1,8 +1,9 @@
 """A streaming multipart/form-data parser: bytes in, part events out, no body held in memory.
 
-The delimiter search is libc's `memmem` on large chunks (`bytes.find` elsewhere); part headers are parsed with a small, strict parser
-(no `email` module on the hot path). Only what form uploads use is supported: Content-Disposition
-with name/filename (and RFC 5987 filename*), Content-Type; at most 64 parts' headers of 16 KiB each.
+The delimiter search is libc's `memmem` on large chunks (`bytes.find` elsewhere); part headers are
+parsed with a small, strict parser (no `email` module on the hot path). Only what form uploads use is
+supported: Content-Disposition with name/filename (and RFC 5987 filename*), Content-Type; at most 64
+parts' headers of 16 KiB each.
 """
 
 from __future__ import annotations
