@@ -13,25 +13,27 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 # In a fresh process: malloc and free an 8 MB block; report how many blocks malloc mapped on their own
-# for it, and whether its bytes stay free in the heap afterwards (glibc's mallinfo2).
+# for it, and whether its bytes stay free in the heap afterwards (glibc's mallinfo).
 PROBE = """
 import ctypes, sys
 from actors import workers
-class Info(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 libc = ctypes.CDLL(None)
+# mallinfo2 (glibc 2.33+) has size_t fields; older glibc has only mallinfo, with int fields
+info, field = (libc.mallinfo2, ctypes.c_size_t) if hasattr(libc, "mallinfo2") else (libc.mallinfo, ctypes.c_int)
+class Info(ctypes.Structure):
+    _fields_ = [(name, field) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+info.restype = Info
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
-libc.mallinfo2.restype = Info
 applied = workers.keep_freed_memory() if sys.argv[1] == "keep" else None
 size = 8 << 20
-before = libc.mallinfo2().hblks
+before = info().hblks
 block = libc.malloc(size)
 ctypes.memset(block, 1, size)
-mapped = libc.mallinfo2().hblks - before
+mapped = info().hblks - before
 libc.free(block)
-print(applied, mapped, libc.mallinfo2().fordblks >= size)
+print(applied, mapped, info().fordblks >= size)
 """
 
 
