@@ -1,9 +1,14 @@
 """The actor base: a bounded mailbox, a run loop, a capacity limit, deadlines, cancellation and stats.
 
-An actor receives `Job`s, runs each in its own task under a `CapacityLimiter`, and answers through
-`job.reply` with `Progress`, then exactly one `Done` or `Failed`. Work that escapes a job (a bug in
-the loop itself) ends the run loop; the supervisor restarts it with backoff, and every job that was
-in flight ends `Failed` instead of hanging.
+An actor receives `Job`s and answers through `job.reply` with `Progress`, then exactly one `Done` or
+`Failed`, whatever happens to the actor:
+- the run loop is the one place that starts a job: it takes the next job from the mailbox, waits for a
+  free slot of the `CapacityLimiter`, and starts the job in its own task;
+- a job canceled before it starts is answered at once and skipped when its turn comes;
+- when the run loop dies (a bug outside any job, a crashed background task) the jobs it was running end
+  `Failed`; the job it had taken from the mailbox and the jobs still in the mailbox wait for the
+  supervisor's restart and run then;
+- `stop` (the supervisor's last word, at shutdown) answers every job that has not started.
 """
 
 from __future__ import annotations
@@ -17,13 +22,10 @@ from dataclasses import dataclass
 import trio
 
 from protocols.errors import ApiError, ErrorCode
-from protocols.jobs import Done, Failed, Job, Progress
+from protocols.jobs import Done, Failed, Job, JobEvent, Progress
 from protocols.tools import ToolResult
 
 log = logging.getLogger("lutra.actors")
-# Scheduling rounds a job started by `_start_next` gets before the finished job's reply: what it takes to
-# hand its call to a worker process (trio-parallel's limiter and its pipe send each yield once).
-HANDOFF_ROUNDS = 3
 
 
 @dataclass(slots=True)
@@ -47,12 +49,13 @@ class ActorStats:
 class _JobSlot:
     """What the actor knows about one accepted job until it ends."""
 
-    __slots__ = ("job", "scope", "cancel_requested", "finished")
+    __slots__ = ("job", "scope", "cancel_requested", "started", "finished")
 
     def __init__(self, job: Job) -> None:
         self.job = job
         self.scope = trio.CancelScope()
         self.cancel_requested = False
+        self.started = False
         self.finished = False
 
 
@@ -68,47 +71,54 @@ class Actor:
         self.queue_size = queue_size
         self.stats = ActorStats()
         self._slots: dict[str, _JobSlot] = {}
-        self._next: Job | None = None  # taken from the mailbox, waiting for a free slot
-        self._nursery: trio.Nursery | None = None
+        # taken from the mailbox, waiting for a free slot; kept across a restart of the run loop
+        self._waiting: Job | None = None
+        self._stopped = False
 
     # ---- the mailbox side, called from other tasks -------------------------------------------
     def submit(self, job: Job) -> None:
-        """Queue a job; raises BUSY when the mailbox is full (backpressure, never unbounded). When a slot
-        is free and nothing is waiting, the job starts at once: through the mailbox and the run loop it
-        reached its worker process two scheduling rounds later, on every request's path."""
-        starts_now = (self._nursery is not None and self._next is None
-                      and not self._recv.statistics().current_buffer_used and self._take_slot_now(job))
-        if not starts_now:
-            try:
-                self._send.send_nowait(job)
-            except trio.WouldBlock:
-                raise ApiError(
-                    ErrorCode.BUSY,
-                    f"The {self.name} workers are busy; try again shortly.",
-                    headers={"Retry-After": "5"},
-                ) from None
+        """Queue a job; raises BUSY when the mailbox is full (backpressure, never unbounded) or the
+        actor has stopped. A job accepted here ends in exactly one `Done` or `Failed`."""
+        if self._stopped:
+            raise ApiError(ErrorCode.BUSY, f"The {self.name} workers are shutting down; try again shortly.",
+                           headers={"Retry-After": "5"})
+        try:
+            self._send.send_nowait(job)
+        except trio.WouldBlock:
+            raise ApiError(
+                ErrorCode.BUSY,
+                f"The {self.name} workers are busy; try again shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
         self._slots[job.id] = _JobSlot(job)
         self.stats.queued += 1
-        if starts_now:
-            self._nursery.start_soon(self._run_job, job)
-
-    def _take_slot_now(self, job: Job) -> bool:
-        try:
-            self.limiter.acquire_on_behalf_of_nowait(job.id)
-        except trio.WouldBlock:
-            return False
-        return True
 
     def cancel(self, job_id: str) -> bool:
+        """Cancel a job: a running one is stopped (its processes killed) and ends `Failed` CANCELED; one
+        that has not started is answered at once and never starts."""
         slot = self._slots.get(job_id)
         if slot is None or slot.finished:
             return False
         slot.cancel_requested = True
-        slot.scope.cancel()
+        if slot.started:
+            slot.scope.cancel()
+        else:
+            self._answer_unstarted(slot, Failed(job_id, ErrorCode.CANCELED, "The job was canceled.", 409))
         return True
 
-    def owns(self, job_id: str) -> bool:
-        return job_id in self._slots
+    def stop(self, message: str = "The server is shutting down.") -> None:
+        """Answer every job that has not started (the one waiting for a slot and the mailbox's) and refuse
+        new ones. Called by the supervisor when it stops running this actor."""
+        self._stopped = True
+        if self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
+            self._fail_unstarted(waiting, message)
+        while True:
+            try:
+                job = self._recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return
+            self._fail_unstarted(job, message)
 
     def health(self) -> dict:
         """Family-specific details for admin health (devices, providers, loaded models, encoders)."""
@@ -122,48 +132,45 @@ class Actor:
         raise NotImplementedError
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The run loop. Jobs it started are cancelled (and answered) when it ends; the job it waits a
+        slot for stays in `_waiting` for the next run or for `stop`."""
         async with trio.open_nursery() as nursery:
             try:
                 await self.setup(nursery)
             except Exception:
                 log.exception("actor %s: setup failed", self.name)
                 raise
-            self._nursery = nursery
             task_status.started()
             try:
+                if self._waiting is not None:  # taken before a restart
+                    await self._start(self._waiting, nursery)
                 async for job in self._recv:
-                    self._next = job
-                    await self.limiter.acquire_on_behalf_of(job.id)
-                    if self._next is job:  # not already started by the job that freed the slot
-                        self._next = None
-                        nursery.start_soon(self._run_job, job)
+                    self._waiting = job
+                    await self._start(job, nursery)
             finally:
-                self._nursery, self._next = None, None
                 nursery.cancel_scope.cancel()
 
-    def _start_next(self) -> bool:
-        """Start the job waiting for a slot the moment one is freed, from the task that freed it (True if
-        one was started). Left to the run loop, it started a scheduling round later, and reached its worker
-        process only after the finished job's reply and HTTP response had run: at concurrency 4 a worker
-        sat idle for a millisecond between two jobs (measured: median 1.07 ms from one job's end to the
-        next job's call written to the worker; 0.44 ms with this and HANDOFF_ROUNDS)."""
-        job = self._next
-        if job is not None and self._nursery is not None and job.id in self.limiter.statistics().borrowers:
-            self._next = None
-            self._nursery.start_soon(self._run_job, job)
-            return True
-        return False
-
-    async def _run_job(self, job: Job) -> None:
-        slot = self._slots.get(job.id) or _JobSlot(job)
+    async def _start(self, job: Job, nursery: trio.Nursery) -> None:
+        """Wait for a free slot, then start the job in its own task: the one place a job starts."""
+        slot = self._slots.get(job.id)
+        if slot is None or slot.finished:  # canceled while queued: already answered
+            self._waiting = None
+            return
+        await self.limiter.acquire_on_behalf_of(job.id)
+        self._waiting = None
+        if slot.finished:  # canceled while it waited for the slot
+            self.limiter.release_on_behalf_of(job.id)
+            return
+        slot.started = True
         self.stats.queued = max(0, self.stats.queued - 1)
         self.stats.running += 1
+        nursery.start_soon(self._run_job, slot)
+
+    async def _run_job(self, slot: _JobSlot) -> None:
+        job = slot.job
         started = time.monotonic()
         outcome: Done | Failed | None = None
         try:
-            if slot.cancel_requested:
-                outcome = Failed(job.id, ErrorCode.CANCELED, "The job was canceled.", 409)
-                return
             job.reply(Progress(job.id, 0, "processing"))
             slot.scope.deadline = trio.current_time() + job.deadline_s if job.deadline_s > 0 else math.inf
             with slot.scope:
@@ -184,21 +191,9 @@ class Actor:
         finally:
             if outcome is None:  # cancelled from outside: shutdown or actor restart
                 outcome = Failed(job.id, ErrorCode.INTERNAL_ERROR, "The job was interrupted by a restart.", 500)
-            slot.finished = True
-            self._slots.pop(job.id, None)
             self.stats.running -= 1
-            if isinstance(outcome, Done):
-                self.stats.completed += 1
-            else:
-                self.stats.failed += 1
-            self.limiter.release_on_behalf_of(job.id)  # a waiting job gets the slot at once ...
-            if self._start_next():  # ... and reaches its worker before this job's reply is handled:
-                for _ in range(HANDOFF_ROUNDS):  # the reply wakes the HTTP response, which would run first
-                    await trio.lowlevel.cancel_shielded_checkpoint()
-            try:
-                job.reply(outcome)
-            except Exception:
-                log.exception("job %s: reply failed", job.id)
+            self.limiter.release_on_behalf_of(job.id)
+            self._end(slot, outcome)
             log.info(
                 '{"event":"job","jobId":"%s","tool":"%s","actor":"%s","outcome":"%s","ms":%d}',
                 job.id,
@@ -208,15 +203,31 @@ class Actor:
                 (time.monotonic() - started) * 1000,
             )
 
-    def fail_queued(self, message: str) -> None:
-        """Drain jobs still in the mailbox (used at shutdown) so that none is left hanging."""
-        while True:
-            try:
-                job = self._recv.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                return
-            self._slots.pop(job.id, None)
-            job.reply(Failed(job.id, ErrorCode.INTERNAL_ERROR, message, 500))
+    def _fail_unstarted(self, job: Job, message: str) -> None:
+        slot = self._slots.get(job.id)
+        if slot is not None and not slot.finished:
+            self._answer_unstarted(slot, Failed(job.id, ErrorCode.INTERNAL_ERROR, message, 500))
+
+    def _answer_unstarted(self, slot: _JobSlot, outcome: Failed) -> None:
+        self.stats.queued = max(0, self.stats.queued - 1)
+        self._end(slot, outcome)
+
+    def _end(self, slot: _JobSlot, outcome: Done | Failed) -> None:
+        """A job's one terminal answer."""
+        slot.finished = True
+        self._slots.pop(slot.job.id, None)
+        if isinstance(outcome, Done):
+            self.stats.completed += 1
+        else:
+            self.stats.failed += 1
+        _reply(slot.job, outcome)
+
+
+def _reply(job: Job, event: JobEvent) -> None:
+    try:
+        job.reply(event)
+    except Exception:
+        log.exception("job %s: reply failed", job.id)
 
 
 def _describe_crash(err: BaseException) -> str:

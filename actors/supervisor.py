@@ -56,17 +56,22 @@ class Supervisor:
             task_status.started()
 
     async def _keep_running(self, actor: Actor) -> None:
-        """Run an actor for the life of the service; a crash is logged and followed by a restart."""
+        """Run an actor for the life of the service; a crash is logged and followed by a restart (jobs
+        not yet started wait for it). When the supervisor stops, every job the actor has not started is
+        answered, so that none is left without a reply."""
         backoff = 0.5
-        while True:
-            began = trio.current_time()
-            try:
-                await actor.run()
-                return  # mailbox closed: a clean stop
-            except Exception:
-                log.exception("actor %s crashed; restarting in %.1f s", actor.name, backoff)
-            actor.stats.restarts += 1
-            if trio.current_time() - began > 60:
-                backoff = 0.5
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, self.max_backoff_s)
+        try:
+            while True:
+                began = trio.current_time()
+                try:
+                    await actor.run()
+                    return  # mailbox closed: a clean stop
+                except Exception:
+                    log.exception("actor %s crashed; restarting in %.1f s", actor.name, backoff)
+                actor.stats.restarts += 1
+                if trio.current_time() - began > 60:
+                    backoff = 0.5
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        finally:
+            actor.stop()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from protocols.errors import ErrorCode
 from protocols.tools import ToolCall, ToolResult
@@ -49,11 +48,14 @@ JobEvent = Progress | Done | Failed
 
 @dataclass(slots=True)
 class Job:
-    """One unit of work for one actor. `reply` never blocks: it posts the event to the owner's mailbox."""
+    """One unit of work for one actor.
+
+    `reply` is called with each of the job's events, synchronously, in the task that produced the event
+    (the actor's, or the one that canceled the job before it started), and handles it at once: it must
+    neither block nor raise. Each job gets `Progress` events, then exactly one `Done` or `Failed`."""
 
     id: str
     tool_id: str
     call: ToolCall
     deadline_s: float
     reply: Callable[[JobEvent], None]
-    meta: dict[str, Any] = field(default_factory=dict)
