@@ -113,6 +113,9 @@ def create_app(config: Config) -> QuartTrio:
         JSON_SORT_KEYS=False,
     )
     app.lutra = None  # type: ignore[attr-defined]  # Services, set at start-up
+    # set when the runtime (store, job manager, supervisor) stops while the server runs: `lutra serve`
+    # then shuts the server down and exits non-zero, so that systemd restarts it
+    app.runtime_failed = trio.Event()  # type: ignore[attr-defined]
 
     from service.routes import auth as auth_routes
     from service.routes import jobs as job_routes
@@ -223,7 +226,7 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     settings = RuntimeSettings(store)
     await settings.load()
     services = Services(config=config, store=store, supervisor=supervisor, jobs=jobs, auth=auth, settings=settings)
-    await app.nursery.start(_run_runtime, services)
+    await app.nursery.start(_run_runtime, services, app.runtime_failed)
     for hook in _startup_hooks():
         await hook(app, services)
     return services
@@ -237,14 +240,18 @@ def _startup_hooks():
             yield hook
 
 
-async def _run_runtime(services: Services, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-    """Owns the store, the supervisor and the job manager for the life of the server. Nothing here may
-    escape into the app's nursery: that would close it and break every later request."""
+async def _run_runtime(services: Services, failed: trio.Event, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Owns the store, the supervisor and the job manager for the life of the server. They run until the
+    server shuts down (which cancels them); if they stop before that, the server cannot do its work and
+    `failed` is set, on which `lutra serve` shuts down and exits non-zero. Nothing here escapes into the
+    app's nursery, which would break the requests still being answered."""
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(services.store.run)
             await nursery.start(services.jobs.run)
             await nursery.start(services.supervisor.run)
             task_status.started()
+        log.critical("the runtime stopped")
     except Exception:
         log.critical("the runtime stopped unexpectedly", exc_info=True)
+    failed.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -36,7 +37,12 @@ def serve(args: argparse.Namespace) -> None:
     receive_buffer.install()  # and h11 hands those slices on without copying them three times
     _close_connections_even_when_cancelled(tcp_server)
     print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
-    trio.run(hypercorn_serve, app, hc)
+    trio.run(partial(hypercorn_serve, app, hc, shutdown_trigger=app.runtime_failed.wait))
+    if app.runtime_failed.is_set():
+        sys.exit(RUNTIME_FAILED)
+
+
+RUNTIME_FAILED = 70  # EX_SOFTWARE: the runtime stopped while serving; systemd restarts the service
 
 
 def _close_connections_even_when_cancelled(tcp_server) -> None:

@@ -13,6 +13,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ import psutil
 import pytest
 import pyvips
 
-from tests.helpers import Server, settings_field, wait_for, wait_job
+from tests.helpers import ROOT, Server, settings_field, wait_for, wait_job
 
 pytestmark = pytest.mark.e2e
 
@@ -239,6 +240,58 @@ def test_sigkill_during_a_batch_leaves_no_orphans_and_restarts_clean(tmp_path):
             assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text[:200]
     finally:
         second.stop()
+
+
+# ---- the runtime itself -------------------------------------------------------------------------------------
+BROKEN_RUNTIME = """
+import sys
+from pathlib import Path
+
+import trio
+from actors.supervisor import Supervisor
+
+started_run = Supervisor.run
+
+async def run_then_break(self, *, task_status=trio.TASK_STATUS_IGNORED):
+    async with trio.open_nursery() as nursery:
+        await nursery.start(started_run, self)
+        task_status.started()
+        while not Path(sys.argv[1]).exists():  # the test says when
+            await trio.sleep(0.05)
+        raise RuntimeError("a bug in the supervisor")
+
+Supervisor.run = run_then_break
+from service.cli import main
+main(["serve"])
+"""
+
+
+def test_the_process_exits_non_zero_when_the_runtime_dies(tmp_path):
+    """The supervisor (not an actor: those are restarted) fails while the server serves: the process must
+    not serve on without its runtime, but exit non-zero so that systemd restarts it."""
+    srv = Server(tmp_path / "data")
+    log_file = open(srv.log_path, "ab")  # noqa: SIM115
+    trigger = tmp_path / "break-now"
+    proc = subprocess.Popen([sys.executable, "-c", BROKEN_RUNTIME, str(trigger)], env=srv.env, cwd=ROOT,
+                            stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _healthy(srv) or proc.poll() is not None, timeout=60, what="the server to start")
+        assert proc.poll() is None, srv.log_path.read_text()[-2000:]  # it serves
+        trigger.touch()
+        assert proc.wait(timeout=60) == 70, srv.log_path.read_text()[-2000:]
+        assert "the runtime stopped unexpectedly" in srv.log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log_file.close()
+
+
+def _healthy(srv: Server) -> bool:
+    try:
+        return httpx.get(srv.base_url + "/api/v1/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 # ---- backpressure -------------------------------------------------------------------------------------------
