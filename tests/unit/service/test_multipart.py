@@ -102,26 +102,3 @@ def test_random_payloads_and_chunkings_round_trip():
         raw = body(boundary, [(f'form-data; name="files"; filename="f{i}.bin"', p) for i, p in enumerate(payloads)])
         step = rng.choice([1, 3, 17, 41, 100, 999, 4096])
         assert [bytes(p.data) for p in parse(raw, boundary, step)] == payloads
-
-
-def test_find_matches_bytes_find():
-    import platform
-    import random
-
-    from service import multipart
-    from service.multipart import MEMMEM_FROM, find
-
-    if platform.libc_ver()[0] == "glibc":
-        assert multipart._MEMMEM is not None  # the long haystacks below go through it
-    rng = random.Random(11)
-    needle = b"\r\n--" + b"0123456789abcdef" * 2
-    for _ in range(40):
-        data = bytearray(rng.randbytes(MEMMEM_FROM * rng.choice([1, 2, 5])))
-        for _ in range(rng.randint(0, 3)):
-            at = rng.randrange(len(data) - len(needle))
-            data[at:at + len(needle)] = needle
-        if rng.random() < 0.3:  # a needle cut off by the end of the haystack
-            data[-5:] = needle[:5]
-        data = bytes(data)
-        for start in (0, 1, rng.randrange(len(data)), len(data) - MEMMEM_FROM, len(data) - len(needle), len(data)):
-            assert find(data, needle, start) == data.find(needle, start)
