@@ -1,8 +1,7 @@
-"""An actor whose tools run in worker processes (trio-parallel, killed on cancel)."""
+"""An actor that keeps warm worker processes for its tools (trio-parallel, killed on cancel)."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 
 import trio
@@ -10,8 +9,6 @@ import trio_parallel
 
 from actors import workers
 from actors.runtime import Actor
-from protocols.jobs import Job
-from protocols.tools import REGISTRY, ToolResult
 
 log = logging.getLogger("lutra.actors")
 
@@ -23,13 +20,9 @@ _warming = trio.Lock()
 
 class WorkerPoolActor(Actor):
     """CPU tools run in a worker process each: the loop never blocks, a native crash fails one job,
-    and a cancelled or timed-out job's process is killed."""
+    and a cancelled or timed-out job's process is killed. Its workers start with the actor."""
 
     warm_modules: tuple[str, ...] = ()  # imported in each worker at start (the family's heavy libraries)
-
-    def __init__(self, capacity: int, queue_size: int = 256) -> None:
-        super().__init__(capacity, queue_size)
-        self.worker_limiter = trio.CapacityLimiter(self.capacity)
 
     async def setup(self, nursery: trio.Nursery) -> None:
         nursery.start_soon(self._warm_workers)
@@ -45,16 +38,3 @@ class WorkerPoolActor(Actor):
     async def _warm_one(self) -> None:
         await trio_parallel.run_sync(workers.warm, self.warm_modules, kill_on_cancel=True,
                                      limiter=self.worker_limiter)
-
-    async def execute(self, job: Job) -> ToolResult:
-        spec = REGISTRY[job.tool_id]
-        if spec.in_process:
-            result = spec.run(job.call)
-            if inspect.isawaitable(result):
-                result = await result
-            return workers.finish(result, job.call)
-        job.call.progress = None  # callbacks don't cross process boundaries
-        return await trio_parallel.run_sync(
-            workers.run_tool_fn, spec.run, job.call, kill_on_cancel=True, limiter=self.worker_limiter
-        )
-

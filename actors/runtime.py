@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import trio
 
+from actors import workers
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, Progress
-from protocols.tools import ToolResult
+from protocols.tools import REGISTRY, ToolResult
 
 log = logging.getLogger("lutra.actors")
 
@@ -60,13 +61,14 @@ class _JobSlot:
 
 
 class Actor:
-    """Base of every family actor. Subclasses implement `execute` (and optionally `setup`)."""
+    """Base of every family actor. Subclasses may add `setup` (long-lived resources) and wrap `execute`."""
 
     name = "actor"
 
     def __init__(self, capacity: int, queue_size: int = 256) -> None:
         self.capacity = max(1, capacity)
-        self.limiter = trio.CapacityLimiter(self.capacity)
+        self.limiter = trio.CapacityLimiter(self.capacity)  # job slots
+        self.worker_limiter = trio.CapacityLimiter(self.capacity)  # the worker processes or threads of its tools
         self._send, self._recv = trio.open_memory_channel[Job](queue_size)
         self.queue_size = queue_size
         self.stats = ActorStats()
@@ -128,8 +130,14 @@ class Actor:
     async def setup(self, nursery: trio.Nursery) -> None:
         """Acquire long-lived resources (warm workers, listeners). Runs at every (re)start."""
 
-    async def execute(self, job: Job) -> ToolResult:  # pragma: no cover - abstract
-        raise NotImplementedError
+    async def execute(self, job: Job) -> ToolResult:
+        """Run the job's tool where its `@tool` says; tools in the server process report progress."""
+
+        def progress(percent: float, message: str | None = None) -> None:
+            job.reply(Progress(job.id, max(0.0, min(100.0, float(percent))), message))
+
+        return await workers.run_tool(REGISTRY[job.tool_id], job.call, limiter=self.worker_limiter,
+                                      progress=progress)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """The run loop. Jobs it started are cancelled (and answered) when it ends; the job it waits a

@@ -1,22 +1,69 @@
-"""What runs inside a worker process: look the tool up, run it, package its outputs."""
+"""How a tool runs: where its `@tool(runs=...)` says (a worker process, the actor's event loop, a thread
+beside loaded models), then finished: its outputs checked and several zipped. Also what a worker process
+does once at start."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import trio
+import trio_parallel
 
 from actors.processes import FAST_NICE
 from protocols.errors import ToolError
-from protocols.tools import ToolCall, ToolResult
+from protocols.tools import Runs, ToolCall, ToolFn, ToolResult, ToolSpec
+
+Report = Callable[[float, "str | None"], None]  # progress 0..100 and a message
 
 
-def invoke(tool_id: str, call: ToolCall) -> ToolResult:
-    """Run a tool by id (loads the whole catalog: for tests and tools)."""
-    from actors import catalog
+async def run_tool(spec: ToolSpec, call: ToolCall, *, limiter: trio.CapacityLimiter | None = None,
+                   progress: Report | None = None) -> ToolResult:
+    """The one way an actor runs a tool. `limiter` bounds its worker processes or threads; `progress`
+    reaches tools that run in the server process (a callback does not cross into a worker)."""
+    if spec.runs is Runs.WORKER:
+        call.progress = None
+        return await trio_parallel.run_sync(in_worker, spec.run, call, kill_on_cancel=True, limiter=limiter)
+    if spec.runs is Runs.THREAD:
+        call.progress = None if progress is None else _from_thread(progress)
+        # abandon_on_cancel: a timed-out or canceled job ends at once; the thread finishes in the background
+        return await trio.to_thread.run_sync(run_here, spec.run, call, abandon_on_cancel=True, limiter=limiter)
+    call.progress = progress
+    return finish(await spec.run(call), call)
 
-    return finish(catalog.load()[tool_id].run(call), call)
+
+def run_here(fn: ToolFn, call: ToolCall) -> ToolResult:
+    """Run a tool's function in this thread and finish it: what a worker process and a model thread do;
+    the tests and the bare side of the bench call it too. An event-loop tool gets a trio run of its own."""
+    result = fn(call)
+    if inspect.isawaitable(result):
+        result = trio.run(_wait, result)
+    return finish(result, call)
+
+
+def in_worker(fn: ToolFn, call: ToolCall) -> ToolResult:
+    """What a worker process runs: `fn` arrives pickled by reference, so the worker imports only the
+    module of that one tool (not the whole catalog)."""
+    prepare_process()
+    return run_here(fn, call)
+
+
+async def _wait(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _from_thread(report: Report) -> Report:
+    def relay(percent: float, message: str | None = None) -> None:
+        try:
+            trio.from_thread.run_sync(report, percent, message)
+        except (trio.RunFinishedError, trio.Cancelled):
+            pass
+
+    return relay
 
 
 _prepared = False
@@ -68,13 +115,6 @@ def keep_freed_memory() -> bool:
                     and libc.mallopt(M_TRIM_THRESHOLD, 2 * KEEP_FREED_BELOW))
     except (OSError, AttributeError):
         return False
-
-
-def run_tool_fn(fn: Callable[[ToolCall], ToolResult], call: ToolCall) -> ToolResult:
-    """What a worker process runs: `fn` arrives pickled by reference, so the worker imports only the
-    module of that one tool (not the whole catalog)."""
-    prepare_process()
-    return finish(fn(call), call)
 
 
 def warm(modules: tuple[str, ...] = ()) -> bool:

@@ -67,8 +67,6 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
     import tempfile
     from pathlib import Path
 
-    import trio
-
     from actors import catalog, workers
     from protocols.tools import Limits, ToolCall
 
@@ -82,14 +80,7 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
         paths = [Path(p) for p in inputs]
         call = ToolCall(inputs=paths, names=[p.name for p in paths], settings=spec.settings.model_validate(settings),
                         workdir=out, limits=Limits(max_megapixels=250), roles=["file"] * len(paths))
-        result = spec.run(call)
-        if hasattr(result, "__await__"):
-            async def wait(r=result):
-                return await r
-
-            result = trio.run(wait)
-        result = workers.finish(result, call)
-        return result.outputs[0].stat().st_size
+        return workers.run_here(spec.run, call).outputs[0].stat().st_size
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

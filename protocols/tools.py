@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -26,7 +26,7 @@ class Section(StrEnum):
 
 
 class Family(StrEnum):
-    """Which actor owns a tool."""
+    """Which actor owns a tool: the package its module is in (`actors.<family>.<tool>`)."""
 
     IMAGE = "image"
     MEDIA = "media"
@@ -34,6 +34,14 @@ class Family(StrEnum):
     DATA = "data"
     VISION = "vision"
     SPEECH = "speech"
+
+
+class Runs(StrEnum):
+    """Where a tool's function runs."""
+
+    WORKER = "worker"  # a worker process: CPU-bound code; a crash fails one job, a cancel kills the process
+    LOOP = "loop"  # the actor's event loop: an async function that drives subprocesses (ffmpeg, soffice)
+    THREAD = "thread"  # a thread of the server process, beside the models it loaded (they release the GIL)
 
 
 class ToolSettings(BaseModel):
@@ -56,17 +64,21 @@ class Limits:
     max_pdf_pages: int = 0  # 0 = unlimited
 
 
+S = TypeVar("S", bound=ToolSettings)
+
+
 @dataclass(slots=True)
-class ToolCall:
-    """Input paths in, an empty output folder to write into. Pure data, so it pickles into a worker."""
+class ToolCall(Generic[S]):
+    """Input paths in, an empty output folder to write into. Pure data, so it pickles into a worker.
+    A tool declares its settings type at the call site: `def run(call: ToolCall[ResizeSettings])`."""
 
     inputs: list[Path]
     names: list[str]  # the client's original file names, same order as inputs
-    settings: ToolSettings
+    settings: S
     workdir: Path
     limits: Limits = field(default_factory=Limits)
     roles: list[str] = field(default_factory=list)  # multipart field name of each input
-    # Only for tools that run on the actor's event loop (not in a worker): progress 0..100 + message.
+    # Only for tools that run in the server process (Runs.LOOP, Runs.THREAD): progress 0..100 + message.
     progress: Callable[[float, str | None], None] | None = None
 
     def stem(self, index: int = 0) -> str:
@@ -81,7 +93,13 @@ class ToolResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-ToolFn = Callable[[ToolCall], ToolResult]
+ToolFn = Callable[[ToolCall[Any]], Any]  # returns a ToolResult (awaitable for Runs.LOOP)
+# the model bundles a tool needs for given settings (checked before its job is queued)
+Requirement = Callable[[Any], tuple[str, ...]]
+
+
+def _no_bundles(_settings: Any) -> tuple[str, ...]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +115,8 @@ class ToolSpec:
     roles: tuple[str, ...] = ()  # named parts for a second input (e.g. "watermark")
     body: str = "multipart"  # "json" (settings are the JSON body, no file) or "either" (by Content-Type)
     summary: str = ""
-    in_process: bool = False  # run on the actor's loop (async orchestration of subprocesses)
+    runs: Runs = Runs.WORKER
+    requires: Requirement = _no_bundles
     pipeline: bool = True  # usable as a pipeline step (False for password tools and sub-routes)
     # "json": the usual {jobId, downloadUrl, ...} body; "file": answer with the output file itself
     # (used by preview sub-routes); extras then travel as X-<Name> headers
@@ -124,7 +143,6 @@ def tool(
     tool_id: str,
     *,
     section: Section | str,
-    family: Family | str,
     settings: type[ToolSettings],
     mode: Mode = Mode.FAST,
     inputs: tuple[int, int] = (1, 1),
@@ -132,11 +150,15 @@ def tool(
     roles: tuple[str, ...] = (),
     body: str = "multipart",
     summary: str = "",
-    in_process: bool = False,
+    runs: Runs | str = Runs.WORKER,
+    requires: tuple[str, ...] | Requirement = (),
     pipeline: bool = True,
     response: str = "json",
 ) -> Callable[[ToolFn], ToolFn]:
-    """Register a tool. Adding a tool = adding one module that uses this decorator."""
+    """Register a tool: the one declaration of it. Adding a tool = adding one module that uses this
+    decorator in its family's package (`actors.<family>.<module>`), which names the family. `runs` says
+    where its function runs; `requires` names the model bundles it needs (a tuple, or a function of its
+    settings)."""
 
     def register(fn: ToolFn) -> ToolFn:
         if tool_id in REGISTRY and REGISTRY[tool_id].run is not fn:
@@ -144,7 +166,7 @@ def tool(
         REGISTRY[tool_id] = ToolSpec(
             id=tool_id,
             section=Section(section),
-            family=Family(family),
+            family=family_of(fn.__module__),
             settings=settings,
             run=fn,
             mode=mode,
@@ -153,10 +175,23 @@ def tool(
             roles=roles,
             body=body,
             summary=summary or ((fn.__doc__ or "").strip().splitlines() or [""])[0],
-            in_process=in_process,
+            runs=Runs(runs),
+            requires=requires if callable(requires) else _constant(tuple(requires)),
             pipeline=pipeline,
             response=response,
         )
         return fn
 
     return register
+
+
+def family_of(module: str) -> Family:
+    """`actors.<family>.<tool>` -> the family; a tool module anywhere else is a mistake."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[0] != "actors" or parts[1] not in Family.__members__.values():
+        raise ValueError(f"a tool module must live in a family package (actors.<family>), not {module}")
+    return Family(parts[1])
+
+
+def _constant(bundles: tuple[str, ...]) -> Requirement:
+    return (lambda _settings: bundles) if bundles else _no_bundles

@@ -36,17 +36,7 @@ def run_tool(tool_id: str, inputs: list[Path] | Path, settings: dict[str, Any] |
         limits=limits or Limits(max_megapixels=250),
         roles=roles or ["file"] * len(inputs),
     )
-    if spec.in_process:
-        import trio
-
-        async def go():
-            result = spec.run(call)
-            if hasattr(result, "__await__"):
-                result = await result
-            return workers.finish(result, call)
-
-        return trio.run(go)
-    return workers.invoke(tool_id, call)
+    return workers.run_here(spec.run, call)
 
 
 def free_port() -> int:

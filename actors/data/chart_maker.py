@@ -14,7 +14,7 @@ from pydantic import Field
 
 from actors.data import _tabular as t
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_POINTS = 10_000
 MAX_SERIES = 20
@@ -148,10 +148,10 @@ def draw(kind: str, title: str, width: int, height: int, labels: list[str],
     fig.savefig(out, format="png", dpi=DPI)
 
 
-@tool("chart-maker", section=Section.FILES, family=Family.DATA, settings=ChartSettings, accepts={"text"})
-def run(call: ToolCall) -> ToolResult:
+@tool("chart-maker", section=Section.FILES, settings=ChartSettings, accepts={"text"})
+def run(call: ToolCall[ChartSettings]) -> ToolResult:
     """Draw a bar, line or pie chart from CSV or JSON data."""
-    s: ChartSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     header, rows = load_table(call)
     labels, series = series_of(header, rows)
     out = call.workdir / f"{call.stem()}-chart.png"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 STORED = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".heic", ".heif", ".gif", ".zip", ".gz", ".7z", ".mp4",
           ".mp3", ".m4a", ".webm", ".mkv", ".mov", ".ogg", ".opus", ".flac", ".docx", ".xlsx", ".pptx", ".odt",
@@ -31,7 +31,7 @@ def _archive_names(names: list[str]) -> list[str]:
     return out
 
 
-@tool("create-zip", section=Section.FILES, family=Family.DATA, settings=CreateZipSettings, inputs=(2, 50))
+@tool("create-zip", section=Section.FILES, settings=CreateZipSettings, inputs=(2, 50))
 def run(call: ToolCall) -> ToolResult:
     """Pack 2-50 files into one ZIP archive."""
     names = _archive_names(call.names or [p.name for p in call.inputs])

@@ -17,7 +17,7 @@ from pydantic import Field
 from actors.data import _tabular as t
 from actors.data import _zipsafe as z
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_ROWS = 1_048_576
 MAX_CELLS = 20_000_000  # rows x columns after padding: a used range of A1:XFD1048576 is 17 billion
@@ -147,10 +147,10 @@ def xlsx_to_csv(call: ToolCall, sheet: int) -> ToolResult:
                               "columns": len(rows[0]), "sheets": len(sheets)})
 
 
-@tool("csv-excel", section=Section.FILES, family=Family.DATA, settings=CsvExcelSettings, accepts={"text", "office"})
-def run(call: ToolCall) -> ToolResult:
+@tool("csv-excel", section=Section.FILES, settings=CsvExcelSettings, accepts={"text", "office"})
+def run(call: ToolCall[CsvExcelSettings]) -> ToolResult:
     """Convert CSV to Excel (XLSX) or an XLSX worksheet to CSV (direction from the input)."""
-    s: CsvExcelSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     fmt = t.sniff_format(call.inputs[0], call.names[0] if call.names else "")
     if fmt == "xlsx":
         return xlsx_to_csv(call, s.sheet)

@@ -6,17 +6,17 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.data import _tabular as t
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CsvJsonSettings(ToolSettings):
     pretty: bool = Field(True, description="Indent the JSON output (CSV to JSON)")
 
 
-@tool("csv-json", section=Section.FILES, family=Family.DATA, settings=CsvJsonSettings, accepts={"text"})
-def run(call: ToolCall) -> ToolResult:
+@tool("csv-json", section=Section.FILES, settings=CsvJsonSettings, accepts={"text"})
+def run(call: ToolCall[CsvJsonSettings]) -> ToolResult:
     """Convert CSV to JSON or JSON to CSV (direction from the input)."""
-    s: CsvJsonSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     src, name = call.inputs[0], call.names[0] if call.names else ""
     fmt = t.sniff_format(src, name)
     t.check_not_spreadsheet(fmt)

@@ -11,7 +11,7 @@ import zlib
 from actors.data import _zipsafe as z
 from actors.workers import unique_path
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 CHUNK = 1024 * 1024
 
@@ -32,7 +32,7 @@ def _output_name(path: str) -> str:
     return leaf
 
 
-@tool("extract-zip", section=Section.FILES, family=Family.DATA, settings=ExtractZipSettings,
+@tool("extract-zip", section=Section.FILES, settings=ExtractZipSettings,
       accepts={"zip", "office", "epub"})
 def run(call: ToolCall) -> ToolResult:
     """Extract the files of a ZIP archive (bomb-protected)."""

@@ -8,17 +8,17 @@ from pydantic import Field
 from actors.data import _tabular as t
 from actors.data import _xml as x
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class JsonXmlSettings(ToolSettings):
     pretty: bool = Field(True, description="Indent the output")
 
 
-@tool("json-xml", section=Section.FILES, family=Family.DATA, settings=JsonXmlSettings, accepts={"text"})
-def run(call: ToolCall) -> ToolResult:
+@tool("json-xml", section=Section.FILES, settings=JsonXmlSettings, accepts={"text"})
+def run(call: ToolCall[JsonXmlSettings]) -> ToolResult:
     """Convert JSON to XML or XML to JSON (direction from the input)."""
-    s: JsonXmlSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     src, name = call.inputs[0], call.names[0] if call.names else ""
     fmt = t.sniff_format(src, name)
     t.check_not_spreadsheet(fmt)

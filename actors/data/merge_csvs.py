@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from actors.data import _tabular as t
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class MergeCsvsSettings(ToolSettings):
@@ -17,7 +17,7 @@ def _names(items: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-@tool("merge-csvs", section=Section.FILES, family=Family.DATA, settings=MergeCsvsSettings, accepts={"text"},
+@tool("merge-csvs", section=Section.FILES, settings=MergeCsvsSettings, accepts={"text"},
       inputs=(2, 50))
 def run(call: ToolCall) -> ToolResult:
     """Merge several CSV files that share the same columns."""

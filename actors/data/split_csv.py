@@ -8,7 +8,7 @@ from pydantic import Field
 from actors.data import _tabular as t
 from actors.workers import write_zip
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_PARTS = 1000
 
@@ -18,10 +18,10 @@ class SplitCsvSettings(ToolSettings):
     keep_header: bool = Field(True, description="Repeat the header row at the top of every part")
 
 
-@tool("split-csv", section=Section.FILES, family=Family.DATA, settings=SplitCsvSettings, accepts={"text"})
-def run(call: ToolCall) -> ToolResult:
+@tool("split-csv", section=Section.FILES, settings=SplitCsvSettings, accepts={"text"})
+def run(call: ToolCall[SplitCsvSettings]) -> ToolResult:
     """Split a CSV into several files of N rows each (ZIP)."""
-    s: SplitCsvSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     name = call.names[0] if call.names else ""
     fmt = t.sniff_format(call.inputs[0], name)
     t.check_not_spreadsheet(fmt)

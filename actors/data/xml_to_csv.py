@@ -5,14 +5,14 @@ from __future__ import annotations
 from actors.data import _tabular as t
 from actors.data import _xml as x
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class XmlToCsvSettings(ToolSettings):
     pass
 
 
-@tool("xml-to-csv", section=Section.FILES, family=Family.DATA, settings=XmlToCsvSettings, accepts={"text"})
+@tool("xml-to-csv", section=Section.FILES, settings=XmlToCsvSettings, accepts={"text"})
 def run(call: ToolCall) -> ToolResult:
     """Convert XML records (the repeating element) to CSV rows."""
     src, name = call.inputs[0], call.names[0] if call.names else ""

@@ -8,7 +8,7 @@ from typing import Any
 
 from actors.data import _tabular as t
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_NODES = 2_000_000
 
@@ -68,7 +68,7 @@ def _json_keys(value: Any) -> Any:
     return value
 
 
-@tool("yaml-json", section=Section.FILES, family=Family.DATA, settings=YamlJsonSettings, accepts={"text"})
+@tool("yaml-json", section=Section.FILES, settings=YamlJsonSettings, accepts={"text"})
 def run(call: ToolCall) -> ToolResult:
     """Convert YAML to JSON or JSON to YAML (direction from the input)."""
     import yaml

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.documents import _layout, _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BookletSettings(ToolSettings):
@@ -42,10 +42,10 @@ def booklet_sides(count: int, spreads_per_side: int = 1) -> list[list[int | None
     return sides
 
 
-@tool("booklet-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=BookletSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("booklet-pdf", section=Section.PDF, settings=BookletSettings, accepts={"pdf"})
+def run(call: ToolCall[BookletSettings]) -> ToolResult:
     """Impose a PDF as a printable booklet."""
-    s: BookletSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rows = s.per_sheet // 2
     with _pdf.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CompressSettings(ToolSettings):
@@ -47,10 +47,10 @@ def compress_once(call: ToolCall, quality: int) -> int:
     return out.stat().st_size
 
 
-@tool("compress-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=CompressSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("compress-pdf", section=Section.PDF, settings=CompressSettings, accepts={"pdf"})
+def run(call: ToolCall[CompressSettings]) -> ToolResult:
     """Make a PDF smaller."""
-    s: CompressSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     src = call.inputs[0]
     _pdf.check_input(src, call.limits)
     original = src.stat().st_size

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.documents import _office
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 FILTERS = {"docx": "MS Word 2007 XML", "odt": "writer8", "rtf": "Rich Text Format", "txt": "Text (encoded)"}
 OPTIONS = {"txt": ["UTF8,LF"]}
@@ -17,10 +17,10 @@ class ConvertDocumentSettings(ToolSettings):
     format: Literal["docx", "odt", "rtf", "txt"] = Field("docx", description="Output format")
 
 
-@tool("convert-document", section=Section.PDF, family=Family.DOCUMENTS, settings=ConvertDocumentSettings,
-      mode=Mode.LONG, accepts={"office", "text"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("convert-document", section=Section.PDF, settings=ConvertDocumentSettings,
+      mode=Mode.LONG, accepts={"office", "text"}, runs=Runs.LOOP)
+async def run(call: ToolCall[ConvertDocumentSettings]) -> ToolResult:
     """Convert a document (docx, doc, odt, rtf, txt) to docx, odt, rtf or txt."""
-    fmt = call.settings.format  # type: ignore[attr-defined]
+    fmt = call.settings.format
     out = await _office.convert(call, "document", fmt, filtername=FILTERS[fmt], filter_options=OPTIONS.get(fmt))
     return ToolResult([out], {"format": fmt})

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.documents import _office
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 FILTERS = {"pptx": "Impress MS PowerPoint 2007 XML", "odp": "impress8"}
 
@@ -16,10 +16,10 @@ class ConvertPresentationSettings(ToolSettings):
     format: Literal["pptx", "odp"] = Field("pptx", description="Output format")
 
 
-@tool("convert-presentation", section=Section.PDF, family=Family.DOCUMENTS, settings=ConvertPresentationSettings,
-      mode=Mode.LONG, accepts={"office"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("convert-presentation", section=Section.PDF, settings=ConvertPresentationSettings,
+      mode=Mode.LONG, accepts={"office"}, runs=Runs.LOOP)
+async def run(call: ToolCall[ConvertPresentationSettings]) -> ToolResult:
     """Convert a presentation (pptx, ppt, odp) to pptx or odp."""
-    fmt = call.settings.format  # type: ignore[attr-defined]
+    fmt = call.settings.format
     out = await _office.convert(call, "presentation", fmt, filtername=FILTERS[fmt])
     return ToolResult([out], {"format": fmt})

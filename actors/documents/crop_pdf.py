@@ -7,17 +7,17 @@ from pydantic import Field
 
 from actors.documents import _pdf
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CropSettings(ToolSettings):
     margin: float = Field(36, ge=0, le=2000, description="Points to cut off each side (72 points = 1 inch)")
 
 
-@tool("crop-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=CropSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("crop-pdf", section=Section.PDF, settings=CropSettings, accepts={"pdf"})
+def run(call: ToolCall[CropSettings]) -> ToolResult:
     """Crop the margins of a PDF."""
-    m: float = call.settings.margin  # type: ignore[attr-defined]
+    m: float = call.settings.margin
     with _pdf.opened(call.inputs[0], call.limits) as pdf:
         for number, page in enumerate(pdf.pages, 1):
             box = [float(v) for v in page.cropbox]

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from actors.documents import _pdf, _web
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class EpubConvertSettings(ToolSettings):
@@ -32,11 +32,11 @@ def check_epub(path) -> None:
         raise bad_input("The file is not a valid EPUB.") from None
 
 
-@tool("epub-convert", section=Section.PDF, family=Family.DOCUMENTS, settings=EpubConvertSettings, mode=Mode.LONG,
+@tool("epub-convert", section=Section.PDF, settings=EpubConvertSettings, mode=Mode.LONG,
       accepts={"epub"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[EpubConvertSettings]) -> ToolResult:
     """Convert an EPUB e-book to PDF, Word, HTML or Markdown."""
-    fmt: str = call.settings.format  # type: ignore[attr-defined]
+    fmt: str = call.settings.format
     check_epub(call.inputs[0])
     source = call.workdir / "_input.epub"
     source.write_bytes(call.inputs[0].read_bytes())

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from actors.documents import _office
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ExcelToPdfSettings(ToolSettings):
     pass
 
 
-@tool("excel-to-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=ExcelToPdfSettings, mode=Mode.LONG,
-      accepts={"office", "text"}, in_process=True)
+@tool("excel-to-pdf", section=Section.PDF, settings=ExcelToPdfSettings, mode=Mode.LONG,
+      accepts={"office", "text"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Convert a spreadsheet (xlsx, xls, ods, csv) to PDF."""
     out = await _office.convert(call, "spreadsheet", "pdf", filtername="calc_pdf_Export")

@@ -6,7 +6,7 @@ import pikepdf
 from pydantic import Field
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ExtractSettings(ToolSettings):
@@ -23,7 +23,7 @@ def pick(call: ToolCall, pages_text: str, suffix: str) -> ToolResult:
     return ToolResult([target], {"pages": len(pages)})
 
 
-@tool("extract-pages", section=Section.PDF, family=Family.DOCUMENTS, settings=ExtractSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("extract-pages", section=Section.PDF, settings=ExtractSettings, accepts={"pdf"})
+def run(call: ToolCall[ExtractSettings]) -> ToolResult:
     """Extract pages from a PDF."""
-    return pick(call, call.settings.range, "_extracted")  # type: ignore[attr-defined]
+    return pick(call, call.settings.range, "_extracted")

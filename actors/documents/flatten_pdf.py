@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class FlattenSettings(ToolSettings):
     pass
 
 
-@tool("flatten-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=FlattenSettings, accepts={"pdf"})
+@tool("flatten-pdf", section=Section.PDF, settings=FlattenSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Flatten form fields and annotations into the page content."""
     with _pdf.opened(call.inputs[0], call.limits) as pdf:

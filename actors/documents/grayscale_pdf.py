@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class GrayscaleSettings(ToolSettings):
     pass
 
 
-@tool("grayscale-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=GrayscaleSettings, accepts={"pdf"})
+@tool("grayscale-pdf", section=Section.PDF, settings=GrayscaleSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Convert a PDF to grayscale."""
     _pdf.check_input(call.inputs[0], call.limits)

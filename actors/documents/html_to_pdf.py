@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from actors.documents import _pdf, _web
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class HtmlToPdfSettings(ToolSettings):
     pass
 
 
-@tool("html-to-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=HtmlToPdfSettings, mode=Mode.LONG,
+@tool("html-to-pdf", section=Section.PDF, settings=HtmlToPdfSettings, mode=Mode.LONG,
       accepts={"text"})
 def run(call: ToolCall) -> ToolResult:
     """Render an HTML file to PDF."""

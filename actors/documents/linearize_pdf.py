@@ -5,14 +5,14 @@ from __future__ import annotations
 import pikepdf
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class LinearizeSettings(ToolSettings):
     pass
 
 
-@tool("linearize-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=LinearizeSettings, accepts={"pdf"})
+@tool("linearize-pdf", section=Section.PDF, settings=LinearizeSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Linearize a PDF for fast web viewing."""
     with _pdf.opened(call.inputs[0], call.limits) as pdf:

@@ -4,14 +4,14 @@ not fetched (they are replaced by their alt text)."""
 from __future__ import annotations
 
 from actors.documents import _pdf, _web
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class MarkdownToDocxSettings(ToolSettings):
     pass
 
 
-@tool("markdown-to-docx", section=Section.PDF, family=Family.DOCUMENTS, settings=MarkdownToDocxSettings,
+@tool("markdown-to-docx", section=Section.PDF, settings=MarkdownToDocxSettings,
       accepts={"text"})
 def run(call: ToolCall) -> ToolResult:
     """Convert Markdown to a Word document."""

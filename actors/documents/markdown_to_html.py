@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from actors.documents import _pdf, _web
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class MarkdownToHtmlSettings(ToolSettings):
     pass
 
 
-@tool("markdown-to-html", section=Section.PDF, family=Family.DOCUMENTS, settings=MarkdownToHtmlSettings,
+@tool("markdown-to-html", section=Section.PDF, settings=MarkdownToHtmlSettings,
       accepts={"text"})
 def run(call: ToolCall) -> ToolResult:
     """Convert Markdown to HTML."""

@@ -4,14 +4,14 @@ remote resources disabled (no network or disk fetches; only inline data: images)
 from __future__ import annotations
 
 from actors.documents import _pdf, _web
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class MarkdownToPdfSettings(ToolSettings):
     pass
 
 
-@tool("markdown-to-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=MarkdownToPdfSettings,
+@tool("markdown-to-pdf", section=Section.PDF, settings=MarkdownToPdfSettings,
       mode=Mode.LONG, accepts={"text"})
 def run(call: ToolCall) -> ToolResult:
     """Render a Markdown file to PDF."""

@@ -13,14 +13,14 @@ import pikepdf
 
 from actors.documents import _pdf, _proc
 from protocols.errors import ToolError
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class MergeSettings(ToolSettings):
     pass
 
 
-@tool("merge-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=MergeSettings, inputs=(2, 20),
+@tool("merge-pdf", section=Section.PDF, settings=MergeSettings, inputs=(2, 20),
       accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Merge several PDFs into one."""

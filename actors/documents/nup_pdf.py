@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.documents import _layout, _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class NupSettings(ToolSettings):
@@ -16,10 +16,10 @@ class NupSettings(ToolSettings):
     margin: float = Field(0, ge=0, le=200, description="Sheet margin in points")
 
 
-@tool("nup-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=NupSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("nup-pdf", section=Section.PDF, settings=NupSettings, accepts={"pdf"})
+def run(call: ToolCall[NupSettings]) -> ToolResult:
     """Put several pages on each sheet."""
-    s: NupSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     n = s.per_sheet
     with _pdf.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)

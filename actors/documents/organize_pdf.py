@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.documents.extract_pages import pick
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class OrganizeSettings(ToolSettings):
     order: str = Field(..., min_length=1, max_length=2000, description="New page order, qpdf syntax: '3,1,2,5-z'")
 
 
-@tool("organize-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=OrganizeSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("organize-pdf", section=Section.PDF, settings=OrganizeSettings, accepts={"pdf"})
+def run(call: ToolCall[OrganizeSettings]) -> ToolResult:
     """Reorder the pages of a PDF."""
-    return pick(call, call.settings.order, "")  # type: ignore[attr-defined]
+    return pick(call, call.settings.order, "")

@@ -13,7 +13,7 @@ from pikepdf.models.metadata import DOCINFO_MAPPING
 from pydantic import Field
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 FIELDS = {"title": "/Title", "author": "/Author", "subject": "/Subject", "keywords": "/Keywords"}
 XMP_TWINS = [str(name) for _, _, name, _ in DOCINFO_MAPPING]  # the docinfo keys that have an XMP field
@@ -37,10 +37,10 @@ def read(pdf: pikepdf.Pdf) -> dict[str, Any]:
     return out
 
 
-@tool("pdf-metadata", section=Section.PDF, family=Family.DOCUMENTS, settings=MetadataSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("pdf-metadata", section=Section.PDF, settings=MetadataSettings, accepts={"pdf"})
+def run(call: ToolCall[MetadataSettings]) -> ToolResult:
     """Read or change a PDF's metadata."""
-    s: MetadataSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     changes = {name: getattr(s, name) for name in FIELDS if getattr(s, name) is not None}
     with _pdf.opened(call.inputs[0], call.limits) as pdf:
         if changes:

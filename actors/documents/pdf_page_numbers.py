@@ -8,7 +8,7 @@ from pydantic import Field
 from reportlab.pdfgen import canvas
 
 from actors.documents import _layout, _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 EDGE = 28  # points from the page edge to the text
 
@@ -28,11 +28,11 @@ def label(template: str, n: int, total: int) -> str:
     return template.replace("{n}", str(n)).replace("{total}", str(total))
 
 
-@tool("pdf-page-numbers", section=Section.PDF, family=Family.DOCUMENTS, settings=PageNumberSettings,
+@tool("pdf-page-numbers", section=Section.PDF, settings=PageNumberSettings,
       accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[PageNumberSettings]) -> ToolResult:
     """Number the pages of a PDF."""
-    s: PageNumberSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     overlay = call.workdir / "_numbers.pdf"
     font = _layout.font_name()
     with _pdf.opened(call.inputs[0], call.limits) as pdf:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.documents import _pdf, _proc
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 INLINE_LIMIT = 100_000
 
@@ -15,10 +15,10 @@ class PdfToTextSettings(ToolSettings):
     layout: bool = Field(False, description="Keep the physical layout (columns, spacing) instead of reading order")
 
 
-@tool("pdf-to-text", section=Section.PDF, family=Family.DOCUMENTS, settings=PdfToTextSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("pdf-to-text", section=Section.PDF, settings=PdfToTextSettings, accepts={"pdf"})
+def run(call: ToolCall[PdfToTextSettings]) -> ToolResult:
     """Extract the text of a PDF."""
-    s: PdfToTextSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     pages = _pdf.check_input(call.inputs[0], call.limits)
     out = _pdf.out_path(call, ext="txt")
     argv = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if s.layout else []), call.inputs[0], out]

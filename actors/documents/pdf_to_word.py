@@ -14,7 +14,7 @@ from docx.shared import Pt
 
 from actors.documents import _pdf
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_IMAGE_WIDTH_PT = 450
 MUPDF_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)  # MuPDF on a damaged file
@@ -73,7 +73,7 @@ def _add_image_block(document, block: dict) -> None:
             return
 
 
-@tool("pdf-to-word", section=Section.PDF, family=Family.DOCUMENTS, settings=PdfToWordSettings, mode=Mode.LONG,
+@tool("pdf-to-word", section=Section.PDF, settings=PdfToWordSettings, mode=Mode.LONG,
       accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Convert a PDF to an editable Word document."""

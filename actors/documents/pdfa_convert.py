@@ -10,7 +10,7 @@ import pikepdf
 
 from actors.documents import _pdf
 from protocols.errors import ErrorCode, ToolError
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class PdfaSettings(ToolSettings):
@@ -49,7 +49,7 @@ def definition(icc: Path, title: str) -> str:
 """
 
 
-@tool("pdfa-convert", section=Section.PDF, family=Family.DOCUMENTS, settings=PdfaSettings, accepts={"pdf"})
+@tool("pdfa-convert", section=Section.PDF, settings=PdfaSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Convert a PDF to PDF/A-2b for archiving."""
     src = call.inputs[0]

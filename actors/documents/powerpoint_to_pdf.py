@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from actors.documents import _office
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class PowerpointToPdfSettings(ToolSettings):
     pass
 
 
-@tool("powerpoint-to-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=PowerpointToPdfSettings, mode=Mode.LONG,
-      accepts={"office"}, in_process=True)
+@tool("powerpoint-to-pdf", section=Section.PDF, settings=PowerpointToPdfSettings, mode=Mode.LONG,
+      accepts={"office"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Convert a presentation (pptx, ppt, odp) to PDF."""
     out = await _office.convert(call, "presentation", "pdf", filtername="impress_pdf_Export")

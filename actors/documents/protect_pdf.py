@@ -6,7 +6,7 @@ import pikepdf
 from pydantic import Field, model_validator
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ProtectSettings(ToolSettings):
@@ -21,11 +21,11 @@ class ProtectSettings(ToolSettings):
         return self
 
 
-@tool("protect-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=ProtectSettings, accepts={"pdf"},
+@tool("protect-pdf", section=Section.PDF, settings=ProtectSettings, accepts={"pdf"},
       pipeline=False)
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[ProtectSettings]) -> ToolResult:
     """Encrypt a PDF with a password (AES-256)."""
-    s: ProtectSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     owner = s.owner_password or s.user_password
     with _pdf.opened(call.inputs[0], call.limits) as pdf:
         encryption = pikepdf.Encryption(owner=owner, user=s.user_password, R=6, aes=True)

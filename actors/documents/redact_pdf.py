@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from actors.documents import _pdf
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 # what MuPDF raises on a damaged file: its own error classes, RuntimeError subclasses, and ValueError
 # (e.g. 'cannot save with zero pages' when nothing of the document could be read)
@@ -44,10 +44,10 @@ def _matches(page: pymupdf.Page, term: str, case_sensitive: bool) -> list[pymupd
     return kept
 
 
-@tool("redact-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=RedactSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("redact-pdf", section=Section.PDF, settings=RedactSettings, accepts={"pdf"})
+def run(call: ToolCall[RedactSettings]) -> ToolResult:
     """Permanently remove words or phrases from a PDF."""
-    s: RedactSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     _pdf.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")

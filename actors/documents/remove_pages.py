@@ -7,17 +7,17 @@ from pydantic import Field
 
 from actors.documents import _pdf
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RemoveSettings(ToolSettings):
     pages: str = Field(..., min_length=1, max_length=2000, description="Pages to remove, qpdf syntax: '2,4-6,z'")
 
 
-@tool("remove-pages", section=Section.PDF, family=Family.DOCUMENTS, settings=RemoveSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("remove-pages", section=Section.PDF, settings=RemoveSettings, accepts={"pdf"})
+def run(call: ToolCall[RemoveSettings]) -> ToolResult:
     """Remove pages from a PDF."""
-    s: RemoveSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     with _pdf.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)
         drop = set(_pdf.parse_pages(s.pages, count))

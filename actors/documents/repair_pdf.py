@@ -8,7 +8,7 @@ import pikepdf
 
 from actors.documents import _pdf, _proc
 from protocols.errors import ToolError, bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RepairSettings(ToolSettings):
@@ -36,7 +36,7 @@ def _has_pages(path) -> bool:
     return b"/ObjStm" in data or re.search(rb"/Type\s*/Page\b", data) is not None
 
 
-@tool("repair-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=RepairSettings, accepts={"pdf"})
+@tool("repair-pdf", section=Section.PDF, settings=RepairSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Repair a damaged PDF."""
     src = call.inputs[0]

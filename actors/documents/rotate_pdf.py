@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RotateSettings(ToolSettings):
@@ -15,10 +15,10 @@ class RotateSettings(ToolSettings):
     range: str | None = Field(None, max_length=2000, description="Pages to rotate (qpdf syntax); all when empty")
 
 
-@tool("rotate-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=RotateSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("rotate-pdf", section=Section.PDF, settings=RotateSettings, accepts={"pdf"})
+def run(call: ToolCall[RotateSettings]) -> ToolResult:
     """Rotate PDF pages."""
-    s: RotateSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     with _pdf.opened(call.inputs[0], call.limits) as pdf:
         count = len(pdf.pages)
         pages = sorted(set(_pdf.parse_pages(s.range, count))) if s.range and s.range.strip() else range(1, count + 1)

@@ -8,7 +8,7 @@ import pikepdf
 from pydantic import Field
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class SplitSettings(ToolSettings):
@@ -26,10 +26,10 @@ def _label(pages: list[int]) -> str:
     return f"p{pages[0]}-etc"
 
 
-@tool("split-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=SplitSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("split-pdf", section=Section.PDF, settings=SplitSettings, accepts={"pdf"})
+def run(call: ToolCall[SplitSettings]) -> ToolResult:
     """Split a PDF into several files."""
-    s: SplitSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     outputs = []
     with _pdf.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from actors.documents import _office, _pdf, _web
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 READERS = {"docx": "docx", "md": "markdown", "markdown": "markdown", "html": "html", "htm": "html", "txt": "html"}
 
@@ -30,11 +30,11 @@ def source_kind(call: ToolCall) -> str:
     return "html" if head.startswith(("<!doctype html", "<html")) else "txt"
 
 
-@tool("to-epub", section=Section.PDF, family=Family.DOCUMENTS, settings=ToEpubSettings, mode=Mode.LONG,
+@tool("to-epub", section=Section.PDF, settings=ToEpubSettings, mode=Mode.LONG,
       accepts={"office", "text"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[ToEpubSettings]) -> ToolResult:
     """Make an EPUB e-book from a document."""
-    s: ToEpubSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     kind = source_kind(call)
     title = s.title or call.stem()
     if kind == "docx":

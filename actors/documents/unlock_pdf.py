@@ -5,18 +5,18 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.documents import _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class UnlockSettings(ToolSettings):
     password: str = Field("", max_length=127, description="The PDF's user or owner password")
 
 
-@tool("unlock-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=UnlockSettings, accepts={"pdf"},
+@tool("unlock-pdf", section=Section.PDF, settings=UnlockSettings, accepts={"pdf"},
       pipeline=False)
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[UnlockSettings]) -> ToolResult:
     """Remove the password from a PDF."""
-    s: UnlockSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     with _pdf.opened(call.inputs[0], call.limits, password=s.password, allow_encrypted=True) as pdf:
         was_encrypted = pdf.is_encrypted
         out = _pdf.save(pdf, _pdf.out_path(call, "_unlocked"), encryption=False)

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from reportlab.pdfgen import canvas
 
 from actors.documents import _layout, _pdf
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 Position = Literal["top-left", "top-center", "top-right", "center-left", "center", "center-right",
                    "bottom-left", "bottom-center", "bottom-right", "tile"]
@@ -73,11 +73,11 @@ def _steps(length: float, step: float) -> list[float]:
     return [start + i * step for i in range(count)]
 
 
-@tool("watermark-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=WatermarkPdfSettings,
+@tool("watermark-pdf", section=Section.PDF, settings=WatermarkPdfSettings,
       accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[WatermarkPdfSettings]) -> ToolResult:
     """Add a text watermark to every page."""
-    s: WatermarkPdfSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     overlay = call.workdir / "_watermark.pdf"
     with _pdf.opened(call.inputs[0], call.limits) as pdf:
         c = canvas.Canvas(str(overlay))

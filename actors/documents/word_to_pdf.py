@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from actors.documents import _office
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class WordToPdfSettings(ToolSettings):
     pass
 
 
-@tool("word-to-pdf", section=Section.PDF, family=Family.DOCUMENTS, settings=WordToPdfSettings, mode=Mode.LONG,
-      accepts={"office", "text"}, in_process=True)
+@tool("word-to-pdf", section=Section.PDF, settings=WordToPdfSettings, mode=Mode.LONG,
+      accepts={"office", "text"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Convert a word-processing document (docx, doc, odt, rtf, txt) to PDF."""
     out = await _office.convert(call, "document", "pdf", filtername="writer_pdf_Export")

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 SEPIA = [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]
 
@@ -70,10 +70,10 @@ def adjust(rgb: pyvips.Image, s: AdjustColorsSettings) -> pyvips.Image:
     return x
 
 
-@tool("adjust-colors", section=Section.IMAGE, family=Family.IMAGE, settings=AdjustColorsSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("adjust-colors", section=Section.IMAGE, settings=AdjustColorsSettings, accepts={"image"})
+def run(call: ToolCall[AdjustColorsSettings]) -> ToolResult:
     """Adjust brightness, contrast, colour balance and more."""
-    s: AdjustColorsSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     rgb, alpha = d.split_alpha(image)
     out_image = v.run_vips("adjusted", lambda: d.join_alpha(adjust(rgb, s), alpha))

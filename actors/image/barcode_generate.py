@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 BarcodeType = Literal["code128", "ean13", "upca", "code39", "itf14", "datamatrix"]
 
@@ -39,14 +39,14 @@ class BarcodeGenerateSettings(ToolSettings):
         return self
 
 
-@tool("barcode-generate", section=Section.IMAGE, family=Family.IMAGE, settings=BarcodeGenerateSettings,
+@tool("barcode-generate", section=Section.IMAGE, settings=BarcodeGenerateSettings,
       body="json", inputs=(0, 0))
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[BarcodeGenerateSettings]) -> ToolResult:
     """Generate a barcode image from text."""
     import numpy as np
     import zxingcpp
 
-    s: BarcodeGenerateSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     fmt_name, _, meaning = RULES[s.type]
     text = s.text.upper() if s.type == "code39" else s.text
     try:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 # zxing-cpp's format names -> the ids we report
 FORMAT_IDS = {
@@ -21,12 +21,12 @@ class BarcodeReadSettings(ToolSettings):
     try_harder: bool = Field(True, description="Also try rotated, inverted and downscaled versions")
 
 
-@tool("barcode-read", section=Section.IMAGE, family=Family.IMAGE, settings=BarcodeReadSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("barcode-read", section=Section.IMAGE, settings=BarcodeReadSettings, accepts={"image"})
+def run(call: ToolCall[BarcodeReadSettings]) -> ToolResult:
     """Find and decode every barcode in an image."""
     import zxingcpp
 
-    s: BarcodeReadSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = lay.load_rgb(call.inputs[0], call.limits)
     if image.hasalpha():
         image = image.flatten(background=[255, 255, 255]).cast("uchar")

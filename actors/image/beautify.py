@@ -11,7 +11,7 @@ from pydantic import Field
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 SOCIAL = {"twitter": (1600, 900), "linkedin": (1200, 627), "instagram-square": (1080, 1080),
           "instagram-story": (1080, 1920), "facebook": (1200, 630), "producthunt": (1270, 760)}
@@ -125,11 +125,11 @@ def background(width: int, height: int, s: BeautifySettings, image):
     return lay.linear_gradient(width, height, stops, s.gradient_angle)
 
 
-@tool("beautify", section=Section.IMAGE, family=Family.IMAGE, settings=BeautifySettings, inputs=(1, 2),
+@tool("beautify", section=Section.IMAGE, settings=BeautifySettings, inputs=(1, 2),
       roles=("background",), accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[BeautifySettings]) -> ToolResult:
     """Put a screenshot on a background with a frame and a shadow."""
-    s: BeautifySettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     for colour in s.gradient_stops:
         lay.rgba(colour)
     shot, _ = lay.load_rgba(call.inputs[0], call.limits)

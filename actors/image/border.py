@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BorderSettings(ToolSettings):
@@ -47,10 +47,10 @@ def pattern_fill(width: int, height: int, kind: str, size: int, a: list[int], b:
     return lay.render_svg(lay.svg_doc(width, height, body, tile), width, height)
 
 
-@tool("border", section=Section.IMAGE, family=Family.IMAGE, settings=BorderSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("border", section=Section.IMAGE, settings=BorderSettings, accepts={"image"})
+def run(call: ToolCall[BorderSettings]) -> ToolResult:
     """Add a border or frame around an image."""
-    s: BorderSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, src = lay.load_rgba(call.inputs[0], call.limits)
     inner = image
     if s.padding:

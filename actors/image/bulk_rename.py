@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 KNOWN = {"n", "date", "original"}
@@ -71,10 +71,10 @@ def new_names(names: list[str], dates: list[str], s: BulkRenameSettings) -> list
     return out
 
 
-@tool("bulk-rename", section=Section.IMAGE, family=Family.IMAGE, settings=BulkRenameSettings, inputs=(1, 1000))
-def run(call: ToolCall) -> ToolResult:
+@tool("bulk-rename", section=Section.IMAGE, settings=BulkRenameSettings, inputs=(1, 1000))
+def run(call: ToolCall[BulkRenameSettings]) -> ToolResult:
     """Rename many files from a pattern; several files come back as a ZIP."""
-    s: BulkRenameSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     needs_date = "{date}" in s.pattern
     dates = [(capture_date(p) if needs_date else None) or today for p in call.inputs]

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CircleCropSettings(ToolSettings):
@@ -20,10 +20,10 @@ class CircleCropSettings(ToolSettings):
     output_size: int | None = Field(None, ge=16, le=8192, description="Output width and height (default: the crop)")
 
 
-@tool("circle-crop", section=Section.IMAGE, family=Family.IMAGE, settings=CircleCropSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("circle-crop", section=Section.IMAGE, settings=CircleCropSettings, accepts={"image"})
+def run(call: ToolCall[CircleCropSettings]) -> ToolResult:
     """Crop an image to a circle."""
-    s: CircleCropSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = lay.load_rgba(call.inputs[0], call.limits)
     diameter = max(1, int(min(image.width, image.height) / s.zoom))
     room_x, room_y = image.width - diameter, image.height - diameter

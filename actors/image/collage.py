@@ -10,7 +10,7 @@ from pydantic import Field
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 Cell = tuple[float, float, float, float]  # x, y, w, h as fractions of the canvas
 
@@ -90,11 +90,11 @@ def cell_box(cell: Cell, width: int, height: int, gap: int) -> tuple[int, int, i
     return left, top, right - left, bottom - top
 
 
-@tool("collage", section=Section.IMAGE, family=Family.IMAGE, settings=CollageSettings, inputs=(1, 64),
+@tool("collage", section=Section.IMAGE, settings=CollageSettings, inputs=(1, 64),
       accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[CollageSettings]) -> ToolResult:
     """Arrange images in a collage template."""
-    s: CollageSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     cells = pick_template(s.template, len(call.inputs))
     if len(call.inputs) > len(cells):
         raise bad_input(f"The template '{s.template}' has {len(cells)} cells but {len(call.inputs)} images were sent.")

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 _S = (0.00031087, 0.00191661, 0.01528089)  # Smith–Pokorny S-cone row on linear sRGB
 _S_ROW = [c / sum(_S) for c in _S]
@@ -62,11 +62,11 @@ def simulate(rgb: pyvips.Image, kind: str) -> pyvips.Image:
     return to_srgb(to_linear(rgb).recomb(pyvips.Image.new_from_array(MATRICES[kind])))
 
 
-@tool("color-blindness", section=Section.IMAGE, family=Family.IMAGE, settings=ColorBlindnessSettings,
+@tool("color-blindness", section=Section.IMAGE, settings=ColorBlindnessSettings,
       accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[ColorBlindnessSettings]) -> ToolResult:
     """Simulate how an image looks with a colour vision deficiency."""
-    s: ColorBlindnessSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     rgb, alpha = d.split_alpha(image)
     out_image = v.run_vips("simulated", lambda: d.join_alpha(simulate(rgb, s.simulation_type), alpha))

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ColorPaletteSettings(ToolSettings):
@@ -44,12 +44,12 @@ def dominant_colors(pixels, k: int, seed: int = 0):
     return [(np.clip(np.rint(centers[i]), 0, 255).astype(int), float(shares[i])) for i in order if shares[i] > 0]
 
 
-@tool("color-palette", section=Section.IMAGE, family=Family.IMAGE, settings=ColorPaletteSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("color-palette", section=Section.IMAGE, settings=ColorPaletteSettings, accepts={"image"})
+def run(call: ToolCall[ColorPaletteSettings]) -> ToolResult:
     """Extract the dominant colours of an image and draw them as a swatch strip."""
     import numpy as np
 
-    s: ColorPaletteSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = lay.load_rgba(call.inputs[0], call.limits)
     small = v.run_vips("read", lambda: image.thumbnail_image(96, height=96))
     arr = lay.to_numpy(small).reshape(-1, 4).astype(np.float64)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CompareSettings(ToolSettings):
@@ -47,11 +47,11 @@ def similarity(a, b) -> dict:
             "psnr": None if psnr == float("inf") else round(psnr, 3), "mse": round(mse, 4)}
 
 
-@tool("compare", section=Section.IMAGE, family=Family.IMAGE, settings=CompareSettings, inputs=(2, 2),
+@tool("compare", section=Section.IMAGE, settings=CompareSettings, inputs=(2, 2),
       accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[CompareSettings]) -> ToolResult:
     """Compare two images: a visual comparison and similarity scores."""
-    s: CompareSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     first, fmt = lay.load_rgb(call.inputs[0], call.limits)
     second, _ = lay.load_rgb(call.inputs[1], call.limits)
     first = v.with_alpha(first)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 Blend = Literal["normal", "over", "multiply", "screen", "overlay", "darken", "lighten", "color-dodge",
                 "color-burn", "hard-light", "soft-light", "difference", "exclusion", "add"]
@@ -25,11 +25,11 @@ class ComposeSettings(ToolSettings):
     blend: Blend = Field("over", description="Blend mode")
 
 
-@tool("compose", section=Section.IMAGE, family=Family.IMAGE, settings=ComposeSettings, accepts={"image"},
+@tool("compose", section=Section.IMAGE, settings=ComposeSettings, accepts={"image"},
       inputs=(2, 2), roles=("overlay",))
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[ComposeSettings]) -> ToolResult:
     """Layer a second image on top of the first."""
-    s: ComposeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     base, fmt = d.load_streaming(call.inputs[0], call.limits)
     top, _ = v.load_upright(call.inputs[1], call.limits)
     mode = VIPS_MODES.get(s.blend, s.blend)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CompressSettings(ToolSettings):
@@ -48,10 +48,10 @@ def search_quality(image, fmt: str, target_bytes: int) -> tuple[bytes, int, bool
     return smallest[0], smallest[1], False
 
 
-@tool("compress", section=Section.IMAGE, family=Family.IMAGE, settings=CompressSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("compress", section=Section.IMAGE, settings=CompressSettings, accepts={"image"})
+def run(call: ToolCall[CompressSettings]) -> ToolResult:
     """Compress an image by quality or to a target size."""
-    s: CompressSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, src_fmt = v.load_upright(call.inputs[0], call.limits)
     fmt = _lossy_format(v.output_format(src_fmt))
     extra: dict = {}

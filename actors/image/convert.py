@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 FORMAT_NAMES = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif", "tiff": "tiff",
                 "gif": "gif", "heic": "heic", "heif": "heif"}
@@ -20,10 +20,10 @@ class ConvertSettings(ToolSettings):
     quality: int | None = Field(None, ge=1, le=100, description="Quality for lossy formats")
 
 
-@tool("convert", section=Section.IMAGE, family=Family.IMAGE, settings=ConvertSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("convert", section=Section.IMAGE, settings=ConvertSettings, accepts={"image"})
+def run(call: ToolCall[ConvertSettings]) -> ToolResult:
     """Convert an image to another format."""
-    s: ConvertSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = v.load_upright(call.inputs[0], call.limits)
     fmt = FORMAT_NAMES[s.format]
     out = v.save(image, call.workdir, call.stem(), fmt, s.quality)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CropSettings(ToolSettings):
@@ -34,10 +34,10 @@ def crop_box(w: int, h: int, s: CropSettings) -> tuple[int, int, int, int]:
     return left, top, cw, ch
 
 
-@tool("crop", section=Section.IMAGE, family=Family.IMAGE, settings=CropSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("crop", section=Section.IMAGE, settings=CropSettings, accepts={"image"})
+def run(call: ToolCall[CropSettings]) -> ToolResult:
     """Crop a rectangle out of an image."""
-    s: CropSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     header, fmt = v.open_image(call.inputs[0], call.limits)
     w, h = v.upright_size(header)
     left, top, cw, ch = crop_box(w, h, s)

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class DuotoneSettings(ToolSettings):
@@ -16,10 +16,10 @@ class DuotoneSettings(ToolSettings):
     intensity: float = Field(100, ge=0, le=100, description="How much of the duotone to apply, in percent")
 
 
-@tool("duotone", section=Section.IMAGE, family=Family.IMAGE, settings=DuotoneSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("duotone", section=Section.IMAGE, settings=DuotoneSettings, accepts={"image"})
+def run(call: ToolCall[DuotoneSettings]) -> ToolResult:
     """Recolour an image with two colours."""
-    s: DuotoneSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     rgb, alpha = d.split_alpha(image)
 

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 PNG_SIZES = {
     "favicon-16x16.png": 16,
@@ -69,10 +69,10 @@ def master(image: pyvips.Image, s: FaviconSettings) -> Image.Image:
     return square
 
 
-@tool("favicon", section=Section.IMAGE, family=Family.IMAGE, settings=FaviconSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("favicon", section=Section.IMAGE, settings=FaviconSettings, accepts={"image"})
+def run(call: ToolCall[FaviconSettings]) -> ToolResult:
     """Generate favicons in every standard size, with .ico, manifest and HTML."""
-    s: FaviconSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = v.load_upright(call.inputs[0], call.limits)
     big = v.run_vips("resized", master, image, s)
     outputs = []

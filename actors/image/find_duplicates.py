@@ -9,7 +9,7 @@ from pydantic import Field
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class FindDuplicatesSettings(ToolSettings):
@@ -33,11 +33,11 @@ def _hash(path, limits, algorithm: str):
     return fn(pil), (w, h)
 
 
-@tool("find-duplicates", section=Section.IMAGE, family=Family.IMAGE, settings=FindDuplicatesSettings,
+@tool("find-duplicates", section=Section.IMAGE, settings=FindDuplicatesSettings,
       inputs=(2, 500), accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[FindDuplicatesSettings]) -> ToolResult:
     """Group visually identical or near-identical images."""
-    s: FindDuplicatesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     hashes = []
     for index, path in enumerate(call.inputs):
         name = call.names[index] if index < len(call.names) else path.name

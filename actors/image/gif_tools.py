@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from actors.image import _anim
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class GifToolsSettings(ToolSettings):
@@ -74,10 +74,10 @@ def caption(width: int, height: int, s: GifToolsSettings):
     return lay.render_svg(lay.svg_doc(width, height, text), width, height)
 
 
-@tool("gif-tools", section=Section.IMAGE, family=Family.IMAGE, settings=GifToolsSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("gif-tools", section=Section.IMAGE, settings=GifToolsSettings, accepts={"image"})
+def run(call: ToolCall[GifToolsSettings]) -> ToolResult:
     """Edit an animated GIF frame by frame, keeping the animation."""
-    s: GifToolsSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     anim = _anim.load(call.inputs[0], call.limits)
     stem = call.stem()
     if s.action == "extract-frames":
@@ -124,7 +124,7 @@ class GifInfoSettings(ToolSettings):
     """No settings."""
 
 
-@tool("gif-tools/info", section=Section.IMAGE, family=Family.IMAGE, settings=GifInfoSettings, accepts={"image"})
+@tool("gif-tools/info", section=Section.IMAGE, settings=GifInfoSettings, accepts={"image"})
 def info(call: ToolCall) -> ToolResult:
     """Frame count, dimensions, duration and loop count of a GIF."""
     anim = _anim.load(call.inputs[0], call.limits)

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.image import _anim
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class GifWebpSettings(ToolSettings):
@@ -15,10 +15,10 @@ class GifWebpSettings(ToolSettings):
     resize_percent: int = Field(100, ge=10, le=100, description="Scale every frame, percent")
 
 
-@tool("gif-webp", section=Section.IMAGE, family=Family.IMAGE, settings=GifWebpSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("gif-webp", section=Section.IMAGE, settings=GifWebpSettings, accepts={"image"})
+def run(call: ToolCall[GifWebpSettings]) -> ToolResult:
     """Convert an animated GIF to WebP, or an (animated) WebP to GIF."""
-    s: GifWebpSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     anim = _anim.load(call.inputs[0], call.limits)
     if s.resize_percent != 100:
         w = max(1, round(anim.width * s.resize_percent / 100))

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 CHART_W, CHART_H, MARGIN = 768, 300, 24
 
@@ -34,13 +34,13 @@ def channel_stats(values, counts) -> dict:
             "min": int(nonzero[0]), "max": int(nonzero[-1])}
 
 
-@tool("histogram", section=Section.IMAGE, family=Family.IMAGE, settings=HistogramSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("histogram", section=Section.IMAGE, settings=HistogramSettings, accepts={"image"})
+def run(call: ToolCall[HistogramSettings]) -> ToolResult:
     """Draw the RGB histogram of an image and return per-channel statistics."""
     import numpy as np
     from PIL import Image, ImageDraw
 
-    s: HistogramSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = lay.load_rgb(call.inputs[0], call.limits)
     rgb = image[:3]
     luma = v.run_vips("read", lambda: rgb.colourspace("b-w")[0])

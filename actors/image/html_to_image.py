@@ -23,7 +23,7 @@ from actors.image import _netguard
 from actors.image import _vips as v
 from actors.processes import FAST_NICE, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"]
 PAGE_TIMEOUT_S = 30
@@ -66,11 +66,11 @@ async def _kill_group(process) -> None:
         pass
 
 
-@tool("html-to-image", section=Section.IMAGE, family=Family.IMAGE, settings=HtmlToImageSettings, body="json",
-      inputs=(0, 0), in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("html-to-image", section=Section.IMAGE, settings=HtmlToImageSettings, body="json",
+      inputs=(0, 0), runs=Runs.LOOP)
+async def run(call: ToolCall[HtmlToImageSettings]) -> ToolResult:
     """Capture a web page as an image."""
-    s: HtmlToImageSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     chromium = find_chromium()
     try:
         import playwright  # noqa: F401

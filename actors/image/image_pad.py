@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
 
@@ -36,10 +36,10 @@ def padded_size(w: int, h: int, rw: float, rh: float) -> tuple[int, int]:
     return max(w, round(h * rw / rh)), h
 
 
-@tool("image-pad", section=Section.IMAGE, family=Family.IMAGE, settings=ImagePadSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("image-pad", section=Section.IMAGE, settings=ImagePadSettings, accepts={"image"})
+def run(call: ToolCall[ImagePadSettings]) -> ToolResult:
     """Pad an image to an aspect ratio."""
-    s: ImagePadSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, src = lay.load_rgb(call.inputs[0], call.limits)
     rw, rh = RATIOS.get(s.target, (s.ratio_w, s.ratio_h))
     margin = round(max(image.width, image.height) * s.padding / 100)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif", "avif": "image/avif",
         "tiff": "image/tiff", "heic": "image/heic", "heif": "image/heif", "svg": "image/svg+xml"}
@@ -22,11 +22,11 @@ class ImageToBase64Settings(ToolSettings):
         "auto", description="Re-encode to this type first ('auto' keeps the file as it is)")
 
 
-@tool("image-to-base64", section=Section.IMAGE, family=Family.IMAGE, settings=ImageToBase64Settings,
+@tool("image-to-base64", section=Section.IMAGE, settings=ImageToBase64Settings,
       accepts={"image", "svg"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[ImageToBase64Settings]) -> ToolResult:
     """Encode an image as base64 or a data URI."""
-    s: ImageToBase64Settings = call.settings  # type: ignore[assignment]
+    s = call.settings
     path = call.inputs[0]
     raw = path.read_bytes()
     if raw.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in raw[:1024].lower():

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.image import _vips as v
 from protocols.errors import ToolError
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MM = 72 / 25.4
 PAGE_SIZES: dict[str, tuple[float, float]] = {  # portrait, in points
@@ -119,11 +119,11 @@ def fit_target(items, s: ImageToPdfSettings, target: int) -> tuple[bytes, bool, 
     return smallest[0], False, smallest[1], smallest[2]
 
 
-@tool("image-to-pdf", section=Section.IMAGE, family=Family.IMAGE, settings=ImageToPdfSettings, accepts={"image"},
+@tool("image-to-pdf", section=Section.IMAGE, settings=ImageToPdfSettings, accepts={"image"},
       inputs=(1, 500))
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[ImageToPdfSettings]) -> ToolResult:
     """Put images into a PDF, one per page."""
-    s: ImageToPdfSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     items = v.run_vips("prepared", prepared, call)
     extra: dict = {"pageCount": len(items), "pageSize": s.page_size, "orientation": s.orientation}
     pdf = v.run_vips("encoded", lambda: build_pdf(encode_all(items, None), s))

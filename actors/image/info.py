@@ -8,7 +8,7 @@ import pyvips
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class InfoSettings(ToolSettings):
@@ -84,7 +84,7 @@ def describe(path: Path, limits) -> dict:
     }
 
 
-@tool("info", section=Section.IMAGE, family=Family.IMAGE, settings=InfoSettings, accepts={"image"})
+@tool("info", section=Section.IMAGE, settings=InfoSettings, accepts={"image"})
 def run(call: ToolCall) -> ToolResult:
     """Read an image's dimensions, format, channels, DPI and EXIF."""
     data = describe(call.inputs[0], call.limits)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MIME = {"webp": "image/webp", "png": "image/png", "jpeg": "image/jpeg"}
 
@@ -22,10 +22,10 @@ class LqipSettings(ToolSettings):
     quality: int = Field(50, ge=1, le=100, description="Quality for webp/jpeg")
 
 
-@tool("lqip-placeholder", section=Section.IMAGE, family=Family.IMAGE, settings=LqipSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("lqip-placeholder", section=Section.IMAGE, settings=LqipSettings, accepts={"image"})
+def run(call: ToolCall[LqipSettings]) -> ToolResult:
     """Make a low-quality image placeholder (a few hundred bytes) and its data URI."""
-    s: LqipSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     fmt = "jpeg" if s.format == "jpg" else s.format
     header, src = v.open_image(call.inputs[0], call.limits)
     up_w, up_h = v.upright_size(header)

@@ -14,7 +14,7 @@ from actors.image import _draw as d
 from actors.image import _memes
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 Layout = Literal["top-bottom", "top-only", "bottom-only", "center", "side-by-side"]
 FontFamily = Literal["anton", "arial-black", "comic-sans", "montserrat", "bebas-neue", "permanent-marker", "roboto"]
@@ -58,11 +58,11 @@ def assign(boxes: list[dict], given: list[TextBox]) -> list[tuple[dict, str]]:
     return [(box, used[box["id"]]) for box in boxes if used.get(box["id"], "").strip()]
 
 
-@tool("meme-generator", section=Section.IMAGE, family=Family.IMAGE, settings=MemeSettings, accepts={"image"},
+@tool("meme-generator", section=Section.IMAGE, settings=MemeSettings, accepts={"image"},
       inputs=(0, 1), body="either", pipeline=False)
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[MemeSettings]) -> ToolResult:
     """Make a meme from a template or your own image."""
-    s: MemeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     if call.inputs:
         image, fmt = v.load_upright(call.inputs[0], call.limits)
         canvas = d.to_pil(image)

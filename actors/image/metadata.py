@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from actors import png_text
 from actors.image import _exiftool as et
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 IPTC_FORMATS = {"jpeg", "tiff"}
 GROUP_NAMES = {"EXIF": "exif", "IPTC": "iptc", "XMP": "xmp", "ICC_Profile": "icc", "MakerNotes": "makerNotes"}
@@ -161,7 +161,7 @@ def _copy_input(call: ToolCall, fmt: str):
     return out
 
 
-@tool("strip-metadata", section=Section.IMAGE, family=Family.IMAGE, settings=NoSettings, accepts={"image"})
+@tool("strip-metadata", section=Section.IMAGE, settings=NoSettings, accepts={"image"})
 def strip(call: ToolCall) -> ToolResult:
     """Remove EXIF, IPTC and XMP metadata."""
     fmt, orientation = _checked(call)
@@ -172,7 +172,7 @@ def strip(call: ToolCall) -> ToolResult:
     return ToolResult([out], {"fieldsRemoved": max(0, before - after), "fieldsKept": after})
 
 
-@tool("strip-metadata/inspect", section=Section.IMAGE, family=Family.IMAGE, settings=NoSettings, accepts={"image"},
+@tool("strip-metadata/inspect", section=Section.IMAGE, settings=NoSettings, accepts={"image"},
       pipeline=False)
 def strip_inspect(call: ToolCall) -> ToolResult:
     """Inspect the metadata fields that strip-metadata would remove."""
@@ -216,10 +216,10 @@ def assignments(s: EditMetadataSettings, fmt: str) -> list[str]:
     return out
 
 
-@tool("edit-metadata", section=Section.IMAGE, family=Family.IMAGE, settings=EditMetadataSettings, accepts={"image"})
-def edit(call: ToolCall) -> ToolResult:
+@tool("edit-metadata", section=Section.IMAGE, settings=EditMetadataSettings, accepts={"image"})
+def edit(call: ToolCall[EditMetadataSettings]) -> ToolResult:
     """Write title, description, author, copyright, keywords, GPS and date into the image's metadata."""
-    s: EditMetadataSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     fmt, _ = _checked(call)
     out = _copy_input(call, fmt)
     changes = assignments(s, v.output_format(fmt))
@@ -229,7 +229,7 @@ def edit(call: ToolCall) -> ToolResult:
     return ToolResult([out], {"metadata": summary, "fieldsWritten": len(changes)})
 
 
-@tool("edit-metadata/inspect", section=Section.IMAGE, family=Family.IMAGE, settings=NoSettings, accepts={"image"},
+@tool("edit-metadata/inspect", section=Section.IMAGE, settings=NoSettings, accepts={"image"},
       pipeline=False)
 def edit_inspect(call: ToolCall) -> ToolResult:
     """Read existing EXIF/IPTC/XMP metadata from an image."""

@@ -12,7 +12,7 @@ import pyvips
 from pydantic import Field
 
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 WebFormat = Literal["webp", "jpeg", "jpg", "avif", "png"]
 
@@ -44,8 +44,8 @@ def encode(image: pyvips.Image, fmt: str, s: OptimizeSettings) -> bytes:
     return image.heifsave_buffer(Q=q, compression="av1", keep=keep, effort=3)
 
 
-def optimize(call: ToolCall) -> ToolResult:
-    s: OptimizeSettings = call.settings  # type: ignore[assignment]
+def optimize(call: ToolCall[OptimizeSettings]) -> ToolResult:
+    s = call.settings
     fmt = "jpeg" if s.format == "jpg" else s.format
     header, src_fmt = v.open_image(call.inputs[0], call.limits)
     w, h = v.upright_size(header)
@@ -65,13 +65,13 @@ def optimize(call: ToolCall) -> ToolResult:
                               "savedPercent": saved})
 
 
-@tool("optimize-for-web", section=Section.IMAGE, family=Family.IMAGE, settings=OptimizeSettings, accepts={"image"})
+@tool("optimize-for-web", section=Section.IMAGE, settings=OptimizeSettings, accepts={"image"})
 def run(call: ToolCall) -> ToolResult:
     """Resize, re-encode and strip an image for the web."""
     return optimize(call)
 
 
-@tool("optimize-for-web/preview", section=Section.IMAGE, family=Family.IMAGE, settings=OptimizeSettings,
+@tool("optimize-for-web/preview", section=Section.IMAGE, settings=OptimizeSettings,
       accepts={"image"}, pipeline=False, response="file")
 def preview(call: ToolCall) -> ToolResult:
     """Preview optimize-for-web: the optimized image itself, with its sizes in headers."""

@@ -10,7 +10,7 @@ from pydantic import Field
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import ErrorCode, ToolError, bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class PdfToImageSettings(ToolSettings):
@@ -94,10 +94,10 @@ def render_page(pdf, index: int, dpi: int, limits):
     return image
 
 
-@tool("pdf-to-image", section=Section.PDF, family=Family.IMAGE, settings=PdfToImageSettings, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("pdf-to-image", section=Section.PDF, settings=PdfToImageSettings, accepts={"pdf"})
+def run(call: ToolCall[PdfToImageSettings]) -> ToolResult:
     """Render PDF pages to images (several pages come back as a ZIP)."""
-    s: PdfToImageSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     pdf = open_pdf(call.inputs[0], s.password, call.limits)
     try:
         indexes = parse_pages(s.pages, len(pdf))
@@ -113,10 +113,10 @@ def run(call: ToolCall) -> ToolResult:
         pdf.close()
 
 
-@tool("pdf-to-image/info", section=Section.PDF, family=Family.IMAGE, settings=PdfInfoSettings, accepts={"pdf"})
-def info(call: ToolCall) -> ToolResult:
+@tool("pdf-to-image/info", section=Section.PDF, settings=PdfInfoSettings, accepts={"pdf"})
+def info(call: ToolCall[PdfInfoSettings]) -> ToolResult:
     """Page count, page sizes and metadata of a PDF."""
-    s: PdfInfoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     pdf = open_pdf(call.inputs[0], s.password, call.limits)
     try:
         sizes = []
@@ -136,11 +136,11 @@ def info(call: ToolCall) -> ToolResult:
     return ToolResult([out], data)
 
 
-@tool("pdf-to-image/preview", section=Section.PDF, family=Family.IMAGE, settings=PdfPreviewSettings,
+@tool("pdf-to-image/preview", section=Section.PDF, settings=PdfPreviewSettings,
       accepts={"pdf"}, response="file")
-def preview(call: ToolCall) -> ToolResult:
+def preview(call: ToolCall[PdfPreviewSettings]) -> ToolResult:
     """One page as an image, answered directly (for live previews)."""
-    s: PdfPreviewSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     pdf = open_pdf(call.inputs[0], s.password, call.limits)
     try:
         if s.page > len(pdf):

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class Region(BaseModel):
@@ -31,10 +31,10 @@ def pixelate(image: pyvips.Image, block: int) -> pyvips.Image:
     return blocks.zoom(block, block).crop(0, 0, w, h).cast(image.format)
 
 
-@tool("pixelate", section=Section.IMAGE, family=Family.IMAGE, settings=PixelateSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("pixelate", section=Section.IMAGE, settings=PixelateSettings, accepts={"image"})
+def run(call: ToolCall[PixelateSettings]) -> ToolResult:
     """Pixelate an image, or part of it."""
-    s: PixelateSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     if s.region is not None:
         r = s.region

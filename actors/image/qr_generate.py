@@ -9,7 +9,7 @@ from pydantic import Field
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class QrGenerateSettings(ToolSettings):
@@ -87,13 +87,13 @@ def draw_qr(matrix: list[list[int]], s: QrGenerateSettings, logo=None):
     return canvas.resize((s.size, s.size), Image.LANCZOS)
 
 
-@tool("qr-generate", section=Section.IMAGE, family=Family.IMAGE, settings=QrGenerateSettings, inputs=(0, 1),
+@tool("qr-generate", section=Section.IMAGE, settings=QrGenerateSettings, inputs=(0, 1),
       roles=("logo",), accepts={"image"}, body="either", pipeline=False)
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[QrGenerateSettings]) -> ToolResult:
     """Generate a styled QR code, optionally with a logo in the middle."""
     import segno
 
-    s: QrGenerateSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     logo = None
     level = s.error_correction_level
     if call.inputs:

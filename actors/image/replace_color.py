@@ -7,7 +7,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ReplaceColorSettings(ToolSettings):
@@ -17,10 +17,10 @@ class ReplaceColorSettings(ToolSettings):
     tolerance: float = Field(30, ge=0, le=100, description="Largest colour distance (ΔE*76) that still matches")
 
 
-@tool("replace-color", section=Section.IMAGE, family=Family.IMAGE, settings=ReplaceColorSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("replace-color", section=Section.IMAGE, settings=ReplaceColorSettings, accepts={"image"})
+def run(call: ToolCall[ReplaceColorSettings]) -> ToolResult:
     """Replace one colour with another, or with transparency."""
-    s: ReplaceColorSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     rgb, alpha = d.split_alpha(image)
 

@@ -9,7 +9,7 @@ import pyvips
 from pydantic import Field, model_validator
 
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 # name -> (width, height)
 SOCIAL_PRESETS: dict[str, tuple[int, int]] = {
@@ -91,10 +91,10 @@ def target_size(w: int, h: int, s: ResizeSettings) -> tuple[int, int, Fit]:
     return tw, th, fit
 
 
-@tool("resize", section=Section.IMAGE, family=Family.IMAGE, settings=ResizeSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("resize", section=Section.IMAGE, settings=ResizeSettings, accepts={"image"})
+def run(call: ToolCall[ResizeSettings]) -> ToolResult:
     """Resize an image."""
-    s: ResizeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     header, fmt = v.open_image(call.inputs[0], call.limits)
     w, h = v.upright_size(header)
     tw, th, fit = target_size(w, h, s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 HEX = r"^#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
 
@@ -17,10 +17,10 @@ class RotateSettings(ToolSettings):
     background: str | None = Field(None, pattern=HEX, description="Fill for the corners of a free rotation")
 
 
-@tool("rotate", section=Section.IMAGE, family=Family.IMAGE, settings=RotateSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("rotate", section=Section.IMAGE, settings=RotateSettings, accepts={"image"})
+def run(call: ToolCall[RotateSettings]) -> ToolResult:
     """Rotate and/or flip an image."""
-    s: RotateSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     angle = s.angle % 360
 

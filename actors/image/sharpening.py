@@ -16,7 +16,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class SharpeningSettings(ToolSettings):
@@ -67,10 +67,10 @@ def sharpen(rgb: pyvips.Image, s: SharpeningSettings) -> pyvips.Image:
     return x + detail * (s.strength / 100 * 4)
 
 
-@tool("sharpening", section=Section.IMAGE, family=Family.IMAGE, settings=SharpeningSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("sharpening", section=Section.IMAGE, settings=SharpeningSettings, accepts={"image"})
+def run(call: ToolCall[SharpeningSettings]) -> ToolResult:
     """Sharpen an image (adaptive, unsharp mask or high-pass), optionally denoising first."""
-    s: SharpeningSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     rgb, alpha = d.split_alpha(image)
     out_image = v.run_vips("sharpened", lambda: d.join_alpha(sharpen(rgb, s), alpha))

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_TILES = 1024
 
@@ -33,10 +33,10 @@ def fixed(total: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(size, total - start)) for start in range(0, total, size)]
 
 
-@tool("split", section=Section.IMAGE, family=Family.IMAGE, settings=SplitSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("split", section=Section.IMAGE, settings=SplitSettings, accepts={"image"})
+def run(call: ToolCall[SplitSettings]) -> ToolResult:
     """Cut an image into tiles (returned as a ZIP)."""
-    s: SplitSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, src = v.load_upright(call.inputs[0], call.limits)
     rows = s.rows if s.mode in ("grid", "rows") else 1
     cols = s.cols if s.mode in ("grid", "cols") else 1

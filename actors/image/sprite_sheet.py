@@ -10,7 +10,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class SpriteSheetSettings(ToolSettings):
@@ -21,11 +21,11 @@ class SpriteSheetSettings(ToolSettings):
     quality: int = Field(90, ge=1, le=100, description="Quality for webp/jpeg")
 
 
-@tool("sprite-sheet", section=Section.IMAGE, family=Family.IMAGE, settings=SpriteSheetSettings, inputs=(2, 64),
+@tool("sprite-sheet", section=Section.IMAGE, settings=SpriteSheetSettings, inputs=(2, 64),
       accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[SpriteSheetSettings]) -> ToolResult:
     """Pack images into one sprite sheet plus a JSON frame map."""
-    s: SpriteSheetSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     images = [lay.load_rgba(p, call.limits)[0] for p in call.inputs]
     cols = min(s.columns or math.ceil(math.sqrt(len(images))), len(images))
     rows = math.ceil(len(images) / cols)

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class StitchSettings(ToolSettings):
@@ -27,10 +27,10 @@ def _offset(space: int, size: int, alignment: str) -> int:
     return {"start": 0, "center": (space - size) // 2, "end": space - size}[alignment]
 
 
-@tool("stitch", section=Section.IMAGE, family=Family.IMAGE, settings=StitchSettings, inputs=(2, 64), accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("stitch", section=Section.IMAGE, settings=StitchSettings, inputs=(2, 64), accepts={"image"})
+def run(call: ToolCall[StitchSettings]) -> ToolResult:
     """Combine several images into one."""
-    s: StitchSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     images = [lay.load_rgba(p, call.limits)[0] for p in call.inputs]
     placements: list[tuple[object, int, int]] = []
     if s.direction in ("horizontal", "vertical"):

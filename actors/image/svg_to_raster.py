@@ -11,7 +11,7 @@ from actors.image import _layout as lay
 from actors.image import _svgsafe
 from actors.image import _vips as v
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp", "avif": "avif", "tiff": "tiff", "gif": "gif",
            "heif": "heif"}
@@ -57,10 +57,10 @@ def render(svg: bytes, s: SvgToRasterSettings, limits) -> pyvips.Image:
     return lay.srgb(image)
 
 
-@tool("svg-to-raster", section=Section.IMAGE, family=Family.IMAGE, settings=SvgToRasterSettings, accepts={"svg"})
-def run(call: ToolCall) -> ToolResult:
+@tool("svg-to-raster", section=Section.IMAGE, settings=SvgToRasterSettings, accepts={"svg"})
+def run(call: ToolCall[SvgToRasterSettings]) -> ToolResult:
     """Render an SVG to PNG, JPEG, WebP, AVIF, TIFF, GIF or HEIF."""
-    s: SvgToRasterSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     clean, removed = _svgsafe.sanitize(call.inputs[0].read_bytes())
     image = render(clean, s, call.limits)
     fmt = FORMATS[s.format]

@@ -7,7 +7,7 @@ from pydantic import Field
 from actors.image import _draw as d
 from actors.image import _fonts
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class TextOverlaySettings(ToolSettings):
@@ -23,10 +23,10 @@ class TextOverlaySettings(ToolSettings):
     border_radius: int = Field(0, ge=0, le=1000, description="Corner radius of the box in px")
 
 
-@tool("text-overlay", section=Section.IMAGE, family=Family.IMAGE, settings=TextOverlaySettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("text-overlay", section=Section.IMAGE, settings=TextOverlaySettings, accepts={"image"})
+def run(call: ToolCall[TextOverlaySettings]) -> ToolResult:
     """Draw text on an image, with an optional background box."""
-    s: TextOverlaySettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = d.load_streaming(call.inputs[0], call.limits)
     font = _fonts.load(s.font, s.font_size)
     text = d.text_block(d.require_text(s.text), font, d.rgba(s.color))

@@ -9,7 +9,7 @@ from pydantic import Field
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import ToolError
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class VectorizeSettings(ToolSettings):
@@ -27,12 +27,12 @@ class VectorizeSettings(ToolSettings):
     max_size: int = Field(2048, ge=64, le=4096, description="Downscale larger images to this size first")
 
 
-@tool("vectorize", section=Section.IMAGE, family=Family.IMAGE, settings=VectorizeSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("vectorize", section=Section.IMAGE, settings=VectorizeSettings, accepts={"image"})
+def run(call: ToolCall[VectorizeSettings]) -> ToolResult:
     """Trace a raster image into an SVG."""
     import vtracer
 
-    s: VectorizeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, _ = lay.load_rgba(call.inputs[0], call.limits)
     if max(image.width, image.height) > s.max_size:
         image = v.run_vips("scaled", image.thumbnail_image, s.max_size, height=s.max_size)

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class VignetteSettings(ToolSettings):
@@ -41,10 +41,10 @@ def mask(width: int, height: int, s: VignetteSettings) -> pyvips.Image:
     return d.smoothstep((dist - start) / span) * s.strength
 
 
-@tool("vignette", section=Section.IMAGE, family=Family.IMAGE, settings=VignetteSettings, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("vignette", section=Section.IMAGE, settings=VignetteSettings, accepts={"image"})
+def run(call: ToolCall[VignetteSettings]) -> ToolResult:
     """Add a vignette."""
-    s: VignetteSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = v.load_upright(call.inputs[0], call.limits)
     rgb, alpha = d.split_alpha(image)
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class WatermarkImageSettings(ToolSettings):
@@ -15,11 +15,11 @@ class WatermarkImageSettings(ToolSettings):
     scale: float = Field(25, gt=0, le=100, description="Watermark width as a percentage of the image width")
 
 
-@tool("watermark-image", section=Section.IMAGE, family=Family.IMAGE, settings=WatermarkImageSettings,
+@tool("watermark-image", section=Section.IMAGE, settings=WatermarkImageSettings,
       accepts={"image"}, inputs=(2, 2), roles=("watermark",))
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[WatermarkImageSettings]) -> ToolResult:
     """Add an image watermark (the second file)."""
-    s: WatermarkImageSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = d.load_streaming(call.inputs[0], call.limits)
     mark, _ = v.load_upright(call.inputs[1], call.limits)
 

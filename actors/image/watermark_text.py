@@ -8,7 +8,7 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class WatermarkTextSettings(ToolSettings):
@@ -45,11 +45,11 @@ def apply(image: pyvips.Image, s: WatermarkTextSettings) -> pyvips.Image:
     return d.composite(image, layer, x, y)
 
 
-@tool("watermark-text", section=Section.IMAGE, family=Family.IMAGE, settings=WatermarkTextSettings,
+@tool("watermark-text", section=Section.IMAGE, settings=WatermarkTextSettings,
       accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[WatermarkTextSettings]) -> ToolResult:
     """Add a text watermark."""
-    s: WatermarkTextSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     image, fmt = d.load_streaming(call.inputs[0], call.limits)
     out_image = v.run_vips("watermarked", apply, image, s)
     out = d.save_streamed(out_image, call.workdir, call.stem(), fmt)

@@ -1,6 +1,6 @@
 """The MediaActor: every video and audio tool, each an async function driving ffmpeg/ffprobe subprocesses.
 
-Tools run on the actor's event loop (`in_process=True`); the heavy work is in the ffmpeg child, which
+Tools run on the actor's event loop (`@tool(runs=Runs.LOOP)`); the heavy work is in the ffmpeg child, which
 `trio.run_process` kills at once when the job is cancelled or passes its deadline. The actor's capacity
 bounds how many jobs (each running one ffmpeg at a time) are in flight, i.e. the ffmpeg slots. (A stream
 copy that needs nothing from the probe runs its ffmpeg beside that job's ffprobe: `copy_beside_probe`.)
@@ -8,18 +8,15 @@ copy that needs nothing from the probe runs its ffmpeg beside that job's ffprobe
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any
 
 import trio
-import trio_parallel
 
-from actors import workers
 from actors.media import _ffmpeg
 from actors.runtime import Actor, ActorStats
-from protocols.jobs import Job, Progress
-from protocols.tools import REGISTRY, ToolResult
+from protocols.jobs import Job
+from protocols.tools import ToolResult
 
 log = logging.getLogger("lutra.media")
 
@@ -51,24 +48,11 @@ class MediaActor(Actor):
         return {**_ffmpeg.HARDWARE.as_dict(), "checked": _ffmpeg.HARDWARE.checked, "slots": self.capacity}
 
     async def execute(self, job: Job) -> ToolResult:
-        spec = REGISTRY[job.tool_id]
-        call = job.call
-        if not spec.in_process:  # not expected for media tools, but keep the contract of the pool actor
-            call.progress = None
-            return await trio_parallel.run_sync(workers.invoke, job.tool_id, call, kill_on_cancel=True)
-
-        def progress(percent: float, message: str | None = None) -> None:
-            job.reply(Progress(job.id, max(0.0, min(100.0, float(percent))), message))
-
-        call.progress = progress
         token = _ffmpeg.MAX_DURATION_S.set(self.max_duration_s)
         try:
-            result = spec.run(call)
-            if inspect.isawaitable(result):
-                result = await result
+            return await super().execute(job)
         finally:
             _ffmpeg.MAX_DURATION_S.reset(token)
-        return workers.finish(result, call)
 
 
 def create(capacity: int, queue_size: int, options: dict) -> MediaActor:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from actors.media._pad import Target, canvas
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class AspectPadSettings(ToolSettings):
@@ -14,11 +14,11 @@ class AspectPadSettings(ToolSettings):
     color: str = Field("#000000", pattern=ff.HEX_COLOR, description="Padding colour (hex)")
 
 
-@tool("aspect-pad", section=Section.VIDEO, family=Family.MEDIA, settings=AspectPadSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("aspect-pad", section=Section.VIDEO, settings=AspectPadSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[AspectPadSettings]) -> ToolResult:
     """Pad a video to an aspect ratio with a colour."""
-    s: AspectPadSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size

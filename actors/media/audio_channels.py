@@ -8,18 +8,18 @@ from pydantic import Field
 
 from actors.media import _audio
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class AudioChannelsSettings(ToolSettings):
     mode: Literal["stereo-to-mono", "mono-to-stereo", "swap"] = Field("stereo-to-mono", description="What to do")
 
 
-@tool("audio-channels", section=Section.AUDIO, family=Family.MEDIA, settings=AudioChannelsSettings,
-      accepts=_audio.ACCEPTS, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("audio-channels", section=Section.AUDIO, settings=AudioChannelsSettings,
+      accepts=_audio.ACCEPTS, runs=Runs.LOOP)
+async def run(call: ToolCall[AudioChannelsSettings]) -> ToolResult:
     """Change the channel layout of audio."""
-    s: AudioChannelsSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     assert info.audio is not None
     channels = info.audio.channels

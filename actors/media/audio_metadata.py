@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class AudioMetadataSettings(ToolSettings):
@@ -19,11 +19,11 @@ def _clean(value: str) -> str:
     return "".join(ch for ch in value if ch == "\t" or ch >= " ")
 
 
-@tool("audio-metadata", section=Section.AUDIO, family=Family.MEDIA, settings=AudioMetadataSettings,
-      accepts={"audio"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("audio-metadata", section=Section.AUDIO, settings=AudioMetadataSettings,
+      accepts={"audio"}, runs=Runs.LOOP)
+async def run(call: ToolCall[AudioMetadataSettings]) -> ToolResult:
     """Read, strip or edit audio tags."""
-    s: AudioMetadataSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, audio=True)
     assert info.audio is not None
     before = {**info.audio.tags, **info.tags}

@@ -6,18 +6,18 @@ from pydantic import Field
 
 from actors.media import _audio
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class AudioSpeedSettings(ToolSettings):
     factor: float = Field(1.5, ge=0.25, le=4, description="Speed factor (2 = twice as fast)")
 
 
-@tool("audio-speed", section=Section.AUDIO, family=Family.MEDIA, settings=AudioSpeedSettings, accepts=_audio.ACCEPTS,
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("audio-speed", section=Section.AUDIO, settings=AudioSpeedSettings, accepts=_audio.ACCEPTS,
+      runs=Runs.LOOP)
+async def run(call: ToolCall[AudioSpeedSettings]) -> ToolResult:
     """Speed audio up or slow it down (pitch kept)."""
-    s: AudioSpeedSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     target = await _audio.encode(call, info, ff.atempo_chain(s.factor), duration=info.duration / s.factor,
                                  message="changing speed")

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from actors.media._pad import Target, canvas
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BlurPadSettings(ToolSettings):
@@ -14,11 +14,11 @@ class BlurPadSettings(ToolSettings):
     blur: int = Field(20, ge=2, le=50, description="Blur strength of the background")
 
 
-@tool("blur-pad", section=Section.VIDEO, family=Family.MEDIA, settings=BlurPadSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("blur-pad", section=Section.VIDEO, settings=BlurPadSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[BlurPadSettings]) -> ToolResult:
     """Pad a video to an aspect ratio with a blurred background."""
-    s: BlurPadSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size

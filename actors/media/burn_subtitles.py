@@ -6,18 +6,18 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from actors.media._subtitles import charset, copy_plain, open_subtitle
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BurnSubtitlesSettings(ToolSettings):
     font_size: int = Field(24, ge=8, le=72, description="Subtitle font size")
 
 
-@tool("burn-subtitles", section=Section.VIDEO, family=Family.MEDIA, settings=BurnSubtitlesSettings, mode=Mode.LONG,
-      inputs=(2, 2), roles=("subtitle",), accepts={"video", "text"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("burn-subtitles", section=Section.VIDEO, settings=BurnSubtitlesSettings, mode=Mode.LONG,
+      inputs=(2, 2), roles=("subtitle",), accepts={"video", "text"}, runs=Runs.LOOP)
+async def run(call: ToolCall[BurnSubtitlesSettings]) -> ToolResult:
     """Burn subtitles into a video."""
-    s: BurnSubtitlesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, 0, video=True)
     fmt, _ = await open_subtitle(call, 1)
     with ff.scratch(call) as tmp:

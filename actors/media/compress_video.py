@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 QUALITY_CRF = {"light": 24, "balanced": 28, "strong": 33}
 AUDIO_KBPS = {"light": 128, "balanced": 96, "strong": 64}
@@ -21,11 +21,11 @@ class CompressVideoSettings(ToolSettings):
     hardware: bool = Field(True, description="Use the GPU encoder (NVENC) when the server has one")
 
 
-@tool("compress-video", section=Section.VIDEO, family=Family.MEDIA, settings=CompressVideoSettings, mode=Mode.LONG,
-      accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("compress-video", section=Section.VIDEO, settings=CompressVideoSettings, mode=Mode.LONG,
+      accepts={"video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[CompressVideoSettings]) -> ToolResult:
     """Make a video smaller (MP4, H.264 + AAC)."""
-    s: CompressVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _audio
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ConvertAudioSettings(ToolSettings):
@@ -18,11 +18,11 @@ class ConvertAudioSettings(ToolSettings):
     channels: Literal[1, 2] | None = Field(None, description="Mix to mono (1) or stereo (2) (default: keep)")
 
 
-@tool("convert-audio", section=Section.AUDIO, family=Family.MEDIA, settings=ConvertAudioSettings,
-      accepts=_audio.ACCEPTS, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("convert-audio", section=Section.AUDIO, settings=ConvertAudioSettings,
+      accepts=_audio.ACCEPTS, runs=Runs.LOOP)
+async def run(call: ToolCall[ConvertAudioSettings]) -> ToolResult:
     """Convert audio to another format."""
-    s: ConvertAudioSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     extra = []
     if s.sample_rate:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 QUALITY_CRF = {"high": 18, "balanced": 23, "small": 28}
 
@@ -38,11 +38,11 @@ def build_args(info: ff.MediaInfo, s: ConvertVideoSettings, source: Path, target
     return [*args, "-map_metadata", "0", *ff.container_args(s.format), ff.out(target)]
 
 
-@tool("convert-video", section=Section.VIDEO, family=Family.MEDIA, settings=ConvertVideoSettings, mode=Mode.LONG,
-      accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("convert-video", section=Section.VIDEO, settings=ConvertVideoSettings, mode=Mode.LONG,
+      accepts={"video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[ConvertVideoSettings]) -> ToolResult:
     """Convert a video to MP4, MOV or WebM."""
-    s: ConvertVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     target = ff.output_path(call, s.format)
     await ff.run(build_args(info, s, call.inputs[0], target), call=call, duration=info.duration,

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CropVideoSettings(ToolSettings):
@@ -16,11 +16,11 @@ class CropVideoSettings(ToolSettings):
     y: int = Field(0, ge=0, le=4320, description="Top edge of the crop in px")
 
 
-@tool("crop-video", section=Section.VIDEO, family=Family.MEDIA, settings=CropVideoSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("crop-video", section=Section.VIDEO, settings=CropVideoSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[CropVideoSettings]) -> ToolResult:
     """Crop a video to a rectangle."""
-    s: CropVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size

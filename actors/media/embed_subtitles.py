@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from actors.media._subtitles import charset, open_subtitle
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 SUBTITLE_CODEC = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "mkv": "copy"}
 
@@ -15,11 +15,11 @@ class EmbedSubtitlesSettings(ToolSettings):
     language: str = Field("eng", pattern=r"^[a-z]{3}$", description="Subtitle language (ISO 639-2/B code, e.g. eng)")
 
 
-@tool("embed-subtitles", section=Section.VIDEO, family=Family.MEDIA, settings=EmbedSubtitlesSettings, inputs=(2, 2),
-      roles=("subtitle",), accepts={"video", "text"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("embed-subtitles", section=Section.VIDEO, settings=EmbedSubtitlesSettings, inputs=(2, 2),
+      roles=("subtitle",), accepts={"video", "text"}, runs=Runs.LOOP)
+async def run(call: ToolCall[EmbedSubtitlesSettings]) -> ToolResult:
     """Add a subtitle track to a video (soft subtitles)."""
-    s: EmbedSubtitlesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, 0, video=True)
     await open_subtitle(call, 1)
     container = ff.video_container(call, info)

@@ -7,18 +7,18 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ExtractAudioSettings(ToolSettings):
     format: Literal["mp3", "wav", "m4a"] = Field("mp3", description="Audio format to write")
 
 
-@tool("extract-audio", section=Section.VIDEO, family=Family.MEDIA, settings=ExtractAudioSettings,
-      accepts={"video", "audio"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("extract-audio", section=Section.VIDEO, settings=ExtractAudioSettings,
+      accepts={"video", "audio"}, runs=Runs.LOOP)
+async def run(call: ToolCall[ExtractAudioSettings]) -> ToolResult:
     """Extract the audio track of a video."""
-    s: ExtractAudioSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, audio=True)
     target = ff.output_path(call, s.format)
     args = [*ff.inp(call.inputs[0]), "-map", "0:a:0", "-vn", "-sn", "-dn", *ff.audio_encode_args(s.format),

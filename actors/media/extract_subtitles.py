@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 BITMAP_CODECS = {"hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle", "xsub"}
 
@@ -13,8 +13,8 @@ class ExtractSubtitlesSettings(ToolSettings):
     pass
 
 
-@tool("extract-subtitles", section=Section.VIDEO, family=Family.MEDIA, settings=ExtractSubtitlesSettings,
-      accepts={"video"}, in_process=True)
+@tool("extract-subtitles", section=Section.VIDEO, settings=ExtractSubtitlesSettings,
+      accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Extract the subtitles of a video as SRT."""
     info = await ff.open_input(call)

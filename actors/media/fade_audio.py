@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from actors.media import _audio
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class FadeAudioSettings(ToolSettings):
@@ -20,11 +20,11 @@ class FadeAudioSettings(ToolSettings):
         return self
 
 
-@tool("fade-audio", section=Section.AUDIO, family=Family.MEDIA, settings=FadeAudioSettings, accepts=_audio.ACCEPTS,
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("fade-audio", section=Section.AUDIO, settings=FadeAudioSettings, accepts=_audio.ACCEPTS,
+      runs=Runs.LOOP)
+async def run(call: ToolCall[FadeAudioSettings]) -> ToolResult:
     """Fade audio in and out."""
-    s: FadeAudioSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     if s.fade_in_s + s.fade_out_s > info.duration + 0.01:
         raise bad_input(f"The fades ({s.fade_in_s + s.fade_out_s:g} s) are longer than the audio "

@@ -8,18 +8,18 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class GifToVideoSettings(ToolSettings):
     format: Literal["mp4", "webm"] = Field("mp4", description="Output format")
 
 
-@tool("gif-to-video", section=Section.VIDEO, family=Family.MEDIA, settings=GifToVideoSettings,
-      accepts={"image", "video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("gif-to-video", section=Section.VIDEO, settings=GifToVideoSettings,
+      accepts={"image", "video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[GifToVideoSettings]) -> ToolResult:
     """Convert an animated GIF to a video."""
-    s: GifToVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.probe(call.inputs[0], call.names[0])
     if info.format != "gif" or info.video is None:
         raise bad_input(f"'{call.names[0]}' is not a GIF.")

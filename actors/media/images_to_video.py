@@ -10,7 +10,7 @@ from pydantic import Field
 from actors import png_text
 from actors.media import _ffmpeg as ff
 from protocols.errors import ToolError, bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 SIZES = {"1080p": (1920, 1080), "720p": (1280, 720), "square": (1080, 1080)}
 MAX_IMAGES = 200
@@ -23,11 +23,11 @@ class ImagesToVideoSettings(ToolSettings):
     background: str = Field("#000000", pattern=ff.HEX_COLOR, description="Colour around images of another shape")
 
 
-@tool("images-to-video", section=Section.VIDEO, family=Family.MEDIA, settings=ImagesToVideoSettings,
-      inputs=(1, MAX_IMAGES), accepts={"image"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("images-to-video", section=Section.VIDEO, settings=ImagesToVideoSettings,
+      inputs=(1, MAX_IMAGES), accepts={"image"}, runs=Runs.LOOP)
+async def run(call: ToolCall[ImagesToVideoSettings]) -> ToolResult:
     """Make a slideshow video from images."""
-    s: ImagesToVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     for i, path in enumerate(call.inputs):
         # FFmpeg inflates a PNG's zTXt chunk on every decode (once per frame of a slideshow): bombs first
         await trio.to_thread.run_sync(png_text.check, path, call.names[i])

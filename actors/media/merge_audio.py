@@ -9,7 +9,7 @@ from pydantic import Field
 from actors.media import _audio
 from actors.media import _ffmpeg as ff
 from protocols.errors import ErrorCode, ToolError
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_FILES = 100
 
@@ -18,11 +18,11 @@ class MergeAudioSettings(ToolSettings):
     format: Literal["mp3", "wav", "flac", "m4a"] = Field("mp3", description="Output format")
 
 
-@tool("merge-audio", section=Section.AUDIO, family=Family.MEDIA, settings=MergeAudioSettings,
-      inputs=(2, MAX_FILES), accepts=_audio.ACCEPTS, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("merge-audio", section=Section.AUDIO, settings=MergeAudioSettings,
+      inputs=(2, MAX_FILES), accepts=_audio.ACCEPTS, runs=Runs.LOOP)
+async def run(call: ToolCall[MergeAudioSettings]) -> ToolResult:
     """Join several audio files into one."""
-    s: MergeAudioSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     infos = [await ff.open_input(call, i, audio=True, limit=False) for i in range(len(call.inputs))]
     total = sum(i.duration for i in infos)
     limit = ff.max_duration()

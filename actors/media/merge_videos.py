@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_CLIPS = 50
 
@@ -15,8 +15,8 @@ class MergeVideosSettings(ToolSettings):
     pass
 
 
-@tool("merge-videos", section=Section.VIDEO, family=Family.MEDIA, settings=MergeVideosSettings, mode=Mode.LONG,
-      inputs=(2, MAX_CLIPS), accepts={"video"}, in_process=True)
+@tool("merge-videos", section=Section.VIDEO, settings=MergeVideosSettings, mode=Mode.LONG,
+      inputs=(2, MAX_CLIPS), accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Join several videos into one."""
     infos = [await ff.open_input(call, i, video=True, limit=False) for i in range(len(call.inputs))]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class MuteVideoSettings(ToolSettings):
     pass
 
 
-@tool("mute-video", section=Section.VIDEO, family=Family.MEDIA, settings=MuteVideoSettings, accepts={"video"},
-      in_process=True)
+@tool("mute-video", section=Section.VIDEO, settings=MuteVideoSettings, accepts={"video"},
+      runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Remove the sound from a video."""
     container = ff.named_video_container(call)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _audio, _loudness
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class NormalizeAudioSettings(ToolSettings):
@@ -13,11 +13,11 @@ class NormalizeAudioSettings(ToolSettings):
                                description="Integrated loudness target in LUFS (default -16)")
 
 
-@tool("normalize-audio", section=Section.AUDIO, family=Family.MEDIA, settings=NormalizeAudioSettings,
-      accepts=_audio.ACCEPTS, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("normalize-audio", section=Section.AUDIO, settings=NormalizeAudioSettings,
+      accepts=_audio.ACCEPTS, runs=Runs.LOOP)
+async def run(call: ToolCall[NormalizeAudioSettings]) -> ToolResult:
     """Normalize loudness (EBU R128)."""
-    s: NormalizeAudioSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     assert info.audio is not None
     measured = await _loudness.measure(call, call.inputs[0], info.duration, target=s.target_lufs)

@@ -6,18 +6,18 @@ from pydantic import Field
 
 from actors.media import _audio
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class PitchShiftSettings(ToolSettings):
     semitones: float = Field(2.0, ge=-12, le=12, description="Semitones up (positive) or down (negative)")
 
 
-@tool("pitch-shift", section=Section.AUDIO, family=Family.MEDIA, settings=PitchShiftSettings, accepts=_audio.ACCEPTS,
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("pitch-shift", section=Section.AUDIO, settings=PitchShiftSettings, accepts=_audio.ACCEPTS,
+      runs=Runs.LOOP)
+async def run(call: ToolCall[PitchShiftSettings]) -> ToolResult:
     """Change the pitch without changing the speed."""
-    s: PitchShiftSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     assert info.audio is not None
     ratio = 2 ** (s.semitones / 12)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ReplaceAudioSettings(ToolSettings):
     pass
 
 
-@tool("replace-audio", section=Section.VIDEO, family=Family.MEDIA, settings=ReplaceAudioSettings, inputs=(2, 2),
-      roles=("audio",), accepts={"video", "audio"}, in_process=True)
+@tool("replace-audio", section=Section.VIDEO, settings=ReplaceAudioSettings, inputs=(2, 2),
+      roles=("audio",), accepts={"video", "audio"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Replace a video's sound track with an audio file."""
     video = await ff.open_input(call, 0, video=True)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 PRESET_HEIGHTS = {"2160p": 2160, "1440p": 1440, "1080p": 1080, "720p": 720, "480p": 480, "360p": 360}
 
@@ -37,11 +37,11 @@ def target_size(w: int, h: int, s: ResizeVideoSettings) -> tuple[int, int]:
     return ff.even(w * s.height / h), ff.even(s.height)
 
 
-@tool("resize-video", section=Section.VIDEO, family=Family.MEDIA, settings=ResizeVideoSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("resize-video", section=Section.VIDEO, settings=ResizeVideoSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[ResizeVideoSettings]) -> ToolResult:
     """Change a video's resolution."""
-    s: ResizeVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size

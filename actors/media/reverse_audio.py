@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actors.media import _audio
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_REVERSE_S = 3600  # areverse holds the whole stream in memory
 
@@ -13,8 +13,8 @@ class ReverseAudioSettings(ToolSettings):
     pass
 
 
-@tool("reverse-audio", section=Section.AUDIO, family=Family.MEDIA, settings=ReverseAudioSettings,
-      accepts=_audio.ACCEPTS, in_process=True)
+@tool("reverse-audio", section=Section.AUDIO, settings=ReverseAudioSettings,
+      accepts=_audio.ACCEPTS, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Play audio backwards."""
     info = await _audio.open_audio(call)

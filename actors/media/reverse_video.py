@@ -10,7 +10,7 @@ import math
 
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_REVERSE_S = 300
 CHUNK_S = 10.0
@@ -20,8 +20,8 @@ class ReverseVideoSettings(ToolSettings):
     pass
 
 
-@tool("reverse-video", section=Section.VIDEO, family=Family.MEDIA, settings=ReverseVideoSettings, accepts={"video"},
-      in_process=True)
+@tool("reverse-video", section=Section.VIDEO, settings=ReverseVideoSettings, accepts={"video"},
+      runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Play a video backwards."""
     info = await ff.open_input(call, video=True)

@@ -9,7 +9,7 @@ from pydantic import Field
 from actors.media import _audio
 from actors.media import _ffmpeg as ff
 from actors.media._common import clamp_range
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RingtoneSettings(ToolSettings):
@@ -19,11 +19,11 @@ class RingtoneSettings(ToolSettings):
     fade: bool = Field(True, description="Short fade in and out")
 
 
-@tool("ringtone-maker", section=Section.AUDIO, family=Family.MEDIA, settings=RingtoneSettings, accepts=_audio.ACCEPTS,
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("ringtone-maker", section=Section.AUDIO, settings=RingtoneSettings, accepts=_audio.ACCEPTS,
+      runs=Runs.LOOP)
+async def run(call: ToolCall[RingtoneSettings]) -> ToolResult:
     """Make a ringtone from a piece of audio."""
-    s: RingtoneSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     start, end = clamp_range(s.start_s, s.start_s + s.duration_s, info.duration, call.names[0])
     length = end - start

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 FILTERS = {"cw90": ["transpose=clock"], "ccw90": ["transpose=cclock"], "180": ["hflip", "vflip"],
            "hflip": ["hflip"], "vflip": ["vflip"]}
@@ -18,11 +18,11 @@ class RotateVideoSettings(ToolSettings):
         "cw90", description="Rotate 90° clockwise/counter-clockwise, 180°, or flip horizontally/vertically")
 
 
-@tool("rotate-video", section=Section.VIDEO, family=Family.MEDIA, settings=RotateVideoSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("rotate-video", section=Section.VIDEO, settings=RotateVideoSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[RotateVideoSettings]) -> ToolResult:
     """Rotate or flip a video."""
-    s: RotateVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     target = await ff.reencode_video(call, info, vf=FILTERS[s.transform], message="rotating",
                                      extra=["-metadata:s:v:0", "rotate=0"])

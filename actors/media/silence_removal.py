@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _audio
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class SilenceRemovalSettings(ToolSettings):
@@ -13,11 +13,11 @@ class SilenceRemovalSettings(ToolSettings):
     min_silence_s: float = Field(0.5, ge=0.1, le=5, description="Only pauses at least this long are removed")
 
 
-@tool("silence-removal", section=Section.AUDIO, family=Family.MEDIA, settings=SilenceRemovalSettings,
-      accepts=_audio.ACCEPTS, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("silence-removal", section=Section.AUDIO, settings=SilenceRemovalSettings,
+      accepts=_audio.ACCEPTS, runs=Runs.LOOP)
+async def run(call: ToolCall[SilenceRemovalSettings]) -> ToolResult:
     """Remove silent parts from audio."""
-    s: SilenceRemovalSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     threshold = f"{s.threshold_db:g}dB"
     af = [f"silenceremove=start_periods=1:start_duration=0:start_threshold={threshold}:start_silence=0.05"

@@ -10,7 +10,7 @@ from pydantic import Field
 from actors.media import _audio
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_PARTS = 500
 SEGMENT_FORMAT = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "opus": "opus", "m4a": "ipod"}
@@ -39,11 +39,11 @@ async def silence_cuts(call: ToolCall, info: ff.MediaInfo, threshold_db: float, 
     return cuts
 
 
-@tool("split-audio", section=Section.AUDIO, family=Family.MEDIA, settings=SplitAudioSettings, accepts=_audio.ACCEPTS,
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("split-audio", section=Section.AUDIO, settings=SplitAudioSettings, accepts=_audio.ACCEPTS,
+      runs=Runs.LOOP)
+async def run(call: ToolCall[SplitAudioSettings]) -> ToolResult:
     """Split audio into several files."""
-    s: SplitAudioSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     if s.mode == "time":
         count = int(info.duration // s.segment_s)

@@ -6,18 +6,18 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class StabilizeVideoSettings(ToolSettings):
     smoothing: int = Field(10, ge=5, le=60, description="How many frames to smooth the camera motion over")
 
 
-@tool("stabilize-video", section=Section.VIDEO, family=Family.MEDIA, settings=StabilizeVideoSettings,
-      mode=Mode.LONG, accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("stabilize-video", section=Section.VIDEO, settings=StabilizeVideoSettings,
+      mode=Mode.LONG, accepts={"video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[StabilizeVideoSettings]) -> ToolResult:
     """Remove camera shake from a video."""
-    s: StabilizeVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     hw = await ff.detect_hardware()
     if not hw.vidstab:

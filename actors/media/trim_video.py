@@ -17,7 +17,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from actors.media._common import TimeRange, clamp_range
-from protocols.tools import Family, Section, ToolCall, ToolResult, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, tool
 
 
 class TrimVideoSettings(TimeRange):
@@ -47,11 +47,11 @@ def fast_args(container: str, start: float, end: float | None, source: Path, tar
     return [*args, "-map_metadata", "0", *ff.container_args(container), ff.out(target)]
 
 
-@tool("trim-video", section=Section.VIDEO, family=Family.MEDIA, settings=TrimVideoSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("trim-video", section=Section.VIDEO, settings=TrimVideoSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[TrimVideoSettings]) -> ToolResult:
     """Cut a video to a time range."""
-    s: TrimVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     container = ff.named_video_container(call)
     if not s.precise and container is not None:  # a stream copy needing nothing from the probe: run them together
         target = ff.output_path(call, container)

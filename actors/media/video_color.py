@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class VideoColorSettings(ToolSettings):
@@ -15,11 +15,11 @@ class VideoColorSettings(ToolSettings):
     gamma: float = Field(1.0, ge=0.1, le=10, description="Gamma (0.1..10, 1 = unchanged)")
 
 
-@tool("video-color", section=Section.VIDEO, family=Family.MEDIA, settings=VideoColorSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("video-color", section=Section.VIDEO, settings=VideoColorSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[VideoColorSettings]) -> ToolResult:
     """Adjust a video's colours."""
-    s: VideoColorSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     eq = f"eq=brightness={s.brightness:g}:contrast={s.contrast:g}:saturation={s.saturation:g}:gamma={s.gamma:g}"
     target = await ff.reencode_video(call, info, vf=[eq], message="adjusting colours")

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from actors.media import _loudness
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class VideoLoudnormSettings(ToolSettings):
@@ -14,11 +14,11 @@ class VideoLoudnormSettings(ToolSettings):
                                description="Integrated loudness target in LUFS (EBU R128; -16 for the web, -23 broadcast)")
 
 
-@tool("video-loudnorm", section=Section.VIDEO, family=Family.MEDIA, settings=VideoLoudnormSettings,
-      accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("video-loudnorm", section=Section.VIDEO, settings=VideoLoudnormSettings,
+      accepts={"video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[VideoLoudnormSettings]) -> ToolResult:
     """Normalize the loudness of a video's sound (EBU R128)."""
-    s: VideoLoudnormSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True, audio=True)
     assert info.audio is not None
     measured = await _loudness.measure(call, call.inputs[0], info.duration, target=s.target_lufs)

@@ -4,7 +4,7 @@ streams are copied untouched."""
 from __future__ import annotations
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 TECHNICAL = {"major_brand", "minor_version", "compatible_brands", "encoder", "handler_name", "vendor_id",
              "language"}
@@ -14,8 +14,8 @@ class VideoMetadataSettings(ToolSettings):
     pass
 
 
-@tool("video-metadata", section=Section.VIDEO, family=Family.MEDIA, settings=VideoMetadataSettings,
-      accepts={"video"}, in_process=True)
+@tool("video-metadata", section=Section.VIDEO, settings=VideoMetadataSettings,
+      accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Remove metadata from a video."""
     info = await ff.open_input(call, video=True)

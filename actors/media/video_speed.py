@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class VideoSpeedSettings(ToolSettings):
@@ -20,11 +20,11 @@ def audio_speed_filters(factor: float, sample_rate: int, keep_pitch: bool) -> li
     return [f"asetrate={rate * factor:.0f}", f"aresample={rate}"]
 
 
-@tool("video-speed", section=Section.VIDEO, family=Family.MEDIA, settings=VideoSpeedSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("video-speed", section=Section.VIDEO, settings=VideoSpeedSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[VideoSpeedSettings]) -> ToolResult:
     """Speed a video up or slow it down."""
-    s: VideoSpeedSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     af = audio_speed_filters(s.factor, info.audio.sample_rate, s.keep_pitch) if info.audio else []
     fps = info.video.fps if info.video and info.video.fps else 25

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_FRAMES = 2000
 
@@ -35,11 +35,11 @@ class VideoToFramesSettings(ToolSettings):
         return value
 
 
-@tool("video-to-frames", section=Section.VIDEO, family=Family.MEDIA, settings=VideoToFramesSettings,
-      accepts={"video", "image"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("video-to-frames", section=Section.VIDEO, settings=VideoToFramesSettings,
+      accepts={"video", "image"}, runs=Runs.LOOP)
+async def run(call: ToolCall[VideoToFramesSettings]) -> ToolResult:
     """Extract frames of a video as images (a ZIP when there are several)."""
-    s: VideoToFramesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     fps = info.video.fps or 25

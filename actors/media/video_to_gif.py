@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_GIF_SECONDS = 60.0
 
@@ -18,11 +18,11 @@ class VideoToGifSettings(ToolSettings):
     duration_s: float | None = Field(None, gt=0, le=MAX_GIF_SECONDS, description="Length in seconds (max 60)")
 
 
-@tool("video-to-gif", section=Section.VIDEO, family=Family.MEDIA, settings=VideoToGifSettings, mode=Mode.LONG,
-      accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("video-to-gif", section=Section.VIDEO, settings=VideoToGifSettings, mode=Mode.LONG,
+      accepts={"video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[VideoToGifSettings]) -> ToolResult:
     """Turn a video clip into an animated GIF."""
-    s: VideoToGifSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     if info.duration and s.start_s >= info.duration:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_SECONDS = 60.0
 
@@ -19,11 +19,11 @@ class VideoToWebpSettings(ToolSettings):
     duration_s: float | None = Field(None, gt=0, le=MAX_SECONDS, description="Length in seconds (max 60)")
 
 
-@tool("video-to-webp", section=Section.VIDEO, family=Family.MEDIA, settings=VideoToWebpSettings, accepts={"video"},
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("video-to-webp", section=Section.VIDEO, settings=VideoToWebpSettings, accepts={"video"},
+      runs=Runs.LOOP)
+async def run(call: ToolCall[VideoToWebpSettings]) -> ToolResult:
     """Turn a video clip into an animated WebP."""
-    s: VideoToWebpSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     assert info.video is not None
     from actors.media._common import clamp_range

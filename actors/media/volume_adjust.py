@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _audio
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class VolumeAdjustSettings(ToolSettings):
@@ -13,11 +13,11 @@ class VolumeAdjustSettings(ToolSettings):
     limit: bool = Field(True, description="Limit peaks after a boost so the result does not clip")
 
 
-@tool("volume-adjust", section=Section.AUDIO, family=Family.MEDIA, settings=VolumeAdjustSettings,
-      accepts=_audio.ACCEPTS, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("volume-adjust", section=Section.AUDIO, settings=VolumeAdjustSettings,
+      accepts=_audio.ACCEPTS, runs=Runs.LOOP)
+async def run(call: ToolCall[VolumeAdjustSettings]) -> ToolResult:
     """Make audio louder or quieter."""
-    s: VolumeAdjustSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     af = [f"volume={s.gain_db:g}dB"]
     if s.limit and s.gain_db > 0:

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MARGIN = "max(10\\,h*0.03)"
 POSITIONS = {
@@ -30,11 +30,11 @@ class WatermarkVideoSettings(ToolSettings):
     color: str = Field("#ffffff", pattern=ff.HEX_COLOR, description="Text colour (hex)")
 
 
-@tool("watermark-video", section=Section.VIDEO, family=Family.MEDIA, settings=WatermarkVideoSettings,
-      accepts={"video"}, in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("watermark-video", section=Section.VIDEO, settings=WatermarkVideoSettings,
+      accepts={"video"}, runs=Runs.LOOP)
+async def run(call: ToolCall[WatermarkVideoSettings]) -> ToolResult:
     """Put a text watermark on a video."""
-    s: WatermarkVideoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await ff.open_input(call, video=True)
     x, y = POSITIONS[s.position]
     with ff.scratch(call) as tmp:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from actors.media import _audio
 from actors.media import _ffmpeg as ff
-from protocols.tools import Family, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class WaveformSettings(ToolSettings):
@@ -16,11 +16,11 @@ class WaveformSettings(ToolSettings):
     background: str | None = Field(None, pattern=ff.HEX_COLOR, description="Background colour (default transparent)")
 
 
-@tool("waveform-image", section=Section.AUDIO, family=Family.MEDIA, settings=WaveformSettings, accepts=_audio.ACCEPTS,
-      in_process=True)
-async def run(call: ToolCall) -> ToolResult:
+@tool("waveform-image", section=Section.AUDIO, settings=WaveformSettings, accepts=_audio.ACCEPTS,
+      runs=Runs.LOOP)
+async def run(call: ToolCall[WaveformSettings]) -> ToolResult:
     """Draw the waveform of audio as an image."""
-    s: WaveformSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     info = await _audio.open_audio(call)
     wave = f"[0:a:0]aformat=channel_layouts=mono,showwavespic=s={s.width}x{s.height}:colors={ff.hex_color(s.color)}"
     if s.background:

@@ -9,9 +9,8 @@ from typing import Literal
 from pydantic import Field
 
 from actors.speech import _whisper
-from actors.vision import _models
 from protocols.errors import ToolError
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class AutoSubtitlesSettings(ToolSettings):
@@ -21,9 +20,6 @@ class AutoSubtitlesSettings(ToolSettings):
     format: Literal["srt", "vtt"] = Field("srt", description="Subtitle format")
     burn: bool = Field(False, description="Also return the video with the subtitles burned in")
     font_size: int = Field(24, ge=8, le=72, description="Font size for burned subtitles")
-
-
-_models.requires("auto-subtitles", _whisper.requirement)
 
 
 def burn(call: ToolCall, srt_name: str, font_size: int) -> Path:
@@ -40,11 +36,11 @@ def burn(call: ToolCall, srt_name: str, font_size: int) -> Path:
     return out
 
 
-@tool("auto-subtitles", section=Section.VIDEO, family=Family.SPEECH, settings=AutoSubtitlesSettings,
-      mode=Mode.LONG, accepts={"video"})
-def run(call: ToolCall) -> ToolResult:
+@tool("auto-subtitles", section=Section.VIDEO, settings=AutoSubtitlesSettings,
+      mode=Mode.LONG, accepts={"video"}, requires=_whisper.requirement, runs=Runs.THREAD)
+def run(call: ToolCall[AutoSubtitlesSettings]) -> ToolResult:
     """Generate subtitles from a video's speech (srt/vtt), optionally burned in."""
-    s: AutoSubtitlesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     transcript = _whisper.transcribe(call.inputs[0], s.language, call.progress)
     segments = transcript.segments
     subs = call.workdir / f"{call.stem()}.{s.format}"

@@ -7,8 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors.speech import _whisper
-from actors.vision import _models
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class TranscribeSettings(ToolSettings):
@@ -18,14 +17,11 @@ class TranscribeSettings(ToolSettings):
     output_format: Literal["txt", "srt", "vtt"] = Field("txt", description="Transcript format")
 
 
-_models.requires("transcribe-audio", _whisper.requirement)
-
-
-@tool("transcribe-audio", section=Section.AUDIO, family=Family.SPEECH, settings=TranscribeSettings, mode=Mode.LONG,
-      accepts={"audio", "video"})
-def run(call: ToolCall) -> ToolResult:
+@tool("transcribe-audio", section=Section.AUDIO, settings=TranscribeSettings, mode=Mode.LONG,
+      accepts={"audio", "video"}, requires=_whisper.requirement, runs=Runs.THREAD)
+def run(call: ToolCall[TranscribeSettings]) -> ToolResult:
     """Transcribe speech to text (txt, srt or vtt)."""
-    s: TranscribeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     transcript = _whisper.transcribe(call.inputs[0], s.language, call.progress)
     segments = transcript.segments
     body = {"txt": _whisper.to_text, "srt": _whisper.to_srt, "vtt": _whisper.to_vtt}[s.output_format](segments)

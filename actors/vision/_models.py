@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from protocols.errors import ErrorCode, ToolError
+from protocols.tools import REGISTRY
 
 log = logging.getLogger("lutra.models")
 
@@ -264,21 +265,12 @@ BUNDLES: dict[str, Bundle] = {
 }
 
 
-# tool id -> the bundles it needs for given settings (checked before a job is queued: 501 at once)
-REQUIREMENTS: dict[str, Callable[[Any], tuple[str, ...]]] = {}
-# vision tools that need no model and are CPU-bound Python: they run in worker processes
-WORKER_TOOLS: set[str] = set()
-
-
-def requires(tool_id: str, bundles: tuple[str, ...] | Callable[[Any], tuple[str, ...]]) -> None:
-    REQUIREMENTS[tool_id] = bundles if callable(bundles) else (lambda _s, _b=bundles: _b)
-
-
 def missing_for(tool_id: str, settings: Any, root: Path | None = None) -> list[str]:
-    need = REQUIREMENTS.get(tool_id)
-    if need is None:
+    """The bundles a tool's `@tool(requires=...)` names for these settings that are not installed."""
+    spec = REGISTRY.get(tool_id)
+    if spec is None:
         return []
-    return [b for b in need(settings) if not is_installed(b, root)]
+    return [b for b in spec.requires(settings) if not is_installed(b, root)]
 
 
 def register(bundle: Bundle) -> None:

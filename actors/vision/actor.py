@@ -1,6 +1,6 @@
 """The VisionActor: owns the loaded models (onnxruntime sessions, OCR engines, cascades, ncnn nets).
 
-Model tools run in a thread of the server process (`trio.to_thread.run_sync`), so each model loads
+Model tools run in a thread of the server process (`@tool(runs=Runs.THREAD)`), so each model loads
 once per actor and is reused by every later job while the event loop never blocks (onnxruntime, ncnn
 and OpenCV release the GIL). Model-free, Python-heavy tools (seam carving, analysis) run in worker
 processes like the image tools. A tool whose bundle is missing is refused before it is queued:
@@ -12,23 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import trio
-
-from actors import workers
-from actors.pool import WorkerPoolActor
+from actors.runtime import Actor
 from actors.vision import _models
 from protocols.errors import ApiError
-from protocols.jobs import Job, Progress
-from protocols.tools import REGISTRY, ToolResult
+from protocols.jobs import Job
 
 
-class ModelActor(WorkerPoolActor):
-    """Shared by the vision and speech actors: thread-run model tools with a bundle check on submit."""
+class ModelActor(Actor):
+    """Shared by the vision and speech actors: a bundle check on submit, no warm worker processes."""
 
     name = "vision"
-
-    async def setup(self, nursery: trio.Nursery) -> None:
-        """No warm worker processes: most jobs here run in threads next to their loaded models."""
 
     def submit(self, job: Job) -> None:
         missing = _models.missing_for(job.tool_id, job.call.settings)
@@ -36,25 +29,6 @@ class ModelActor(WorkerPoolActor):
             err = _models.not_installed(missing[0])
             raise ApiError(err.code, err.message, status=err.status)
         super().submit(job)
-
-    async def execute(self, job: Job) -> ToolResult:
-        spec = REGISTRY[job.tool_id]
-        if spec.in_process or job.tool_id in _models.WORKER_TOOLS:
-            return await super().execute(job)
-
-        def report(progress: float, message: str | None = None) -> None:
-            try:
-                trio.from_thread.run_sync(job.reply, Progress(job.id, progress, message))
-            except (trio.RunFinishedError, trio.Cancelled):
-                pass
-
-        job.call.progress = report
-
-        def run() -> ToolResult:
-            return workers.finish(spec.run(job.call), job.call)
-
-        # abandon_on_cancel: a timed-out or canceled job ends at once; the thread finishes in the background
-        return await trio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=self.worker_limiter)
 
     def health(self) -> dict[str, Any]:
         return _models.runtime_info()

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
-from actors.vision import _img, _inpaint, _models
+from actors.vision import _img, _inpaint
 from protocols.errors import ErrorCode, ToolError
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CanvasExpandSettings(ToolSettings):
@@ -31,14 +31,12 @@ class CanvasExpandSettings(ToolSettings):
         return self
 
 
-_models.requires("ai-canvas-expand", lambda s: () if s.tier == "fast" else (_inpaint.BUNDLE,))
-
-
-@tool("ai-canvas-expand", section=Section.IMAGE, family=Family.VISION, settings=CanvasExpandSettings,
-      mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("ai-canvas-expand", section=Section.IMAGE, settings=CanvasExpandSettings,
+      mode=Mode.LONG, accepts={"image"},
+      requires=lambda s: () if s.tier == "fast" else (_inpaint.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[CanvasExpandSettings]) -> ToolResult:
     """Expand the canvas and fill the new borders with matching content."""
-    s: CanvasExpandSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, _alpha, fmt = _img.load(call.inputs[0], call.limits)
     h, w = rgb.shape[:2]
     nh, nw = h + s.extend_top + s.extend_bottom, w + s.extend_left + s.extend_right

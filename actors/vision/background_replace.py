@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.vision import _img, _models, _segment
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _img, _segment
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BackgroundReplaceSettings(ToolSettings):
@@ -20,14 +20,11 @@ class BackgroundReplaceSettings(ToolSettings):
     format: Literal["png", "webp"] = Field("png", description="Output format")
 
 
-_models.requires("background-replace", (_segment.BUNDLE,))
-
-
-@tool("background-replace", section=Section.IMAGE, family=Family.VISION, settings=BackgroundReplaceSettings,
-      mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("background-replace", section=Section.IMAGE, settings=BackgroundReplaceSettings,
+      mode=Mode.LONG, accepts={"image"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[BackgroundReplaceSettings]) -> ToolResult:
     """Replace the background with a colour or a gradient."""
-    s: BackgroundReplaceSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     h, w = rgb.shape[:2]
     mask = _segment.feather(_segment.subject_mask(rgb), s.feather)

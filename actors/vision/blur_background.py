@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.vision import _img, _models, _segment
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _img, _segment
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BlurBackgroundSettings(ToolSettings):
@@ -16,14 +16,11 @@ class BlurBackgroundSettings(ToolSettings):
     format: Literal["png", "webp"] = Field("png", description="Output format")
 
 
-_models.requires("blur-background", (_segment.BUNDLE,))
-
-
-@tool("blur-background", section=Section.IMAGE, family=Family.VISION, settings=BlurBackgroundSettings,
-      mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("blur-background", section=Section.IMAGE, settings=BlurBackgroundSettings,
+      mode=Mode.LONG, accepts={"image"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[BlurBackgroundSettings]) -> ToolResult:
     """Blur the background behind the subject."""
-    s: BlurBackgroundSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     mask = _segment.feather(_segment.subject_mask(rgb), s.feather)
     out = _segment.composite(rgb, mask, _segment.blurred_background(rgb, mask, s.intensity))

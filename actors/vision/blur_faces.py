@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _faces, _img, _models
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _faces, _img
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BlurFacesSettings(ToolSettings):
@@ -18,9 +18,6 @@ class BlurFacesSettings(ToolSettings):
     method: Literal["blur", "pixelate"] = Field("blur", description="Blur or pixelate the faces")
     format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
     quality: int = Field(90, ge=1, le=100, description="Quality for lossy formats")
-
-
-_models.requires("blur-faces", (_faces.BUNDLE,))
 
 
 def blur_regions(rgb: np.ndarray, boxes, radius: int, method: str = "blur", grow: float = 0.15) -> np.ndarray:
@@ -47,11 +44,11 @@ def blur_regions(rgb: np.ndarray, boxes, radius: int, method: str = "blur", grow
     return out
 
 
-@tool("blur-faces", section=Section.IMAGE, family=Family.VISION, settings=BlurFacesSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("blur-faces", section=Section.IMAGE, settings=BlurFacesSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=(_faces.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[BlurFacesSettings]) -> ToolResult:
     """Blur every face in a photo."""
-    s: BlurFacesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     faces = _faces.detect_faces(rgb, s.sensitivity)
     out = blur_regions(rgb, faces, s.blur_radius, s.method)

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.vision import _img, _models, _restore
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _img, _restore
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ColorizeSettings(ToolSettings):
@@ -17,14 +17,11 @@ class ColorizeSettings(ToolSettings):
     quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
 
 
-_models.requires("colorize", (_restore.COLOR_BUNDLE,))
-
-
-@tool("colorize", section=Section.IMAGE, family=Family.VISION, settings=ColorizeSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("colorize", section=Section.IMAGE, settings=ColorizeSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=(_restore.COLOR_BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[ColorizeSettings]) -> ToolResult:
     """Colorize a black-and-white photo."""
-    s: ColorizeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, _alpha, fmt = _img.load(call.inputs[0], call.limits)
     out = _restore.colorize(rgb, s.intensity)
     return ToolResult([_img.save(out, call, _img.output_format(s.format, fmt), s.quality)], {"model": s.model})

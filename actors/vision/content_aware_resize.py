@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
-from actors.vision import _faces, _img, _models
+from actors.vision import _faces, _img
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_SEAMS = 1200
 
@@ -30,10 +30,6 @@ class ContentAwareResizeSettings(ToolSettings):
         if not (self.width or self.height or self.square):
             raise ValueError("give width, height or square")
         return self
-
-
-_models.requires("content-aware-resize", lambda s: (_faces.BUNDLE,) if s.protect_faces else ())
-_models.WORKER_TOOLS.add("content-aware-resize")
 
 
 def energy(rgb: np.ndarray, blur: int, threshold: int, protect: np.ndarray | None) -> np.ndarray:
@@ -110,11 +106,11 @@ def carve_width(rgb: np.ndarray, target: int, s: ContentAwareResizeSettings, pro
     return rgb
 
 
-@tool("content-aware-resize", section=Section.IMAGE, family=Family.VISION, settings=ContentAwareResizeSettings,
-      mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("content-aware-resize", section=Section.IMAGE, settings=ContentAwareResizeSettings,
+      mode=Mode.LONG, accepts={"image"}, requires=lambda s: (_faces.BUNDLE,) if s.protect_faces else ())
+def run(call: ToolCall[ContentAwareResizeSettings]) -> ToolResult:
     """Resize by removing or adding low-energy seams (seam carving), keeping the important content intact."""
-    s: ContentAwareResizeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, _alpha, fmt = _img.load(call.inputs[0], call.limits)
     h, w = rgb.shape[:2]
     tw, th = s.width or w, s.height or h

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from actors.vision import _faces, _img, _models, _restore
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class EnhanceFacesSettings(ToolSettings):
@@ -29,14 +29,11 @@ def requirement(settings) -> tuple[str, ...]:
     return (_faces.BUNDLE, _restore.face_bundle(getattr(settings, "model", None) or "gfpgan"))
 
 
-_models.requires("enhance-faces", requirement)
-
-
-@tool("enhance-faces", section=Section.IMAGE, family=Family.VISION, settings=EnhanceFacesSettings,
-      mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("enhance-faces", section=Section.IMAGE, settings=EnhanceFacesSettings,
+      mode=Mode.LONG, accepts={"image"}, requires=requirement, runs=Runs.THREAD)
+def run(call: ToolCall[EnhanceFacesSettings]) -> ToolResult:
     """Restore blurry or damaged faces."""
-    s: EnhanceFacesSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     _models.require(_restore.face_bundle(s.model))  # before any work: 501 naming the model's bundle
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     faces = _faces.detect_faces(rgb, s.sensitivity)

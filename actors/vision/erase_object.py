@@ -8,17 +8,14 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _img, _inpaint, _models
+from actors.vision import _img, _inpaint
 from protocols.errors import bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class EraseObjectSettings(ToolSettings):
     format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
     quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
-
-
-_models.requires("erase-object", (_inpaint.BUNDLE,))
 
 
 def read_mask(path, shape, limits) -> np.ndarray:
@@ -31,11 +28,11 @@ def read_mask(path, shape, limits) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) > 127  # white = erase
 
 
-@tool("erase-object", section=Section.IMAGE, family=Family.VISION, settings=EraseObjectSettings, mode=Mode.LONG,
-      inputs=(2, 2), roles=("mask",), accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("erase-object", section=Section.IMAGE, settings=EraseObjectSettings, mode=Mode.LONG,
+      inputs=(2, 2), roles=("mask",), accepts={"image"}, requires=(_inpaint.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[EraseObjectSettings]) -> ToolResult:
     """Erase objects: fill the white area of the mask with plausible background (LaMa)."""
-    s: EraseObjectSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     mask = read_mask(call.inputs[1], rgb.shape[:2], call.limits)
     if not mask.any():

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _img, _models
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _img
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class EnhanceSettings(ToolSettings):
@@ -22,9 +22,6 @@ class EnhanceSettings(ToolSettings):
 
 class AnalyzeSettings(ToolSettings):
     pass
-
-
-_models.WORKER_TOOLS.update({"image-enhancement", "image-enhancement/analyze"})
 
 
 def analyze(rgb: np.ndarray) -> dict:
@@ -116,11 +113,11 @@ def enhance(rgb: np.ndarray, mode: str, strength: float) -> tuple[np.ndarray, li
     return out, [w for w in ("exposure", "contrast", "color", "sharpness") if w in wanted]
 
 
-@tool("image-enhancement", section=Section.IMAGE, family=Family.VISION, settings=EnhanceSettings,
+@tool("image-enhancement", section=Section.IMAGE, settings=EnhanceSettings,
       mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[EnhanceSettings]) -> ToolResult:
     """Enhance exposure, contrast, colour and sharpness from an analysis of the image."""
-    s: EnhanceSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     out, applied = enhance(rgb, s.mode, s.strength)
     if alpha is not None:
@@ -129,7 +126,7 @@ def run(call: ToolCall) -> ToolResult:
     return ToolResult([path], {"applied": applied, "before": analyze(rgb)["metrics"]})
 
 
-@tool("image-enhancement/analyze", section=Section.IMAGE, family=Family.VISION, settings=AnalyzeSettings,
+@tool("image-enhancement/analyze", section=Section.IMAGE, settings=AnalyzeSettings,
       mode=Mode.FAST, accepts={"image"}, pipeline=False)
 def analyze_route(call: ToolCall) -> ToolResult:
     """Analyse image quality and recommend enhancements."""

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _img, _models
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _img
+from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class NoiseRemovalSettings(ToolSettings):
@@ -20,9 +20,6 @@ class NoiseRemovalSettings(ToolSettings):
     color_noise: float = Field(50, ge=0, le=100, description="Extra smoothing of colour (chroma) noise")
     format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
     quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
-
-
-_models.WORKER_TOOLS.add("noise-removal")
 
 
 def denoise(rgb: np.ndarray, s: NoiseRemovalSettings) -> np.ndarray:
@@ -50,11 +47,11 @@ def denoise(rgb: np.ndarray, s: NoiseRemovalSettings) -> np.ndarray:
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
-@tool("noise-removal", section=Section.IMAGE, family=Family.VISION, settings=NoiseRemovalSettings,
+@tool("noise-removal", section=Section.IMAGE, settings=NoiseRemovalSettings,
       mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+def run(call: ToolCall[NoiseRemovalSettings]) -> ToolResult:
     """Remove sensor noise and grain."""
-    s: NoiseRemovalSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     out = denoise(rgb, s)
     if alpha is not None:

@@ -9,8 +9,8 @@ from typing import Literal
 import cv2
 from pydantic import Field
 
-from actors.vision import _img, _models, _ocr
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _img, _ocr
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 Language = Literal["auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi", "it", "pt", "nl"]
 
@@ -27,13 +27,11 @@ def _bundles(s: OcrSettings) -> tuple[str, ...]:
     return _ocr.bundles_for(s.quality, s.language)
 
 
-_models.requires("ocr", _bundles)
-
-
-@tool("ocr", section=Section.IMAGE, family=Family.VISION, settings=OcrSettings, mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("ocr", section=Section.IMAGE, settings=OcrSettings, mode=Mode.LONG, accepts={"image"},
+      requires=_bundles, runs=Runs.THREAD)
+def run(call: ToolCall[OcrSettings]) -> ToolResult:
     """Extract text (and word boxes) from an image."""
-    s: OcrSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     scale = 1.0
     if s.enhance or s.quality == "best":

@@ -12,9 +12,9 @@ import pikepdf
 from pydantic import Field
 
 from actors.documents import _pdf
-from actors.vision import _models, _ocr
+from actors.vision import _ocr
 from protocols.errors import ToolError, bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 CJK = {"zh", "ja", "ko"}
 FONT = "/LutraOCR"
@@ -33,9 +33,6 @@ def _engine(s: OcrPdfSettings) -> str:
     if s.language in CJK:
         return "tesseract-pdf"  # glyph-less CID font layer from Tesseract itself
     return _ocr.engine_for(s.quality, s.language)
-
-
-_models.requires("ocr-pdf", lambda s: ("ocr",) if _engine(s) == "ppocr" else ())
 
 
 def _render(page, scale: float) -> np.ndarray:
@@ -95,13 +92,14 @@ def _tesseract_page_pdf(png: Path, lang: str, dpi: int, out_base: Path) -> Path:
     return out_base.with_suffix(".pdf")
 
 
-@tool("ocr-pdf", section=Section.PDF, family=Family.VISION, settings=OcrPdfSettings, mode=Mode.LONG, accepts={"pdf"})
-def run(call: ToolCall) -> ToolResult:
+@tool("ocr-pdf", section=Section.PDF, settings=OcrPdfSettings, mode=Mode.LONG, accepts={"pdf"},
+      requires=lambda s: ("ocr",) if _engine(s) == "ppocr" else (), runs=Runs.THREAD)
+def run(call: ToolCall[OcrPdfSettings]) -> ToolResult:
     """Make a scanned PDF searchable: OCR each page and add an invisible text layer."""
     import cv2
     import pypdfium2 as pdfium
 
-    s: OcrPdfSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     engine = _engine(s)
     dpi = 300 if s.quality == "best" else 200
     scale = dpi / 72

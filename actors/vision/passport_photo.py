@@ -15,11 +15,11 @@ import numpy as np
 import pyvips
 from pydantic import Field
 
-from actors.vision import _faces, _img, _models, _segment
+from actors.vision import _faces, _img, _segment
 from actors.vision._passport import DPI, LAYOUTS, SPECS, PhotoSpec, mm_to_px
 from actors.vision.remove_background import CACHE, JOB_ID
 from protocols.errors import ErrorCode, ToolError, bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 Country = Literal[tuple(SPECS)]  # type: ignore[valid-type]
 NEEDS = (_faces.BUNDLE, _segment.BUNDLE)
@@ -39,10 +39,6 @@ class GenerateSettings(PassportSettings):
     job_id: str = Field(..., pattern=JOB_ID, description="jobId returned by /analyze")
     crown_y: float | None = Field(None, ge=0, description="Adjusted top of the head (px), from /analyze")
     chin_y: float | None = Field(None, ge=0, description="Adjusted chin (px), from /analyze")
-
-
-for _tool in ("passport-photo", "passport-photo/analyze"):
-    _models.requires(_tool, NEEDS)
 
 
 def analyze(rgb: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -138,22 +134,22 @@ def _cache(call: ToolCall, rgb, mask, info) -> None:
     (folder / "passport.json").write_text(json.dumps(info))
 
 
-@tool("passport-photo", section=Section.IMAGE, family=Family.VISION, settings=PassportSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("passport-photo", section=Section.IMAGE, settings=PassportSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=NEEDS, runs=Runs.THREAD)
+def run(call: ToolCall[PassportSettings]) -> ToolResult:
     """Make a passport photo for a country's rules (size, head height, background), optionally on a print sheet."""
-    s: PassportSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     info, mask = analyze(rgb)
     _cache(call, rgb, mask, info)
     return _outputs(call, rgb, mask, info, s)
 
 
-@tool("passport-photo/analyze", section=Section.IMAGE, family=Family.VISION, settings=AnalyzeSettings,
-      mode=Mode.LONG, accepts={"image"}, pipeline=False)
-def analyze_route(call: ToolCall) -> ToolResult:
+@tool("passport-photo/analyze", section=Section.IMAGE, settings=AnalyzeSettings,
+      mode=Mode.LONG, accepts={"image"}, pipeline=False, requires=NEEDS, runs=Runs.THREAD)
+def analyze_route(call: ToolCall[AnalyzeSettings]) -> ToolResult:
     """Phase 1: face detection and background removal; returns the landmarks and caches the work."""
-    s: AnalyzeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     info, mask = analyze(rgb)
     _cache(call, rgb, mask, info)
@@ -163,11 +159,11 @@ def analyze_route(call: ToolCall) -> ToolResult:
     return ToolResult([out], body)
 
 
-@tool("passport-photo/generate", section=Section.IMAGE, family=Family.VISION, settings=GenerateSettings,
-      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False)
-def generate(call: ToolCall) -> ToolResult:
+@tool("passport-photo/generate", section=Section.IMAGE, settings=GenerateSettings,
+      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False, runs=Runs.THREAD)
+def generate(call: ToolCall[GenerateSettings]) -> ToolResult:
     """Phase 2: crop, scale and tile from the cached analysis (no AI run)."""
-    s: GenerateSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     folder = call.workdir.parent.parent / s.job_id / CACHE
     try:
         info = json.loads((folder / "passport.json").read_text())

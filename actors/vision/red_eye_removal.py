@@ -6,16 +6,13 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _faces, _img, _models
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _faces, _img
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RedEyeSettings(ToolSettings):
     sensitivity: float = Field(0.5, ge=0, le=1, description="How red a pixel must be to count (higher = more)")
     strength: float = Field(100, ge=0, le=100, description="How much of the red is removed")
-
-
-_models.requires("red-eye-removal", (_faces.BUNDLE,))
 
 
 def fix_region(rgb: np.ndarray, box, sensitivity: float, strength: float) -> int:
@@ -41,11 +38,11 @@ def fix_region(rgb: np.ndarray, box, sensitivity: float, strength: float) -> int
     return int(mask.sum())
 
 
-@tool("red-eye-removal", section=Section.IMAGE, family=Family.VISION, settings=RedEyeSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("red-eye-removal", section=Section.IMAGE, settings=RedEyeSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=(_faces.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[RedEyeSettings]) -> ToolResult:
     """Remove red eyes from flash photos."""
-    s: RedEyeSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     out = rgb.copy()
     faces = _faces.detect_faces(rgb, 0.5)

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _img, _models, _segment
+from actors.vision import _img, _segment
 from protocols.errors import ToolError, bad_input
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 CACHE = "ai-cache"
 JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -36,10 +36,6 @@ class RemoveBackgroundSettings(ToolSettings):
 
 class EffectsSettings(RemoveBackgroundSettings):
     job_id: str = Field(..., pattern=JOB_ID, description="jobId of an earlier remove-background run")
-
-
-_models.requires("remove-background",
-                 lambda s: (_segment.HQ_BUNDLE,) if s.model == "birefnet" else (_segment.BUNDLE,))
 
 
 def apply_effects(rgb: np.ndarray, mask: np.ndarray, s: RemoveBackgroundSettings,
@@ -117,11 +113,12 @@ SOURCE = "source.upload"
 MASK = "model-mask.png"
 
 
-@tool("remove-background", section=Section.IMAGE, family=Family.VISION, settings=RemoveBackgroundSettings,
-      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("remove-background", section=Section.IMAGE, settings=RemoveBackgroundSettings,
+      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image"},
+      requires=lambda s: (_segment.HQ_BUNDLE,) if s.model == "birefnet" else (_segment.BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[RemoveBackgroundSettings]) -> ToolResult:
     """Remove the background of a photo (transparent, colour, gradient, blur or image behind the subject)."""
-    s: RemoveBackgroundSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, _alpha, _fmt = _img.load(call.inputs[0], call.limits)
     if call.progress:
         call.progress(10, "finding the subject")
@@ -136,11 +133,11 @@ def run(call: ToolCall) -> ToolResult:
     return ToolResult([path], {"subjectCoverage": round(coverage, 4), "model": s.model})
 
 
-@tool("remove-background/effects", section=Section.IMAGE, family=Family.VISION, settings=EffectsSettings,
-      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False)
-def effects(call: ToolCall) -> ToolResult:
+@tool("remove-background/effects", section=Section.IMAGE, settings=EffectsSettings,
+      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False, runs=Runs.THREAD)
+def effects(call: ToolCall[EffectsSettings]) -> ToolResult:
     """Apply background effects again using the cached mask of an earlier remove-background job."""
-    s: EffectsSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     cache = call.workdir.parent.parent / s.job_id / CACHE
     try:
         small = cv2.imread(str(cache / MASK), cv2.IMREAD_GRAYSCALE)

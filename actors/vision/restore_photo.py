@@ -10,7 +10,7 @@ from pydantic import Field
 
 from actors.vision import _faces, _img, _inpaint, _models, _restore
 from actors.vision.noise_removal import NoiseRemovalSettings, denoise
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RestorePhotoSettings(ToolSettings):
@@ -42,9 +42,6 @@ def _needs(s: RestorePhotoSettings) -> tuple[str, ...]:
     return tuple(need)
 
 
-_models.requires("restore-photo", _needs)
-
-
 def scratch_mask(rgb: np.ndarray, mode: str) -> np.ndarray:
     """Thin bright or dark lines and specks that stand out from their surroundings."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -64,11 +61,11 @@ def scratch_mask(rgb: np.ndarray, mode: str) -> np.ndarray:
     return cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
 
-@tool("restore-photo", section=Section.IMAGE, family=Family.VISION, settings=RestorePhotoSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("restore-photo", section=Section.IMAGE, settings=RestorePhotoSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=_needs, runs=Runs.THREAD)
+def run(call: ToolCall[RestorePhotoSettings]) -> ToolResult:
     """Restore an old photo: scratches, noise, faces and (optionally) colour."""
-    s: RestorePhotoSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, _alpha, fmt = _img.load(call.inputs[0], call.limits)
     out = rgb
     steps: list[str] = []

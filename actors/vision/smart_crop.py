@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _faces, _img, _models
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from actors.vision import _faces, _img
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 # face box -> crop: width as a multiple of the face width, and where the face centre sits vertically (0..1)
 FACE_PRESETS = {"closeup": (1.8, 0.45), "head-shoulders": (2.8, 0.38), "upper-body": (4.0, 0.3),
@@ -31,9 +31,6 @@ class SmartCropSettings(ToolSettings):
     pad_color: str = Field("#ffffff", pattern=_img.HEX, description="Padding colour")
     target_size: int | None = Field(None, ge=1, le=16384, description="Square output size when width/height unset")
     quality: int = Field(90, ge=1, le=100, description="Quality for lossy formats")
-
-
-_models.requires("smart-crop", lambda s: (_faces.BUNDLE,) if s.mode == "face" else ())
 
 
 def _aspect(s: SmartCropSettings, w: int, h: int) -> float | None:
@@ -103,11 +100,11 @@ def trim_box(rgb: np.ndarray, alpha: np.ndarray | None, threshold: int) -> tuple
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
-@tool("smart-crop", section=Section.IMAGE, family=Family.VISION, settings=SmartCropSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("smart-crop", section=Section.IMAGE, settings=SmartCropSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=lambda s: (_faces.BUNDLE,) if s.mode == "face" else (), runs=Runs.THREAD)
+def run(call: ToolCall[SmartCropSettings]) -> ToolResult:
     """Crop to the interesting part: the subject, a face, or the content inside uniform borders."""
-    s: SmartCropSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     h, w = rgb.shape[:2]
     aspect = _aspect(s, w, h)

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from actors.vision import _img, _segment
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class TransparencyFixerSettings(ToolSettings):
@@ -17,11 +17,11 @@ class TransparencyFixerSettings(ToolSettings):
     output_format: Literal["png", "webp"] = Field("png", description="Output format")
 
 
-@tool("transparency-fixer", section=Section.IMAGE, family=Family.VISION, settings=TransparencyFixerSettings,
-      mode=Mode.LONG, accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("transparency-fixer", section=Section.IMAGE, settings=TransparencyFixerSettings,
+      mode=Mode.LONG, accepts={"image"}, runs=Runs.THREAD)
+def run(call: ToolCall[TransparencyFixerSettings]) -> ToolResult:
     """Fix PNG transparency: remove fringes, or cut out an image that has none."""
-    s: TransparencyFixerSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, _fmt = _img.load(call.inputs[0], call.limits)
     created = alpha is None or int(alpha.min()) == 255
     # an image without alpha gets one from the subject mask (needs the background-removal bundle: 501 if missing)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from actors.vision import _img, _models
 from protocols.errors import ErrorCode, ToolError
-from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
+from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 BUNDLE = "upscale-enhance"
 MODELS = {"realesrgan-x4plus": ("realesrgan-x4plus", 4), "realesr-animevideov3": ("realesr-animevideov3-x2", 2)}
@@ -27,9 +27,6 @@ class UpscaleSettings(ToolSettings):
     format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
     quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
     tile_size: int = Field(200, ge=32, le=1024, description="Tile size in px (smaller uses less memory)")
-
-
-_models.requires("upscale", (BUNDLE,))
 
 
 def _net(name: str, native: int, tile: int):
@@ -63,11 +60,11 @@ def upscale(rgb: np.ndarray, s: UpscaleSettings) -> np.ndarray:
     return out
 
 
-@tool("upscale", section=Section.IMAGE, family=Family.VISION, settings=UpscaleSettings, mode=Mode.LONG,
-      accepts={"image"})
-def run(call: ToolCall) -> ToolResult:
+@tool("upscale", section=Section.IMAGE, settings=UpscaleSettings, mode=Mode.LONG,
+      accepts={"image"}, requires=(BUNDLE,), runs=Runs.THREAD)
+def run(call: ToolCall[UpscaleSettings]) -> ToolResult:
     """Enlarge an image 2x or 4x with Real-ESRGAN."""
-    s: UpscaleSettings = call.settings  # type: ignore[assignment]
+    s = call.settings
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     h, w = rgb.shape[:2]
     limit = call.limits.max_megapixels

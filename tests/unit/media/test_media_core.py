@@ -13,7 +13,7 @@ from actors.media import _ffmpeg as ff
 from actors.media.actor import MediaActor, create
 from protocols.errors import ErrorCode, ToolError
 from protocols.jobs import Done, Failed, Job, Progress
-from protocols.tools import REGISTRY, Mode, ToolCall
+from protocols.tools import REGISTRY, Mode, Runs, ToolCall
 
 
 def make_call(tool_id, inputs, settings, workdir, names=None):
@@ -106,7 +106,7 @@ def test_registry_modes_and_family():
     media_tools = {k: s for k, s in REGISTRY.items() if s.family.value == "media"}
     assert media_tools, "no media tools registered"
     for tool_id, spec in media_tools.items():
-        assert spec.in_process, tool_id
+        assert spec.runs is Runs.LOOP, tool_id
         assert spec.mode is (Mode.LONG if tool_id in long_tools else Mode.FAST), tool_id
         assert spec.section.value in ("video", "audio")
 
