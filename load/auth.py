@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import Server
+from load.harness.server import Server
 
 
 def timed(client: httpx.Client, path: str, headers: dict[str, str], count: int) -> list[float]:

@@ -14,7 +14,7 @@ c=4 about 3 % (ratio 0.85, against 0.88 at 24); the bare side's equal shares end
 Every run is bounded by a request count and a time limit.
 
 The AI scenarios (ocr, remove-background, remove-background-12mp) compare the whole tool through HTTP
-with the bare model call (load.bare.ocr_model / segment_model: the same loaded session, no HTTP),
+with the bare model call (load.harness.bare.ocr_model / segment_model: the same loaded session, no HTTP),
 round by round at the same concurrency, and print both p50 latencies, their ratio (target ≤ 1.10×) and
 the server's model-load count from admin health before, after the first request and at the end:
 
@@ -30,26 +30,29 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import psutil
 import trio
 import trio_parallel
 
-from load import bare
+from load.harness import bare
+from load.harness.clients import client_loop, multipart_body
+from load.harness.inputs import image_inputs, make_large_subject
+from load.harness.results import Result
+from load.harness.sampling import RssSampler
+from load.harness.server import start_server
 
 
 @dataclass
 class Scenario:
     name: str
     tool: str  # section/tool
-    inputs: list[str]  # names from make_inputs()
+    inputs: list[str]  # names from image_inputs()
     settings: dict
-    bare: str = "tool"  # "tool": the tool's own code in a worker process; else a function of load.bare
+    bare: str = "tool"  # "tool": the tool's own code in a worker process; else a function of load.harness.bare
     bare_args: tuple = ()
     # throughput scenarios: requests per concurrent client at each level (c clients send c × requests in
     # all, and so does the bare side); AI scenarios: requests per level
@@ -63,122 +66,6 @@ class Scenario:
         return (getattr(bare, self.bare), str(paths[0]), *self.bare_args)
 
 
-@dataclass
-class Result:
-    scenario: str
-    concurrency: int
-    count: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter = field(default_factory=Counter)
-    bare_per_s: float = 0.0
-    rss_main_mb: float = 0.0
-    rss_total_mb: float = 0.0
-    # AI scenarios: per-call bare latencies (whole call, model only) and the server's model loads
-    bare_latencies: list[float] = field(default_factory=list)
-    bare_model_s: list[float] = field(default_factory=list)
-    bare_seconds: float = 0.0
-    # per round, HTTP ÷ bare of the adjacent rounds: throughput for the resize scenarios, mean latency for AI
-    round_ratios: list[float] = field(default_factory=list)
-    loads: dict[str, int] = field(default_factory=dict)  # before / after the first request / after the run
-
-    @property
-    def per_s(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
-
-    def pct(self, q: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    @property
-    def errors(self) -> int:
-        return sum(v for k, v in self.statuses.items() if k != 200)
-
-    def bare_pct(self, q: float, values: list[float] | None = None) -> float:
-        ordered = sorted(self.bare_latencies if values is None else values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
-
-    def paired_ratio(self) -> float:
-        """Median over rounds of HTTP ÷ bare latency in adjacent rounds: drift in the machine's load
-        (others' work on a shared box) falls on both sides of each pair."""
-        ordered = sorted(self.round_ratios)
-        return ordered[len(ordered) // 2] if ordered else float("nan")
-
-    def row_ai(self) -> str:
-        """HTTP vs the bare model call: p50 latencies, their ratio, and the server's model loads."""
-        http, bare50 = self.pct(.5), self.bare_pct(.5)
-        ratio = http / bare50 if bare50 else float("nan")
-        bare_rate = len(self.bare_latencies) / self.bare_seconds if self.bare_seconds else 0.0
-        loads = self.loads
-        reloaded = loads.get("after_run", 0) - loads.get("after_first", 0)
-        return (f"{self.scenario:<17} c={self.concurrency:<2} HTTP p50 {http:7.1f} ms (p95 {self.pct(.95):7.1f}, "
-                f"{self.per_s:5.2f} req/s, n={self.count}, errors {self.errors})  bare p50 {bare50:7.1f} ms "
-                f"(model {self.bare_pct(.5, self.bare_model_s):7.1f} ms, {bare_rate:5.2f}/s, "
-                f"n={len(self.bare_latencies)})  ratio p50 {ratio:5.2f}x (paired by round {self.paired_ratio():5.2f}x)  "
-                f"server model loads: {loads.get('before', 0)} before, {loads.get('after_first', 0)} after the "
-                f"first request, {loads.get('after_run', 0)} after {self.count} more"
-                f"{' (RELOADED)' if reloaded else ' (no reload)'}  RSS main {self.rss_main_mb:5.0f} MB")
-
-    def round_range(self) -> str:
-        if len(self.round_ratios) < 2:
-            return ""
-        return f" (rounds {min(self.round_ratios):4.2f}-{max(self.round_ratios):4.2f})"
-
-    def row(self) -> str:
-        if self.bare_latencies:
-            return self.row_ai()
-        ratio = self.per_s / self.bare_per_s if self.bare_per_s else float("nan")
-        return (f"{self.scenario:<14} c={self.concurrency:<2} {self.per_s:7.2f} req/s  p50 {self.pct(.5):7.1f} ms  "
-                f"p95 {self.pct(.95):7.1f}  p99 {self.pct(.99):7.1f}  errors {self.errors:<3} "
-                f"bare {self.bare_per_s:7.2f}/s  ratio {ratio:5.2f}{self.round_range()}  "
-                f"RSS main {self.rss_main_mb:5.0f} MB, with workers {self.rss_total_mb:5.0f} MB")
-
-
-def make_inputs(folder: Path) -> dict[str, Path]:
-    import pyvips
-
-    x = pyvips.Image.xyz(4000, 3000)
-    big = (x[0] * (255 / 3999)).bandjoin([x[1] * (255 / 2999), (x[0] + x[1]) % 256]).cast("uchar")
-    # texture so the JPEG is photo-sized (~3 MB), not a trivially compressible gradient
-    noise = pyvips.Image.gaussnoise(4000, 3000, sigma=8).cast("uchar")
-    big = (big + noise.bandjoin([noise, noise])).cast("uchar").copy(interpretation="srgb")
-    paths = {"large.jpg": folder / "large.jpg", "small.png": folder / "small.png"}
-    big.jpegsave(str(paths["large.jpg"]), Q=90)
-    big.thumbnail_image(200, height=150, size="force").pngsave(str(paths["small.png"]))
-    for i in range(4):  # collage tiles
-        tile = big.crop(i * 900, i * 600, 1200, 900)
-        paths[f"tile{i}.jpg"] = folder / f"tile{i}.jpg"
-        tile.jpegsave(str(paths[f"tile{i}.jpg"]), Q=85)
-    # a line of text for OCR, and a subject on a plain background for background removal
-    text = pyvips.Image.text("Lutra reads this sentence from the image.", dpi=300, font="DejaVu Sans")
-    page = (255 - text).gravity("centre", text.width + 80, text.height + 80, extend="white")
-    paths["text.png"] = folder / "text.png"
-    page.cast("uchar").pngsave(str(paths["text.png"]))
-    disc = pyvips.Image.xyz(640, 480)
-    inside = ((disc[0] - 320) ** 2 + (disc[1] - 240) ** 2) < 150 ** 2
-    subject = inside.ifthenelse([200, 60, 40], [250, 250, 250]).cast("uchar").copy(interpretation="srgb")
-    paths["subject.jpg"] = folder / "subject.jpg"
-    subject.jpegsave(str(paths["subject.jpg"]), Q=90)
-    return paths
-
-
-def make_large_subject(folder: Path) -> Path:
-    """A photo-sized (12 MP) subject for remove-background-12mp (made only when that scenario runs): the
-    large test image's texture inside a disc, a plain background around it."""
-    import pyvips
-
-    x = pyvips.Image.xyz(4000, 3000)
-    texture = (x[0] * (255 / 3999)).bandjoin([x[1] * (255 / 2999), (x[0] + x[1]) % 256]).cast("uchar")
-    noise = pyvips.Image.gaussnoise(4000, 3000, sigma=8).cast("uchar")
-    texture = (texture + noise.bandjoin([noise, noise])).cast("uchar")
-    inside = ((x[0] - 2000) ** 2 + (x[1] - 1500) ** 2) < 1100 ** 2
-    path = folder / "subject-12mp.jpg"
-    inside.ifthenelse(texture, [250, 250, 250]).cast("uchar").copy(interpretation="srgb").jpegsave(str(path), Q=90)
-    return path
-
-
 SCENARIOS = {
     "resize-large": Scenario("resize-large", "image/resize", ["large.jpg"], {"width": 800}, "resize_jpeg", (800,), 120),
     "resize-small": Scenario("resize-small", "image/resize", ["small.png"], {"width": 100}, "resize_png", (100,), 100),
@@ -188,7 +75,7 @@ SCENARIOS = {
                                  {"format": "webp", "quality": 80, "maxWidth": 1600}, requests=10),
     "collage": Scenario("collage", "image/collage", ["tile0.jpg", "tile1.jpg", "tile2.jpg", "tile3.jpg"],
                         {}, requests=10),
-    # AI scenarios: HTTP vs the bare model call (load.bare.ocr_model / segment_model), see run_ai
+    # AI scenarios: HTTP vs the bare model call (load.harness.bare.ocr_model / segment_model), see run_ai
     "ocr": Scenario("ocr", "image/ocr", ["text.png"], {"quality": "balanced"}, "ocr_model", requests=8,
                     bundle="ocr"),
     "remove-background": Scenario("remove-background", "image/remove-background", ["subject.jpg"], {},
@@ -197,25 +84,6 @@ SCENARIOS = {
                                        {}, "segment_model", requests=4, bundle="background-removal"),
 }
 DEFAULT_SCENARIOS = ("resize-large", "resize-small")
-
-
-class RssSampler:
-    def __init__(self, pid: int | None) -> None:
-        self.proc = psutil.Process(pid) if pid else None
-        self.peak_main = 0
-        self.peak_total = 0
-
-    async def run(self) -> None:
-        if self.proc is None:
-            return
-        while True:
-            try:
-                main = self.proc.memory_info().rss
-                total = main + sum(c.memory_info().rss for c in self.proc.children(recursive=True))
-                self.peak_main, self.peak_total = max(self.peak_main, main), max(self.peak_total, total)
-            except psutil.Error:
-                pass
-            await trio.sleep(0.2)  # each sample reads /proc for ~10 processes (~1.3 ms of CPU): keep it light
 
 
 def round_shares(requests: int, rounds: int) -> list[int]:
@@ -334,62 +202,6 @@ def bare_loop(call: tuple, count: int, deadline: float) -> tuple[int, tuple[floa
     return done, (started, time.time())
 
 
-def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, count: int,
-                deadline: float) -> tuple[list[float], list[int], tuple[float, float]]:
-    """One client (in its own process): `count` sequential requests; a 202 is followed on its job to the
-    end, as that is the latency a user sees. Returns the latencies, the statuses, and when the first request
-    started and the last ended. The POST goes through the standard library's lean HTTP client
-    (as curl or wrk would send it): client and server share this machine's cores, and httpx spent about
-    twice the CPU per 3 MB upload, which counted against the server."""
-    import http.client
-
-    latencies, statuses = [], []
-    url = urlparse(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=300)
-    path = f"/api/v1/tools/{tool}"
-    try:
-        with httpx.Client(base_url=base, headers=headers, timeout=300) as follower:
-            started = time.time()
-            for _ in range(count):
-                if time.time() > deadline:
-                    break
-                t0 = time.perf_counter()
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                status = response.status
-                if status == 202:
-                    status = follow_job(follower, json.loads(payload)["jobId"])[0]
-                latencies.append(time.perf_counter() - t0)
-                statuses.append(status)
-    finally:
-        conn.close()
-    return latencies, statuses, (started, time.time())
-
-
-def follow_job(client: httpx.Client, job_id: str) -> tuple[int, dict]:
-    """Follow a 202's job on its SSE stream to the end: (200, its result body) when it completed, (422, {})
-    when it failed or was canceled, (599, {}) when the stream ended without a terminal frame."""
-    with client.stream("GET", f"/api/v1/jobs/{job_id}/progress") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("data: "):
-                frame = json.loads(line[6:])
-                if frame["status"] in ("completed", "failed", "canceled"):
-                    return (200, frame.get("result") or {}) if frame["status"] == "completed" else (422, {})
-    return 599, {}
-
-
-def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
-    """The request body and its Content-Type, encoded by httpx exactly as an httpx client sends them (a
-    random 32-hex-digit boundary, like requests' and close to browsers' and curl's). The boundary's length
-    matters to the server: it searches every upload byte for it, and the 16 characters this harness used
-    before made that search take 0.48 ms per 3 MB against 0.27 ms with a boundary real clients send."""
-    field = "file" if len(paths) == 1 else "files"
-    request = httpx.Request("POST", "http://127.0.0.1/", data={"settings": json.dumps(settings)},
-                            files=[(field, (path.name, path.read_bytes(), "application/octet-stream")) for path in paths])
-    return request.read(), request.headers["Content-Type"]
-
-
 async def server_model_loads(base: str, token: str | None) -> int:
     """How many times the server's vision actor has loaded a model (admin health, actors.vision.details)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -403,7 +215,7 @@ async def server_model_loads(base: str, token: str | None) -> int:
 
 async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], concurrency: int,
                  limit_s: float, pid: int | None, models_dir: str | None) -> Result:
-    """An AI scenario: the whole tool through HTTP vs the bare model call (load.bare), at the same
+    """An AI scenario: the whole tool through HTTP vs the bare model call (load.harness.bare), at the same
     concurrency, interleaved round by round (HTTP first in even rounds, bare first in odd ones) so that
     load from elsewhere on a shared machine falls on both sides alike. Clients and bare callers run in
     their own worker processes (one per concurrency slot, each bare one with its model loaded once); the
@@ -425,7 +237,7 @@ async def run_ai(base: str, token: str | None, sc: Scenario, paths: list[Path], 
             result.count += len(latencies)
 
         async def bare_call() -> None:
-            # a worker process new to this context loads its model first, untimed (load.bare._timed)
+            # a worker process new to this context loads its model first, untimed (load.harness.bare._timed)
             total, model, _loads = await models.run_sync(fn, str(paths[0]), models_dir)
             result.bare_latencies.append(total)
             result.bare_model_s.append(model)
@@ -493,21 +305,9 @@ async def ensure_bundle(base: str, token: str | None, bundle_id: str, source: st
         return True
 
 
-def start_server(data_dir: Path):
-    """Start `lutra serve` on a free loopback port; returns (process, base_url, token)."""
-    import subprocess
-
-    from tests.helpers import Server
-
-    srv = Server(data_dir, {"LOG_LEVEL": "warning", "RATE_LIMIT_PER_MIN": "0"})
-    srv.start()
-    assert isinstance(srv.proc, subprocess.Popen)
-    return srv
-
-
 async def main_async(args: argparse.Namespace) -> list[Result]:
     folder = Path(tempfile.mkdtemp(prefix="lutra-bench-"))
-    inputs = make_inputs(folder)
+    inputs = image_inputs(folder)
     srv = None
     if args.url:
         host = urlparse(args.url).hostname

@@ -22,29 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from load.bare import run_program
-from load.bench import start_server
-
-
-def make_inputs(folder: Path, files: int, pages: int) -> tuple[list[Path], Path]:
-    from docx import Document
-    from reportlab.pdfgen import canvas
-
-    pdfs = []
-    for i in range(files):
-        path = folder / f"part{i:02d}.pdf"
-        c = canvas.Canvas(str(path))
-        for n in range(pages):
-            c.drawString(72, 720, f"File {i} page {n + 1}")
-            c.showPage()
-        c.save()
-        pdfs.append(path)
-    doc = Document()
-    doc.add_heading("One-page letter", 1)
-    doc.add_paragraph("Dear reader, this is a short document for the warm-versus-cold office comparison.")
-    docx = folder / "letter.docx"
-    doc.save(docx)
-    return pdfs, docx
+from load.harness.bare import run_program
+from load.harness.inputs import document_inputs
+from load.harness.server import start_server
 
 
 def bare_merge(pdfs: list[Path], out: Path) -> float:
@@ -81,7 +61,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="lutra-docs-bench-"))
-    pdfs, docx = make_inputs(folder, args.files, args.pages)
+    pdfs, docx = document_inputs(folder, args.files, args.pages)
     srv = start_server(folder / "data")
     rows = []
     try:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -37,8 +36,9 @@ import trio
 from actors.media import _ffmpeg as ff
 from actors.media import convert_video, trim_video
 from actors.processes import lowered
-from load.bare import run_program
-from load.bench import start_server
+from load.harness.bare import run_program
+from load.harness.inputs import make_clip
+from load.harness.server import start_server
 
 GLOBAL = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
 
@@ -48,16 +48,6 @@ SCENARIOS = {
     "trim-fast": ("trim-video", "video", {"startS": 5, "endS": 25}),
     "trim-precise": ("trim-video", "video", {"startS": 5, "endS": 25, "precise": True}),
 }
-
-
-def make_clip(folder: Path, seconds: int, height: int) -> Path:
-    width = height * 16 // 9
-    path = folder / f"clip{height}p.mp4"
-    subprocess.run(["ffmpeg", *GLOBAL, "-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r=30:d={seconds}",
-                    "-f", "lavfi", "-i", f"sine=f=440:d={seconds}", "-c:v", "libx264", "-preset", "veryfast",
-                    "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(path)],
-                   check=True, timeout=600)
-    return path
 
 
 def bare_args(tool: str, settings: dict, clip: Path, out: Path) -> list[str]:

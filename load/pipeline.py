@@ -28,7 +28,8 @@ from pathlib import Path
 import httpx
 import trio
 
-from load.bench import make_inputs, start_server
+from load.harness.inputs import image_inputs
+from load.harness.server import start_server
 
 STEPS = [
     ("image/resize", {"width": 1600}),  # the small input is resized to 100 px instead (see main_async)
@@ -104,7 +105,7 @@ async def measure(base: str, token: str | None, fn, path: Path, concurrency: int
 
 async def main_async(args: argparse.Namespace) -> list[dict]:
     folder = Path(tempfile.mkdtemp(prefix="lutra-pipeline-bench-"))
-    path = make_inputs(folder)["large.jpg" if args.input == "large" else "small.png"]
+    path = image_inputs(folder)["large.jpg" if args.input == "large" else "small.png"]
     if args.input == "small":
         STEPS[0] = ("image/resize", {"width": 100})
     srv = start_server(folder / "data")

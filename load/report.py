@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from load.bench import Result
+from load.harness.results import Result
 
 Record = tuple[str, float, float, int]
 

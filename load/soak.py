@@ -56,12 +56,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import psutil
 import trio
 import trio_parallel
 
 from load import report
-from load.bench import follow_job, multipart_body
+from load.harness.clients import follow_job, multipart_body
+from load.harness.inputs import document_inputs, image_inputs, make_clip
+from load.harness.sampling import Sampler
+from load.harness.server import start_server
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,6 @@ def make_inputs(folder: Path, photo: tuple[int, int], clip_s: int, clip_height: 
     YAML and a short clip with sound (and the AI inputs of load.bench when asked)."""
     import pyvips
 
-    from load import documents, media
-
     folder.mkdir(parents=True, exist_ok=True)
     w, h = photo
     x = pyvips.Image.xyz(w, h)
@@ -126,20 +126,18 @@ def make_inputs(folder: Path, photo: tuple[int, int], clip_s: int, clip_height: 
     paths = {"photo.jpg": folder / "photo.jpg", "small.png": folder / "small.png"}
     image.jpegsave(str(paths["photo.jpg"]), Q=88)
     image.thumbnail_image(240).pngsave(str(paths["small.png"]))
-    pdfs, docx = documents.make_inputs(folder, 2, 6)
+    pdfs, docx = document_inputs(folder, 2, 6)
     paths.update({f"doc{i}.pdf": p for i, p in enumerate(pdfs)})
     paths["letter.docx"] = docx
     paths["table.csv"] = folder / "table.csv"
     paths["table.csv"].write_text("id,name,amount\n" + "".join(f"{i},item {i},{i * 3.5}\n" for i in range(200)))
     paths["config.yaml"] = folder / "config.yaml"
     paths["config.yaml"].write_text("server:\n  port: 1349\n  hosts: [a, b, c]\nworkers: 4\n")
-    paths["clip.mp4"] = media.make_clip(folder, clip_s, clip_height)
+    paths["clip.mp4"] = make_clip(folder, clip_s, clip_height)
     if ai:
-        from load.bench import make_inputs as bench_inputs
-
         ai_folder = folder / "ai"
         ai_folder.mkdir(exist_ok=True)
-        paths.update({k: v for k, v in bench_inputs(ai_folder).items() if k in ("text.png", "subject.jpg")})
+        paths.update({k: v for k, v in image_inputs(ai_folder).items() if k in ("text.png", "subject.jpg")})
     return paths
 
 
@@ -208,140 +206,6 @@ async def drive(base: str, token: str | None, bodies: list, clients: int, count:
 
 
 # ---- the sampler -------------------------------------------------------------------------------------------
-def tree_bytes(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(root, f)).st_size
-            except OSError:
-                continue
-    return total
-
-
-def disk_use(data_dir: Path) -> dict:
-    """Bytes under DATA_DIR: the job folders' kept outputs, `out/` ("retained"), everything else in the
-    workspace ("scratch"), and the whole of DATA_DIR."""
-    retained = scratch = jobs = 0
-    workspace = data_dir / "workspace"
-    try:
-        entries = list(os.scandir(workspace))
-    except FileNotFoundError:
-        entries = []
-    for entry in entries:
-        try:
-            if not entry.is_dir(follow_symlinks=False):
-                scratch += entry.stat(follow_symlinks=False).st_size
-                continue
-            jobs += 1
-            for sub in os.scandir(entry.path):
-                size = tree_bytes(Path(sub.path)) if sub.is_dir(follow_symlinks=False) else sub.stat().st_size
-                if sub.name == "out" and sub.is_dir(follow_symlinks=False):
-                    retained += size
-                else:
-                    scratch += size
-        except FileNotFoundError:
-            continue
-    other = sum(tree_bytes(Path(e.path)) if e.is_dir(follow_symlinks=False) else e.stat().st_size
-                for e in os.scandir(data_dir) if e.name != "workspace") if data_dir.exists() else 0
-    return {"retainedBytes": retained, "scratchBytes": scratch, "jobDirs": jobs,
-            "dataDirBytes": retained + scratch + other}
-
-
-CHILD_KINDS = (("python", "workers"), ("ffmpeg", "ffmpeg"), ("soffice", "office"), ("oosplash", "office"))
-
-
-def process_use(pid: int) -> dict:
-    """RSS and descriptors of the server's main process and of its children (by kind: tool worker
-    processes, ffmpeg, LibreOffice, other)."""
-    main = psutil.Process(pid)
-    rss_main, fds_main = main.memory_info().rss, main.num_fds()
-    rss_total, fds_total, children, workers, fds_workers = rss_main, fds_main, 0, 0, 0
-    by_kind: dict[str, float] = {}
-    for child in main.children(recursive=True):
-        try:
-            rss = child.memory_info().rss
-            fds = child.num_fds()
-            name = child.name()
-        except psutil.Error:
-            continue
-        rss_total += rss
-        fds_total += fds
-        children += 1
-        kind = next((k for prefix, k in CHILD_KINDS if name.startswith(prefix)), "other")
-        by_kind[kind] = by_kind.get(kind, 0) + rss / 1e6
-        if kind == "workers":
-            workers, fds_workers = workers + 1, fds_workers + fds
-    return {"rssMainMb": round(rss_main / 1e6, 1), "rssTotalMb": round(rss_total / 1e6, 1), "fdsMain": fds_main,
-            "fdsTotal": fds_total, "children": children, "workers": workers, "fdsWorkers": fds_workers,
-            "rssChildrenMb": {k: round(v, 1) for k, v in sorted(by_kind.items())}}
-
-
-class Sampler:
-    """Once a second: processes, disk (in a thread; less often when a walk is slow), queues per actor."""
-
-    def __init__(self, base: str, token: str | None, pid: int | None, data_dir: Path | None,
-                 interval_s: float = 1.0) -> None:
-        self.base, self.token, self.pid, self.data_dir = base, token, pid, data_dir
-        self.interval_s = interval_s
-        self.samples: list[dict] = []
-        self.phase = "start"
-        self.t0 = time.time()
-        self._disk: dict = {}
-        self._disk_due = 0.0
-
-    async def snapshot(self, client: httpx.AsyncClient, *, disk: bool = True) -> dict:
-        sample: dict = {"t": round(time.time() - self.t0, 2), "phase": self.phase}
-        if self.pid:
-            try:
-                sample.update(process_use(self.pid))
-            except psutil.Error:
-                pass
-        if self.data_dir and (disk or time.monotonic() >= self._disk_due):
-            began = time.monotonic()
-            self._disk = await trio.to_thread.run_sync(disk_use, self.data_dir)
-            self._disk_due = began + max(self.interval_s, 10 * (time.monotonic() - began))
-        sample.update(self._disk)
-        try:
-            health = (await client.get("/api/v1/admin/health")).json()
-            sample["queues"] = {name: {"queued": a.get("queued", 0), "running": a.get("running", 0)}
-                                for name, a in health["queue"]["actors"].items()}
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        return sample
-
-    async def mark(self, client: httpx.AsyncClient, phase: str) -> None:
-        """A new phase begins: one sample at its start, however short the phase."""
-        self.phase = phase
-        self.samples.append(await self.snapshot(client))
-
-    async def run(self, client: httpx.AsyncClient) -> None:
-        tick = trio.current_time()
-        while True:
-            self.samples.append(await self.snapshot(client, disk=False))
-            tick = max(tick + self.interval_s, trio.current_time())  # a slow snapshot skips, never piles up
-            await trio.sleep_until(tick)
-
-    async def drain(self, client: httpx.AsyncClient, limit_s: float = 600) -> None:
-        """Until no actor has a job queued or running."""
-        with trio.move_on_after(limit_s):
-            while True:
-                sample = await self.snapshot(client, disk=False)
-                queues = sample.get("queues", {})
-                if not any(q["queued"] or q["running"] for q in queues.values()):
-                    return
-                await trio.sleep(0.5)
-
-    async def settled(self, client: httpx.AsyncClient, baseline: dict | None, limit_s: float = 20) -> dict:
-        """A snapshot once descriptors and scratch are back to `baseline` (or after `limit_s`): closing
-        connections and reaping children take a moment after the last response."""
-        deadline = time.monotonic() + limit_s
-        while True:
-            sample = await self.snapshot(client)
-            if baseline is None or time.monotonic() > deadline or all(
-                    c["ok"] for c in report.back_to_baseline(baseline, sample).values()):
-                return sample
-            await trio.sleep(0.5)
 
 
 # ---- fairness ----------------------------------------------------------------------------------------------
@@ -496,20 +360,14 @@ def main_sync(args: argparse.Namespace) -> dict:
     needs_ai = args.scenario == "ai"
     inputs = make_inputs(folder / "in", (args.photo_width, args.photo_width * 3 // 4), args.clip_s, 240, ai=needs_ai)
     if args.fairness:
-        from load import media
-
         (folder / "fair").mkdir()
-        inputs["fairness.mp4"] = media.make_clip(folder / "fair", args.fairness_clip_s, args.fairness_clip_height)
+        inputs["fairness.mp4"] = make_clip(folder / "fair", args.fairness_clip_s, args.fairness_clip_height)
     srv = None
     if args.url:
         base, token, pid, data_dir = args.url, args.token, args.pid, args.data_dir
     else:
-        from tests.helpers import Server
-
-        env = {"LOG_LEVEL": "warning", "RATE_LIMIT_PER_MIN": "0"}
-        if args.concurrent_jobs:
-            env["CONCURRENT_JOBS"] = str(args.concurrent_jobs)
-        srv = Server(folder / "data", env).start()
+        env = {"CONCURRENT_JOBS": str(args.concurrent_jobs)} if args.concurrent_jobs else {}
+        srv = start_server(folder / "data", env)
         base, token, pid, data_dir = srv.base_url, srv.token, srv.proc.pid, folder / "data"
     try:
         result = trio.run(run, args, base, token, pid, data_dir, inputs)

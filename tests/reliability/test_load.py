@@ -17,6 +17,7 @@ import pytest
 import pyvips
 
 from load import report, soak
+from load.harness import sampling
 
 pytestmark = pytest.mark.e2e
 
@@ -117,7 +118,7 @@ def test_scratch_and_retained_disk_use(tmp_path):
         (job / sub / "f").write_bytes(b"x" * size)
     (tmp_path / "workspace" / "stray.tmp").write_bytes(b"x" * 3)
     (tmp_path / "lutra.db").write_bytes(b"x" * 1000)
-    use = soak.disk_use(tmp_path)
+    use = sampling.disk_use(tmp_path)
     # outputs are kept until FILE_MAX_AGE_HOURS; uploads, steps and stray files are scratch
     assert use == {"retainedBytes": 50, "scratchBytes": 110, "jobDirs": 1, "dataDirBytes": 1160}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import pyvips
 
-from load import bare
+from load.harness import bare
 
 
 @pytest.mark.parametrize(("name", "size", "width", "fn"), [

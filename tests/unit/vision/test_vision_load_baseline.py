@@ -1,12 +1,12 @@
-"""The load harness's AI baselines (load.bare) and its HTTP-vs-bare report line."""
+"""The load harness's AI baselines (load.harness.bare) and its HTTP-vs-bare report line."""
 
 from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
 from actors.vision import _models
-from load import bare
-from load.bench import Result
+from load.harness import bare
+from load.harness.results import Result
 
 
 def test_bare_segment_call_uses_the_tools_session_loaded_once(bundle, tmp_path):
