@@ -102,11 +102,48 @@ def test_find_duplicates_groups_near_copies(samples, tmp_path):
     r = run_tool("find-duplicates", [tmp_path / "photo.png", tmp_path / "copy_small.jpg", tmp_path / "checker.png"],
                  {"threshold": 8}, tmp_path, names=["photo.png", "copy_small.jpg", "checker.png"])
     e = r.extra
-    assert e["duplicateGroups"] == 1 and e["duplicates"] == 1
+    assert len(e["groups"]) == 1 and e["duplicates"] == 1
     assert {f["name"] for f in e["groups"][0]["files"]} == {"photo.png", "copy_small.jpg"}
     assert e["groups"][0]["best"] == "photo.png" and e["unique"] == ["checker.png"]
+    # the peer's shape of the same answer
+    assert e["totalImages"] == 3 and e["uniqueImages"] == 1
+    [group] = e["duplicateGroups"]
+    assert group["groupId"] == 1
+    files = {f["filename"]: f for f in group["files"]}
+    assert set(files) == {"photo.png", "copy_small.jpg"}
+    assert files["photo.png"]["isBest"] and not files["copy_small.jpg"]["isBest"]
+    assert files["photo.png"]["similarity"] == 100 and 85 <= files["copy_small.jpg"]["similarity"] <= 100
+    assert files["copy_small.jpg"]["width"] == 200 and files["copy_small.jpg"]["format"] == "jpeg"
+    assert e["spaceSaveable"] == files["copy_small.jpg"]["fileSize"] == (tmp_path / "copy_small.jpg").stat().st_size
     strict = run_tool("find-duplicates", [tmp_path / "checker.png", scene(tmp_path / "other.png", seed=7)], {"threshold": 0}, tmp_path)
-    assert strict.extra["duplicateGroups"] == 0
+    assert strict.extra["duplicateGroups"] == [] and strict.extra["totalImages"] == 2
+
+
+def test_find_duplicates_tells_flat_colours_apart(tmp_path):
+    """Every flat image has the same perceptual hash; only the same colour is a duplicate."""
+    paths = []
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 60, 220)), ("white", (255, 255, 255)),
+                         ("red-again", (221, 31, 29))):
+        path = tmp_path / f"{name}.png"
+        (pyvips.Image.black(300, 200, bands=3) + list(colour)).cast("uchar").pngsave(str(path))
+        paths.append(path)
+    (pyvips.Image.black(300, 200, bands=3) + [220, 30, 30]).cast("uchar").jpegsave(str(tmp_path / "red.jpg"), Q=60)
+    paths.append(tmp_path / "red.jpg")
+    r = run_tool("find-duplicates", paths, {}, tmp_path)
+    assert [sorted(f["name"] for f in g["files"]) for g in r.extra["groups"]] == \
+        [["red-again.png", "red.jpg", "red.png"]]
+    assert sorted(r.extra["unique"]) == ["blue.png", "white.png"]
+
+
+def test_find_duplicates_recoloured_copy_is_not_a_duplicate(tmp_path):
+    scene(tmp_path / "photo.png")
+    im = pyvips.Image.new_from_file(str(tmp_path / "photo.png"))
+    im.jpegsave(str(tmp_path / "reencoded.jpg"), Q=50)
+    (im[2].bandjoin([im[1], im[0]])).pngsave(str(tmp_path / "swapped.png"))  # red and blue exchanged
+    r = run_tool("find-duplicates", [tmp_path / "photo.png", tmp_path / "reencoded.jpg", tmp_path / "swapped.png"],
+                 {}, tmp_path)
+    assert [sorted(f["name"] for f in g["files"]) for g in r.extra["groups"]] == [["photo.png", "reencoded.jpg"]]
+    assert r.extra["unique"] == ["swapped.png"]
 
 
 def test_color_palette_finds_the_colours(tmp_path):
