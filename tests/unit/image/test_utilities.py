@@ -47,6 +47,38 @@ def test_info_reports_dimensions_alpha_dpi_and_exif(samples, tmp_path):
     assert alpha["hasAlpha"] is True and alpha["channels"] == 4 and alpha["format"] == "png"
 
 
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "tiff"])
+def test_info_reports_no_dpi_when_the_file_has_none(tmp_path, fmt):
+    from PIL import Image
+
+    path = tmp_path / f"plain.{fmt}"
+    Image.new("RGB", (64, 48), (200, 100, 50)).save(path)
+    e = run_tool("info", path, {}, tmp_path).extra
+    assert e["dpi"] is None, e["dpi"]
+
+
+@pytest.mark.parametrize(("fmt", "dpi"), [("png", 300), ("jpeg", 72), ("tiff", 150), ("jpeg", 96)])
+def test_info_reports_the_declared_dpi(tmp_path, fmt, dpi):
+    from PIL import Image
+
+    path = tmp_path / f"dpi.{fmt}"
+    Image.new("RGB", (64, 48), (200, 100, 50)).save(path, dpi=(dpi, dpi))
+    assert run_tool("info", path, {}, tmp_path).extra["dpi"] == [pytest.approx(dpi, abs=0.01)] * 2
+
+
+def test_info_peer_fields(samples, tmp_path):
+    im = pyvips.Image.new_from_file(str(samples / "photo.jpg"))
+    im.set_type(pyvips.GValue.gint_type, "orientation", 1)
+    im.jpegsave(str(tmp_path / "exif.jpg"), keep="exif")
+    e = run_tool("info", tmp_path / "exif.jpg", {}, tmp_path, names=["Holiday photo.jpg"]).extra
+    assert e["filename"] == "Holiday photo.jpg" and e["fileSize"] == (tmp_path / "exif.jpg").stat().st_size
+    assert e["colorSpace"] == "srgb" and e["hasExif"] is True
+    grey = tmp_path / "grey.png"
+    pyvips.Image.black(20, 10).cast("uchar").pngsave(str(grey), keep="none")
+    g = run_tool("info", grey, {}, tmp_path).extra
+    assert g["colorSpace"] == "b-w" and g["hasExif"] is False and g["filename"] == "grey.png"
+
+
 def test_info_rejects_corrupt(samples, tmp_path):
     with pytest.raises(ToolError) as err:
         run_tool("info", samples / "text.png", {}, tmp_path)
