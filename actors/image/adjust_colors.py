@@ -70,7 +70,7 @@ def adjust(rgb: pyvips.Image, s: AdjustColorsSettings) -> pyvips.Image:
     return x
 
 
-@tool("adjust-colors", section=Section.IMAGE, family=Family.IMAGE, settings=AdjustColorsSettings, accepts={"image"})
+@tool("adjust-colors", section=Section.IMAGE, family=Family.IMAGE, settings=AdjustColorsSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Adjust brightness, contrast, colour balance and more."""
     s: AdjustColorsSettings = call.settings  # type: ignore[assignment]

@@ -47,7 +47,7 @@ def pattern_fill(width: int, height: int, kind: str, size: int, a: list[int], b:
     return lay.render_svg(lay.svg_doc(width, height, body, tile), width, height)
 
 
-@tool("border", section=Section.IMAGE, family=Family.IMAGE, settings=BorderSettings, accepts={"image"})
+@tool("border", section=Section.IMAGE, family=Family.IMAGE, settings=BorderSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Add a border or frame around an image."""
     s: BorderSettings = call.settings  # type: ignore[assignment]

@@ -63,7 +63,7 @@ def simulate(rgb: pyvips.Image, kind: str) -> pyvips.Image:
 
 
 @tool("color-blindness", section=Section.IMAGE, family=Family.IMAGE, settings=ColorBlindnessSettings,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Simulate how an image looks with a colour vision deficiency."""
     s: ColorBlindnessSettings = call.settings  # type: ignore[assignment]

@@ -48,7 +48,7 @@ def similarity(a, b) -> dict:
 
 
 @tool("compare", section=Section.IMAGE, family=Family.IMAGE, settings=CompareSettings, inputs=(2, 2),
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Compare two images: a visual comparison and similarity scores."""
     s: CompareSettings = call.settings  # type: ignore[assignment]

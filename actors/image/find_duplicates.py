@@ -77,7 +77,7 @@ def _peer_groups(groups: list[list[int]], prints: list[Fingerprint]) -> list[dic
 
 
 @tool("find-duplicates", section=Section.IMAGE, family=Family.IMAGE, settings=FindDuplicatesSettings,
-      inputs=(2, 500), accepts={"image"})
+      inputs=(2, 500), accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Group visually identical or near-identical images."""
     s: FindDuplicatesSettings = call.settings  # type: ignore[assignment]

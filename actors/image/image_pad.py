@@ -36,7 +36,7 @@ def padded_size(w: int, h: int, rw: float, rh: float) -> tuple[int, int]:
     return max(w, round(h * rw / rh)), h
 
 
-@tool("image-pad", section=Section.IMAGE, family=Family.IMAGE, settings=ImagePadSettings, accepts={"image"})
+@tool("image-pad", section=Section.IMAGE, family=Family.IMAGE, settings=ImagePadSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Pad an image to an aspect ratio."""
     s: ImagePadSettings = call.settings  # type: ignore[assignment]

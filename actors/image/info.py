@@ -106,7 +106,7 @@ def describe(path: Path, limits, name: str | None = None) -> dict:
     }
 
 
-@tool("info", section=Section.IMAGE, family=Family.IMAGE, settings=InfoSettings, accepts={"image"})
+@tool("info", section=Section.IMAGE, family=Family.IMAGE, settings=InfoSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Read an image's dimensions, format, channels, DPI and EXIF."""
     data = describe(call.inputs[0], call.limits, call.names[0] if call.names else None)

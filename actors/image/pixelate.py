@@ -31,7 +31,7 @@ def pixelate(image: pyvips.Image, block: int) -> pyvips.Image:
     return blocks.zoom(block, block).crop(0, 0, w, h).cast(image.format)
 
 
-@tool("pixelate", section=Section.IMAGE, family=Family.IMAGE, settings=PixelateSettings, accepts={"image"})
+@tool("pixelate", section=Section.IMAGE, family=Family.IMAGE, settings=PixelateSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Pixelate an image, or part of it."""
     s: PixelateSettings = call.settings  # type: ignore[assignment]

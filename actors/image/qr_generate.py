@@ -88,7 +88,7 @@ def draw_qr(matrix: list[list[int]], s: QrGenerateSettings, logo=None):
 
 
 @tool("qr-generate", section=Section.IMAGE, family=Family.IMAGE, settings=QrGenerateSettings, inputs=(0, 1),
-      roles=("logo",), accepts={"image"}, body="either", pipeline=False)
+      roles=("logo",), accepts={"image", "svg"}, body="either", pipeline=False)
 def run(call: ToolCall) -> ToolResult:
     """Generate a styled QR code, optionally with a logo in the middle."""
     import segno

@@ -91,7 +91,7 @@ def target_size(w: int, h: int, s: ResizeSettings) -> tuple[int, int, Fit]:
     return tw, th, fit
 
 
-@tool("resize", section=Section.IMAGE, family=Family.IMAGE, settings=ResizeSettings, accepts={"image"})
+@tool("resize", section=Section.IMAGE, family=Family.IMAGE, settings=ResizeSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Resize an image."""
     s: ResizeSettings = call.settings  # type: ignore[assignment]

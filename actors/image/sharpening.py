@@ -69,7 +69,7 @@ def sharpen(rgb: pyvips.Image, s: SharpeningSettings) -> pyvips.Image:
     return x + detail * (s.strength / 100 * 4)
 
 
-@tool("sharpening", section=Section.IMAGE, family=Family.IMAGE, settings=SharpeningSettings, accepts={"image"})
+@tool("sharpening", section=Section.IMAGE, family=Family.IMAGE, settings=SharpeningSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Sharpen an image (adaptive, unsharp mask or high-pass), optionally denoising first."""
     s: SharpeningSettings = call.settings  # type: ignore[assignment]

@@ -46,7 +46,7 @@ def apply(image: pyvips.Image, s: WatermarkTextSettings) -> pyvips.Image:
 
 
 @tool("watermark-text", section=Section.IMAGE, family=Family.IMAGE, settings=WatermarkTextSettings,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Add a text watermark."""
     s: WatermarkTextSettings = call.settings  # type: ignore[assignment]

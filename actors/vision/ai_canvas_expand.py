@@ -35,7 +35,7 @@ _models.requires("ai-canvas-expand", lambda s: () if s.tier == "fast" else (_inp
 
 
 @tool("ai-canvas-expand", section=Section.IMAGE, family=Family.VISION, settings=CanvasExpandSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Expand the canvas and fill the new borders with matching content."""
     s: CanvasExpandSettings = call.settings  # type: ignore[assignment]

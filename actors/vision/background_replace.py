@@ -24,7 +24,7 @@ _models.requires("background-replace", (_segment.BUNDLE,))
 
 
 @tool("background-replace", section=Section.IMAGE, family=Family.VISION, settings=BackgroundReplaceSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Replace the background with a colour or a gradient."""
     s: BackgroundReplaceSettings = call.settings  # type: ignore[assignment]

@@ -20,7 +20,7 @@ _models.requires("blur-background", (_segment.BUNDLE,))
 
 
 @tool("blur-background", section=Section.IMAGE, family=Family.VISION, settings=BlurBackgroundSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Blur the background behind the subject."""
     s: BlurBackgroundSettings = call.settings  # type: ignore[assignment]

@@ -48,7 +48,7 @@ def blur_regions(rgb: np.ndarray, boxes, radius: int, method: str = "blur", grow
 
 
 @tool("blur-faces", section=Section.IMAGE, family=Family.VISION, settings=BlurFacesSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Blur every face in a photo."""
     s: BlurFacesSettings = call.settings  # type: ignore[assignment]

@@ -21,7 +21,7 @@ _models.requires("colorize", (_restore.COLOR_BUNDLE,))
 
 
 @tool("colorize", section=Section.IMAGE, family=Family.VISION, settings=ColorizeSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Colorize a black-and-white photo."""
     s: ColorizeSettings = call.settings  # type: ignore[assignment]

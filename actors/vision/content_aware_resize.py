@@ -111,7 +111,7 @@ def carve_width(rgb: np.ndarray, target: int, s: ContentAwareResizeSettings, pro
 
 
 @tool("content-aware-resize", section=Section.IMAGE, family=Family.VISION, settings=ContentAwareResizeSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Resize by removing or adding low-energy seams (seam carving), keeping the important content intact."""
     s: ContentAwareResizeSettings = call.settings  # type: ignore[assignment]

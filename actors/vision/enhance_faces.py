@@ -33,7 +33,7 @@ _models.requires("enhance-faces", requirement)
 
 
 @tool("enhance-faces", section=Section.IMAGE, family=Family.VISION, settings=EnhanceFacesSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Restore blurry or damaged faces."""
     s: EnhanceFacesSettings = call.settings  # type: ignore[assignment]

@@ -32,7 +32,7 @@ def read_mask(path, shape, limits) -> np.ndarray:
 
 
 @tool("erase-object", section=Section.IMAGE, family=Family.VISION, settings=EraseObjectSettings, mode=Mode.LONG,
-      inputs=(2, 2), roles=("mask",), accepts={"image"})
+      inputs=(2, 2), roles=("mask",), accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Erase objects: fill the white area of the mask with plausible background (LaMa)."""
     s: EraseObjectSettings = call.settings  # type: ignore[assignment]

@@ -51,7 +51,7 @@ def denoise(rgb: np.ndarray, s: NoiseRemovalSettings) -> np.ndarray:
 
 
 @tool("noise-removal", section=Section.IMAGE, family=Family.VISION, settings=NoiseRemovalSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Remove sensor noise and grain."""
     s: NoiseRemovalSettings = call.settings  # type: ignore[assignment]

@@ -30,7 +30,7 @@ def _bundles(s: OcrSettings) -> tuple[str, ...]:
 _models.requires("ocr", _bundles)
 
 
-@tool("ocr", section=Section.IMAGE, family=Family.VISION, settings=OcrSettings, mode=Mode.LONG, accepts={"image"})
+@tool("ocr", section=Section.IMAGE, family=Family.VISION, settings=OcrSettings, mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Extract text (and word boxes) from an image."""
     s: OcrSettings = call.settings  # type: ignore[assignment]

@@ -139,7 +139,7 @@ def _cache(call: ToolCall, rgb, mask, info) -> None:
 
 
 @tool("passport-photo", section=Section.IMAGE, family=Family.VISION, settings=PassportSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Make a passport photo for a country's rules (size, head height, background), optionally on a print sheet."""
     s: PassportSettings = call.settings  # type: ignore[assignment]
@@ -150,7 +150,7 @@ def run(call: ToolCall) -> ToolResult:
 
 
 @tool("passport-photo/analyze", section=Section.IMAGE, family=Family.VISION, settings=AnalyzeSettings,
-      mode=Mode.LONG, accepts={"image"}, pipeline=False)
+      mode=Mode.LONG, accepts={"image", "svg"}, pipeline=False)
 def analyze_route(call: ToolCall) -> ToolResult:
     """Phase 1: face detection and background removal; returns the landmarks and caches the work."""
     s: AnalyzeSettings = call.settings  # type: ignore[assignment]

@@ -42,7 +42,7 @@ def fix_region(rgb: np.ndarray, box, sensitivity: float, strength: float) -> int
 
 
 @tool("red-eye-removal", section=Section.IMAGE, family=Family.VISION, settings=RedEyeSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Remove red eyes from flash photos."""
     s: RedEyeSettings = call.settings  # type: ignore[assignment]

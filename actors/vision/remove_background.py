@@ -118,7 +118,7 @@ MASK = "model-mask.png"
 
 
 @tool("remove-background", section=Section.IMAGE, family=Family.VISION, settings=RemoveBackgroundSettings,
-      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image"})
+      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Remove the background of a photo (transparent, colour, gradient, blur or image behind the subject)."""
     s: RemoveBackgroundSettings = call.settings  # type: ignore[assignment]

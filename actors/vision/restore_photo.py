@@ -65,7 +65,7 @@ def scratch_mask(rgb: np.ndarray, mode: str) -> np.ndarray:
 
 
 @tool("restore-photo", section=Section.IMAGE, family=Family.VISION, settings=RestorePhotoSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Restore an old photo: scratches, noise, faces and (optionally) colour."""
     s: RestorePhotoSettings = call.settings  # type: ignore[assignment]

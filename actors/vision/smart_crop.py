@@ -104,7 +104,7 @@ def trim_box(rgb: np.ndarray, alpha: np.ndarray | None, threshold: int) -> tuple
 
 
 @tool("smart-crop", section=Section.IMAGE, family=Family.VISION, settings=SmartCropSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Crop to the interesting part: the subject, a face, or the content inside uniform borders."""
     s: SmartCropSettings = call.settings  # type: ignore[assignment]

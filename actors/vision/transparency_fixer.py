@@ -18,7 +18,7 @@ class TransparencyFixerSettings(ToolSettings):
 
 
 @tool("transparency-fixer", section=Section.IMAGE, family=Family.VISION, settings=TransparencyFixerSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Fix PNG transparency: remove fringes, or cut out an image that has none."""
     s: TransparencyFixerSettings = call.settings  # type: ignore[assignment]

@@ -64,7 +64,7 @@ def upscale(rgb: np.ndarray, s: UpscaleSettings) -> np.ndarray:
 
 
 @tool("upscale", section=Section.IMAGE, family=Family.VISION, settings=UpscaleSettings, mode=Mode.LONG,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Enlarge an image 2x or 4x with Real-ESRGAN."""
     s: UpscaleSettings = call.settings  # type: ignore[assignment]
