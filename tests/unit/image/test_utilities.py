@@ -325,3 +325,23 @@ def test_qr_margin_and_error_correction(tmp_path):
     assert high.extra["errorCorrectionLevel"] == "H" and high.extra["version"] > low["version"]
     assert low["errorCorrectionLevel"] in ("L", "M")  # segno may raise the level for free within the version
     assert [c.text for c in read_codes(high.outputs[0])] == [data]
+
+
+def test_image_to_base64_several_files_give_results(samples, tmp_path):
+    import base64
+
+    r = run_tool("image-to-base64", [samples / "photo.png", samples / "photo.jpg", samples / "small.png"], {},
+                 tmp_path, names=["a.png", "b.jpg", "c.png"])
+    results = r.extra["results"]
+    assert [x["filename"] for x in results] == ["a.png", "b.jpg", "c.png"]
+    assert [x["mimeType"] for x in results] == ["image/png", "image/jpeg", "image/png"]
+    assert [(x["width"], x["height"]) for x in results] == [(400, 300), (400, 300), (200, 150)]
+    for x, src in zip(results, [samples / "photo.png", samples / "photo.jpg", samples / "small.png"], strict=True):
+        assert base64.b64decode(x["base64"]) == src.read_bytes()
+        assert x["dataUri"] == f"data:{x['mimeType']};base64,{x['base64']}"
+        assert x["originalSize"] == src.stat().st_size and x["encodedSize"] == len(x["dataUri"])
+    texts = {p.name: p for p in r.outputs if p.suffix == ".txt"}
+    assert set(texts) == {"a-base64.txt", "b-base64.txt", "c-base64.txt"}
+    assert texts["b-base64.txt"].read_text() == results[1]["dataUri"]
+    single = run_tool("image-to-base64", samples / "photo.png", {"format": "plain"}, tmp_path)
+    assert single.extra["base64"] == single.extra["results"][0]["base64"]
