@@ -12,22 +12,11 @@ import numpy as np
 import pyvips
 
 
-def photo_array(width: int = 480, height: int = 360, seed: int = 3) -> np.ndarray:
-    """A photo-like RGB scene: a lit gradient, overlapping discs and blocks of many colours, fine grain."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(float)
-    img = np.zeros((height, width, 3))
-    img[..., 0] = 90 + 80 * x / width
-    img[..., 1] = 120 + 60 * y / height
-    img[..., 2] = 150 - 50 * x / width
-    for _ in range(25):
-        cx, cy, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(8, 60)
-        img[(x - cx) ** 2 + (y - cy) ** 2 < r * r] = rng.uniform(20, 235, 3)
-    for _ in range(15):
-        x0, y0 = rng.integers(0, width - 40), rng.integers(0, height - 40)
-        img[y0:y0 + rng.integers(5, 40), x0:x0 + rng.integers(5, 40)] = rng.uniform(20, 235, 3)
-    img += rng.normal(0, 6, (height, width, 1))  # film grain / fine texture
-    return np.clip(img, 0, 255).astype(np.uint8)
+def photo_array(scene: str = "coffee") -> np.ndarray:
+    """A real photograph (scikit-image's sample data: coffee, chelsea the cat, astronaut), RGB uint8."""
+    from skimage import data
+
+    return np.ascontiguousarray(getattr(data, scene)()[..., :3])
 
 
 def to_vips(array: np.ndarray) -> pyvips.Image:
@@ -35,14 +24,15 @@ def to_vips(array: np.ndarray) -> pyvips.Image:
         interpretation="b-w" if array.ndim == 2 or array.shape[2] == 1 else "srgb")
 
 
-def photo(path: Path, **kw) -> Path:
-    to_vips(photo_array(**kw)).jpegsave(str(path), Q=92)
+def photo(path: Path, scene: str = "coffee") -> Path:
+    """The photo as a camera JPEG (quality 92)."""
+    to_vips(photo_array(scene)).jpegsave(str(path), Q=92)
     return path
 
 
-def soft_photo(path: Path, blur: float = 1.5, **kw) -> Path:
+def soft_photo(path: Path, blur: float = 1.5, scene: str = "coffee") -> Path:
     """The photo slightly out of focus (gaussian σ `blur`), saved as a JPEG as a camera would."""
-    to_vips(photo_array(**kw)).gaussblur(blur).cast("uchar").jpegsave(str(path), Q=92)
+    to_vips(photo_array(scene)).gaussblur(blur).cast("uchar").jpegsave(str(path), Q=92)
     return path
 
 
