@@ -831,11 +831,42 @@ def supports_batch(spec: ToolSpec) -> bool:
     return spec.body == "multipart" and not spec.multi_input and not spec.is_subroute and spec.inputs[1] >= 1
 
 
+def setting_aliases(model: type) -> dict[str, str]:
+    """{alias: documented name} for every setting that also accepts another name (pydantic AliasChoices:
+    the documented name first, then the peer's)."""
+    from pydantic import AliasChoices
+
+    out: dict[str, str] = {}
+    for field_name, info in model.model_fields.items():
+        choices = info.validation_alias
+        if not isinstance(choices, AliasChoices):
+            continue
+        names = [c for c in choices.choices if isinstance(c, str)]
+        primary = names[0] if names else field_name
+        for alias in names[1:]:
+            if alias not in (field_name, primary):
+                out[alias] = primary
+    return out
+
+
+def document_aliases(model: type, schema: dict[str, Any]) -> None:
+    """Each alias as a property of its own, marked deprecated, pointing at the documented setting."""
+    props = schema.get("properties", {})
+    for alias, primary in setting_aliases(model).items():
+        if primary not in props or alias in props:
+            continue
+        props[alias] = {**copy.deepcopy(props[primary]), "deprecated": True, "x-alias-of": primary,
+                        "description": f"Alias of `{primary}` (the name the peer's current API uses); "
+                                       f"`{primary}` wins when both are sent."}
+        props[alias].pop("default", None)
+
+
 def settings_schema(spec: ToolSpec, components: dict[str, Any]) -> dict[str, Any]:
     name = settings_component(spec)
     if name not in components:
         raw = spec.settings.model_json_schema(by_alias=True, ref_template=SCHEMA_REF + name + "_{model}")
         hoist(raw, name, components)
+        document_aliases(spec.settings, components[name])
         components[name].setdefault("description", f"Settings of {spec.id} (camelCase names; all optional "
                                                     "unless marked required).")
     return ref(name)

@@ -186,9 +186,11 @@ def smoothstep(t: pyvips.Image) -> pyvips.Image:
 
 def load_streaming(path, limits) -> tuple[pyvips.Image, str]:
     """Open for one top-to-bottom pass when no rotation is needed (no full decode into memory);
-    rotated (EXIF 2..8) or HEVC inputs are fully decoded upright."""
+    rotated (EXIF 2..8) inputs are fully decoded upright; formats decoded in memory come back as they are."""
     header, fmt = v.open_image(path, limits)
-    if fmt == "heic" or v.orientation(header) not in (0, 1):
+    if fmt in v.IN_MEMORY:
+        return v.run_vips("decoded", lambda: header.autorot().copy_memory()), fmt
+    if v.orientation(header) not in (0, 1):
         return v.load_upright(path, limits)
     image, _ = v.open_image(path, limits, access="sequential")
     return image, fmt

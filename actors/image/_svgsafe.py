@@ -1,6 +1,6 @@
 """SVG sanitising: no scripts, no event handlers, no external references (http, file, ...), no entities.
 
-Only same-document references (#id) and inline raster data URIs survive. The result is re-serialised
+A standard DOCTYPE is accepted and dropped. Only same-document references (#id) and inline raster data URIs survive. The result is re-serialised
 from the parsed tree, so nothing the parser did not understand reaches the renderer.
 """
 
@@ -43,9 +43,12 @@ def sanitize(data: bytes) -> tuple[bytes, int]:
     if len(data) > MAX_BYTES:
         raise bad_input("The SVG is too large (over 20 MB).")
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        # A DOCTYPE alone is harmless (expat never fetches the external DTD) and potrace, Inkscape and
+        # Illustrator write the standard one; it is dropped on re-serialisation. Entity declarations
+        # (billion laughs) and external references are what a DTD can do harm with, and are refused.
+        root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise bad_input("The SVG uses a DTD or entities, which are not allowed.") from None
+        raise bad_input("The SVG declares entities or external references, which are not allowed.") from None
     except ET.ParseError:
         raise bad_input("The file is not a well-formed SVG document.") from None
     if _local(root.tag) != "svg":

@@ -1,7 +1,9 @@
 """Shared image plumbing for the image tools: safe loading, format detection, saving.
 
-pyvips first (streaming, shrink-on-load); pillow-heif where libvips lacks a codec (HEVC).
-Every decode error becomes a client error with a message that names no path.
+pyvips first (streaming, shrink-on-load); pillow-heif where libvips lacks a codec (HEVC); Pillow for BMP,
+ICO, PSD (the flattened composite) and JPEG XL, which this libvips build does not read. An SVG is
+sanitised (_svgsafe) and rasterised at its own size before any tool sees it, never handed to libvips as
+it came. Every decode error becomes a client error with a message that names no path.
 """
 
 from __future__ import annotations
@@ -93,11 +95,40 @@ def check_pixels(width: int, height: int, limits: Limits, what: str = "The image
         )
 
 
+# formats decoded whole into memory by open_image (not by a libvips file loader): there is nothing to
+# shrink on load or stream, and the image open_image returned is the decoded image
+IN_MEMORY = {"heic", "svg", "bmp", "ico", "psd", "jxl"}
+
+
+def sniff_other(path: Path) -> str | None:
+    """SVG, or one of the formats decoded through Pillow, from the file's first bytes (else None)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if head[:2] == b"BM" and len(head) > 14:
+        return "bmp"
+    if head[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00"):  # icon, cursor
+        return "ico"
+    if head[:4] == b"8BPS":
+        return "psd"
+    if head[:2] == b"\xff\x0a" or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+        return "jxl"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<svg" in text and text.startswith((b"<?xml", b"<svg", b"<!--", b"<!doctype svg")):
+        return "svg"
+    return None
+
+
 def open_image(path: Path, limits: Limits, *, access: str = "random") -> tuple[pyvips.Image, str]:
     """Open lazily (header only), check the pixel limit, decode HEVC through pillow-heif.
 
-    Returns the image (not yet EXIF-rotated) and its source format.
+    Returns the image (not yet EXIF-rotated) and its source format. SVG, BMP, ICO, PSD and JPEG XL come
+    back decoded, in memory (see IN_MEMORY).
     """
+    other = sniff_other(path)
+    if other == "svg":
+        return _render_svg(path, limits), other
+    if other is not None:
+        return _decode_pillow(path, limits, other), other
     try:
         image = pyvips.Image.new_from_file(str(path), access=access, fail_on="warning")
     except pyvips.Error:
@@ -107,6 +138,51 @@ def open_image(path: Path, limits: Limits, *, access: str = "random") -> tuple[p
     if fmt == "heic":
         image = _decode_hevc(path)
     return image, fmt
+
+
+def _render_svg(path: Path, limits: Limits) -> pyvips.Image:
+    """The sanitised SVG rendered at its own size (72 dpi: one SVG px per pixel)."""
+    from actors.image import _svgsafe
+
+    clean, _removed = _svgsafe.sanitize(path.read_bytes())
+    try:
+        header = pyvips.Image.svgload_buffer(clean, unlimited=False)
+    except pyvips.Error:
+        raise bad_input("The SVG could not be rendered: it may be empty or invalid.") from None
+    check_pixels(header.width, header.height, limits, "The rendered SVG")
+    try:
+        return header.copy_memory()
+    except pyvips.Error:
+        raise bad_input("The SVG could not be rendered: it may be empty or invalid.") from None
+
+
+def _decode_pillow(path: Path, limits: Limits, fmt: str) -> pyvips.Image:
+    """BMP, ICO (its largest size), PSD (the composite Photoshop stores beside the layers) or JPEG XL (its
+    first frame), decoded through Pillow into 8-bit sRGB(A) or grey(+alpha)."""
+    import warnings
+
+    from PIL import Image
+
+    if fmt == "jxl":
+        import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as pil:
+                check_pixels(pil.width, pil.height, limits)
+                pil.load()
+                if pil.mode not in ("RGB", "RGBA", "L", "LA"):
+                    alpha = "A" in pil.getbands() or "transparency" in pil.info
+                    pil = pil.convert("RGBA" if alpha else "RGB")
+                bands = len(pil.getbands())
+                data = pil.tobytes()
+                width, height = pil.size
+    except ToolError:
+        raise
+    except Exception:  # Pillow raises many types for corrupt files (OSError, ValueError, SyntaxError...)
+        raise bad_input(f"The {fmt.upper()} file is corrupt or uses an unsupported variant.") from None
+    image = pyvips.Image.new_from_memory(data, width, height, bands, "uchar")
+    return image.copy(interpretation="srgb" if bands >= 3 else "b-w")
 
 
 def _decode_hevc(path: Path) -> pyvips.Image:
@@ -257,7 +333,7 @@ def run_vips(action: str, fn, *args, **kwargs):
 def load_shrunk(path: Path, header: pyvips.Image, fmt: str, need_w: int, need_h: int) -> pyvips.Image:
     """Decode with shrink-on-load (JPEG DCT scaling, WebP scaled decode) to no less than need_w×need_h
     (upright), strictly (a truncated file fails), then apply EXIF orientation."""
-    if fmt == "heic":
+    if fmt in IN_MEMORY:
         return header.autorot()
     w, h = header.width, header.height
     if orientation(header) in (5, 6, 7, 8):

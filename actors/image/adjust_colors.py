@@ -70,7 +70,7 @@ def adjust(rgb: pyvips.Image, s: AdjustColorsSettings) -> pyvips.Image:
     return x
 
 
-@tool("adjust-colors", section=Section.IMAGE, settings=AdjustColorsSettings, accepts={"image"})
+@tool("adjust-colors", section=Section.IMAGE, settings=AdjustColorsSettings, accepts={"image", "svg"})
 def run(call: ToolCall[AdjustColorsSettings]) -> ToolResult:
     """Adjust brightness, contrast, colour balance and more."""
     s = call.settings

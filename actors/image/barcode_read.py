@@ -21,7 +21,7 @@ class BarcodeReadSettings(ToolSettings):
     try_harder: bool = Field(True, description="Also try rotated, inverted and downscaled versions")
 
 
-@tool("barcode-read", section=Section.IMAGE, settings=BarcodeReadSettings, accepts={"image"})
+@tool("barcode-read", section=Section.IMAGE, settings=BarcodeReadSettings, accepts={"image", "svg"})
 def run(call: ToolCall[BarcodeReadSettings]) -> ToolResult:
     """Find and decode every barcode in an image."""
     import zxingcpp

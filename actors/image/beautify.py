@@ -126,7 +126,7 @@ def background(width: int, height: int, s: BeautifySettings, image):
 
 
 @tool("beautify", section=Section.IMAGE, settings=BeautifySettings, inputs=(1, 2),
-      roles=("background",), accepts={"image"})
+      roles=("background",), accepts={"image", "svg"})
 def run(call: ToolCall[BeautifySettings]) -> ToolResult:
     """Put a screenshot on a background with a frame and a shadow."""
     s = call.settings

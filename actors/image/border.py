@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
@@ -12,14 +12,19 @@ from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class BorderSettings(ToolSettings):
-    width: int = Field(20, ge=0, le=1000, description="Border thickness, px")
-    color: str = Field("#000000", pattern=lay.HEX_PATTERN, description="Border colour (first gradient/pattern colour)")
+    # AliasChoices: the reference's name first (it wins when both are sent), then the peer's current names
+    width: int = Field(20, ge=0, le=1000, validation_alias=AliasChoices("width", "size", "borderWidth"),
+                       description="Border thickness, px (aliases: size, borderWidth)")
+    color: str = Field("#000000", pattern=lay.HEX_PATTERN, validation_alias=AliasChoices("color", "borderColor"),
+                       description="Border colour, the first gradient/pattern colour (alias: borderColor)")
     style: Literal["solid", "gradient", "pattern"] = Field("solid", description="How the border is filled")
     color2: str = Field("#ffffff", pattern=lay.HEX_PATTERN, description="Second colour (gradient end / pattern)")
     gradient_angle: float = Field(135, ge=0, le=360, description="Gradient direction, degrees (CSS)")
     pattern: Literal["stripes", "checker", "dots"] = Field("stripes", description="Pattern (pattern style)")
     pattern_size: int = Field(12, ge=2, le=200, description="Pattern cell size, px")
-    border_radius: int = Field(0, ge=0, le=2000, description="Outer corner radius, px")
+    border_radius: int = Field(0, ge=0, le=2000,
+                               validation_alias=AliasChoices("borderRadius", "border_radius", "cornerRadius"),
+                               description="Outer corner radius, px (alias: cornerRadius)")
     padding: int = Field(0, ge=0, le=1000, description="Space between the image and the border, px")
     padding_color: str = Field("#ffffff", pattern=lay.HEX_PATTERN, description="Colour of the padding")
     shadow: bool = Field(False, description="Drop shadow under the framed image")
@@ -47,7 +52,7 @@ def pattern_fill(width: int, height: int, kind: str, size: int, a: list[int], b:
     return lay.render_svg(lay.svg_doc(width, height, body, tile), width, height)
 
 
-@tool("border", section=Section.IMAGE, settings=BorderSettings, accepts={"image"})
+@tool("border", section=Section.IMAGE, settings=BorderSettings, accepts={"image", "svg"})
 def run(call: ToolCall[BorderSettings]) -> ToolResult:
     """Add a border or frame around an image."""
     s = call.settings

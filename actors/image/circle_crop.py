@@ -20,7 +20,7 @@ class CircleCropSettings(ToolSettings):
     output_size: int | None = Field(None, ge=16, le=8192, description="Output width and height (default: the crop)")
 
 
-@tool("circle-crop", section=Section.IMAGE, settings=CircleCropSettings, accepts={"image"})
+@tool("circle-crop", section=Section.IMAGE, settings=CircleCropSettings, accepts={"image", "svg"})
 def run(call: ToolCall[CircleCropSettings]) -> ToolResult:
     """Crop an image to a circle."""
     s = call.settings

@@ -91,7 +91,7 @@ def cell_box(cell: Cell, width: int, height: int, gap: int) -> tuple[int, int, i
 
 
 @tool("collage", section=Section.IMAGE, settings=CollageSettings, inputs=(1, 64),
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall[CollageSettings]) -> ToolResult:
     """Arrange images in a collage template."""
     s = call.settings

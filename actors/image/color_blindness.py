@@ -63,7 +63,7 @@ def simulate(rgb: pyvips.Image, kind: str) -> pyvips.Image:
 
 
 @tool("color-blindness", section=Section.IMAGE, settings=ColorBlindnessSettings,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall[ColorBlindnessSettings]) -> ToolResult:
     """Simulate how an image looks with a colour vision deficiency."""
     s = call.settings

@@ -44,7 +44,7 @@ def dominant_colors(pixels, k: int, seed: int = 0):
     return [(np.clip(np.rint(centers[i]), 0, 255).astype(int), float(shares[i])) for i in order if shares[i] > 0]
 
 
-@tool("color-palette", section=Section.IMAGE, settings=ColorPaletteSettings, accepts={"image"})
+@tool("color-palette", section=Section.IMAGE, settings=ColorPaletteSettings, accepts={"image", "svg"})
 def run(call: ToolCall[ColorPaletteSettings]) -> ToolResult:
     """Extract the dominant colours of an image and draw them as a swatch strip."""
     import numpy as np

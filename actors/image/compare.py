@@ -48,7 +48,7 @@ def similarity(a, b) -> dict:
 
 
 @tool("compare", section=Section.IMAGE, settings=CompareSettings, inputs=(2, 2),
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall[CompareSettings]) -> ToolResult:
     """Compare two images: a visual comparison and similarity scores."""
     s = call.settings

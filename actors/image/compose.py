@@ -25,7 +25,7 @@ class ComposeSettings(ToolSettings):
     blend: Blend = Field("over", description="Blend mode")
 
 
-@tool("compose", section=Section.IMAGE, settings=ComposeSettings, accepts={"image"},
+@tool("compose", section=Section.IMAGE, settings=ComposeSettings, accepts={"image", "svg"},
       inputs=(2, 2), roles=("overlay",))
 def run(call: ToolCall[ComposeSettings]) -> ToolResult:
     """Layer a second image on top of the first."""

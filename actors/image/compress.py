@@ -48,7 +48,7 @@ def search_quality(image, fmt: str, target_bytes: int) -> tuple[bytes, int, bool
     return smallest[0], smallest[1], False
 
 
-@tool("compress", section=Section.IMAGE, settings=CompressSettings, accepts={"image"})
+@tool("compress", section=Section.IMAGE, settings=CompressSettings, accepts={"image", "svg"})
 def run(call: ToolCall[CompressSettings]) -> ToolResult:
     """Compress an image by quality or to a target size."""
     s = call.settings

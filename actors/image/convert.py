@@ -20,7 +20,7 @@ class ConvertSettings(ToolSettings):
     quality: int | None = Field(None, ge=1, le=100, description="Quality for lossy formats")
 
 
-@tool("convert", section=Section.IMAGE, settings=ConvertSettings, accepts={"image"})
+@tool("convert", section=Section.IMAGE, settings=ConvertSettings, accepts={"image", "svg"})
 def run(call: ToolCall[ConvertSettings]) -> ToolResult:
     """Convert an image to another format."""
     s = call.settings

@@ -34,7 +34,7 @@ def crop_box(w: int, h: int, s: CropSettings) -> tuple[int, int, int, int]:
     return left, top, cw, ch
 
 
-@tool("crop", section=Section.IMAGE, settings=CropSettings, accepts={"image"})
+@tool("crop", section=Section.IMAGE, settings=CropSettings, accepts={"image", "svg"})
 def run(call: ToolCall[CropSettings]) -> ToolResult:
     """Crop a rectangle out of an image."""
     s = call.settings

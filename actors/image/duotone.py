@@ -16,7 +16,7 @@ class DuotoneSettings(ToolSettings):
     intensity: float = Field(100, ge=0, le=100, description="How much of the duotone to apply, in percent")
 
 
-@tool("duotone", section=Section.IMAGE, settings=DuotoneSettings, accepts={"image"})
+@tool("duotone", section=Section.IMAGE, settings=DuotoneSettings, accepts={"image", "svg"})
 def run(call: ToolCall[DuotoneSettings]) -> ToolResult:
     """Recolour an image with two colours."""
     s = call.settings

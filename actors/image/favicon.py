@@ -69,7 +69,7 @@ def master(image: pyvips.Image, s: FaviconSettings) -> Image.Image:
     return square
 
 
-@tool("favicon", section=Section.IMAGE, settings=FaviconSettings, accepts={"image"})
+@tool("favicon", section=Section.IMAGE, settings=FaviconSettings, accepts={"image", "svg"})
 def run(call: ToolCall[FaviconSettings]) -> ToolResult:
     """Generate favicons in every standard size, with .ico, manifest and HTML."""
     s = call.settings

@@ -74,7 +74,7 @@ def caption(width: int, height: int, s: GifToolsSettings):
     return lay.render_svg(lay.svg_doc(width, height, text), width, height)
 
 
-@tool("gif-tools", section=Section.IMAGE, settings=GifToolsSettings, accepts={"image"})
+@tool("gif-tools", section=Section.IMAGE, settings=GifToolsSettings, accepts={"image", "svg"})
 def run(call: ToolCall[GifToolsSettings]) -> ToolResult:
     """Edit an animated GIF frame by frame, keeping the animation."""
     s = call.settings
@@ -124,7 +124,7 @@ class GifInfoSettings(ToolSettings):
     """No settings."""
 
 
-@tool("gif-tools/info", section=Section.IMAGE, settings=GifInfoSettings, accepts={"image"})
+@tool("gif-tools/info", section=Section.IMAGE, settings=GifInfoSettings, accepts={"image", "svg"})
 def info(call: ToolCall) -> ToolResult:
     """Frame count, dimensions, duration and loop count of a GIF."""
     anim = _anim.load(call.inputs[0], call.limits)

@@ -15,7 +15,7 @@ class GifWebpSettings(ToolSettings):
     resize_percent: int = Field(100, ge=10, le=100, description="Scale every frame, percent")
 
 
-@tool("gif-webp", section=Section.IMAGE, settings=GifWebpSettings, accepts={"image"})
+@tool("gif-webp", section=Section.IMAGE, settings=GifWebpSettings, accepts={"image", "svg"})
 def run(call: ToolCall[GifWebpSettings]) -> ToolResult:
     """Convert an animated GIF to WebP, or an (animated) WebP to GIF."""
     s = call.settings

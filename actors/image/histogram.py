@@ -34,7 +34,7 @@ def channel_stats(values, counts) -> dict:
             "min": int(nonzero[0]), "max": int(nonzero[-1])}
 
 
-@tool("histogram", section=Section.IMAGE, settings=HistogramSettings, accepts={"image"})
+@tool("histogram", section=Section.IMAGE, settings=HistogramSettings, accepts={"image", "svg"})
 def run(call: ToolCall[HistogramSettings]) -> ToolResult:
     """Draw the RGB histogram of an image and return per-channel statistics."""
     import numpy as np

@@ -36,7 +36,7 @@ def padded_size(w: int, h: int, rw: float, rh: float) -> tuple[int, int]:
     return max(w, round(h * rw / rh)), h
 
 
-@tool("image-pad", section=Section.IMAGE, settings=ImagePadSettings, accepts={"image"})
+@tool("image-pad", section=Section.IMAGE, settings=ImagePadSettings, accepts={"image", "svg"})
 def run(call: ToolCall[ImagePadSettings]) -> ToolResult:
     """Pad an image to an aspect ratio."""
     s = call.settings

@@ -119,7 +119,7 @@ def fit_target(items, s: ImageToPdfSettings, target: int) -> tuple[bytes, bool, 
     return smallest[0], False, smallest[1], smallest[2]
 
 
-@tool("image-to-pdf", section=Section.IMAGE, settings=ImageToPdfSettings, accepts={"image"},
+@tool("image-to-pdf", section=Section.IMAGE, settings=ImageToPdfSettings, accepts={"image", "svg"},
       inputs=(1, 500))
 def run(call: ToolCall[ImageToPdfSettings]) -> ToolResult:
     """Put images into a PDF, one per page."""

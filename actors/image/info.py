@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyvips
-
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
@@ -56,37 +54,61 @@ def read_exif(path: Path) -> dict:
         return {}
 
 
-def describe(path: Path, limits) -> dict:
+def read_dpi(path: Path) -> list[float] | None:
+    """The resolution the file declares, or None when it declares none.
+
+    libvips cannot tell: it reports 72 dpi for a PNG or JPEG without a resolution and 25.4 dpi (1 px/mm)
+    for other formats, so the file's own header is read through Pillow (JFIF density in inches or cm, then
+    EXIF; PNG pHYs; TIFF X/YResolution unless its unit is "none").
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as pil:
+            dpi = pil.info.get("dpi")
+            if pil.format == "TIFF" and pil.tag_v2.get(296) == 1:  # ResolutionUnit "none": an aspect ratio
+                return None
+    except Exception:
+        return None
+    try:
+        x, y = (float(value) for value in dpi)
+    except (TypeError, ValueError):
+        return None
+    if x <= 1 or y <= 1:
+        return None
+    return [round(x, 2), round(y, 2)]
+
+
+def describe(path: Path, limits, name: str | None = None) -> dict:
     image, fmt = v.open_image(path, limits)
     width, height = v.upright_size(image)
-    try:
-        xres = image.get("xres")
-        yres = image.get("yres")
-        dpi = [round(xres * 25.4, 2), round(yres * 25.4, 2)]
-    except pyvips.Error:
-        dpi = None
-    if dpi is not None and dpi[0] <= 1 and dpi[1] <= 1:
-        dpi = None  # libvips' default of 1 px/mm: the file has no resolution
     pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
+    exif = read_exif(path)
+    size = path.stat().st_size
     return {
         "width": width,
         "height": height,
         "format": fmt,
-        "size": path.stat().st_size,
+        "size": size,
         "channels": image.bands,
         "hasAlpha": bool(image.hasalpha()),
-        "dpi": dpi,
+        "dpi": read_dpi(path),
         "space": str(image.interpretation),
         "bitDepth": {"uchar": 8, "char": 8, "ushort": 16, "short": 16}.get(str(image.format), 32),
         "orientation": v.orientation(image),
         "pages": pages,
-        "exif": read_exif(path),
+        "exif": exif,
+        # the peer's names: fileSize and colorSpace repeat size and space
+        "filename": name or path.name,
+        "fileSize": size,
+        "colorSpace": str(image.interpretation),
+        "hasExif": bool(exif) or bool(image.get_typeof("exif-data")),
     }
 
 
-@tool("info", section=Section.IMAGE, settings=InfoSettings, accepts={"image"})
+@tool("info", section=Section.IMAGE, settings=InfoSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Read an image's dimensions, format, channels, DPI and EXIF."""
-    data = describe(call.inputs[0], call.limits)
+    data = describe(call.inputs[0], call.limits, call.names[0] if call.names else None)
     out = lay.write_json(call.workdir / f"{call.stem()}-info.json", data)
     return ToolResult([out], data)

@@ -22,7 +22,7 @@ class LqipSettings(ToolSettings):
     quality: int = Field(50, ge=1, le=100, description="Quality for webp/jpeg")
 
 
-@tool("lqip-placeholder", section=Section.IMAGE, settings=LqipSettings, accepts={"image"})
+@tool("lqip-placeholder", section=Section.IMAGE, settings=LqipSettings, accepts={"image", "svg"})
 def run(call: ToolCall[LqipSettings]) -> ToolResult:
     """Make a low-quality image placeholder (a few hundred bytes) and its data URI."""
     s = call.settings

@@ -58,7 +58,7 @@ def assign(boxes: list[dict], given: list[TextBox]) -> list[tuple[dict, str]]:
     return [(box, used[box["id"]]) for box in boxes if used.get(box["id"], "").strip()]
 
 
-@tool("meme-generator", section=Section.IMAGE, settings=MemeSettings, accepts={"image"},
+@tool("meme-generator", section=Section.IMAGE, settings=MemeSettings, accepts={"image", "svg"},
       inputs=(0, 1), body="either", pipeline=False)
 def run(call: ToolCall[MemeSettings]) -> ToolResult:
     """Make a meme from a template or your own image."""

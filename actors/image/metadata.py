@@ -161,7 +161,7 @@ def _copy_input(call: ToolCall, fmt: str):
     return out
 
 
-@tool("strip-metadata", section=Section.IMAGE, settings=NoSettings, accepts={"image"})
+@tool("strip-metadata", section=Section.IMAGE, settings=NoSettings, accepts={"image", "svg"})
 def strip(call: ToolCall) -> ToolResult:
     """Remove EXIF, IPTC and XMP metadata."""
     fmt, orientation = _checked(call)
@@ -172,7 +172,7 @@ def strip(call: ToolCall) -> ToolResult:
     return ToolResult([out], {"fieldsRemoved": max(0, before - after), "fieldsKept": after})
 
 
-@tool("strip-metadata/inspect", section=Section.IMAGE, settings=NoSettings, accepts={"image"},
+@tool("strip-metadata/inspect", section=Section.IMAGE, settings=NoSettings, accepts={"image", "svg"},
       pipeline=False)
 def strip_inspect(call: ToolCall) -> ToolResult:
     """Inspect the metadata fields that strip-metadata would remove."""
@@ -216,7 +216,7 @@ def assignments(s: EditMetadataSettings, fmt: str) -> list[str]:
     return out
 
 
-@tool("edit-metadata", section=Section.IMAGE, settings=EditMetadataSettings, accepts={"image"})
+@tool("edit-metadata", section=Section.IMAGE, settings=EditMetadataSettings, accepts={"image", "svg"})
 def edit(call: ToolCall[EditMetadataSettings]) -> ToolResult:
     """Write title, description, author, copyright, keywords, GPS and date into the image's metadata."""
     s = call.settings
@@ -229,7 +229,7 @@ def edit(call: ToolCall[EditMetadataSettings]) -> ToolResult:
     return ToolResult([out], {"metadata": summary, "fieldsWritten": len(changes)})
 
 
-@tool("edit-metadata/inspect", section=Section.IMAGE, settings=NoSettings, accepts={"image"},
+@tool("edit-metadata/inspect", section=Section.IMAGE, settings=NoSettings, accepts={"image", "svg"},
       pipeline=False)
 def edit_inspect(call: ToolCall) -> ToolResult:
     """Read existing EXIF/IPTC/XMP metadata from an image."""

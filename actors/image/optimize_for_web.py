@@ -65,14 +65,14 @@ def optimize(call: ToolCall[OptimizeSettings]) -> ToolResult:
                               "savedPercent": saved})
 
 
-@tool("optimize-for-web", section=Section.IMAGE, settings=OptimizeSettings, accepts={"image"})
+@tool("optimize-for-web", section=Section.IMAGE, settings=OptimizeSettings, accepts={"image", "svg"})
 def run(call: ToolCall) -> ToolResult:
     """Resize, re-encode and strip an image for the web."""
     return optimize(call)
 
 
 @tool("optimize-for-web/preview", section=Section.IMAGE, settings=OptimizeSettings,
-      accepts={"image"}, pipeline=False, response="file")
+      accepts={"image", "svg"}, pipeline=False, response="file")
 def preview(call: ToolCall) -> ToolResult:
     """Preview optimize-for-web: the optimized image itself, with its sizes in headers."""
     return optimize(call)

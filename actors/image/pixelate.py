@@ -31,7 +31,7 @@ def pixelate(image: pyvips.Image, block: int) -> pyvips.Image:
     return blocks.zoom(block, block).crop(0, 0, w, h).cast(image.format)
 
 
-@tool("pixelate", section=Section.IMAGE, settings=PixelateSettings, accepts={"image"})
+@tool("pixelate", section=Section.IMAGE, settings=PixelateSettings, accepts={"image", "svg"})
 def run(call: ToolCall[PixelateSettings]) -> ToolResult:
     """Pixelate an image, or part of it."""
     s = call.settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from actors.image import _layout as lay
 from actors.image import _vips as v
@@ -13,12 +13,20 @@ from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class QrGenerateSettings(ToolSettings):
-    data: str = Field(..., min_length=1, max_length=2953, description="Text or URL to encode")
+    # AliasChoices: the reference's name first (it wins when both are sent), then the peer's current name
+    data: str = Field(..., min_length=1, max_length=2953, validation_alias=AliasChoices("data", "text"),
+                      description="Text or URL to encode (alias: text)")
     size: int = Field(512, ge=64, le=4096, description="Output width and height in px")
     margin: int = Field(4, ge=0, le=20, description="Quiet zone, in modules")
-    color_dark: str = Field("#000000", pattern=lay.HEX_PATTERN, description="Module colour")
-    color_light: str = Field("#ffffff", pattern=lay.HEX_PATTERN, description="Background colour (#rrggbbaa for alpha)")
-    error_correction_level: Literal["L", "M", "Q", "H"] = Field("M", description="Error correction (H with a logo)")
+    color_dark: str = Field("#000000", pattern=lay.HEX_PATTERN,
+                            validation_alias=AliasChoices("colorDark", "color_dark", "foreground"),
+                            description="Module colour (alias: foreground)")
+    color_light: str = Field("#ffffff", pattern=lay.HEX_PATTERN,
+                             validation_alias=AliasChoices("colorLight", "color_light", "background"),
+                             description="Background colour, #rrggbbaa for alpha (alias: background)")
+    error_correction_level: Literal["L", "M", "Q", "H"] = Field(
+        "M", validation_alias=AliasChoices("errorCorrectionLevel", "error_correction_level", "errorCorrection"),
+        description="Error correction, H with a logo (alias: errorCorrection)")
     dot_style: Literal["square", "rounded", "dots", "classy"] = Field("square", description="Shape of data modules")
     corner_style: Literal["square", "rounded", "dots", "extra-rounded"] = Field(
         "square", description="Shape of the three finder patterns")
@@ -88,7 +96,7 @@ def draw_qr(matrix: list[list[int]], s: QrGenerateSettings, logo=None):
 
 
 @tool("qr-generate", section=Section.IMAGE, settings=QrGenerateSettings, inputs=(0, 1),
-      roles=("logo",), accepts={"image"}, body="either", pipeline=False)
+      roles=("logo",), accepts={"image", "svg"}, body="either", pipeline=False)
 def run(call: ToolCall[QrGenerateSettings]) -> ToolResult:
     """Generate a styled QR code, optionally with a logo in the middle."""
     import segno

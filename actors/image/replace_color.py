@@ -17,7 +17,7 @@ class ReplaceColorSettings(ToolSettings):
     tolerance: float = Field(30, ge=0, le=100, description="Largest colour distance (ΔE*76) that still matches")
 
 
-@tool("replace-color", section=Section.IMAGE, settings=ReplaceColorSettings, accepts={"image"})
+@tool("replace-color", section=Section.IMAGE, settings=ReplaceColorSettings, accepts={"image", "svg"})
 def run(call: ToolCall[ReplaceColorSettings]) -> ToolResult:
     """Replace one colour with another, or with transparency."""
     s = call.settings

@@ -91,7 +91,7 @@ def target_size(w: int, h: int, s: ResizeSettings) -> tuple[int, int, Fit]:
     return tw, th, fit
 
 
-@tool("resize", section=Section.IMAGE, settings=ResizeSettings, accepts={"image"})
+@tool("resize", section=Section.IMAGE, settings=ResizeSettings, accepts={"image", "svg"})
 def run(call: ToolCall[ResizeSettings]) -> ToolResult:
     """Resize an image."""
     s = call.settings

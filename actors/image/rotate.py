@@ -17,7 +17,7 @@ class RotateSettings(ToolSettings):
     background: str | None = Field(None, pattern=HEX, description="Fill for the corners of a free rotation")
 
 
-@tool("rotate", section=Section.IMAGE, settings=RotateSettings, accepts={"image"})
+@tool("rotate", section=Section.IMAGE, settings=RotateSettings, accepts={"image", "svg"})
 def run(call: ToolCall[RotateSettings]) -> ToolResult:
     """Rotate and/or flip an image."""
     s = call.settings

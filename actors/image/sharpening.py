@@ -1,7 +1,8 @@
 """Sharpening: adaptive (libvips' LAB-space sharpen), unsharp mask or high-pass, after optional denoising.
 
 - adaptive: libvips `sharpen` (sigma, x1 flat/jaggy threshold, y2/y3 brightening/darkening limits,
-  m1 flat-area and m2 jaggy-area slopes), applied to L* only, so colours do not fringe.
+  m1 flat-area and m2 jaggy-area slopes), applied to L* only, so colours do not fringe. m1 is 1 by default
+  (sharp's default): at 0, detail gentler than x1 (most of a soft photo) would not be sharpened at all.
 - unsharp-mask: out = in + amount·(in − gaussian(in, radius)) where |in − blur| > threshold.
 - high-pass: out = in + strength·highpass(in), with a 3×3 or 5×5 Laplacian-style kernel.
 - denoise first: light = 3×3 median, medium = 3×3 median + gaussian σ 0.7, strong = 5×5 median.
@@ -22,7 +23,8 @@ from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 class SharpeningSettings(ToolSettings):
     method: Literal["adaptive", "unsharp-mask", "high-pass"] = Field("adaptive", description="Algorithm")
     sigma: float = Field(1.0, ge=0.1, le=10, description="adaptive: gaussian sigma of the mask")
-    m1: float = Field(0.0, ge=0, le=100, description="adaptive: slope for flat areas")
+    m1: float = Field(1.0, ge=0, le=100,
+                      description="adaptive: slope for flat areas (gentle detail; 0 leaves it unsharpened)")
     m2: float = Field(3.0, ge=0, le=100, description="adaptive: slope for jaggy areas")
     x1: float = Field(2.0, ge=0, le=100, description="adaptive: threshold between flat and jaggy")
     y2: float = Field(10.0, ge=0, le=100, description="adaptive: maximum brightening")
@@ -67,7 +69,7 @@ def sharpen(rgb: pyvips.Image, s: SharpeningSettings) -> pyvips.Image:
     return x + detail * (s.strength / 100 * 4)
 
 
-@tool("sharpening", section=Section.IMAGE, settings=SharpeningSettings, accepts={"image"})
+@tool("sharpening", section=Section.IMAGE, settings=SharpeningSettings, accepts={"image", "svg"})
 def run(call: ToolCall[SharpeningSettings]) -> ToolResult:
     """Sharpen an image (adaptive, unsharp mask or high-pass), optionally denoising first."""
     s = call.settings

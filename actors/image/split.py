@@ -33,7 +33,7 @@ def fixed(total: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(size, total - start)) for start in range(0, total, size)]
 
 
-@tool("split", section=Section.IMAGE, settings=SplitSettings, accepts={"image"})
+@tool("split", section=Section.IMAGE, settings=SplitSettings, accepts={"image", "svg"})
 def run(call: ToolCall[SplitSettings]) -> ToolResult:
     """Cut an image into tiles (returned as a ZIP)."""
     s = call.settings

@@ -22,7 +22,7 @@ class SpriteSheetSettings(ToolSettings):
 
 
 @tool("sprite-sheet", section=Section.IMAGE, settings=SpriteSheetSettings, inputs=(2, 64),
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall[SpriteSheetSettings]) -> ToolResult:
     """Pack images into one sprite sheet plus a JSON frame map."""
     s = call.settings

@@ -27,7 +27,7 @@ def _offset(space: int, size: int, alignment: str) -> int:
     return {"start": 0, "center": (space - size) // 2, "end": space - size}[alignment]
 
 
-@tool("stitch", section=Section.IMAGE, settings=StitchSettings, inputs=(2, 64), accepts={"image"})
+@tool("stitch", section=Section.IMAGE, settings=StitchSettings, inputs=(2, 64), accepts={"image", "svg"})
 def run(call: ToolCall[StitchSettings]) -> ToolResult:
     """Combine several images into one."""
     s = call.settings

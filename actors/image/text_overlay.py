@@ -23,7 +23,7 @@ class TextOverlaySettings(ToolSettings):
     border_radius: int = Field(0, ge=0, le=1000, description="Corner radius of the box in px")
 
 
-@tool("text-overlay", section=Section.IMAGE, settings=TextOverlaySettings, accepts={"image"})
+@tool("text-overlay", section=Section.IMAGE, settings=TextOverlaySettings, accepts={"image", "svg"})
 def run(call: ToolCall[TextOverlaySettings]) -> ToolResult:
     """Draw text on an image, with an optional background box."""
     s = call.settings

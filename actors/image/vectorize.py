@@ -27,7 +27,7 @@ class VectorizeSettings(ToolSettings):
     max_size: int = Field(2048, ge=64, le=4096, description="Downscale larger images to this size first")
 
 
-@tool("vectorize", section=Section.IMAGE, settings=VectorizeSettings, accepts={"image"})
+@tool("vectorize", section=Section.IMAGE, settings=VectorizeSettings, accepts={"image", "svg"})
 def run(call: ToolCall[VectorizeSettings]) -> ToolResult:
     """Trace a raster image into an SVG."""
     import vtracer

@@ -41,7 +41,7 @@ def mask(width: int, height: int, s: VignetteSettings) -> pyvips.Image:
     return d.smoothstep((dist - start) / span) * s.strength
 
 
-@tool("vignette", section=Section.IMAGE, settings=VignetteSettings, accepts={"image"})
+@tool("vignette", section=Section.IMAGE, settings=VignetteSettings, accepts={"image", "svg"})
 def run(call: ToolCall[VignetteSettings]) -> ToolResult:
     """Add a vignette."""
     s = call.settings

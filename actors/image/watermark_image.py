@@ -16,7 +16,7 @@ class WatermarkImageSettings(ToolSettings):
 
 
 @tool("watermark-image", section=Section.IMAGE, settings=WatermarkImageSettings,
-      accepts={"image"}, inputs=(2, 2), roles=("watermark",))
+      accepts={"image", "svg"}, inputs=(2, 2), roles=("watermark",))
 def run(call: ToolCall[WatermarkImageSettings]) -> ToolResult:
     """Add an image watermark (the second file)."""
     s = call.settings

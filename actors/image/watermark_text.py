@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import pyvips
 from PIL import Image
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from actors.image import _draw as d
 from actors.image import _vips as v
@@ -18,9 +20,19 @@ class WatermarkTextSettings(ToolSettings):
     font_size: int = Field(48, ge=4, le=1000, description="Font size in px")
     color: str = Field("#ffffff", pattern=d.HEX, description="Text colour (hex)")
     opacity: float = Field(50, ge=0, le=100, description="Opacity in percent")
-    position: d.Position = Field("bottom-right", description="Where the text goes (ignored when tiled)")
+    position: Literal[(*d.POSITIONS, "tiled")] = Field(  # type: ignore[valid-type]
+        "bottom-right", description="Where the text goes (ignored when tiled). \"tiled\" is the peer's way of "
+                                    "saying tile: true; an explicit tile wins")
     rotation: float = Field(0, ge=-360, le=360, description="Rotation in degrees, counter-clockwise")
     tile: bool = Field(False, description="Repeat the text across the whole image")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tiled_position(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("position") == "tiled":
+            data = {k: v for k, v in data.items() if k != "position"}
+            data.setdefault("tile", True)
+        return data
 
 
 def text_layer(text: str, font: str, size: int, color: str, opacity: float, rotation: float) -> Image.Image:
@@ -46,7 +58,7 @@ def apply(image: pyvips.Image, s: WatermarkTextSettings) -> pyvips.Image:
 
 
 @tool("watermark-text", section=Section.IMAGE, settings=WatermarkTextSettings,
-      accepts={"image"})
+      accepts={"image", "svg"})
 def run(call: ToolCall[WatermarkTextSettings]) -> ToolResult:
     """Add a text watermark."""
     s = call.settings

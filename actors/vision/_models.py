@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,16 @@ BUNDLES: dict[str, Bundle] = {
         ),
     )
 }
+
+
+def best_installed(candidates: Sequence[tuple[str, str]]) -> str:
+    """What `model: "auto"` means: the first of (model, bundle) pairs, best first, whose bundle is installed;
+    the last (the tool's default) when none is, so that the tool's 501 names the bundle to install."""
+    if _models_dir is not None:
+        for model, bundle_id in candidates:
+            if is_installed(bundle_id):
+                return model
+    return candidates[-1][0]
 
 
 def missing_for(tool_id: str, settings: Any, root: Path | None = None) -> list[str]:

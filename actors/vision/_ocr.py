@@ -163,6 +163,10 @@ def ppocr(rgb: np.ndarray, best: bool = False) -> list[Word]:
             result = engine(bgr, **params)
         except Exception:
             raise ToolError("Text recognition failed on this image.") from None
+    if not getattr(result, "txts", None):
+        # nothing detected (a blank or single-colour image): rapidocr then answers with the placeholder
+        # word_results (('', 1.0, None),), one bare entry instead of a list of lines
+        return []
     words: list[Word] = []
     groups = result.word_results or ()
     for line_index, line in enumerate(groups):

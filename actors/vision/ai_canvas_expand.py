@@ -32,7 +32,7 @@ class CanvasExpandSettings(ToolSettings):
 
 
 @tool("ai-canvas-expand", section=Section.IMAGE, settings=CanvasExpandSettings,
-      mode=Mode.LONG, accepts={"image"},
+      mode=Mode.LONG, accepts={"image", "svg"},
       requires=lambda s: () if s.tier == "fast" else (_inpaint.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[CanvasExpandSettings]) -> ToolResult:
     """Expand the canvas and fill the new borders with matching content."""

@@ -21,7 +21,7 @@ class BackgroundReplaceSettings(ToolSettings):
 
 
 @tool("background-replace", section=Section.IMAGE, settings=BackgroundReplaceSettings,
-      mode=Mode.LONG, accepts={"image"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[BackgroundReplaceSettings]) -> ToolResult:
     """Replace the background with a colour or a gradient."""
     s = call.settings

@@ -17,7 +17,7 @@ class BlurBackgroundSettings(ToolSettings):
 
 
 @tool("blur-background", section=Section.IMAGE, settings=BlurBackgroundSettings,
-      mode=Mode.LONG, accepts={"image"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[BlurBackgroundSettings]) -> ToolResult:
     """Blur the background behind the subject."""
     s = call.settings

@@ -45,7 +45,7 @@ def blur_regions(rgb: np.ndarray, boxes, radius: int, method: str = "blur", grow
 
 
 @tool("blur-faces", section=Section.IMAGE, settings=BlurFacesSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=(_faces.BUNDLE,), runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=(_faces.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[BlurFacesSettings]) -> ToolResult:
     """Blur every face in a photo."""
     s = call.settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from actors.vision import _img, _restore
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -12,13 +12,19 @@ from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSetti
 
 class ColorizeSettings(ToolSettings):
     intensity: float = Field(100, ge=0, le=150, description="Colour strength in percent")
-    model: Literal["ddcolor"] = Field("ddcolor", description="Colorization model")
+    model: Literal["auto", "ddcolor"] = Field("ddcolor", description="Colorization model (auto = ddcolor, "
+                                                                     "the only one)")
     format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
     quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
 
+    @field_validator("model")
+    @classmethod
+    def _auto_model(cls, value: str) -> str:
+        return "ddcolor" if value == "auto" else value
+
 
 @tool("colorize", section=Section.IMAGE, settings=ColorizeSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=(_restore.COLOR_BUNDLE,), runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=(_restore.COLOR_BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[ColorizeSettings]) -> ToolResult:
     """Colorize a black-and-white photo."""
     s = call.settings

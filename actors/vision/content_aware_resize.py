@@ -107,7 +107,7 @@ def carve_width(rgb: np.ndarray, target: int, s: ContentAwareResizeSettings, pro
 
 
 @tool("content-aware-resize", section=Section.IMAGE, settings=ContentAwareResizeSettings,
-      mode=Mode.LONG, accepts={"image"}, requires=lambda s: (_faces.BUNDLE,) if s.protect_faces else ())
+      mode=Mode.LONG, accepts={"image", "svg"}, requires=lambda s: (_faces.BUNDLE,) if s.protect_faces else ())
 def run(call: ToolCall[ContentAwareResizeSettings]) -> ToolResult:
     """Resize by removing or adding low-energy seams (seam carving), keeping the important content intact."""
     s = call.settings

@@ -10,19 +10,27 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from actors.vision import _faces, _img, _models, _restore
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class EnhanceFacesSettings(ToolSettings):
-    model: Literal["gfpgan", "codeformer"] = Field(
+    model: Literal["auto", "gfpgan", "codeformer"] = Field(
         "gfpgan", description="Restoration model: gfpgan (photo-restoration bundle) or codeformer "
-        "(face-restoration-codeformer bundle, fidelity weight 0.7)")
+        "(face-restoration-codeformer bundle, fidelity weight 0.7); auto = the best installed (codeformer, "
+        "else gfpgan)")
     strength: float = Field(80, ge=0, le=100, description="How much of the restored face is blended in")
     sensitivity: float = Field(0.5, ge=0, le=1, description="Face detection sensitivity")
     center_face: bool = Field(False, description="Only the face nearest the centre")
+
+    @field_validator("model")
+    @classmethod
+    def _auto_model(cls, value: str) -> str:
+        if value != "auto":
+            return value
+        return _models.best_installed([(m, _restore.face_bundle(m)) for m in ("codeformer", "gfpgan")])
 
 
 def requirement(settings) -> tuple[str, ...]:
@@ -30,7 +38,7 @@ def requirement(settings) -> tuple[str, ...]:
 
 
 @tool("enhance-faces", section=Section.IMAGE, settings=EnhanceFacesSettings,
-      mode=Mode.LONG, accepts={"image"}, requires=requirement, runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, requires=requirement, runs=Runs.THREAD)
 def run(call: ToolCall[EnhanceFacesSettings]) -> ToolResult:
     """Restore blurry or damaged faces."""
     s = call.settings

@@ -29,7 +29,7 @@ def read_mask(path, shape, limits) -> np.ndarray:
 
 
 @tool("erase-object", section=Section.IMAGE, settings=EraseObjectSettings, mode=Mode.LONG,
-      inputs=(2, 2), roles=("mask",), accepts={"image"}, requires=(_inpaint.BUNDLE,), runs=Runs.THREAD)
+      inputs=(2, 2), roles=("mask",), accepts={"image", "svg"}, requires=(_inpaint.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[EraseObjectSettings]) -> ToolResult:
     """Erase objects: fill the white area of the mask with plausible background (LaMa)."""
     s = call.settings

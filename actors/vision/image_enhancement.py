@@ -114,7 +114,7 @@ def enhance(rgb: np.ndarray, mode: str, strength: float) -> tuple[np.ndarray, li
 
 
 @tool("image-enhancement", section=Section.IMAGE, settings=EnhanceSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall[EnhanceSettings]) -> ToolResult:
     """Enhance exposure, contrast, colour and sharpness from an analysis of the image."""
     s = call.settings
@@ -127,7 +127,7 @@ def run(call: ToolCall[EnhanceSettings]) -> ToolResult:
 
 
 @tool("image-enhancement/analyze", section=Section.IMAGE, settings=AnalyzeSettings,
-      mode=Mode.FAST, accepts={"image"}, pipeline=False)
+      mode=Mode.FAST, accepts={"image", "svg"}, pipeline=False)
 def analyze_route(call: ToolCall) -> ToolResult:
     """Analyse image quality and recommend enhancements."""
     rgb = _img.load_rgb(call.inputs[0], call.limits)

@@ -48,7 +48,7 @@ def denoise(rgb: np.ndarray, s: NoiseRemovalSettings) -> np.ndarray:
 
 
 @tool("noise-removal", section=Section.IMAGE, settings=NoiseRemovalSettings,
-      mode=Mode.LONG, accepts={"image"})
+      mode=Mode.LONG, accepts={"image", "svg"})
 def run(call: ToolCall[NoiseRemovalSettings]) -> ToolResult:
     """Remove sensor noise and grain."""
     s = call.settings

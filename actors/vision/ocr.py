@@ -27,7 +27,7 @@ def _bundles(s: OcrSettings) -> tuple[str, ...]:
     return _ocr.bundles_for(s.quality, s.language)
 
 
-@tool("ocr", section=Section.IMAGE, settings=OcrSettings, mode=Mode.LONG, accepts={"image"},
+@tool("ocr", section=Section.IMAGE, settings=OcrSettings, mode=Mode.LONG, accepts={"image", "svg"},
       requires=_bundles, runs=Runs.THREAD)
 def run(call: ToolCall[OcrSettings]) -> ToolResult:
     """Extract text (and word boxes) from an image."""

@@ -135,7 +135,7 @@ def _cache(call: ToolCall, rgb, mask, info) -> None:
 
 
 @tool("passport-photo", section=Section.IMAGE, settings=PassportSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=NEEDS, runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=NEEDS, runs=Runs.THREAD)
 def run(call: ToolCall[PassportSettings]) -> ToolResult:
     """Make a passport photo for a country's rules (size, head height, background), optionally on a print sheet."""
     s = call.settings
@@ -146,7 +146,7 @@ def run(call: ToolCall[PassportSettings]) -> ToolResult:
 
 
 @tool("passport-photo/analyze", section=Section.IMAGE, settings=AnalyzeSettings,
-      mode=Mode.LONG, accepts={"image"}, pipeline=False, requires=NEEDS, runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, pipeline=False, requires=NEEDS, runs=Runs.THREAD)
 def analyze_route(call: ToolCall[AnalyzeSettings]) -> ToolResult:
     """Phase 1: face detection and background removal; returns the landmarks and caches the work."""
     s = call.settings

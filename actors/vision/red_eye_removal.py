@@ -39,7 +39,7 @@ def fix_region(rgb: np.ndarray, box, sensitivity: float, strength: float) -> int
 
 
 @tool("red-eye-removal", section=Section.IMAGE, settings=RedEyeSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=(_faces.BUNDLE,), runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=(_faces.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[RedEyeSettings]) -> ToolResult:
     """Remove red eyes from flash photos."""
     s = call.settings

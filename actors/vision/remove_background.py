@@ -8,9 +8,9 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from actors.vision import _img, _segment
+from actors.vision import _img, _models, _segment
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,8 +19,9 @@ JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class RemoveBackgroundSettings(ToolSettings):
-    model: Literal["isnet", "birefnet"] = Field(
-        "isnet", description="isnet (background-removal bundle) or birefnet (background-removal-hq bundle)")
+    model: Literal["auto", "isnet", "birefnet"] = Field(
+        "isnet", description="isnet (background-removal bundle) or birefnet (background-removal-hq bundle); "
+                             "auto = the best installed (birefnet, else isnet)")
     background_type: Literal["transparent", "color", "gradient", "blur", "image"] = Field(
         "transparent", description="What replaces the background (image: send it as a part named 'background')")
     background_color: str = Field("#ffffff", pattern=_img.HEX, description="Colour for backgroundType=color")
@@ -32,6 +33,14 @@ class RemoveBackgroundSettings(ToolSettings):
     shadow_enabled: bool = Field(False, description="Add a soft drop shadow under the subject")
     shadow_opacity: float = Field(50, ge=0, le=100, description="Shadow opacity in percent")
     format: Literal["png", "webp"] = Field("png", description="Output format")
+
+
+    @field_validator("model")
+    @classmethod
+    def _auto_model(cls, value: str) -> str:
+        if value != "auto":
+            return value
+        return _models.best_installed([("birefnet", _segment.HQ_BUNDLE), ("isnet", _segment.BUNDLE)])
 
 
 class EffectsSettings(RemoveBackgroundSettings):
@@ -114,7 +123,7 @@ MASK = "model-mask.png"
 
 
 @tool("remove-background", section=Section.IMAGE, settings=RemoveBackgroundSettings,
-      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image"},
+      mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image", "svg"},
       requires=lambda s: (_segment.HQ_BUNDLE,) if s.model == "birefnet" else (_segment.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[RemoveBackgroundSettings]) -> ToolResult:
     """Remove the background of a photo (transparent, colour, gradient, blur or image behind the subject)."""

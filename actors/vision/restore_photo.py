@@ -62,7 +62,7 @@ def scratch_mask(rgb: np.ndarray, mode: str) -> np.ndarray:
 
 
 @tool("restore-photo", section=Section.IMAGE, settings=RestorePhotoSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=_needs, runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=_needs, runs=Runs.THREAD)
 def run(call: ToolCall[RestorePhotoSettings]) -> ToolResult:
     """Restore an old photo: scratches, noise, faces and (optionally) colour."""
     s = call.settings

@@ -101,7 +101,7 @@ def trim_box(rgb: np.ndarray, alpha: np.ndarray | None, threshold: int) -> tuple
 
 
 @tool("smart-crop", section=Section.IMAGE, settings=SmartCropSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=lambda s: (_faces.BUNDLE,) if s.mode == "face" else (), runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=lambda s: (_faces.BUNDLE,) if s.mode == "face" else (), runs=Runs.THREAD)
 def run(call: ToolCall[SmartCropSettings]) -> ToolResult:
     """Crop to the interesting part: the subject, a face, or the content inside uniform borders."""
     s = call.settings

@@ -18,7 +18,7 @@ class TransparencyFixerSettings(ToolSettings):
 
 
 @tool("transparency-fixer", section=Section.IMAGE, settings=TransparencyFixerSettings,
-      mode=Mode.LONG, accepts={"image"}, runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, runs=Runs.THREAD)
 def run(call: ToolCall[TransparencyFixerSettings]) -> ToolResult:
     """Fix PNG transparency: remove fringes, or cut out an image that has none."""
     s = call.settings

@@ -8,7 +8,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from actors.vision import _img, _models
 from protocols.errors import ErrorCode, ToolError
@@ -21,12 +21,19 @@ _lock = threading.Lock()
 
 class UpscaleSettings(ToolSettings):
     scale: Literal[2, 4] = Field(2, description="Enlargement factor")
-    model: Literal["realesrgan-x4plus", "realesr-animevideov3"] = Field(
-        "realesrgan-x4plus", description="Photo model (x4plus) or the light anime/illustration model")
+    model: Literal["auto", "realesrgan-x4plus", "realesr-animevideov3"] = Field(
+        "realesrgan-x4plus", description="Photo model (x4plus) or the light anime/illustration model; "
+                                         "auto = the best installed (x4plus)")
     denoise: float = Field(0, ge=0, le=100, description="Light denoising of the input before upscaling")
     format: Literal["png", "jpeg", "webp"] | None = Field(None, description="Output format (default: as input)")
     quality: int = Field(92, ge=1, le=100, description="Quality for lossy formats")
     tile_size: int = Field(200, ge=32, le=1024, description="Tile size in px (smaller uses less memory)")
+
+    @field_validator("model")
+    @classmethod
+    def _auto_model(cls, value: str) -> str:
+        # both models ship in one bundle: the photo model is the better of the two for most inputs
+        return "realesrgan-x4plus" if value == "auto" else value
 
 
 def _net(name: str, native: int, tile: int):
@@ -61,7 +68,7 @@ def upscale(rgb: np.ndarray, s: UpscaleSettings) -> np.ndarray:
 
 
 @tool("upscale", section=Section.IMAGE, settings=UpscaleSettings, mode=Mode.LONG,
-      accepts={"image"}, requires=(BUNDLE,), runs=Runs.THREAD)
+      accepts={"image", "svg"}, requires=(BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[UpscaleSettings]) -> ToolResult:
     """Enlarge an image 2x or 4x with Real-ESRGAN."""
     s = call.settings

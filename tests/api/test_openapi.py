@@ -101,6 +101,7 @@ def test_settings_schemas_come_from_the_models(doc):
         component = schemas[openapi.settings_component(spec)]
         model_fields = spec.settings.model_fields
         aliases = {f.alias or name for name, f in model_fields.items()}
+        aliases |= set(openapi.setting_aliases(spec.settings))  # the peer's names, documented as aliases
         assert set(component.get("properties", {})) == aliases, spec.id
         for name, prop in component.get("properties", {}).items():
             assert prop.get("description"), f"{spec.id}.{name} has no description"
@@ -199,3 +200,16 @@ def test_success_answers_carry_examples_that_match_their_schemas(doc):
     assert execute["example"]["stepsCompleted"] == len(execute["example"]["steps"])
     job = doc["paths"]["/api/v1/jobs/{job_id}"]["get"]["responses"]["200"]["content"]["application/json"]
     assert job["example"]["status"] == "completed"
+
+
+def test_setting_aliases_are_documented_as_aliases(doc):
+    schemas = doc["components"]["schemas"]
+    qr = schemas["QrGenerateSettings"]["properties"]
+    for alias, primary in (("text", "data"), ("foreground", "colorDark"), ("background", "colorLight"),
+                           ("errorCorrection", "errorCorrectionLevel")):
+        assert qr[alias]["x-alias-of"] == primary and qr[alias]["deprecated"] is True
+        assert f"`{primary}`" in qr[alias]["description"]
+    assert schemas["BorderSettings"]["properties"]["size"]["x-alias-of"] == "width"
+    assert "tiled" in schemas["WatermarkTextSettings"]["properties"]["position"]["enum"]
+    assert "{{index}}" in schemas["BulkRenameSettings"]["properties"]["pattern"]["description"]
+    assert "auto" in schemas["RemoveBackgroundSettings"]["properties"]["model"]["enum"]

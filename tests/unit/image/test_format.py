@@ -231,3 +231,37 @@ def test_gif_optimize_shrinks_and_keeps_frames(tmp_path):
     assert r.outputs[0].stat().st_size < (tmp_path / "noisy.gif").stat().st_size * 0.7
     colours = {tuple(p) for p in im.numpy().reshape(-1, im.bands)[:, :3].tolist()}
     assert len(colours) <= 16 * 3  # at most 16 colours per frame
+
+
+POTRACE = (b'<?xml version="1.0" standalone="no"?>\n'
+           b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 20010904//EN"\n'
+           b' "http://www.w3.org/TR/2001/REC-SVG-20010904/DTD/svg10.dtd">\n'
+           b'<svg version="1.0" xmlns="http://www.w3.org/2000/svg" width="120pt" height="60pt" viewBox="0 0 120 60">\n'
+           b'<g fill="#000000" stroke="none"><path d="M0 0 L60 0 L60 60 L0 60 Z"/></g>\n</svg>\n')
+INKSCAPE = (b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+            b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="80" height="40">'
+            b'<rect width="40" height="40" fill="#00ff00"/></svg>')
+
+
+@pytest.mark.parametrize("svg", [POTRACE, INKSCAPE], ids=["potrace", "inkscape"])
+def test_svg_with_a_standard_doctype_renders(tmp_path, svg):
+    (tmp_path / "d.svg").write_bytes(svg)
+    clean, _ = sanitize(svg)
+    assert b"DOCTYPE" not in clean and b"dtd" not in clean
+    result = run_tool("svg-to-raster", tmp_path / "d.svg", {}, tmp_path)
+    image = pyvips.Image.new_from_file(str(result.outputs[0]))
+    assert (image.width, image.height) == ((120, 60) if svg is POTRACE else (80, 40))  # 120pt at 72 dpi
+    assert image.getpoint(10, 10)[:3] == ([0, 0, 0] if svg is POTRACE else [0, 255, 0])
+
+
+@pytest.mark.parametrize("doc", [
+    b'<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><svg xmlns="http://www.w3.org/2000/svg">'
+    b'<text>&b;</text></svg>',
+    b'<!DOCTYPE svg [<!ENTITY x SYSTEM "http://169.254.169.254/">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
+    b'<!DOCTYPE svg [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><svg xmlns="http://www.w3.org/2000/svg"/>',
+], ids=["entity-expansion", "external-entity", "parameter-entity"])
+def test_svg_entities_are_refused(doc):
+    with pytest.raises(ToolError) as err:
+        sanitize(doc)
+    assert err.value.status == 400

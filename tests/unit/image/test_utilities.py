@@ -47,6 +47,38 @@ def test_info_reports_dimensions_alpha_dpi_and_exif(samples, tmp_path):
     assert alpha["hasAlpha"] is True and alpha["channels"] == 4 and alpha["format"] == "png"
 
 
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "tiff"])
+def test_info_reports_no_dpi_when_the_file_has_none(tmp_path, fmt):
+    from PIL import Image
+
+    path = tmp_path / f"plain.{fmt}"
+    Image.new("RGB", (64, 48), (200, 100, 50)).save(path)
+    e = run_tool("info", path, {}, tmp_path).extra
+    assert e["dpi"] is None, e["dpi"]
+
+
+@pytest.mark.parametrize(("fmt", "dpi"), [("png", 300), ("jpeg", 72), ("tiff", 150), ("jpeg", 96)])
+def test_info_reports_the_declared_dpi(tmp_path, fmt, dpi):
+    from PIL import Image
+
+    path = tmp_path / f"dpi.{fmt}"
+    Image.new("RGB", (64, 48), (200, 100, 50)).save(path, dpi=(dpi, dpi))
+    assert run_tool("info", path, {}, tmp_path).extra["dpi"] == [pytest.approx(dpi, abs=0.01)] * 2
+
+
+def test_info_peer_fields(samples, tmp_path):
+    im = pyvips.Image.new_from_file(str(samples / "photo.jpg"))
+    im.set_type(pyvips.GValue.gint_type, "orientation", 1)
+    im.jpegsave(str(tmp_path / "exif.jpg"), keep="exif")
+    e = run_tool("info", tmp_path / "exif.jpg", {}, tmp_path, names=["Holiday photo.jpg"]).extra
+    assert e["filename"] == "Holiday photo.jpg" and e["fileSize"] == (tmp_path / "exif.jpg").stat().st_size
+    assert e["colorSpace"] == "srgb" and e["hasExif"] is True
+    grey = tmp_path / "grey.png"
+    pyvips.Image.black(20, 10).cast("uchar").pngsave(str(grey), keep="none")
+    g = run_tool("info", grey, {}, tmp_path).extra
+    assert g["colorSpace"] == "b-w" and g["hasExif"] is False and g["filename"] == "grey.png"
+
+
 def test_info_rejects_corrupt(samples, tmp_path):
     with pytest.raises(ToolError) as err:
         run_tool("info", samples / "text.png", {}, tmp_path)
@@ -102,11 +134,48 @@ def test_find_duplicates_groups_near_copies(samples, tmp_path):
     r = run_tool("find-duplicates", [tmp_path / "photo.png", tmp_path / "copy_small.jpg", tmp_path / "checker.png"],
                  {"threshold": 8}, tmp_path, names=["photo.png", "copy_small.jpg", "checker.png"])
     e = r.extra
-    assert e["duplicateGroups"] == 1 and e["duplicates"] == 1
+    assert len(e["groups"]) == 1 and e["duplicates"] == 1
     assert {f["name"] for f in e["groups"][0]["files"]} == {"photo.png", "copy_small.jpg"}
     assert e["groups"][0]["best"] == "photo.png" and e["unique"] == ["checker.png"]
+    # the peer's shape of the same answer
+    assert e["totalImages"] == 3 and e["uniqueImages"] == 1
+    [group] = e["duplicateGroups"]
+    assert group["groupId"] == 1
+    files = {f["filename"]: f for f in group["files"]}
+    assert set(files) == {"photo.png", "copy_small.jpg"}
+    assert files["photo.png"]["isBest"] and not files["copy_small.jpg"]["isBest"]
+    assert files["photo.png"]["similarity"] == 100 and 85 <= files["copy_small.jpg"]["similarity"] <= 100
+    assert files["copy_small.jpg"]["width"] == 200 and files["copy_small.jpg"]["format"] == "jpeg"
+    assert e["spaceSaveable"] == files["copy_small.jpg"]["fileSize"] == (tmp_path / "copy_small.jpg").stat().st_size
     strict = run_tool("find-duplicates", [tmp_path / "checker.png", scene(tmp_path / "other.png", seed=7)], {"threshold": 0}, tmp_path)
-    assert strict.extra["duplicateGroups"] == 0
+    assert strict.extra["duplicateGroups"] == [] and strict.extra["totalImages"] == 2
+
+
+def test_find_duplicates_tells_flat_colours_apart(tmp_path):
+    """Every flat image has the same perceptual hash; only the same colour is a duplicate."""
+    paths = []
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 60, 220)), ("white", (255, 255, 255)),
+                         ("red-again", (221, 31, 29))):
+        path = tmp_path / f"{name}.png"
+        (pyvips.Image.black(300, 200, bands=3) + list(colour)).cast("uchar").pngsave(str(path))
+        paths.append(path)
+    (pyvips.Image.black(300, 200, bands=3) + [220, 30, 30]).cast("uchar").jpegsave(str(tmp_path / "red.jpg"), Q=60)
+    paths.append(tmp_path / "red.jpg")
+    r = run_tool("find-duplicates", paths, {}, tmp_path)
+    assert [sorted(f["name"] for f in g["files"]) for g in r.extra["groups"]] == \
+        [["red-again.png", "red.jpg", "red.png"]]
+    assert sorted(r.extra["unique"]) == ["blue.png", "white.png"]
+
+
+def test_find_duplicates_recoloured_copy_is_not_a_duplicate(tmp_path):
+    scene(tmp_path / "photo.png")
+    im = pyvips.Image.new_from_file(str(tmp_path / "photo.png"))
+    im.jpegsave(str(tmp_path / "reencoded.jpg"), Q=50)
+    (im[2].bandjoin([im[1], im[0]])).pngsave(str(tmp_path / "swapped.png"))  # red and blue exchanged
+    r = run_tool("find-duplicates", [tmp_path / "photo.png", tmp_path / "reencoded.jpg", tmp_path / "swapped.png"],
+                 {}, tmp_path)
+    assert [sorted(f["name"] for f in g["files"]) for g in r.extra["groups"]] == [["photo.png", "reencoded.jpg"]]
+    assert r.extra["unique"] == ["swapped.png"]
 
 
 def test_color_palette_finds_the_colours(tmp_path):
@@ -256,3 +325,23 @@ def test_qr_margin_and_error_correction(tmp_path):
     assert high.extra["errorCorrectionLevel"] == "H" and high.extra["version"] > low["version"]
     assert low["errorCorrectionLevel"] in ("L", "M")  # segno may raise the level for free within the version
     assert [c.text for c in read_codes(high.outputs[0])] == [data]
+
+
+def test_image_to_base64_several_files_give_results(samples, tmp_path):
+    import base64
+
+    r = run_tool("image-to-base64", [samples / "photo.png", samples / "photo.jpg", samples / "small.png"], {},
+                 tmp_path, names=["a.png", "b.jpg", "c.png"])
+    results = r.extra["results"]
+    assert [x["filename"] for x in results] == ["a.png", "b.jpg", "c.png"]
+    assert [x["mimeType"] for x in results] == ["image/png", "image/jpeg", "image/png"]
+    assert [(x["width"], x["height"]) for x in results] == [(400, 300), (400, 300), (200, 150)]
+    for x, src in zip(results, [samples / "photo.png", samples / "photo.jpg", samples / "small.png"], strict=True):
+        assert base64.b64decode(x["base64"]) == src.read_bytes()
+        assert x["dataUri"] == f"data:{x['mimeType']};base64,{x['base64']}"
+        assert x["originalSize"] == src.stat().st_size and x["encodedSize"] == len(x["dataUri"])
+    texts = {p.name: p for p in r.outputs if p.suffix == ".txt"}
+    assert set(texts) == {"a-base64.txt", "b-base64.txt", "c-base64.txt"}
+    assert texts["b-base64.txt"].read_text() == results[1]["dataUri"]
+    single = run_tool("image-to-base64", samples / "photo.png", {"format": "plain"}, tmp_path)
+    assert single.extra["base64"] == single.extra["results"][0]["base64"]

@@ -185,3 +185,14 @@ def test_two_ocr_jobs_at_once_read_their_own_text(bundle, tmp_path):
         t.join(300)
     for name, line in lines.items():
         assert accuracy(line, results[name]) >= 0.95, results
+
+
+@pytest.mark.parametrize("quality", ["fast", "balanced", "best"])
+@pytest.mark.parametrize(("size", "colour"), [((640, 480), "white"), ((300, 200), (40, 90, 160)), ((1, 1), "black")])
+def test_ocr_on_an_image_without_text_gives_empty_text(bundle, tmp_path, quality, size, colour):
+    bundle("ocr")
+    path = tmp_path / "blank.png"
+    Image.new("RGB", size, colour).save(path)
+    result = run_tool("ocr", path, {"quality": quality}, tmp_path)
+    assert result.extra["text"] == "" and result.extra["words"] == [] and result.extra["wordCount"] == 0
+    assert result.outputs[0].read_text() == ""
