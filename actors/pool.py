@@ -13,8 +13,7 @@ from actors.runtime import Actor
 log = logging.getLogger("lutra.actors")
 
 # Worker processes are shared by every family (trio-parallel's cache): families warm theirs one after the
-# other, so each reuses the processes the previous one started instead of starting as many again (on a
-# 2-core box: 2 warm processes, not 2 per family).
+# other, so each reuses the processes the previous one started instead of starting as many again.
 _warming = trio.Lock()
 
 

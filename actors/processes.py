@@ -7,8 +7,8 @@ settings or secrets leaks into ffmpeg, pandoc or LibreOffice.
 Priority: the server process (event loop: uploads, dispatch, progress, health) runs at normal priority;
 fast tool work (the worker processes) at nice FAST_NICE; long encoders started by the server (ffmpeg,
 LibreOffice) at nice LONG_NICE. On a box whose cores are all busy, a burst of video encodes (several
-threads each) then cannot starve the image tools, and neither can starve the event loop. Measured with
-`python -m load.soak --fairness`: image p95 during a video burst went from 7.5x idle to 1.4x.
+threads each) then cannot starve the image tools, and neither can starve the event loop (checked with
+`python -m load.soak --fairness`).
 """
 
 from __future__ import annotations

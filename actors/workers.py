@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import trio
 import trio_parallel
 
+from actors.archive import write_zip
 from actors.processes import FAST_NICE
 from protocols.errors import ToolError
 from protocols.tools import Runs, ToolCall, ToolFn, ToolResult, ToolSpec
@@ -100,10 +100,9 @@ def yield_to_the_server() -> None:
 def keep_freed_memory() -> bool:
     """Have glibc's malloc reuse the buffers a job frees for the next job instead of returning them to
     the system. With its default, a worker mapped a decoded image's buffers (a few MB each) afresh for
-    every job and unmapped them after it, so each job faulted on every 4 KB page it touched again: ~540
-    page faults per resize of the bench's 12 MP JPEG, about 1 ms of a 40 ms job on the 2-core VM; 48
-    with this setting. Blocks from KEEP_FREED_BELOW up are still mapped and unmapped on their own, so one
-    huge image does not stay resident in an idle worker. False where the C library is not glibc."""
+    every job and unmapped them after it, so each job faulted on every 4 KB page it touched again. Blocks
+    from KEEP_FREED_BELOW up are still mapped and unmapped on their own, so one huge image does not stay
+    resident in an idle worker. False where the C library is not glibc."""
     import ctypes
     import platform
 
@@ -139,14 +138,6 @@ def finish(result: ToolResult, call: ToolCall) -> ToolResult:
         write_zip(archive, result.outputs)
         result.outputs = [archive, *result.outputs]
     return result
-
-
-def write_zip(archive: Path, files: list[Path]) -> None:
-    stored = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".heic", ".heif", ".gif", ".zip", ".mp4", ".mp3", ".webm"}
-    with zipfile.ZipFile(archive, "w") as zf:
-        for path in files:
-            method = zipfile.ZIP_STORED if path.suffix.lower() in stored else zipfile.ZIP_DEFLATED
-            zf.write(path, arcname=path.name, compress_type=method)
 
 
 def unique_path(path: Path) -> Path:

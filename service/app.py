@@ -41,7 +41,7 @@ HTTP_CODES = {
 
 class FileBody(TrioFileBody):
     """File responses (downloads, previews, batch ZIPs) read 256 KiB at a time: Quart-Trio's 8 KiB default
-    costs two thread round trips per 8 KiB, which made a 7 MB download take ~140 ms on loopback instead of ~15."""
+    costs two thread round trips per 8 KiB read."""
 
     buffer_size = 256 << 10
 

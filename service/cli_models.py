@@ -22,27 +22,27 @@ def _load_catalog() -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from actors.vision import _models
+    from actors import models
 
     _load_catalog()
     root = _root()
     rows = []
-    for b in _models.BUNDLES.values():
+    for b in models.BUNDLES.values():
         if b.id.startswith("test-"):
             continue
-        rows.append({"id": b.id, "name": b.name, "installed": _models.is_installed(b.id, root),
+        rows.append({"id": b.id, "name": b.name, "installed": models.is_installed(b.id, root),
                      "size": b.size, "tools": list(b.tools)})
     if args.json:
         print(json.dumps({"bundles": rows}, indent=1))
         return 0
     for r in rows:
         state = "installed" if r["installed"] else "-"
-        print(f"{r['id']:<24} {state:<10} {_models.human_size(r['size']):>9}  {', '.join(r['tools'])}")
+        print(f"{r['id']:<24} {state:<10} {models.human_size(r['size']):>9}  {', '.join(r['tools'])}")
     return 0
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from actors.vision import _models
+    from actors import models
 
     _load_catalog()
     root = _root()
@@ -51,7 +51,7 @@ def cmd_install(args: argparse.Namespace) -> int:
         print(f"error: {args.source} is not a folder", file=sys.stderr)
         return 2
     status = 0
-    ids = list(_models.BUNDLES) if args.bundles == ["all"] else args.bundles
+    ids = list(models.BUNDLES) if args.bundles == ["all"] else args.bundles
     for bundle_id in ids:
         if bundle_id.startswith("test-"):
             continue
@@ -59,25 +59,25 @@ def cmd_install(args: argparse.Namespace) -> int:
             print(f"  {_b}: {fraction * 100:5.1f}% {message}", file=sys.stderr, flush=True)
 
         try:
-            meta = _models.install(bundle_id, root, source=source, progress=progress,
+            meta = models.install(bundle_id, root, source=source, progress=progress,
                                    allow_network=not args.offline)
-        except _models.BundleError as err:
+        except models.BundleError as err:
             print(f"error: {bundle_id}: {err.message}", file=sys.stderr)
             status = 1
             continue
-        print(f"installed {bundle_id} ({_models.human_size(meta['size'])}) from {', '.join(meta['sources'])}")
+        print(f"installed {bundle_id} ({models.human_size(meta['size'])}) from {', '.join(meta['sources'])}")
     return status
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from actors.vision import _models
+    from actors import models
 
     _load_catalog()
     status = 0
     for bundle_id in args.bundles:
         try:
-            removed = _models.uninstall(bundle_id, _root())
-        except _models.BundleError as err:
+            removed = models.uninstall(bundle_id, _root())
+        except models.BundleError as err:
             print(f"error: {bundle_id}: {err.message}", file=sys.stderr)
             status = 1
             continue

@@ -8,7 +8,6 @@ import secrets
 import shutil
 import time
 import uuid
-import zipfile
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import quote, unquote
 import trio
 from sqlalchemy import bindparam, insert, select, update
 
+from actors.archive import Archive
 from actors.store import schema
 from actors.store.actor import StoreActor, Write
 from actors.supervisor import Supervisor
@@ -284,7 +284,6 @@ class JobManager:
                         "errors": list(rejected), "_children": []}
         parent.update(status=JobState.PROCESSING, progress=0)
         results: dict[str, str] = {}
-        used_names: set[str] = set()
         children: list[tuple[int, JobRecord, str]] = []
         for index, path, name in items:
             child = self.create(parent.owner_id, "tool", spec.id, persist=False, job_id=f"{parent.id}.{index}")
@@ -299,15 +298,14 @@ class JobManager:
                 pass  # recorded as that child's failure below
             children.append((index, child, name))
 
-        with zipfile.ZipFile(zip_path, "w") as archive:
+        with Archive(zip_path) as archive:
             for index, child, name in children:
                 await child.done.wait()
                 if child.status is JobState.COMPLETED and child.result is not None:
                     produced = self.job_dir(parent.id) / "items" / str(index)
                     out_name = Path(child.result["downloadUrl"]).name
                     source = produced / unquote(out_name)
-                    arcname = unique_name(unquote(out_name), used_names)
-                    archive.write(source, arcname=arcname)
+                    arcname = archive.add(source, unquote(out_name))
                     results[str(index)] = arcname
                     parent.batch["completedFiles"] += 1
                 else:
@@ -369,19 +367,6 @@ class JobManager:
 def _remove_all(folders: list[Path]) -> None:
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def unique_name(name: str, used: set[str]) -> str:
-    """`name`, or `name_1.ext`, `name_2.ext`... whichever is not in `used` yet (and is then added)."""
-    candidate, n = name, 1
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    while candidate in used:
-        candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
-        n += 1
-    used.add(candidate)
-    return candidate
 
 
 # A job's two writes on the hot path, built once (see actors.store.actor.Write for how they run).

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,11 @@ from urllib.parse import unquote
 
 import trio
 
+from actors.archive import Archive, unique_name
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from protocols.tools import REGISTRY, Mode, Section, ToolCall, ToolSettings, ToolSpec
-from service.jobs import JobManager, download_url, unique_name
+from service.jobs import JobManager, download_url
 from service.progress import JobRecord
 from service.sniff import HEAD_BYTES, KIND_NAMES, sniff
 from service.toolrun import validate_settings
@@ -273,9 +273,9 @@ def publish(files: list[tuple[Path, str]], out: Path, zip_stem: str) -> tuple[Pa
     if len(moved) == 1:
         return moved[0], []
     archive = out / unique_name(f"{zip_stem}.zip", used)
-    with zipfile.ZipFile(archive, "w") as zf:
+    with Archive(archive) as zf:
         for path in moved:
-            zf.write(path, arcname=path.name)
+            zf.add(path)
     return archive, moved
 
 
@@ -355,7 +355,6 @@ async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], item
     parent.update(status=JobState.PROCESSING, progress=0, message=f"0/{total_files} files")
     fractions: dict[int, float] = {}
     results: dict[str, str] = {}
-    used: set[str] = set()
     limiter = trio.CapacityLimiter(max(1, concurrency))
 
     def refresh() -> None:
@@ -364,7 +363,7 @@ async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], item
         parent.update(progress=100 * (done + running) / total_files, message=f"{done}/{total_files} files")
 
     try:
-        with zipfile.ZipFile(zip_path, "w") as archive:
+        with Archive(zip_path) as archive:
 
             async def one(index: int, path: Path, name: str) -> None:
                 async with limiter:
@@ -392,9 +391,7 @@ async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], item
                     else:
                         names = []
                         for out_path, out_name in outcome.files:
-                            arcname = unique_name(out_name, used)
-                            archive.write(out_path, arcname=arcname)
-                            names.append(arcname)
+                            names.append(archive.add(out_path, out_name))
                         results[str(index)] = names[0] if len(names) == 1 else ",".join(names)
                         parent.batch["completedFiles"] += 1
                     shutil.rmtree(base / str(index), ignore_errors=True)

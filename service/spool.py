@@ -5,9 +5,7 @@ its blocks), and removing the file after the job frees them all again: for a 3 M
 what the event loop spends receiving it, and as much again on the janitor's thread. So a finished job's
 uploads are not removed but moved here (a rename: the file keeps its pages), and a new upload is written
 over one of them: renamed into its job's folder, written from offset 0 and cut to its own length when
-closed, so nothing of the earlier upload is left in it by the time anything reads it. Measured on a
-2-core box with a 3 MB photo (A/B in alternating rounds, with the SQLite change before it): about 2 %
-more requests a second at concurrency 2 and 4.
+closed, so nothing of the earlier upload is left in it by the time anything reads it.
 
 A file is taken back only while it has no other name: a tool may hard-link its input elsewhere (the
 background-removal cache keeps the upload for /effects), and writing over that inode would change the

@@ -1,16 +1,21 @@
-"""Turning a request into a tool job: route resolution, settings validation, input checks."""
+"""Turning a request into a tool job: receiving its upload, route resolution, settings validation, input checks."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from protocols.errors import ApiError, ErrorCode
 from protocols.tools import REGISTRY, Section, ToolSettings, ToolSpec
+from service.jobs import new_job_id
 from service.sniff import KIND_NAMES
-from service.uploads import UploadedFile
+from service.uploads import Upload, UploadedFile, receive_multipart
 
 SECTIONS = {s.value for s in Section}
 
@@ -90,3 +95,37 @@ def pick_inputs(spec: ToolSpec, files: list[UploadedFile]) -> list[UploadedFile]
 
 def discard(path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass(slots=True)
+class JobUpload:
+    """A request's upload, received into a new job folder's `in/`."""
+
+    job_id: str
+    job_dir: Path
+    upload: Upload
+
+    def files(self, missing: str, *names: str) -> list[UploadedFile]:
+        """The file parts named `names` (default: "file" and "files"); 400 `missing` when there are none."""
+        files = self.upload.files_named(*(names or ("file", "files")))
+        if not files:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, missing)
+        return files
+
+
+@asynccontextmanager
+async def receive_upload(services: Any, *, spool: bool = False, keep: bool = True) -> AsyncIterator[JobUpload]:
+    """The one way a route receives an upload: into a new job folder, which is removed again when the block
+    raises (a refused request leaves nothing behind) and, with `keep=False`, when it ends. `spool` writes
+    into recycled files of the job manager's spool (for tool inputs, which it reclaims)."""
+    job_id = new_job_id()
+    job_dir = services.jobs.job_dir(job_id)
+    try:
+        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes,
+                                         services.jobs.spool if spool else None)
+        yield JobUpload(job_id, job_dir, upload)
+    except BaseException:
+        discard(job_dir)
+        raise
+    if not keep:
+        discard(job_dir)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.data import _tabular as t
-from actors.workers import write_zip
+from actors.archive import write_zip
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -343,16 +343,6 @@ async def run(args: Sequence[str], *, call: ToolCall | None = None, duration: fl
     return stderr
 
 
-async def run_probe_json(path: Path, *entries: str) -> dict[str, Any]:
-    """A targeted ffprobe (e.g. packets or frames) returning its JSON."""
-    argv = [FFPROBE, "-v", "error", "-print_format", "json", *entries, _file_arg(path)]
-    with trio.fail_after(PROBE_TIMEOUT_S):
-        done = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False, deliver_cancel=_kill)
-    if done.returncode != 0:
-        raise bad_input("The file could not be read.")
-    return json.loads(done.stdout.decode("utf-8", "replace") or "{}")
-
-
 # ---- scratch space -------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def scratch(call: ToolCall) -> Iterator[Path]:
@@ -474,8 +464,8 @@ async def copy_beside_probe(call: ToolCall, args: Sequence[str], target: Path, *
                             audio: bool = False, accept: Callable[[MediaInfo], object] | None = None,
                             duration: float = 0.0, message: str | None = None, what: str = "file") -> MediaInfo:
     """Run a stream copy (`-c copy`: nothing is encoded) at the same time as the probe of input 0, for copies
-    whose arguments need nothing from the probe. Starting ffprobe and ffmpeg costs ~60 ms each here (they
-    load ~200 shared libraries), about as much as a whole copy, so one no longer waits for the other.
+    whose arguments need nothing from the probe. Starting ffprobe and ffmpeg is a fixed cost each (they
+    load a few hundred shared libraries), about as much as a whole copy, so one no longer waits for the other.
 
     The probe still decides: when `open_input` (or `accept`, e.g. a range check) refuses the input, ffmpeg is
     killed, its partial output removed, and the refusal is raised, whatever ffmpeg did meanwhile."""
@@ -557,9 +547,6 @@ def even(value: float) -> int:
 
 
 # ---- audio formats -----------------------------------------------------------------------------------------
-AUDIO_FORMATS = ("mp3", "wav", "flac", "ogg", "m4a", "opus")
-
-
 def audio_format(call: ToolCall, info: MediaInfo, index: int = 0) -> str:
     """The output format for an audio tool that keeps its input's format (video inputs give M4A)."""
     name = call.names[index] if index < len(call.names) else ""
@@ -628,8 +615,3 @@ async def reencode_video(call: ToolCall, info: MediaInfo, *, vf: Sequence[str] =
     await run(args, call=call, duration=duration if duration is not None else info.duration, message=message,
               what="video")
     return target
-
-
-def frame_duration(info: MediaInfo) -> float:
-    fps = info.video.fps if info.video and info.video.fps else 25.0
-    return 1.0 / fps

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from actors.vision import _models
+from actors import models
 from protocols.errors import ToolError, bad_input
 
 ENGLISH = "transcription"
@@ -57,8 +57,8 @@ def bundles_for(language: str) -> tuple[str, ...]:
     """The bundle a language needs (checked before a job is queued: 501 naming it when missing).
     English needs either bundle; when neither is installed the small English one is named."""
     if language == "en":
-        return () if _models.is_installed(MULTILINGUAL) else (ENGLISH,)
-    if language == "auto" and _models.is_installed(ENGLISH):
+        return () if models.is_installed(MULTILINGUAL) else (ENGLISH,)
+    if language == "auto" and models.is_installed(ENGLISH):
         return ()  # detection needs base; without it the speech is taken as English
     return (MULTILINGUAL,)
 
@@ -68,16 +68,16 @@ def requirement(settings: Any) -> tuple[str, ...]:
 
 
 def _model(bundle: str):
-    folder = _models.require(bundle)
+    folder = models.require(bundle)
 
     def load():
         from faster_whisper import WhisperModel
 
-        cuda = _models.providers()[0] == "CUDAExecutionProvider" and _ctranslate2_cuda()
+        cuda = models.providers()[0] == "CUDAExecutionProvider" and _ctranslate2_cuda()
         return WhisperModel(str(folder), device="cuda" if cuda else "cpu",
                             compute_type="float16" if cuda else "int8", cpu_threads=0)
 
-    return _models.cached(f"{bundle}/whisper@{folder}", bundle, load)
+    return models.cached(f"{bundle}/whisper@{folder}", bundle, load)
 
 
 def _ctranslate2_cuda() -> bool:
@@ -106,12 +106,12 @@ def transcribe(path, language: str, progress=None) -> Transcript:
     if language not in LANGUAGES:
         raise bad_input(f"Unsupported language: {language}.")
     for bundle in bundles_for(language):  # before decoding: a missing model is a 501, whatever the file
-        _models.require(bundle)
+        models.require(bundle)
     audio = _decode(path)
     detected, probability, note = False, None, None
     if language == "en":
-        bundle = ENGLISH if _models.is_installed(ENGLISH) else MULTILINGUAL
-    elif language == "auto" and not _models.is_installed(MULTILINGUAL):
+        bundle = ENGLISH if models.is_installed(ENGLISH) else MULTILINGUAL
+    elif language == "auto" and not models.is_installed(MULTILINGUAL):
         language, bundle = "en", ENGLISH
         note = (f"Transcribed as English: detecting the language needs the {MULTILINGUAL} bundle, "
                 "which is not installed.")
@@ -125,7 +125,7 @@ def transcribe(path, language: str, progress=None) -> Transcript:
         except Exception:
             raise bad_input("The file has no audio track this server can decode.") from None
         detected = True
-        bundle = ENGLISH if language == "en" and _models.is_installed(ENGLISH) else MULTILINGUAL
+        bundle = ENGLISH if language == "en" and models.is_installed(ENGLISH) else MULTILINGUAL
     else:
         bundle = MULTILINGUAL
     model = _model(bundle)

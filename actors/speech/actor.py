@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actors.vision import _models
+from actors import models
 from actors.vision.actor import ModelActor
 
 
@@ -13,6 +13,6 @@ class SpeechActor(ModelActor):
 
 
 def create(capacity: int, queue_size: int, options: dict) -> SpeechActor:
-    _models.configure(Path(options.get("data_dir") or "./data") / "models")
+    models.configure(Path(options.get("data_dir") or "./data") / "models")
     # one transcription at a time per core pair: whisper uses every core by itself
     return SpeechActor(max(1, capacity // 2), queue_size)

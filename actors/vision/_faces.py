@@ -7,14 +7,14 @@ import threading
 import cv2
 import numpy as np
 
-from actors.vision import _models
+from actors import models
 
 BUNDLE = "face-detection"
 _lock = threading.Lock()  # CascadeClassifier.detectMultiScale is not documented as thread-safe
 
 
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = _models.model_path(BUNDLE, name)
+    path = models.model_path(BUNDLE, name)
 
     def load():
         c = cv2.CascadeClassifier(str(path))
@@ -22,7 +22,7 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
             raise RuntimeError("cascade failed to load")
         return c
 
-    return _models.cached(f"{BUNDLE}/{name}@{path}", BUNDLE, load)
+    return models.cached(f"{BUNDLE}/{name}@{path}", BUNDLE, load)
 
 
 def _nms(boxes: list[tuple[int, int, int, int]], overlap: float = 0.3) -> list[tuple[int, int, int, int]]:

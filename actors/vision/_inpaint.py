@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from actors.vision import _models
+from actors import models
 
 BUNDLE = "object-eraser-colorize"
 SIZE = 512
@@ -25,7 +25,7 @@ def lama(rgb: np.ndarray, mask: np.ndarray, *, exact: bool = False) -> np.ndarra
     feathered into its surroundings (hides the seam of an erased object); `exact` changes only masked pixels."""
     if not mask.any():
         return rgb
-    session = _models.onnx_session(BUNDLE, "lama.onnx")
+    session = models.onnx_session(BUNDLE, "lama.onnx")
     h, w = mask.shape
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from actors.vision import _models
+from actors import models
 from protocols.errors import ToolError, bad_input
 
 # language setting -> tesseract language pack
@@ -131,7 +131,7 @@ _ppocr_gate = SameParams()
 
 
 def _ppocr_engine():
-    folder = _models.require("ocr")
+    folder = models.require("ocr")
 
     def load():
         from rapidocr import RapidOCR
@@ -141,7 +141,7 @@ def _ppocr_engine():
             "Rec.model_path": str(folder / "rec.onnx"),
             "Cls.model_path": str(folder / "cls.onnx"),
             "Global.log_level": "error",
-            "EngineConfig.onnxruntime.use_cuda": _models.providers()[0] == "CUDAExecutionProvider",
+            "EngineConfig.onnxruntime.use_cuda": models.providers()[0] == "CUDAExecutionProvider",
         })
         # rapidocr opens its onnxruntime sessions lazily, on the first call that needs each one: open the
         # detector and recogniser now, so the load (and its time in admin health) happens here, once, and
@@ -150,7 +150,7 @@ def _ppocr_engine():
             getattr(engine, opener, lambda: None)()
         return engine
 
-    return _models.cached(f"ocr/ppocr@{folder}", "ocr", load)
+    return models.cached(f"ocr/ppocr@{folder}", "ocr", load)
 
 
 def ppocr(rgb: np.ndarray, best: bool = False) -> list[Word]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from actors.vision import _models
+from actors import models
 
 COLOR_BUNDLE = "object-eraser-colorize"
 FACE_BUNDLE = "photo-restoration"
@@ -31,7 +31,7 @@ def _float_type(session, index: int = 0):
 
 def colorize(rgb: np.ndarray, intensity: float = 100) -> np.ndarray:
     """DDColor: the grey image in, the Lab a/b channels out (at 512x512), recombined with the original L."""
-    session = _models.onnx_session(COLOR_BUNDLE, "ddcolor.onnx")
+    session = models.onnx_session(COLOR_BUNDLE, "ddcolor.onnx")
     shape = session.get_inputs()[0].shape
     size = shape[2] if isinstance(shape[2], int) else 512
     h, w = rgb.shape[:2]
@@ -50,7 +50,7 @@ def colorize(rgb: np.ndarray, intensity: float = 100) -> np.ndarray:
 def restore_face(face_rgb: np.ndarray, model: str = "gfpgan", fidelity: float = CODEFORMER_FIDELITY) -> np.ndarray:
     """GFPGAN or CodeFormer on one face crop: 512x512, RGB normalised to -1..1 in and out."""
     bundle_id, dest = FACE_MODELS[model]
-    session = _models.onnx_session(bundle_id, dest)
+    session = models.onnx_session(bundle_id, dest)
     inputs = session.get_inputs()
     image = inputs[0]
     shape = image.shape

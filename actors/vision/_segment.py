@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from actors.vision import _models
+from actors import models
 
 BUNDLE = "background-removal"
 SIZE = 1024
@@ -25,7 +25,7 @@ def model_alpha(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
     if model == "birefnet":
         prob = _birefnet(rgb)
     else:
-        session = _models.onnx_session(BUNDLE, "isnet.onnx")
+        session = models.onnx_session(BUNDLE, "isnet.onnx")
         x = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0 - 0.5
         x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
         prob = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]
@@ -51,7 +51,7 @@ def subject_mask(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
 
 def _birefnet(rgb: np.ndarray) -> np.ndarray:
     """BiRefNet: ImageNet-normalised 1024x1024 in, logits out (sigmoid)."""
-    session = _models.onnx_session(HQ_BUNDLE, "birefnet.onnx")
+    session = models.onnx_session(HQ_BUNDLE, "birefnet.onnx")
     x = (cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255 - _MEAN) / _STD
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
     logits = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0].astype(np.float32)

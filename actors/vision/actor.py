@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from actors import models
 from actors.runtime import Actor
-from actors.vision import _models
 from protocols.errors import ApiError
 from protocols.jobs import Job
 
@@ -24,14 +24,14 @@ class ModelActor(Actor):
     name = "vision"
 
     def submit(self, job: Job) -> None:
-        missing = _models.missing_for(job.tool_id, job.call.settings)
+        missing = models.missing_for(job.tool_id, job.call.settings)
         if missing:
-            err = _models.not_installed(missing[0])
+            err = models.not_installed(missing[0])
             raise ApiError(err.code, err.message, status=err.status)
         super().submit(job)
 
     def health(self) -> dict[str, Any]:
-        return _models.runtime_info()
+        return models.runtime_info()
 
 
 class VisionActor(ModelActor):
@@ -40,5 +40,5 @@ class VisionActor(ModelActor):
 
 def create(capacity: int, queue_size: int, options: dict) -> VisionActor:
     data_dir = Path(options.get("data_dir") or "./data")
-    _models.configure(data_dir / "models")
+    models.configure(data_dir / "models")
     return VisionActor(capacity, queue_size)

@@ -12,7 +12,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from actors.vision import _faces, _img, _models, _restore
+from actors import models
+from actors.vision import _faces, _img, _restore
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -30,7 +31,7 @@ class EnhanceFacesSettings(ToolSettings):
     def _auto_model(cls, value: str) -> str:
         if value != "auto":
             return value
-        return _models.best_installed([(m, _restore.face_bundle(m)) for m in ("codeformer", "gfpgan")])
+        return models.best_installed([(m, _restore.face_bundle(m)) for m in ("codeformer", "gfpgan")])
 
 
 def requirement(settings) -> tuple[str, ...]:
@@ -42,7 +43,7 @@ def requirement(settings) -> tuple[str, ...]:
 def run(call: ToolCall[EnhanceFacesSettings]) -> ToolResult:
     """Restore blurry or damaged faces."""
     s = call.settings
-    _models.require(_restore.face_bundle(s.model))  # before any work: 501 naming the model's bundle
+    models.require(_restore.face_bundle(s.model))  # before any work: 501 naming the model's bundle
     rgb, alpha, fmt = _img.load(call.inputs[0], call.limits)
     faces = _faces.detect_faces(rgb, s.sensitivity)
     if s.center_face and faces:

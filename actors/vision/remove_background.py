@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
-from actors.vision import _img, _models, _segment
+from actors import models
+from actors.vision import _img, _segment
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -40,7 +41,7 @@ class RemoveBackgroundSettings(ToolSettings):
     def _auto_model(cls, value: str) -> str:
         if value != "auto":
             return value
-        return _models.best_installed([("birefnet", _segment.HQ_BUNDLE), ("isnet", _segment.BUNDLE)])
+        return models.best_installed([("birefnet", _segment.HQ_BUNDLE), ("isnet", _segment.BUNDLE)])
 
 
 class EffectsSettings(RemoveBackgroundSettings):

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from actors.vision import _faces, _img, _inpaint, _models, _restore
+from actors import models
+from actors.vision import _faces, _img, _inpaint, _restore
 from actors.vision.noise_removal import NoiseRemovalSettings, denoise
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -28,7 +29,7 @@ class RestorePhotoSettings(ToolSettings):
 def _face_model() -> str:
     """GFPGAN when its bundle is installed (as before CodeFormer existed), else CodeFormer if installed;
     with neither, GFPGAN's bundle is the one named as missing."""
-    if not _models.is_installed(_restore.FACE_BUNDLE) and _models.is_installed(_restore.CODEFORMER_BUNDLE):
+    if not models.is_installed(_restore.FACE_BUNDLE) and models.is_installed(_restore.CODEFORMER_BUNDLE):
         return "codeformer"
     return "gfpgan"
 
@@ -74,7 +75,7 @@ def run(call: ToolCall[RestorePhotoSettings]) -> ToolResult:
         mask = scratch_mask(out, s.mode)
         extra["scratchPixels"] = int(mask.sum())
         if mask.any():
-            use_lama = _models.is_installed(_inpaint.BUNDLE)
+            use_lama = models.is_installed(_inpaint.BUNDLE)
             out = _inpaint.lama(out, mask) if use_lama else _inpaint.telea(out, mask, 3)
             steps.append("scratches:" + ("lama" if use_lama else "opencv"))
     if s.denoise:

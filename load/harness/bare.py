@@ -71,9 +71,9 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
     from protocols.tools import Limits, ToolCall
 
     if models_dir:
-        from actors.vision import _models
+        from actors import models
 
-        _models.configure(models_dir)
+        models.configure(models_dir)
     spec = catalog.load()[tool_id]
     out = Path(tempfile.mkdtemp(prefix="lutra-bare-"))
     try:
@@ -88,7 +88,7 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
 # ---- AI baselines: the library inference call with the model already loaded ---------------------
 # The bare side of the ocr and remove-background scenarios is what a minimal script using the same
 # libraries would do per image, with the model loaded once per process: decode the file (OpenCV), run
-# the model through the very session / engine object the tool uses (`_models.onnx_session`,
+# the model through the very session / engine object the tool uses (`models.onnx_session`,
 # `_ocr._ppocr_engine`: same files, providers and session options), including the pre/post-processing
 # the model itself requires (ISNet: resize to 1024² and normalise, mask back to the image size), and
 # encode the result (an RGBA PNG; the recognised text). Everything our tool adds around that — HTTP,
@@ -97,18 +97,17 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
 # model loads this process did before the timed part), timed here in the worker, so IPC is not counted.
 
 def _configure(models_dir: str | None) -> None:
-    from pathlib import Path
 
-    from actors.vision import _models
+    from actors import models
 
-    if models_dir and _models._models_dir != Path(models_dir):
-        _models.configure(models_dir)
+    if models_dir:
+        models.configure(models_dir)
 
 
 def _loads() -> int:
-    from actors.vision import _models
+    from actors import models
 
-    return sum(_models.LOAD_COUNTS.values())
+    return sum(models.LOAD_COUNTS.values())
 
 
 _warmed: set[str] = set()
@@ -139,11 +138,12 @@ def segment_model(path: str, models_dir: str | None = None) -> tuple[float, floa
     import cv2
     import numpy as np
 
-    from actors.vision import _models, _segment
+    from actors import models
+    from actors.vision import _segment
 
     _configure(models_dir)
     before = _loads()
-    session = _models.onnx_session(_segment.BUNDLE, "isnet.onnx")
+    session = models.onnx_session(_segment.BUNDLE, "isnet.onnx")
 
     def call() -> bytes:
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)

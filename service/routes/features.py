@@ -8,7 +8,7 @@ from pathlib import Path
 import trio
 from quart import Blueprint, current_app
 
-from actors.vision import _models
+from actors import models
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from service.auth import current_principal, require
@@ -23,10 +23,10 @@ def _root() -> Path:
     return current_app.lutra.config.data_dir / "models"
 
 
-def _bundle_json(bundle: _models.Bundle, root: Path) -> dict:
-    installing = bundle.id in _models.installing()
-    installed = _models.is_installed(bundle.id, root)
-    info = _models.installed_info(bundle.id, root) if installed else None
+def _bundle_json(bundle: models.Bundle, root: Path) -> dict:
+    installing = bundle.id in models.installing()
+    installed = models.is_installed(bundle.id, root)
+    info = models.installed_info(bundle.id, root) if installed else None
     return {
         "id": bundle.id,
         "name": bundle.name,
@@ -34,7 +34,7 @@ def _bundle_json(bundle: _models.Bundle, root: Path) -> dict:
         "status": "installing" if installing else ("installed" if installed else "not_installed"),
         "installed": installed,
         "size": bundle.size,
-        "sizeHuman": _models.human_size(bundle.size),
+        "sizeHuman": models.human_size(bundle.size),
         "enabledTools": list(bundle.tools),
         "licence": bundle.licence,
         "offlineSource": bundle.offline,
@@ -43,11 +43,11 @@ def _bundle_json(bundle: _models.Bundle, root: Path) -> dict:
     }
 
 
-def _known(bundle_id: str) -> _models.Bundle:
+def _known(bundle_id: str) -> models.Bundle:
     from actors import catalog
 
     catalog.load()  # URL-only bundles register from their tool modules
-    bundle = _models.BUNDLES.get(bundle_id)
+    bundle = models.BUNDLES.get(bundle_id)
     if bundle is None or bundle.id.startswith("test-"):
         raise ApiError(ErrorCode.NOT_FOUND, f"Unknown feature bundle: {bundle_id}.")
     return bundle
@@ -60,7 +60,7 @@ async def list_features():
 
     catalog.load()
     root = _root()
-    bundles = [_bundle_json(b, root) for b in _models.BUNDLES.values() if not b.id.startswith("test-")]
+    bundles = [_bundle_json(b, root) for b in models.BUNDLES.values() if not b.id.startswith("test-")]
     return json_response({"bundles": bundles})
 
 
@@ -75,7 +75,7 @@ async def install_feature(bundle_id: str):
         source = Path(str(body["source"]))
         if not source.is_absolute() or not source.is_dir():
             raise ApiError(ErrorCode.VALIDATION_ERROR, "'source' must be an absolute path to a folder on the server.")
-    if _models.installing():
+    if models.installing():
         raise ApiError(ErrorCode.CONFLICT, "Another bundle is being installed; try again when it has finished.")
     principal = await current_principal()
     rec = services.jobs.create(principal.user_id, "feature-install", None)
@@ -88,8 +88,8 @@ async def install_feature(bundle_id: str):
 
         try:
             meta = await trio.to_thread.run_sync(
-                lambda: _models.install(bundle.id, root, source=source, progress=progress))
-        except _models.BundleError as err:
+                lambda: models.install(bundle.id, root, source=source, progress=progress))
+        except models.BundleError as err:
             code = ErrorCode.CONFLICT if err.status == 409 else ErrorCode.PROCESSING_FAILED
             services.jobs.finish(rec, JobState.FAILED, error=err.message, code=code.value, http_status=err.status)
             return
@@ -114,8 +114,8 @@ async def install_feature(bundle_id: str):
 async def uninstall_feature(bundle_id: str):
     bundle = _known(bundle_id)
     try:
-        removed = await trio.to_thread.run_sync(_models.uninstall, bundle.id, _root())
-    except _models.BundleError as err:
+        removed = await trio.to_thread.run_sync(models.uninstall, bundle.id, _root())
+    except models.BundleError as err:
         raise ApiError(ErrorCode.CONFLICT if err.status == 409 else ErrorCode.PROCESSING_FAILED, err.message,
                        status=err.status) from None
     if removed:
@@ -126,10 +126,10 @@ async def uninstall_feature(bundle_id: str):
 @bp.get("/api/v1/admin/features/disk-usage")
 @require("features:manage")
 async def disk_usage():
-    usage = await trio.to_thread.run_sync(_models.disk_usage, _root())
+    usage = await trio.to_thread.run_sync(models.disk_usage, _root())
     total = sum(usage.values())
-    return json_response({"totalBytes": total, "totalSize": total, "totalHuman": _models.human_size(total),
-                          "bundles": [{"id": k, "bytes": v, "human": _models.human_size(v)}
+    return json_response({"totalBytes": total, "totalSize": total, "totalHuman": models.human_size(total),
+                          "bundles": [{"id": k, "bytes": v, "human": models.human_size(v)}
                                       for k, v in sorted(usage.items())]})
 
 
@@ -144,4 +144,4 @@ def _audit(action: str, bundle_id: str, principal, services) -> None:
 
 async def on_startup(app, services) -> None:
     """A server killed mid-install leaves a temp folder: remove it (the bundle itself was never renamed in)."""
-    await trio.to_thread.run_sync(_models.cleanup, services.config.data_dir / "models")
+    await trio.to_thread.run_sync(models.cleanup, services.config.data_dir / "models")

@@ -9,12 +9,10 @@ from quart import Blueprint, Response, current_app, request, send_file
 
 from protocols.errors import ApiError, ErrorCode
 from service.auth import current_principal, require
-from service.jobs import new_job_id
 from service.library import NewFile, file_json, get_library, in_worker, is_camera_raw, render_preview
 from service.responses import json_body, json_response
 from service.routes.tools import guard_capacity
-from service.toolrun import discard
-from service.uploads import receive_multipart
+from service.toolrun import receive_upload
 
 bp = Blueprint("files", __name__)
 
@@ -57,19 +55,13 @@ async def upload_files():
     guard_capacity(services)
     principal = await current_principal()
     lib = get_library(services)
-    spool = services.jobs.job_dir(new_job_id())
-    try:
-        upload = await receive_multipart(spool / "in", services.config.max_upload_bytes)
-        files = upload.files_named("file", "files")
-        if not files:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+    async with receive_upload(services, keep=False) as received:
+        files = received.files("No files uploaded: send them as parts named 'files'.")
         for item in files:
             if item.size == 0:
                 raise ApiError(ErrorCode.VALIDATION_ERROR, f"The file '{item.name}' is empty; nothing was saved.")
         await lib.check_quota(principal.user_id, sum(f.size for f in files))
         rows = await lib.add(principal.user_id, [NewFile(f.path, f.name) for f in files])
-    finally:
-        discard(spool)
     for row in rows:
         _audit("FILE_UPLOADED", row.original_name, {"fileId": row.id, "size": row.size})
     return json_response({"files": [file_json(r) for r in rows]}, 201)
@@ -176,16 +168,9 @@ async def workspace_upload():
     """Files into a fresh workspace folder (temporary: swept after FILE_MAX_AGE_HOURS)."""
     services = current_app.lutra
     guard_capacity(services)
-    job_id = new_job_id()
-    job_dir = services.jobs.job_dir(job_id)
-    try:
-        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
-        files = upload.files_named("file", "files")
-        if not files:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
-    except BaseException:
-        discard(job_dir)
-        raise
+    async with receive_upload(services) as received:
+        job_id = received.job_id
+        files = received.files("No files uploaded: send them as parts named 'files'.")
     return json_response({"jobId": job_id, "files": [
         {"name": f.name, "size": f.size, "format": f.format or f.name.rpartition(".")[2].lower() or "unknown"}
         for f in files]})
@@ -197,13 +182,9 @@ async def preview():
     """A browser-friendly WebP inside 1200x1200 of an image any decoder here can read (HEIC, TIFF, RAW...)."""
     services = current_app.lutra
     guard_capacity(services)
-    job_dir = services.jobs.job_dir(new_job_id())
-    try:
-        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
-        files = upload.files_named("file", "files")
-        if not files:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, "No file uploaded: send it as a multipart part named 'file'.")
-        item = files[0]
+    async with receive_upload(services, keep=False) as received:
+        job_dir = received.job_dir
+        item = received.files("No file uploaded: send it as a multipart part named 'file'.")[0]
         if item.size == 0:
             raise ApiError(ErrorCode.VALIDATION_ERROR, "The file is empty.")
         if item.kind not in ("image", "svg", "unknown") and not is_camera_raw(str(item.path)):
@@ -218,6 +199,4 @@ async def preview():
         if not ok:
             raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file could not be decoded as an image.")
         data = dest.read_bytes()
-    finally:
-        discard(job_dir)
     return Response(data, content_type="image/webp", headers={"Cache-Control": "no-store"})

@@ -15,12 +15,11 @@ from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from service import pipelines
 from service.auth import Principal, current_principal, require
-from service.jobs import new_job_id
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
 from service.routes.tools import batch_response, guard_capacity
-from service.toolrun import check_input_kind, discard
-from service.uploads import parse_json_field, receive_multipart
+from service.toolrun import JobUpload, check_input_kind, receive_upload
+from service.uploads import parse_json_field
 
 bp = Blueprint("pipeline", __name__)
 
@@ -59,14 +58,10 @@ def _failure_body(rec) -> dict[str, Any]:
     return body
 
 
-async def _receive(services, principal, job_dir, no_file_message: str):
-    """The upload of a pipeline request, its validated steps, and its input files (at least one)."""
-    upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes)
-    steps = await steps_from(services, principal, parse_json_field(upload, "pipeline"))
-    files = upload.files_named("file", "files")
-    if not files:
-        raise ApiError(ErrorCode.VALIDATION_ERROR, no_file_message)
-    return upload, steps, files
+async def _receive(services, principal, received: JobUpload, no_file_message: str):
+    """A pipeline request's validated steps and its input files (at least one)."""
+    steps = await steps_from(services, principal, parse_json_field(received.upload, "pipeline"))
+    return steps, received.files(no_file_message)
 
 
 @bp.post("/api/v1/pipeline/execute")
@@ -75,21 +70,17 @@ async def execute():
     services = current_app.lutra
     guard_capacity(services)
     principal = await current_principal()
-    job_id = new_job_id()
-    job_dir = services.jobs.job_dir(job_id)
-    try:
-        upload, steps, files = await _receive(
-            services, principal, job_dir, "No file uploaded: send it as a multipart part named 'file'.")
+    async with receive_upload(services) as received:
+        job_id, job_dir = received.job_id, received.job_dir
+        steps, files = await _receive(
+            services, principal, received, "No file uploaded: send it as a multipart part named 'file'.")
         if len(files) > 1:
             raise ApiError(ErrorCode.VALIDATION_ERROR,
                            "A pipeline takes one file; use /api/v1/pipeline/batch for several.")
         item = files[0]
         check_input_kind(steps[0].spec, item)
-        saver = await autosave_request(services, principal, upload, {})
+        saver = await autosave_request(services, principal, received.upload, {})
         (job_dir / "out").mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        discard(job_dir)
-        raise
     parent = services.jobs.create(principal.user_id, "pipeline", steps[0].spec.id, job_id=job_id)
     parent.original_size = item.size
     parent.input_names = [item.name]
@@ -112,19 +103,15 @@ async def batch():
     services = current_app.lutra
     guard_capacity(services)
     principal = await current_principal()
-    job_id = new_job_id()
-    job_dir = services.jobs.job_dir(job_id)
-    try:
-        upload, steps, files = await _receive(
-            services, principal, job_dir, "No files uploaded: send them as parts named 'files'.")
+    async with receive_upload(services) as received:
+        job_id, job_dir = received.job_id, received.job_dir
+        steps, files = await _receive(
+            services, principal, received, "No files uploaded: send them as parts named 'files'.")
         limit = services.config.max_batch_size
         if limit and len(files) > limit:
             raise ApiError(ErrorCode.VALIDATION_ERROR,
                            f"Too many files: this server accepts at most {limit} per batch.")
         (job_dir / "out").mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        discard(job_dir)
-        raise
     parent = services.jobs.create(principal.user_id, "pipeline-batch", steps[0].spec.id, job_id=job_id)
     parent.original_size = sum(f.size for f in files)
     items, rejected = [], []

@@ -15,8 +15,14 @@ from service.auth import require
 from service.jobs import new_job_id
 from service.library import autosave_request
 from service.responses import error_response, json_body, json_response
-from service.toolrun import check_input_kind, discard, pick_inputs, resolve, validate_settings
-from service.uploads import parse_json_field, receive_multipart
+from service.toolrun import (
+    check_input_kind,
+    pick_inputs,
+    receive_upload,
+    resolve,
+    validate_settings,
+)
+from service.uploads import parse_json_field
 
 bp = Blueprint("tools", __name__)
 
@@ -47,16 +53,16 @@ async def _run_single(services, spec: ToolSpec):
     from service.auth import current_principal
 
     principal = await current_principal()
-    job_id = new_job_id()
-    job_dir = services.jobs.job_dir(job_id)
     saver = None  # library auto-save (`fileId`)
-    try:
-        is_json = request.headers.get("Content-Type", "").lower().startswith("application/json")
-        if spec.body == "json" or (spec.body == "either" and is_json):
-            settings = validate_settings(spec, await json_body(required=False), "body")
-            inputs, names, roles, original = [], [], [], 0
-        else:
-            upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes, services.jobs.spool)
+    is_json = request.headers.get("Content-Type", "").lower().startswith("application/json")
+    if spec.body == "json" or (spec.body == "either" and is_json):
+        settings = validate_settings(spec, await json_body(required=False), "body")
+        inputs, names, roles, original = [], [], [], 0
+        job_id = new_job_id()
+        job_dir = services.jobs.job_dir(job_id)
+    else:
+        async with receive_upload(services, spool=True) as received:
+            job_id, job_dir, upload = received.job_id, received.job_dir, received.upload
             settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
             chosen = pick_inputs(spec, upload.files) if spec.inputs[1] > 0 else []
             inputs = [f.path for f in chosen]
@@ -64,11 +70,8 @@ async def _run_single(services, spec: ToolSpec):
             roles = [f.field for f in chosen]
             original = sum(f.size for f in chosen)
             saver = await autosave_request(services, principal, upload)
-        out = job_dir / "out"
-        out.mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        discard(job_dir)
-        raise
+    out = job_dir / "out"
+    out.mkdir(parents=True, exist_ok=True)
     rec = services.jobs.create(principal.user_id, "tool", spec.id, job_id=job_id)
     rec.original_size = original
     rec.input_names = names
@@ -123,21 +126,14 @@ async def _run_batch(services, spec: ToolSpec):
     if spec.body != "multipart" or spec.multi_input:
         raise ApiError(ErrorCode.VALIDATION_ERROR, f"{spec.id} does not support batch processing.")
     principal = await current_principal()
-    job_id = new_job_id()
-    job_dir = services.jobs.job_dir(job_id)
-    try:
-        upload = await receive_multipart(job_dir / "in", services.config.max_upload_bytes, services.jobs.spool)
-        settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
-        files = upload.files_named("files", "file")
-        if not files:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, "No files uploaded: send them as parts named 'files'.")
+    async with receive_upload(services, spool=True) as received:
+        job_id, job_dir = received.job_id, received.job_dir
+        settings = validate_settings(spec, parse_json_field(received.upload, "settings", {}))
+        files = received.files("No files uploaded: send them as parts named 'files'.")
         limit = services.config.max_batch_size
         if limit and len(files) > limit:
             raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files: this server accepts at most {limit} per batch.")
         (job_dir / "out").mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        discard(job_dir)
-        raise
     parent = services.jobs.create(principal.user_id, "batch", spec.id, job_id=job_id)
     parent.original_size = sum(f.size for f in files)
     items, rejected = [], []

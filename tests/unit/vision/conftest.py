@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from actors.vision import _models
+from actors import models
 
 
 @pytest.fixture(scope="session")
 def models_root(tmp_path_factory) -> Path:
-    return _models.configure(tmp_path_factory.mktemp("models"))
+    return models.configure(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")
@@ -21,11 +21,11 @@ def bundle(models_root):
     done: dict[str, Path] = {}
 
     def install(bundle_id: str) -> Path:
-        _models.configure(models_root)
+        models.configure(models_root)
         if bundle_id not in done:
-            if not _models.is_installed(bundle_id):
-                _models.install(bundle_id)
-            done[bundle_id] = _models.bundle_dir(bundle_id)
+            if not models.is_installed(bundle_id):
+                models.install(bundle_id)
+            done[bundle_id] = models.bundle_dir(bundle_id)
         return done[bundle_id]
 
     return install

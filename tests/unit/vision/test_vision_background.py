@@ -9,7 +9,7 @@ import pytest
 import pyvips
 from PIL import Image, ImageDraw
 
-from actors.vision import _models
+from actors import models
 from protocols.errors import ToolError
 from tests.helpers import run_tool
 
@@ -85,13 +85,13 @@ def test_effects_cut_out_matches_the_job_exactly(removed):
 ])
 def test_effects_reuse_the_cached_mask(removed, settings, check):
     root, job_id, _ = removed
-    loads = dict(_models.LOAD_COUNTS)
+    loads = dict(models.LOAD_COUNTS)
     result = run_tool("remove-background/effects", [], {"jobId": job_id, **settings}, root / str(uuid.uuid4()))
     px = pixels(result.outputs[0])
     assert check(px), px[5, 5]
     inside, _outside = regions(px.shape[:2])
     assert np.abs(px[200, 200, :3].astype(int) - (30, 60, 160)).max() < 12  # subject unchanged
-    assert loads == _models.LOAD_COUNTS  # no model was (re)loaded
+    assert loads == models.LOAD_COUNTS  # no model was (re)loaded
 
 
 def test_effects_unknown_job_is_404(removed):
@@ -162,13 +162,13 @@ def test_transparency_fixer_cleans_white_fringe(tmp_path):
 
 
 def test_segmentation_needs_its_bundle(tmp_path, models_root, fig):
-    _models.configure(tmp_path / "no-models")
+    models.configure(tmp_path / "no-models")
     try:
         with pytest.raises(ToolError) as info:
             run_tool("blur-background", fig, {}, tmp_path)
         assert info.value.status == 501 and "background-removal" in info.value.message
     finally:
-        _models.configure(models_root)
+        models.configure(models_root)
 
 
 def test_background_bad_settings(fig, tmp_path):
@@ -182,12 +182,12 @@ def test_background_bad_settings(fig, tmp_path):
 
 def test_a_second_job_does_not_reload_the_model(removed, fig, tmp_path):
     """The ISNet session loaded for the first job serves the next one: no load, one more use."""
-    before = next(m for m in _models.loaded() if m["model"] == "background-removal/isnet.onnx")
-    loads = _models.runtime_info()["modelLoads"]
+    before = next(m for m in models.loaded() if m["model"] == "background-removal/isnet.onnx")
+    loads = models.runtime_info()["modelLoads"]
     result = run_tool("remove-background", fig, {}, tmp_path / str(uuid.uuid4()))
     assert result.extra["subjectCoverage"] > 0.1
-    after = next(m for m in _models.loaded() if m["model"] == "background-removal/isnet.onnx")
-    assert _models.runtime_info()["modelLoads"] == loads
+    after = next(m for m in models.loaded() if m["model"] == "background-removal/isnet.onnx")
+    assert models.runtime_info()["modelLoads"] == loads
     assert after["loads"] == before["loads"] and after["loadedAt"] == before["loadedAt"]
     assert after["uses"] == before["uses"] + 1 and after["loadMs"] > 0
 

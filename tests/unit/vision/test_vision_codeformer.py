@@ -17,8 +17,8 @@ from onnx import TensorProto, helper
 from PIL import Image
 from skimage import data
 
-from actors import catalog
-from actors.vision import _models, _restore
+from actors import catalog, models
+from actors.vision import _restore
 from protocols.errors import ToolError
 from tests.helpers import Server, run_tool, settings_field, wait_job
 
@@ -71,12 +71,12 @@ def roots(bundle, tmp_path_factory):
     """Three model folders, each with the real face-detection bundle: CodeFormer only, GFPGAN only, both."""
     face = bundle("face-detection")
     made = {}
-    for name, models in (("codeformer", [CODEFORMER]), ("gfpgan", [GFPGAN]), ("both", [CODEFORMER, GFPGAN])):
+    for name, wanted in (("codeformer", [CODEFORMER]), ("gfpgan", [GFPGAN]), ("both", [CODEFORMER, GFPGAN])):
         root = tmp_path_factory.mktemp(f"cf-{name}")
         shutil.copytree(face, root / "face-detection")
-        if CODEFORMER in models:
+        if CODEFORMER in wanted:
             place(root, CODEFORMER, "codeformer.onnx", tiny_codeformer)
-        if GFPGAN in models:
+        if GFPGAN in wanted:
             place(root, GFPGAN, "gfpgan.onnx", tiny_gfpgan)
         made[name] = root
     return made
@@ -85,10 +85,10 @@ def roots(bundle, tmp_path_factory):
 @pytest.fixture()
 def use(roots, models_root):
     def configure(name):
-        _models.configure(roots[name])
+        models.configure(roots[name])
 
     yield configure
-    _models.configure(models_root)
+    models.configure(models_root)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def face_centre(result):
 
 
 def test_bundle_manifest():
-    b = _models.BUNDLES[CODEFORMER]
+    b = models.BUNDLES[CODEFORMER]
     assert b.tools == ("enhance-faces", "restore-photo") and not b.offline
     (artifact,) = b.artifacts
     assert artifact.kind == "url" and artifact.url.endswith("/codeformer_fp16.onnx")
@@ -155,11 +155,11 @@ def test_codeformer_missing_bundle_is_501_naming_it(use, portrait, tmp_path):
         run_tool("enhance-faces", portrait, {"model": "codeformer"}, tmp_path)
     assert info.value.status == 501 and info.value.code.value == "FEATURE_NOT_INSTALLED"
     assert CODEFORMER in info.value.message and "CodeFormer" in info.value.message
-    assert _models.missing_for("enhance-faces", settings("enhance-faces", {"model": "codeformer"})) == [CODEFORMER]
-    assert _models.missing_for("enhance-faces", settings("enhance-faces", {})) == []
+    assert models.missing_for("enhance-faces", settings("enhance-faces", {"model": "codeformer"})) == [CODEFORMER]
+    assert models.missing_for("enhance-faces", settings("enhance-faces", {})) == []
     use("codeformer")
-    assert _models.missing_for("enhance-faces", settings("enhance-faces", {"model": "gfpgan"})) == [GFPGAN]
-    assert _models.missing_for("enhance-faces", settings("enhance-faces", {"model": "codeformer"})) == []
+    assert models.missing_for("enhance-faces", settings("enhance-faces", {"model": "gfpgan"})) == [GFPGAN]
+    assert models.missing_for("enhance-faces", settings("enhance-faces", {"model": "codeformer"})) == []
     with pytest.raises(ToolError) as info:
         run_tool("enhance-faces", portrait, {"model": "gfpgan"}, tmp_path)
     assert info.value.status == 501 and GFPGAN in info.value.message
@@ -185,7 +185,7 @@ def test_restore_photo_face_step(use, portrait, tmp_path):
     cx, cy, _f = face_centre(faces)
     assert np.abs(out[cy, cx] - expected(src[cy, cx], 0.4)).max() < 20
     assert np.array_equal(out[450:, :100], src[450:, :100])
-    assert _models.missing_for("restore-photo", settings("restore-photo", plain)) == []
+    assert models.missing_for("restore-photo", settings("restore-photo", plain)) == []
     use("both")  # GFPGAN installed: used as before
     result = run_tool("restore-photo", portrait, plain, tmp_path)
     assert result.extra["faceModel"] == "gfpgan"
@@ -194,12 +194,12 @@ def test_restore_photo_face_step(use, portrait, tmp_path):
 def test_restore_photo_without_face_models_names_gfpgan(tmp_path, bundle, models_root):
     root = tmp_path / "models"
     shutil.copytree(bundle("face-detection"), root / "face-detection")
-    _models.configure(root)
+    models.configure(root)
     try:
         need = settings("restore-photo", {"faceEnhancement": True})
-        assert _models.missing_for("restore-photo", need) == [GFPGAN]
+        assert models.missing_for("restore-photo", need) == [GFPGAN]
     finally:
-        _models.configure(models_root)
+        models.configure(models_root)
 
 
 # ---- over HTTP: listed in the features, 501 before queueing, then a completed job once installed ----
@@ -223,7 +223,7 @@ def post(client, settings):
 
 
 def test_api_features_lists_codeformer_then_501_then_runs(api):
-    client, models = api
+    client, models_folder = api
     listed = {b["id"]: b for b in client.get("/api/v1/features").json()["bundles"]}
     cf = listed[CODEFORMER]
     assert cf["status"] == "not_installed" and cf["installed"] is False and cf["offlineSource"] is False
@@ -237,7 +237,7 @@ def test_api_features_lists_codeformer_then_501_then_runs(api):
     assert r.status_code == 501 and GFPGAN in r.json()["error"]
     r = post(client, {"model": "restoreformer"})
     assert r.status_code == 400 and "error" in r.json()
-    place(models, CODEFORMER, "codeformer.onnx", tiny_codeformer)  # as an install would leave it
+    place(models_folder, CODEFORMER, "codeformer.onnx", tiny_codeformer)  # as an install would leave it
     listed = {b["id"]: b for b in client.get("/api/v1/features").json()["bundles"]}
     assert listed[CODEFORMER]["status"] == "installed"
     r = post(client, {"model": "codeformer", "strength": 100})

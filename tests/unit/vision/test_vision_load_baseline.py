@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from actors.vision import _models
+from actors import models
 from load.harness import bare
 from load.harness.results import Result
 
@@ -14,13 +14,13 @@ def test_bare_segment_call_uses_the_tools_session_loaded_once(bundle, tmp_path):
     img = Image.new("RGB", (320, 240), (240, 240, 240))
     ImageDraw.Draw(img).ellipse((100, 60, 220, 180), fill=(200, 50, 40))
     img.save(tmp_path / "subject.jpg")
-    models = str(_models.models_dir())
-    bare.segment_model(str(tmp_path / "subject.jpg"), models)  # loads (or reuses) and warms
-    session = _models.onnx_session("background-removal", "isnet.onnx")
-    loads = dict(_models.LOAD_COUNTS)
-    total, model, loaded = bare.segment_model(str(tmp_path / "subject.jpg"), models)
-    assert loaded == 0 and dict(_models.LOAD_COUNTS) == loads
-    assert _models.onnx_session("background-removal", "isnet.onnx") is session
+    folder = str(models.models_dir())
+    bare.segment_model(str(tmp_path / "subject.jpg"), folder)  # loads (or reuses) and warms
+    session = models.onnx_session("background-removal", "isnet.onnx")
+    loads = dict(models.LOAD_COUNTS)
+    total, model, loaded = bare.segment_model(str(tmp_path / "subject.jpg"), folder)
+    assert loaded == 0 and dict(models.LOAD_COUNTS) == loads
+    assert models.onnx_session("background-removal", "isnet.onnx") is session
     assert total >= model > 0
 
 

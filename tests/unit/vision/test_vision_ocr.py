@@ -106,16 +106,16 @@ def test_ocr_reads_text_touching_the_edge(bundle, tmp_path):
 
 
 def test_a_second_ocr_job_reuses_the_loaded_engine(bundle, text_png, tmp_path):
-    from actors.vision import _models
+    from actors import models
 
     bundle("ocr")
     run_tool("ocr", text_png, {"quality": "balanced"}, tmp_path / "one")
-    loads = _models.runtime_info()["modelLoads"]
-    engine = next(m for m in _models.loaded() if m["model"] == "ocr/ppocr")
+    loads = models.runtime_info()["modelLoads"]
+    engine = next(m for m in models.loaded() if m["model"] == "ocr/ppocr")
     result = run_tool("ocr", text_png, {"quality": "balanced"}, tmp_path / "two")
     assert accuracy(SENTENCE + "\n" + LINE2, result.extra["text"]) >= 0.95
-    assert _models.runtime_info()["modelLoads"] == loads
-    again = next(m for m in _models.loaded() if m["model"] == "ocr/ppocr")
+    assert models.runtime_info()["modelLoads"] == loads
+    again = next(m for m in models.loaded() if m["model"] == "ocr/ppocr")
     assert again["loads"] == engine["loads"] and again["loadedAt"] == engine["loadedAt"]
     assert again["uses"] == engine["uses"] + 1 and again["loadMs"] > 0
 

@@ -11,7 +11,8 @@ import pyvips
 from PIL import Image
 from skimage import data
 
-from actors.vision import _faces, _models
+from actors import models
+from actors.vision import _faces
 from actors.vision._passport import LAYOUTS, SPECS, mm_to_px
 from protocols.errors import ToolError
 from tests.helpers import run_tool
@@ -54,10 +55,10 @@ def test_analyze_finds_face_crown_and_chin(analysed):
 
 def test_generate_us_photo_and_sheet(analysed):
     root, job_id, _ = analysed
-    loads = dict(_models.LOAD_COUNTS)
+    loads = dict(models.LOAD_COUNTS)
     result = run_tool("passport-photo/generate", [], {"jobId": job_id, "country": "us", "printLayout": "4x6"},
                       root / str(uuid.uuid4()))
-    assert loads == {k: v for k, v in _models.LOAD_COUNTS.items() if k in loads}  # no model reloaded
+    assert loads == {k: v for k, v in models.LOAD_COUNTS.items() if k in loads}  # no model reloaded
     photo_path = next(p for p in result.outputs if "_passport_" in p.name)
     sheet_path = next(p for p in result.outputs if "_sheet_" in p.name)
     photo = pyvips.Image.new_from_file(str(photo_path))

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image, ImageDraw
 from skimage import data
 
-from actors.vision import _models
+from actors import models
 from protocols.errors import ToolError
 from tests.helpers import run_tool
 
@@ -98,9 +98,9 @@ def tiny_root(bundle, tmp_path_factory):
 
 @pytest.fixture()
 def tiny(tiny_root, models_root):
-    _models.configure(tiny_root)
+    models.configure(tiny_root)
     yield tiny_root
-    _models.configure(models_root)
+    models.configure(models_root)
 
 
 def pixels(path) -> np.ndarray:
@@ -139,16 +139,16 @@ def test_erase_object_bad_masks(tiny, tmp_path):
 
 
 def test_erase_object_without_bundle_is_501(tmp_path, models_root):
-    _models.configure(tmp_path / "none")
+    models.configure(tmp_path / "none")
     try:
         src = scene(tmp_path / "scene.png")
         Image.new("L", (300, 200), 255).save(tmp_path / "all.png")
         with pytest.raises(ToolError) as info:
             run_tool("erase-object", [src, tmp_path / "all.png"], {}, tmp_path, roles=["file", "mask"])
         assert info.value.status == 501 and "object-eraser-colorize" in info.value.message
-        assert _models.missing_for("colorize", None) == ["object-eraser-colorize"]
+        assert models.missing_for("colorize", None) == ["object-eraser-colorize"]
     finally:
-        _models.configure(models_root)
+        models.configure(models_root)
 
 
 @pytest.mark.parametrize("tier", ["fast", "balanced"])
@@ -199,7 +199,7 @@ def test_remove_background_birefnet(tiny, tmp_path):
 
 
 def test_restore_photo_removes_scratches(tmp_path, models_root):
-    _models.configure(tmp_path / "no-models")  # default settings need no bundle (OpenCV inpainting)
+    models.configure(tmp_path / "no-models")  # default settings need no bundle (OpenCV inpainting)
     try:
         clean = cv2.resize(data.astronaut(), (384, 384))
         damaged = clean.copy()
@@ -217,4 +217,4 @@ def test_restore_photo_removes_scratches(tmp_path, models_root):
             run_tool("restore-photo", tmp_path / "old.png", {"colorize": True}, tmp_path)
         assert info.value.status == 501
     finally:
-        _models.configure(models_root)
+        models.configure(models_root)
