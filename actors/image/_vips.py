@@ -167,7 +167,8 @@ def _decode_pillow(path: Path, limits: Limits, fmt: str) -> pyvips.Image:
         import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # the server's own pixel limit (check_pixels) decides, not Pillow's fixed 89 MP warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as pil:
                 check_pixels(pil.width, pil.height, limits)
                 pil.load()
@@ -179,6 +180,8 @@ def _decode_pillow(path: Path, limits: Limits, fmt: str) -> pyvips.Image:
                 width, height = pil.size
     except ToolError:
         raise
+    except Image.DecompressionBombError:  # over twice Pillow's limit: refused before decoding
+        raise ToolError("The image has too many pixels to decode.", ErrorCode.PAYLOAD_TOO_LARGE, 413) from None
     except Exception:  # Pillow raises many types for corrupt files (OSError, ValueError, SyntaxError...)
         raise bad_input(f"The {fmt.upper()} file is corrupt or uses an unsupported variant.") from None
     image = pyvips.Image.new_from_memory(data, width, height, bands, "uchar")

@@ -17,7 +17,7 @@ from protocols.tools import ToolCall
 
 RATE = 48000
 FRAME = 2048
-ANALYSE_S = 60.0  # the first minute is enough for a steady floor and keeps the measurement under a second
+ANALYSE_S = 60.0  # the first minute is enough for a steady floor and bounds the work on long recordings
 PERCENTILE = 10
 # the 10th percentile of a bin's power over time, for noise (exponentially distributed power), is
 # -ln(0.9) = 0.105 of its mean

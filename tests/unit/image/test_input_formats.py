@@ -139,3 +139,17 @@ def test_svg_over_the_pixel_limit_is_refused(tmp_path):
     with pytest.raises(ToolError) as err:
         run_tool("info", path, {}, tmp_path, limits=Limits(max_megapixels=10))
     assert err.value.status == 413
+
+
+def test_huge_bmp_header_is_refused_before_decoding(tmp_path):
+    """A BMP claiming 30000×30000 pixels: over the server's limit a 413; with no limit, Pillow's own cap."""
+    from protocols.tools import Limits
+
+    header = struct.pack("<2sIHHI", b"BM", 54 + 16, 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, 30000, 30000, 1, 24, 0, 16, 2835, 2835, 0, 0)
+    path = tmp_path / "huge.bmp"
+    path.write_bytes(header + info + b"\x00" * 16)
+    for limits in (Limits(max_megapixels=100), Limits(max_megapixels=0)):
+        with pytest.raises(ToolError) as err:
+            run_tool("info", path, {}, tmp_path, limits=limits)
+        assert err.value.status == 413

@@ -107,3 +107,29 @@ def test_stabilize_video_default_steadies_a_handheld_shot(tmp_path):
         return float(np.abs(np.diff(frames, axis=0)).mean())
 
     assert shake(out) < shake(shaky) * 0.7
+
+
+def test_noise_reduction_default_quiets_the_hiss_under_speech(speech, tmp_path):
+    """Speech recorded over steady hiss (−40 dBFS): the pause between the sentences gets quieter by most
+    of the default 16 dB, the speech keeps its level."""
+    clean = r.read_audio(speech)
+    hiss = np.random.default_rng(9).normal(0, 10 ** (-40 / 20), clean.size)
+    noisy = r.write_wav(tmp_path / "noisy-speech.wav", clean + hiss)
+    src, out = r.read_audio(noisy), r.read_audio(run_tool("noise-reduction", noisy, {}, tmp_path).outputs[0])
+    said = clean.size // 2 - int(0.75 * r.RATE)  # the pause is the middle 1.5 s
+    pause = slice(said + r.RATE // 4, said + int(1.25 * r.RATE))
+    assert level_db(src[pause]) - level_db(out[pause]) >= 10
+    assert abs(level_db(out[:said]) - level_db(src[:said])) < 2
+
+
+def test_noise_floor_measurement():
+    from actors.media._noisefloor import SILENT_DB, floor_db
+
+    for level in (-28, -45, -65):
+        assert floor_db(r.tone_with_hiss(noise_dbfs=level)) == pytest.approx(level, abs=1)
+    # loud bursts half of the time (speech, music) barely move the floor under them
+    steady = r.tone_with_hiss(noise_dbfs=-45)
+    bursts = (np.sin(np.arange(steady.size) / r.RATE * 2 * np.pi * 0.7) > 0) * \
+        np.random.default_rng(1).normal(0, 0.1, steady.size)
+    assert floor_db(steady + bursts) == pytest.approx(-45, abs=5)
+    assert floor_db(np.zeros(r.RATE * 2)) == SILENT_DB and floor_db(np.zeros(100)) == SILENT_DB

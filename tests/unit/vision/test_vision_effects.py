@@ -55,3 +55,49 @@ def test_upscale_default_is_larger_and_sharper_than_a_resize(bundle, tmp_path):
     assert out.shape[:2] == (200, 300)
     plain = cv2.resize(small, (300, 200), interpolation=cv2.INTER_CUBIC).astype(float)
     assert r.detail(out) > r.detail(plain) * 1.2
+
+
+@pytest.fixture(scope="module")
+def portrait(tmp_path_factory):
+    path = tmp_path_factory.mktemp("portrait") / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(path)
+    return path
+
+
+def test_blur_background_default_blurs_behind_the_subject(bundle, portrait, tmp_path):
+    bundle("background-removal")
+    src = data.astronaut().astype(float)
+    out = r.load(run_tool("blur-background", portrait, {}, tmp_path).outputs[0])
+    corner = (slice(0, 120), slice(400, 512))  # the shuttle and sky behind, top right
+    x, y, w, h = FACE
+    face = (slice(y + 15, y + h - 15), slice(x + 15, x + w - 15))
+    assert r.detail(out[corner]) < r.detail(src[corner]) * 0.5
+    assert r.detail(out[face]) > r.detail(src[face]) * 0.7  # the subject stays sharp
+
+
+def test_background_replace_default_puts_the_subject_on_white(bundle, portrait, tmp_path):
+    bundle("background-removal")
+    out = r.load(run_tool("background-replace", portrait, {}, tmp_path).outputs[0])
+    corner = out[0:120, 420:512, :3]
+    assert corner.min(axis=-1).mean() > 235 and data.astronaut()[0:120, 420:512].min(axis=-1).mean() < 200
+    x, y, w, h = FACE
+    face = (slice(y + 20, y + h - 20), slice(x + 20, x + w - 20))
+    assert np.abs(out[face][..., :3] - data.astronaut()[face]).mean() < 12
+
+
+def test_transparency_fixer_default_reduces_a_white_halo(tmp_path):
+    size = 200
+    yy, xx = np.mgrid[0:size, 0:size]
+    alpha = np.clip((70 - np.hypot(xx - 100, yy - 100)) / 6, 0, 1)
+    rgb = np.zeros((size, size, 3), np.float32)
+    rgb[:] = (220, 20, 20)
+    edge = (alpha > 0) & (alpha < 1)
+    rgb[edge] = rgb[edge] * alpha[edge, None] + 255 * (1 - alpha[edge, None])  # cut out of a white page
+    Image.fromarray(np.dstack([rgb, alpha * 255]).astype(np.uint8), "RGBA").save(tmp_path / "cut.png")
+    import pyvips
+
+    out = pyvips.Image.new_from_file(str(run_tool("transparency-fixer", tmp_path / "cut.png", {},
+                                                  tmp_path).outputs[0])).numpy().astype(float)
+    ring = edge & (alpha > 0.3)
+    assert out[..., 1][ring].mean() < rgb[ring][:, 1].mean() * 0.7  # green = whiteness of the halo
+    assert out[100, 100, 3] == 255 and out[5, 5, 3] == 0
