@@ -8,7 +8,7 @@ import logging
 import trio
 import trio_parallel
 
-from actors import workers
+from actors import sandbox, workers
 from actors.runtime import Actor
 from protocols.jobs import Job
 from protocols.tools import REGISTRY, ToolResult
@@ -49,9 +49,10 @@ class WorkerPoolActor(Actor):
     async def execute(self, job: Job) -> ToolResult:
         spec = REGISTRY[job.tool_id]
         if spec.in_process:
-            result = spec.run(job.call)
-            if inspect.isawaitable(result):
-                result = await result
+            with sandbox.job_scope(job.call.workdir, job.call.inputs):
+                result = spec.run(job.call)
+                if inspect.isawaitable(result):
+                    result = await result
             return workers.finish(result, job.call)
         job.call.progress = None  # callbacks don't cross process boundaries
         return await trio_parallel.run_sync(

@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from actors import sandbox
 from actors.processes import FAST_NICE
 from protocols.errors import ToolError
 from protocols.tools import ToolCall, ToolResult
@@ -16,7 +17,8 @@ def invoke(tool_id: str, call: ToolCall) -> ToolResult:
     """Run a tool by id (loads the whole catalog: for tests and tools)."""
     from actors import catalog
 
-    return finish(catalog.load()[tool_id].run(call), call)
+    with sandbox.job_scope(call.workdir, call.inputs):
+        return finish(catalog.load()[tool_id].run(call), call)
 
 
 _prepared = False
@@ -74,7 +76,8 @@ def run_tool_fn(fn: Callable[[ToolCall], ToolResult], call: ToolCall) -> ToolRes
     """What a worker process runs: `fn` arrives pickled by reference, so the worker imports only the
     module of that one tool (not the whole catalog)."""
     prepare_process()
-    return finish(fn(call), call)
+    with sandbox.job_scope(call.workdir, call.inputs):
+        return finish(fn(call), call)
 
 
 def warm(modules: tuple[str, ...] = ()) -> bool:

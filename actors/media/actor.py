@@ -15,7 +15,7 @@ from typing import Any
 import trio
 import trio_parallel
 
-from actors import workers
+from actors import sandbox, workers
 from actors.media import _ffmpeg
 from actors.runtime import Actor, ActorStats
 from protocols.jobs import Job, Progress
@@ -63,9 +63,10 @@ class MediaActor(Actor):
         call.progress = progress
         token = _ffmpeg.MAX_DURATION_S.set(self.max_duration_s)
         try:
-            result = spec.run(call)
-            if inspect.isawaitable(result):
-                result = await result
+            with sandbox.job_scope(call.workdir, call.inputs):
+                result = spec.run(call)
+                if inspect.isawaitable(result):
+                    result = await result
         finally:
             _ffmpeg.MAX_DURATION_S.reset(token)
         return workers.finish(result, call)
