@@ -26,13 +26,30 @@ class WorkerPoolActor(Actor):
     and a cancelled or timed-out job's process is killed."""
 
     warm_modules: tuple[str, ...] = ()  # imported in each worker at start (the family's heavy libraries)
+    # Workers of their own, confined at start (sandbox.confine_worker: Landlock + memory limit), instead of
+    # the processes shared by every family: for families that decode untrusted images in-process.
+    confined = False
 
     def __init__(self, capacity: int, queue_size: int = 256) -> None:
         super().__init__(capacity, queue_size)
         self.worker_limiter = trio.CapacityLimiter(self.capacity)
+        self._context: trio_parallel.WorkerContext | None = None
 
     async def setup(self, nursery: trio.Nursery) -> None:
+        if self.confined and sandbox.policy().enabled:
+            self._context = await nursery.start(self._hold_confined_workers)
         nursery.start_soon(self._warm_workers)
+
+    async def _hold_confined_workers(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The confined workers live as long as the actor."""
+        async with trio_parallel.open_worker_context(init=sandbox.confine_worker, grace_period=5) as context:
+            task_status.started(context)
+            await trio.sleep_forever()
+
+    def _run_sync(self, fn, *args):
+        if self._context is not None:
+            return self._context.run_sync(fn, *args, kill_on_cancel=True, limiter=self.worker_limiter)
+        return trio_parallel.run_sync(fn, *args, kill_on_cancel=True, limiter=self.worker_limiter)
 
     async def _warm_workers(self) -> None:
         try:
@@ -43,8 +60,7 @@ class WorkerPoolActor(Actor):
             log.exception("actor %s: warming workers failed", self.name)
 
     async def _warm_one(self) -> None:
-        await trio_parallel.run_sync(workers.warm, self.warm_modules, kill_on_cancel=True,
-                                     limiter=self.worker_limiter)
+        await self._run_sync(workers.warm, self.warm_modules)
 
     async def execute(self, job: Job) -> ToolResult:
         spec = REGISTRY[job.tool_id]
@@ -55,7 +71,5 @@ class WorkerPoolActor(Actor):
                     result = await result
             return workers.finish(result, job.call)
         job.call.progress = None  # callbacks don't cross process boundaries
-        return await trio_parallel.run_sync(
-            workers.run_tool_fn, spec.run, job.call, kill_on_cancel=True, limiter=self.worker_limiter
-        )
+        return await self._run_sync(workers.run_tool_fn, spec.run, job.call)
 

@@ -33,7 +33,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +133,18 @@ def status() -> dict:
         programs = {"mechanism": "bubblewrap" if bwrap_works() else "unavailable", "enabled": True,
                     "network": False, "pidNamespace": True, "memoryMb": p.memory_mb, "fileMb": p.file_mb,
                     "openFiles": p.open_files}
-    return {"programs": programs}
+    from actors import landlock
+
+    abi = landlock.abi()
+    if not p.enabled:
+        workers = {"mechanism": "none", "enabled": False}
+    elif abi:
+        workers = {"mechanism": "landlock", "abi": abi, "tcp": abi < 4, "memoryMb": p.memory_mb,
+                   "families": ["image"]}
+    else:
+        workers = {"mechanism": "memory limit only", "memoryMb": p.memory_mb,
+                   "warning": "this kernel has no Landlock: image workers can read and write what the server can"}
+    return {"programs": programs, "workers": workers}
 
 
 # ---- which job -----------------------------------------------------------------------------------
@@ -178,6 +189,7 @@ class Launch:
     argv: list[str]
     env: dict[str, str]  # for the process started (bwrap gets the program's through --setenv)
     sandboxed: bool
+    preexec_fn: Callable[[], None] | None = None  # only inside a Landlock-confined worker (see confine_worker)
 
 
 def _base_args() -> list[str]:
@@ -311,6 +323,8 @@ def prepare(argv: Sequence[str | os.PathLike], *, env: dict[str, str] | None = N
     if not p.enabled:
         death = [SETPRIV, "--pdeathsig", "KILL", "--"] if SETPRIV else []
         return Launch([*_limits(cpu_s), *death, *args], env, False)
+    if _confined:
+        return _landlocked_launch(args, env, cwd_text, writable, readable, cpu_s)
     if not bwrap_works():
         raise ToolError("The sandbox for external programs is not available on this server.",
                         ErrorCode.FEATURE_NOT_INSTALLED, 501)
@@ -332,7 +346,7 @@ def run(argv: Sequence[str | os.PathLike], *, timeout: float, cwd: str | os.Path
     """subprocess.run of a sandboxed `argv`: output captured, no check; TimeoutExpired as subprocess raises it."""
     launch = prepare(argv, env=env, cwd=cwd, writable=writable, readable=readable, timeout_s=timeout)
     return subprocess.run(launch.argv, env=launch.env, cwd=cwd, input=input, capture_output=True, timeout=timeout,
-                          check=False)
+                          preexec_fn=launch.preexec_fn, check=False)
 
 
 def _default_env(program: str) -> dict[str, str]:
@@ -387,3 +401,94 @@ async def kill(process) -> None:
     with trio.move_on_after(5):
         while any(_running(pid) for pid in below):
             await trio.sleep(0.005)
+
+
+# ---- Landlock-confined worker processes -------------------------------------------------------------
+_confined = 0  # the Landlock ABI this process is confined with (0: not confined)
+SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/proc", "/sys",
+               "/dev")
+
+
+def confine_worker() -> bool:
+    """trio-parallel `init` of the image workers (pyvips, Pillow decode untrusted images in-process): a
+    memory limit (a decompression bomb fails its own job, or kills this worker, never the box), then
+    Landlock: read the system, Python and Lutra's code; read and write the workspace; nothing else of
+    DATA_DIR (no database, no library, no models); no TCP. Temporary files go to workspace/.tmp.
+    Where the kernel has no Landlock the worker runs with the memory limit only (admin health says so)."""
+    global _confined
+    import resource
+    import sys
+    import tempfile
+
+    from actors import landlock
+
+    p = policy()
+    if not p.enabled:
+        return True
+    limit = p.memory_mb << 20
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    if not p.data_dir:
+        return True
+    data = Path(os.path.realpath(p.data_dir))
+    workspace = data / "workspace"
+    scratch = workspace / ".tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(scratch)
+    tempfile.tempdir = None
+    code = [sys.prefix, sys.base_prefix, sys.exec_prefix, *(e for e in sys.path if e and os.path.isdir(e))]
+    read = landlock.without([*SYSTEM_READ, *code], [data])
+    try:
+        _confined = landlock.restrict(read, [workspace, "/dev/null"])
+    except landlock.Unsupported as err:
+        log.warning("image workers run without Landlock (%s): only the memory limit applies", err)
+    return True
+
+
+def _landlocked_launch(args: list[str], env: dict[str, str], cwd: str | None, writable: Sequence[Path],
+                       readable: Sequence[Path], cpu_s: float | None) -> Launch:
+    """A program started from a Landlock-confined worker, where bwrap cannot build a sandbox (Landlock
+    forbids mounts): a further Landlock layer narrowed to the job (system read-only, the job's folder
+    writable, its inputs readable), no TCP, a new network namespace where allowed, the limits, and
+    death with the worker."""
+    import resource
+    import signal
+
+    from actors import landlock
+
+    program, _ = _program_binds(args[0], env.get("PATH", os.defpath))
+    jail = _scope.get()
+    rw = [*writable, *(jail.writable if jail else ())]
+    ro = [*readable, *(jail.readable if jail else ())]
+    if jail is None and not rw and not ro:
+        rw = [f for f in (_folder_for(p) for p in _named_paths(args, cwd)) if f is not None]
+    rw = [p for p in rw if not _forbidden(Path(os.path.realpath(p)), named=jail is None)]
+    code = [os.path.dirname(os.path.abspath(program)), os.path.dirname(os.path.realpath(program))]
+    p = policy()
+    limits = [(resource.RLIMIT_DATA, p.memory_mb << 20), (resource.RLIMIT_FSIZE, p.file_mb << 20),
+              (resource.RLIMIT_NOFILE, p.open_files), (resource.RLIMIT_CORE, 0)]
+    if cpu_s:
+        limits.append((resource.RLIMIT_CPU, int(cpu_s) + 1))
+
+    def preexec() -> None:
+        _libc_call("prctl", 1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        os.setsid()
+        for which, value in limits:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(which, (value, value))
+        _libc_call("unshare", _CLONE_NEWNET)  # root: no network at all; elsewhere Landlock's no-TCP stays
+        landlock.restrict([*SYSTEM_READ, *code, *ro], [*rw, "/dev/null"])
+
+    return Launch([program, *args[1:]], env, True, preexec)
+
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _libc_call(name: str, *args: int) -> int:
+    import ctypes
+
+    try:
+        return int(getattr(ctypes.CDLL(None), name)(*args))
+    except (OSError, AttributeError):
+        return -1

@@ -42,7 +42,7 @@ def run(argv: Sequence[str | os.PathLike], *, timeout: float, what: str, cwd: Pa
     try:
         launch = sandbox.prepare(args, env=env, cwd=cwd, timeout_s=timeout)
         proc = subprocess.run(launch.argv, capture_output=True, timeout=timeout, cwd=cwd, env=launch.env,
-                              input=input, preexec_fn=die_with_parent, check=False)
+                              input=input, preexec_fn=launch.preexec_fn or die_with_parent, check=False)
     except subprocess.TimeoutExpired:
         raise ToolError(f"{what} took longer than {timeout:g} s and was stopped.", ErrorCode.TIMEOUT, 504) from None
     except FileNotFoundError:
