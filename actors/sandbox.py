@@ -265,7 +265,7 @@ def _binds(argv: Sequence[str], cwd: str | None, writable: Sequence[Path], reada
         ro += jail.readable
     elif not rw and not ro:
         named = [f for f in (_folder_for(p) for p in _named_paths(argv, cwd)) if f is not None]
-    args: list[str] = []
+    binds: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     for path, mode, is_named in [*((p, "--ro-bind", False) for p in ro), *((p, "--bind", False) for p in rw),
                                  *((p, "--bind", True) for p in named)]:
@@ -273,11 +273,19 @@ def _binds(argv: Sequence[str], cwd: str | None, writable: Sequence[Path], reada
         if real in seen or not os.path.exists(real) or _forbidden(Path(real), named=is_named):
             continue
         seen.add(real)
-        args += [mode, real, real]
+        binds.append((mode, real, real))
         alias = os.path.abspath(path)
         if alias != real and not _forbidden(Path(alias), named=is_named):  # the caller's name for it (a link)
-            args += [mode, real, alias]
-    return args
+            binds.append((mode, real, alias))
+    # A bound folder that holds DATA_DIR (code checked out with ./data inside) must not show it: an empty
+    # tmpfs goes over DATA_DIR, and only then the job's own folders are bound back in.
+    data = os.path.realpath(policy().data_dir) if policy().data_dir else ""
+    inside = [b for b in binds if data and (b[2] + "/").startswith(data + "/")]
+    outside = [b for b in binds if b not in inside]
+    args = [a for b in outside for a in b]
+    if data and any((data + "/").startswith(b[2].rstrip("/") + "/") for b in outside):
+        args += ["--tmpfs", data]
+    return args + [a for b in inside for a in b]
 
 
 def _program_binds(program: str, env_path: str) -> tuple[str, list[str]]:
@@ -329,6 +337,8 @@ def prepare(argv: Sequence[str | os.PathLike], *, env: dict[str, str] | None = N
         raise ToolError("The sandbox for external programs is not available on this server.",
                         ErrorCode.FEATURE_NOT_INSTALLED, 501)
     program, program_binds = _program_binds(args[0], env.get("PATH", os.defpath))
+    if os.path.basename(program) == "nice" and len(args) > 3:  # lowered(): the program is after `nice -n N`
+        program_binds += _program_binds(args[3], env.get("PATH", os.defpath))[1]
     box = [BWRAP, *_base_args(), *program_binds, *_binds(args, cwd_text, writable, readable)]
     if network:
         box.append("--share-net")
