@@ -30,9 +30,11 @@ import dataclasses
 import json
 import logging
 import os
+import queue
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -502,3 +504,37 @@ def _libc_call(name: str, *args: int) -> int:
         return int(getattr(ctypes.CDLL(None), name)(*args))
     except (OSError, AttributeError):
         return -1
+
+
+# ---- long-lived programs ----------------------------------------------------------------------------
+_spawner: tuple[threading.Thread, queue.SimpleQueue] | None = None
+_spawner_lock = threading.Lock()
+
+
+def popen_lasting(argv: list[str], **kwargs) -> subprocess.Popen:
+    """subprocess.Popen from a thread that lives as long as this process. `--die-with-parent` (and any
+    PR_SET_PDEATHSIG) fires when the *thread* that started the program ends; a program that outlives the
+    call that started it (the warm LibreOffice, started from a trio worker thread that ends when idle)
+    must be started from a thread that does not."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner[0].is_alive():
+            requests: queue.SimpleQueue = queue.SimpleQueue()
+            thread = threading.Thread(target=_spawn_forever, args=(requests,), name="lutra-spawner", daemon=True)
+            thread.start()
+            _spawner = (thread, requests)
+    reply: queue.SimpleQueue = queue.SimpleQueue()
+    _spawner[1].put((argv, kwargs, reply))
+    ok, value = reply.get()
+    if not ok:
+        raise value
+    return value
+
+
+def _spawn_forever(requests: queue.SimpleQueue) -> None:
+    while True:
+        argv, kwargs, reply = requests.get()
+        try:
+            reply.put((True, subprocess.Popen(argv, **kwargs)))
+        except BaseException as err:  # handed to the caller
+            reply.put((False, err))

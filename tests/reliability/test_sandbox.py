@@ -236,3 +236,87 @@ def test_a_program_over_its_memory_limit_fails_alone(box):
         small = sandbox.run(["/usr/bin/python3", "-c", "b = bytearray(8 << 20); print('allocated')"], timeout=30)
     assert done.returncode != 0 and b"MemoryError" in done.stderr
     assert small.returncode == 0 and b"allocated" in small.stdout
+
+
+# ---- LibreOffice: macros and external links, in its sandbox ----------------------------------------------
+def _hostile_odt(path: Path, secret: Path, marker: Path) -> None:
+    """A text document whose load event runs a Basic macro writing `marker`, and whose section is a link
+    to `secret` (another job's file), to be pulled in when links are updated."""
+    import zipfile
+
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
+          'xmlns:xlink="http://www.w3.org/1999/xlink"')
+    content = f"""<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content {ns} office:version="1.2">
+<office:scripts><office:event-listeners>
+<script:event-listener script:language="ooo:script" script:event-name="dom:load"
+ xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/>
+</office:event-listeners></office:scripts>
+<office:body><office:text>
+<text:p>VISIBLE-TEXT</text:p>
+<text:section text:name="Linked"><text:section-source xlink:href="file://{secret}" text:filter-name="Text"/>
+<text:p>placeholder</text:p></text:section>
+</office:text></office:body></office:document-content>"""
+    module = f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">
+Sub Main
+  Open "{marker}" For Output As #1
+  Print #1, "macro ran"
+  Close #1
+End Sub
+</script:module>"""
+    library = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE library:library PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "library.dtd">
+<library:library xmlns:library="http://openoffice.org/2000/library" library:name="Standard" library:readonly="false"
+ library:passwordprotected="false"><library:element library:name="Module1"/></library:library>"""
+    libraries = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE library:libraries PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "libraries.dtd">
+<library:libraries xmlns:library="http://openoffice.org/2000/library" xmlns:xlink="http://www.w3.org/1999/xlink">
+<library:library library:name="Standard" library:link="false"/></library:libraries>"""
+    manifest = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>
+<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+<manifest:file-entry manifest:full-path="Basic/Standard/Module1.xml" manifest:media-type="text/xml"/>
+<manifest:file-entry manifest:full-path="Basic/Standard/script-lb.xml" manifest:media-type="text/xml"/>
+<manifest:file-entry manifest:full-path="Basic/script-lc.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content)
+        zf.writestr("Basic/Standard/Module1.xml", module)
+        zf.writestr("Basic/Standard/script-lb.xml", library)
+        zf.writestr("Basic/script-lc.xml", libraries)
+        zf.writestr("META-INF/manifest.xml", manifest)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_macros_and_links_are_contained(box):
+    from actors.documents._office import OfficeListener
+
+    secret, marker = box.other / "secret.txt", box.other / "macro-ran"
+    src = box.inputs / "letter.odt"
+    _hostile_odt(src, secret, marker)
+    out = box.out / "letter.pdf"
+    office = OfficeListener(box.data / "office")
+    try:
+        office.start()
+        soffice = next((p for p in sandbox.descendants(office.proc.pid)
+                        if Path(f"/proc/{p}/comm").read_text().strip().startswith("soffice")), None)
+        assert soffice is not None
+        assert os.readlink(f"/proc/{soffice}/ns/net") != os.readlink("/proc/self/ns/net")
+        assert os.readlink(f"/proc/{soffice}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+        root = f"/proc/{soffice}/root"
+        for hidden in (box.db, box.library / "private.txt", secret, box.inputs, Path("/etc/passwd")):
+            assert not os.path.exists(root + str(hidden)), hidden
+        office.convert_sync(src, out)
+    finally:
+        office.stop()
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, check=True).stdout.decode()
+    assert "VISIBLE-TEXT" in text
+    assert "OTHER-JOB-SECRET" not in text
+    assert not marker.exists()
+    assert not any((box.data / "office" / "exchange").iterdir())  # nothing of the job stays behind
