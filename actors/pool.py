@@ -7,7 +7,7 @@ import logging
 import trio
 import trio_parallel
 
-from actors import workers
+from actors import sandbox, workers
 from actors.runtime import Actor
 
 log = logging.getLogger("lutra.actors")
@@ -22,9 +22,20 @@ class WorkerPoolActor(Actor):
     and a cancelled or timed-out job's process is killed. Its workers start with the actor."""
 
     warm_modules: tuple[str, ...] = ()  # imported in each worker at start (the family's heavy libraries)
+    # Workers of their own, confined at start (sandbox.confine_worker: Landlock + memory limit), instead of
+    # the processes shared by every family: for families that decode untrusted images in-process.
+    confined = False
 
     async def setup(self, nursery: trio.Nursery) -> None:
+        if self.confined and sandbox.policy().enabled:
+            self.worker_context = await nursery.start(self._hold_confined_workers)
         nursery.start_soon(self._warm_workers)
+
+    async def _hold_confined_workers(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The confined workers live as long as the actor."""
+        async with trio_parallel.open_worker_context(init=sandbox.confine_worker, grace_period=5) as context:
+            task_status.started(context)
+            await trio.sleep_forever()
 
     async def _warm_workers(self) -> None:
         try:
@@ -35,5 +46,5 @@ class WorkerPoolActor(Actor):
             log.exception("actor %s: warming workers failed", self.name)
 
     async def _warm_one(self) -> None:
-        await trio_parallel.run_sync(workers.warm, self.warm_modules, kill_on_cancel=True,
-                                     limiter=self.worker_limiter)
+        run_sync = self.worker_context.run_sync if self.worker_context is not None else trio_parallel.run_sync
+        await run_sync(workers.warm, self.warm_modules, kill_on_cancel=True, limiter=self.worker_limiter)

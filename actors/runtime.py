@@ -20,6 +20,7 @@ import traceback
 from dataclasses import dataclass
 
 import trio
+import trio_parallel
 
 from actors import workers
 from protocols.errors import ApiError, ErrorCode
@@ -69,6 +70,7 @@ class Actor:
         self.capacity = max(1, capacity)
         self.limiter = trio.CapacityLimiter(self.capacity)  # job slots
         self.worker_limiter = trio.CapacityLimiter(self.capacity)  # the worker processes or threads of its tools
+        self.worker_context: trio_parallel.WorkerContext | None = None  # its own worker processes, if any
         self._send, self._recv = trio.open_memory_channel[Job](queue_size)
         self.queue_size = queue_size
         self.stats = ActorStats()
@@ -137,7 +139,7 @@ class Actor:
             job.reply(Progress(job.id, max(0.0, min(100.0, float(percent))), message))
 
         return await workers.run_tool(REGISTRY[job.tool_id], job.call, limiter=self.worker_limiter,
-                                      progress=progress)
+                                      progress=progress, context=self.worker_context)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """The run loop. Jobs it started are cancelled (and answered) when it ends; the job it waits a

@@ -13,6 +13,7 @@ from typing import Any
 import trio
 import trio_parallel
 
+from actors import sandbox
 from actors.archive import write_zip
 from actors.processes import FAST_NICE
 from protocols.errors import ToolError
@@ -22,27 +23,32 @@ Report = Callable[[float, "str | None"], None]  # progress 0..100 and a message
 
 
 async def run_tool(spec: ToolSpec, call: ToolCall, *, limiter: trio.CapacityLimiter | None = None,
-                   progress: Report | None = None) -> ToolResult:
+                   progress: Report | None = None,
+                   context: trio_parallel.WorkerContext | None = None) -> ToolResult:
     """The one way an actor runs a tool. `limiter` bounds its worker processes or threads; `progress`
-    reaches tools that run in the server process (a callback does not cross into a worker)."""
+    reaches tools that run in the server process (a callback does not cross into a worker); `context` is
+    the actor's own (confined) worker processes, if it has them."""
     if spec.runs is Runs.WORKER:
         call.progress = None
-        return await trio_parallel.run_sync(in_worker, spec.run, call, kill_on_cancel=True, limiter=limiter)
+        run_sync = context.run_sync if context is not None else trio_parallel.run_sync
+        return await run_sync(in_worker, spec.run, call, kill_on_cancel=True, limiter=limiter)
     if spec.runs is Runs.THREAD:
         call.progress = None if progress is None else _from_thread(progress)
         # abandon_on_cancel: a timed-out or canceled job ends at once; the thread finishes in the background
         return await trio.to_thread.run_sync(run_here, spec.run, call, abandon_on_cancel=True, limiter=limiter)
     call.progress = progress
-    return finish(await spec.run(call), call)
+    with sandbox.job_scope(call.workdir, call.inputs):
+        return finish(await spec.run(call), call)
 
 
 def run_here(fn: ToolFn, call: ToolCall) -> ToolResult:
     """Run a tool's function in this thread and finish it: what a worker process and a model thread do;
     the tests and the bare side of the bench call it too. An event-loop tool gets a trio run of its own."""
-    result = fn(call)
-    if inspect.isawaitable(result):
-        result = trio.run(_wait, result)
-    return finish(result, call)
+    with sandbox.job_scope(call.workdir, call.inputs):
+        result = fn(call)
+        if inspect.isawaitable(result):
+            result = trio.run(_wait, result)
+        return finish(result, call)
 
 
 def in_worker(fn: ToolFn, call: ToolCall) -> ToolResult:

@@ -13,7 +13,7 @@ from quart_trio.wrappers.request import TrioBody, TrioRequest
 from quart_trio.wrappers.response import TrioFileBody, TrioResponse
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from actors import catalog, families
+from actors import catalog, families, sandbox
 from actors.store.actor import StoreActor
 from actors.supervisor import Supervisor
 from protocols.errors import ApiError, ErrorCode
@@ -214,6 +214,8 @@ def _optional_route_modules():
 async def start_services(app: QuartTrio, config: Config) -> Services:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.workspace.mkdir(parents=True, exist_ok=True)
+    sandbox.configure(sandbox.Policy(enabled=config.sandbox, memory_mb=config.sandbox_memory_mb,
+                                     file_mb=config.sandbox_file_mb, data_dir=str(config.data_dir.resolve())))
     store = StoreActor(config.db_url)
     await store.start()
     catalog.load()

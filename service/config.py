@@ -57,6 +57,9 @@ class Config:
     keep_alive_timeout_s: float = 75  # an idle connection (or one still sending its headers) is dropped
     read_timeout_s: float = 120  # a request body that stalls this long between two reads gets a 408
     allowed_fetch_hosts: str = ""  # comma-separated hosts that URL-fetching tools may reach (tests)
+    sandbox: bool = True  # external programs in bubblewrap, image workers under Landlock (false: UNSAFE)
+    sandbox_memory_mb: int = 4096  # memory (RLIMIT_DATA) of each sandboxed program and confined worker
+    sandbox_file_mb: int = 16384  # largest file a sandboxed program may write
 
     @property
     def db_url(self) -> str:

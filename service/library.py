@@ -25,6 +25,7 @@ import trio
 import trio_parallel
 from sqlalchemy import and_, delete, func, insert, select
 
+from actors import sandbox
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode, ToolError
 from protocols.jobs import JobState
@@ -109,9 +110,9 @@ def probe(path: str, name: str) -> tuple[str, int | None, int | None]:
                 pass
     elif kind == "video":
         try:
-            done = subprocess.run(
+            done = sandbox.run(
                 ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-                 "-of", "json", path], capture_output=True, timeout=30, check=False)
+                 "-of", "json", path], timeout=30, readable=[Path(path)])
             streams = json.loads(done.stdout or b"{}").get("streams") or []
             if streams:
                 width, height = streams[0].get("width"), streams[0].get("height")
@@ -260,10 +261,10 @@ def render_thumbnail(src: str, kind: str, dest: str, max_pixels: float) -> bool:
             return False
     elif kind == "video":
         try:
-            done = subprocess.run(
+            done = sandbox.run(
                 ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-frames:v", "1",
                  "-vf", f"scale={THUMB_WIDTH}:-2", "-f", "image2", "-c:v", "mjpeg", "-q:v", "4", tmp],
-                capture_output=True, timeout=60, check=False)
+                timeout=60, readable=[Path(src)], writable=[Path(tmp).parent])
         except subprocess.TimeoutExpired:
             return False
         if done.returncode != 0 or not os.path.exists(tmp):
@@ -293,9 +294,9 @@ def _pdf_first_page(src: str, tmp: str) -> bool:
         pass
     try:  # poppler as a fallback
         stem = tmp + ".pdftoppm"
-        done = subprocess.run(
+        done = sandbox.run(
             ["pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-jpeg", "-scale-to-x", str(THUMB_WIDTH),
-             "-scale-to-y", "-1", src, stem], capture_output=True, timeout=60, check=False)
+             "-scale-to-y", "-1", src, stem], timeout=60, readable=[Path(src)], writable=[Path(stem).parent])
         if done.returncode == 0 and os.path.exists(stem + ".jpg"):
             os.replace(stem + ".jpg", tmp)
             return True

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import trio
 
+from actors import sandbox
 from actors.documents import _sheet_extent
 from actors.processes import child_env, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
@@ -51,15 +52,32 @@ class OfficeUnavailable(ToolError):
         return (OfficeUnavailable, (self.message,))
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
 class _Transport(xmlrpc.client.Transport):
-    def __init__(self, timeout: float) -> None:
+    """XML-RPC to the listener's Unix socket (the sandboxed listener has no network to reach)."""
+
+    def __init__(self, timeout: float, socket_path: Path) -> None:
         super().__init__()
         self.timeout = timeout
+        self.socket_path = str(socket_path)
 
     def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self.timeout
-        return conn
+        return _UnixConnection(self.socket_path, self.timeout)
 
 
 def _free_port() -> int:
@@ -119,20 +137,24 @@ class OfficeListener:
             if not soffice or not uno:
                 raise OfficeUnavailable("LibreOffice (with its Python UNO bridge) is not installed on this server.")
             self.profile_dir.mkdir(parents=True, exist_ok=True)
-            self.port, uno_port = _free_port(), _free_port()
-            while uno_port == self.port:
-                uno_port = _free_port()
+            self.exchange.mkdir(exist_ok=True)
+            self.socket_path.unlink(missing_ok=True)
+            self.port = uno_port = _free_port()  # the UNO port is on the sandbox's own loopback
             log_file = open(self.profile_dir / "unoserver.log", "ab")  # noqa: SIM115 - handed to the child
             argv = lowered([sys.executable, str(LAUNCHER), uno,
-                            "--interface", "127.0.0.1", "--port", str(self.port),
+                            "--interface", str(self.socket_path), "--port", "0",
                             "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
                             "--user-installation", str(self.profile_dir / "profile"),
                             "--executable", soffice, "--conversion-timeout", str(self.conversion_timeout),
                             "--quiet"])
             env = child_env(soffice, SAL_USE_VCLPLUGIN="svp", HOME=str(self.profile_dir))
+            # LibreOffice and unoserver in one sandbox: no network, of DATA_DIR only this profile folder (with
+            # the exchange folder the one conversion at a time passes through), the code read-only
+            launch = sandbox.prepare(argv, env=env, writable=[self.profile_dir],
+                                     readable=[LAUNCHER.parents[2], Path(sys.base_prefix)])
             try:
-                self.proc = subprocess.Popen(argv, stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,
-                                             env=env, start_new_session=True)
+                self.proc = sandbox.popen_lasting(launch.argv, stdout=log_file, stderr=log_file,
+                                                  stdin=subprocess.DEVNULL, env=launch.env, start_new_session=True)
             finally:
                 log_file.close()
             self.starts += 1
@@ -148,10 +170,18 @@ class OfficeListener:
             self.kill()
             raise OfficeUnavailable("LibreOffice did not start; try again shortly.")
 
+    @property
+    def socket_path(self) -> Path:
+        return self.profile_dir / "rpc.sock"
+
+    @property
+    def exchange(self) -> Path:
+        return self.profile_dir / "exchange"
+
     def _ping(self) -> bool:
         try:
-            proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
-                                              transport=_Transport(2))
+            proxy = xmlrpc.client.ServerProxy("http://localhost/", allow_none=True,
+                                              transport=_Transport(2, self.socket_path))
             proxy.system.listMethods()
             return True
         except (OSError, xmlrpc.client.Error, http.client.HTTPException):
@@ -162,6 +192,7 @@ class OfficeListener:
         proc, self.proc = self.proc, None
         if proc is None:
             return
+        below = sandbox.descendants(proc.pid)  # the sandbox's LibreOffice: its own session, not in the group
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -173,6 +204,9 @@ class OfficeListener:
                 proc.wait(5)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group (soffice.bin)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
         self.wanted = False
@@ -193,10 +227,12 @@ class OfficeListener:
                         raise ToolError("The conversion was stopped.", ErrorCode.TIMEOUT, 504)
                     if not self.alive():
                         self.start()
-                    proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
-                                                      transport=_Transport(self.conversion_timeout + 30))
-                    proxy.convert(str(Path(src).resolve()), None, str(Path(out).resolve()), None, filtername,
-                                  filter_options or [], True, infilter)
+                    proxy = xmlrpc.client.ServerProxy("http://localhost/", allow_none=True,
+                                                      transport=_Transport(self.conversion_timeout + 30,
+                                                                           self.socket_path))
+                    with self._staged(src, out) as (inside_src, inside_out):
+                        proxy.convert(str(inside_src), None, str(inside_out), None, filtername,
+                                      filter_options or [], True, infilter)
                     self.conversions += 1
                     break
                 except xmlrpc.client.Fault as fault:
@@ -221,6 +257,28 @@ class OfficeListener:
         if not out.is_file() or out.stat().st_size == 0:
             raise ToolError("LibreOffice produced no output for this document.")
         return out
+
+    @contextlib.contextmanager
+    def _staged(self, src: Path, out: Path):
+        """The sandboxed LibreOffice sees only the exchange folder: the input goes in (a hard link where
+        possible), the output comes out to `out`; nothing of it stays for the next conversion."""
+        self.exchange.mkdir(parents=True, exist_ok=True)
+        for old in self.exchange.iterdir():
+            with contextlib.suppress(OSError):
+                shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+        inside_src = self.exchange / f"input{Path(src).suffix.lower()}"
+        inside_out = self.exchange / f"output{Path(out).suffix.lower()}"
+        try:
+            os.link(src, inside_src)
+        except OSError:
+            shutil.copyfile(src, inside_src)
+        try:
+            yield inside_src, inside_out
+            if inside_out.is_file():
+                shutil.move(str(inside_out), str(out))
+        finally:
+            inside_src.unlink(missing_ok=True)
+            inside_out.unlink(missing_ok=True)
 
     async def convert(self, src: Path, out: Path, **kwargs) -> Path:
         """Async front: the conversion runs in a thread. A cancelled job (deadline, cancel) stops its own

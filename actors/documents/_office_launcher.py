@@ -5,18 +5,25 @@ unoserver with the system's `uno` module (argv[1]: where it lives), plus:
 - no fixed 5 s nap at start-up;
 - CSV and plain-text inputs load with explicit import options (LibreOffice cannot guess them without a
   dialog): delimiter and encoding sniffed from the file, formulas never evaluated (cells kept as text
-  when they start with '=').
+  when they start with '=');
+- every document loads with macros never executed and links never updated (MacroExecutionMode,
+  UpdateDocMode): a document cannot run code or pull in files or URLs;
+- with `--interface` a path, the XML-RPC server listens on that Unix socket: this process and its
+  LibreOffice run in a sandbox without a network (actors/sandbox.py), the socket is their one door.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
+import socketserver
 import subprocess
 import sys
 import threading
 import time
+import xmlrpc.server
 
 sys.path.extend(p for p in sys.argv[1].split(os.pathsep) if p)
 PARENT = os.getppid()
@@ -67,8 +74,11 @@ class _Desktop:
         import uno
         from com.sun.star.beans import PropertyValue
 
-        # Hidden: no frame for the document (a CSV load without it aborts headless LibreOffice)
-        props = tuple(p for p in props if p.Name != "Hidden") + (PropertyValue(Name="Hidden", Value=True),)
+        # Hidden: no frame for the document (a CSV load without it aborts headless LibreOffice).
+        # MacroExecutionMode 0 = NEVER_EXECUTE, UpdateDocMode 0 = NO_UPDATE (no external links pulled in).
+        forced = {"Hidden": True, "MacroExecutionMode": 0, "UpdateDocMode": 0}
+        props = tuple(p for p in props if p.Name not in forced) + tuple(
+            PropertyValue(Name=name, Value=value) for name, value in forced.items())
         lower = url.lower()
         if lower.endswith(".csv"):
             path = uno.fileUrlToSystemPath(url)
@@ -77,6 +87,26 @@ class _Desktop:
                 PropertyValue(Name="FilterOptions", Value=sniff_csv(path)),
             )
         return self._desktop.loadComponentFromURL(url, frame, flags, props)
+
+
+class _QuietHandler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+    disable_nagle_algorithm = False  # a TCP option: not for a Unix socket
+
+    def address_string(self) -> str:
+        return "unix"
+
+
+class UnixXMLRPCServer(socketserver.UnixStreamServer, xmlrpc.server.SimpleXMLRPCDispatcher):
+    """unoserver's XMLRPCServer, on a Unix socket: `addr` is (path, port), the port unused."""
+
+    allow_reuse_address = True
+
+    def __init__(self, addr, allow_none: bool = False) -> None:
+        self.logRequests = False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(addr[0])
+        xmlrpc.server.SimpleXMLRPCDispatcher.__init__(self, allow_none, None)
+        socketserver.UnixStreamServer.__init__(self, addr[0], _QuietHandler)
 
 
 def main() -> int:
@@ -92,6 +122,8 @@ def main() -> int:
         self.desktop = _Desktop(self.desktop)
 
     converter.UnoConverter.__init__ = patched_init
+    if "--interface" in sys.argv and sys.argv[sys.argv.index("--interface") + 1].startswith("/"):
+        server.XMLRPCServer = UnixXMLRPCServer
     sys.argv = ["unoserver", *sys.argv[2:]]
     return server.main() or 0
 

@@ -1,6 +1,6 @@
 """Running external programs (qpdf, ghostscript, pdftotext, pandoc) from a worker process.
 
-Argument lists only, never a shell; a timeout on every call; the child is killed if the worker dies
+Argument lists only, never a shell; in the sandbox (actors/sandbox.py); a timeout on every call; the child is killed if the worker dies
 (PR_SET_PDEATHSIG), so a cancelled job's worker takes its ghostscript with it. stderr is logged, never
 shown to a client.
 """
@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from actors import sandbox
 from protocols.errors import ErrorCode, ToolError
 
 log = logging.getLogger("lutra.documents")
@@ -39,8 +40,9 @@ def run(argv: Sequence[str | os.PathLike], *, timeout: float, what: str, cwd: Pa
     """Run a program; a non-zero exit or a timeout becomes a safe ToolError naming `what`."""
     args = [os.fspath(a) for a in argv]
     try:
-        proc = subprocess.run(args, capture_output=True, timeout=timeout, cwd=cwd, env=env, input=input,
-                              preexec_fn=die_with_parent, check=False)
+        launch = sandbox.prepare(args, env=env, cwd=cwd, timeout_s=timeout)
+        proc = subprocess.run(launch.argv, capture_output=True, timeout=timeout, cwd=cwd, env=launch.env,
+                              input=input, preexec_fn=launch.preexec_fn or die_with_parent, check=False)
     except subprocess.TimeoutExpired:
         raise ToolError(f"{what} took longer than {timeout:g} s and was stopped.", ErrorCode.TIMEOUT, 504) from None
     except FileNotFoundError:

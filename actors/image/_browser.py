@@ -2,16 +2,20 @@
 
     python -m actors.image._browser  < job.json  > result.json
 
-Chromium (Debian's, via Playwright with executable_path) never touches the network itself: every
-request is intercepted, checked by _netguard, fetched by Playwright with redirects off, and each
-redirect hop is checked again. WebSockets are closed, service workers blocked. Page time and
-full-page height are capped. The result on stdout is JSON with safe messages only.
+This process (with Playwright's driver and Chromium) runs in a sandbox without a network. Chromium's
+only way out is its proxy: a relay here, on the sandbox's own loopback, to the egress guard's Unix
+socket (job["egress"]), which checks the address of every connection, redirects and sub-requests
+included (actors/image/_egress.py). Requests are also pre-checked here by scheme and name (no DNS in
+here), and counted. WebSockets are closed, service workers blocked. Page time and full-page height are
+capped. The result on stdout is JSON with safe messages only.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import sys
+import threading
 import time
 
 from actors.image import _netguard
@@ -21,7 +25,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-extensions", "--mute-audio", "--disable-features=DnsOverHttps,NetworkPrediction",
                   "--dns-prefetch-disable", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
                   "--webrtc-ip-handling-policy=disable_non_proxied_udp"]
-MAX_REDIRECTS = 10
 MAX_REQUESTS = 500
 
 
@@ -40,14 +43,13 @@ def capture(job: dict) -> dict:
     deadline = time.monotonic() + float(job["timeout_s"])
     blocked: list[str] = []
     counter = {"requests": 0}
-    pending_navigation: dict[str, str | None] = {"to": None}
 
     def remaining_ms() -> float:
         return max(1000.0, (deadline - time.monotonic()) * 1000)
 
     def allowed_url(url: str) -> bool:
         try:
-            _netguard.check_url(url, allowed)
+            _netguard.check_url(url, allowed, resolve_names=False)
             return True
         except _netguard.Blocked:
             blocked.append(url[:200])
@@ -61,35 +63,22 @@ def capture(job: dict) -> dict:
             route.abort("blockedbyclient")
             return
         try:
-            response = route.fetch(max_redirects=0, timeout=remaining_ms())
-            hops = 0
-            while 300 <= response.status < 400 and response.headers.get("location"):
-                from urllib.parse import urljoin
-
-                target = urljoin(url, response.headers["location"])
-                if not allowed_url(target) or hops >= MAX_REDIRECTS:
-                    route.abort("blockedbyclient")
-                    return
-                if request.is_navigation_request() and request.frame.parent_frame is None:
-                    # the main document moved: navigate there ourselves, so its URL (and relative links) are right
-                    pending_navigation["to"] = target
-                    route.fulfill(status=200, content_type="text/html", body="")
-                    return
-                hops += 1
-                url = target
-                response = route.fetch(url=target, max_redirects=0, timeout=remaining_ms())
-            route.fulfill(response=response)
+            route.continue_()  # through the proxy: the egress guard checks where it connects
         except PlaywrightError:
             try:
                 route.abort("failed")
             except PlaywrightError:
                 pass
 
+    proxy_port = relay_to(job["egress"])
     with sync_playwright() as pw:
         try:
             browser = pw.chromium.launch(executable_path=job["chromium"], args=CHROMIUM_FLAGS,
-                                         timeout=remaining_ms(), chromium_sandbox=False)
+                                         timeout=remaining_ms(), chromium_sandbox=False,
+                                         proxy={"server": f"http://127.0.0.1:{proxy_port}"})
         except PlaywrightError:
+            if time.monotonic() >= deadline - 1:  # the page's time ran out while the browser started
+                raise Failure("TIMEOUT", "The page did not finish loading in time.") from None
             raise Failure("BROWSER_UNAVAILABLE", "The headless browser could not be started.") from None
         try:
             context = browser.new_context(
@@ -104,29 +93,18 @@ def capture(job: dict) -> dict:
                 page.route_web_socket("**/*", lambda ws: ws.close())
             except (AttributeError, PlaywrightError):
                 pass
-            url = job["url"]
-            status = None
-            for _ in range(MAX_REDIRECTS + 1):
-                pending_navigation["to"] = None
-                try:
-                    response = page.goto(url, wait_until="load", timeout=remaining_ms())
-                    status = response.status if response else None
-                except PlaywrightError as err:
-                    # a sub-request cut at the deadline fails the navigation: that is a timeout too
-                    timed_out = "Timeout" in type(err).__name__ or "Timeout" in str(err)[:40]
-                    if timed_out or time.monotonic() >= deadline:
-                        raise Failure("TIMEOUT", "The page did not finish loading in time.") from None
-                    if blocked:
-                        raise Failure("BLOCKED", "The page (or a redirect) points at an address that is not "
-                                                 "reachable from this server.") from None
-                    raise Failure("NAVIGATION", "The page could not be loaded.") from None
-                if not pending_navigation["to"]:
-                    break
-                url = pending_navigation["to"]
-            else:
-                raise Failure("NAVIGATION", "The page redirects too many times.")
-            if pending_navigation["to"]:
-                raise Failure("NAVIGATION", "The page redirects too many times.")
+            try:  # Chromium follows redirects itself (at most 20); each hop is a connection the guard checks
+                response = page.goto(job["url"], wait_until="load", timeout=remaining_ms())
+                status = response.status if response else None
+            except PlaywrightError as err:
+                # a sub-request cut at the deadline fails the navigation: that is a timeout too
+                timed_out = "Timeout" in type(err).__name__ or "Timeout" in str(err)[:40]
+                if timed_out or time.monotonic() >= deadline:
+                    raise Failure("TIMEOUT", "The page did not finish loading in time.") from None
+                if blocked:
+                    raise Failure("BLOCKED", "The page (or a redirect) points at an address that is not "
+                                             "reachable from this server.") from None
+                raise Failure("NAVIGATION", "The page could not be loaded.") from None
             try:
                 page.wait_for_load_state("networkidle", timeout=min(3000, remaining_ms()))
             except PlaywrightError:
@@ -148,6 +126,43 @@ def capture(job: dict) -> dict:
                     "blockedRequests": len(blocked), "title": (page.title() or "")[:200]}
         finally:
             browser.close()
+
+
+def relay_to(egress: str) -> int:
+    """A TCP port on this sandbox's loopback whose every connection is joined to the egress guard's Unix
+    socket (Chromium cannot use a Unix-socket proxy). Daemon threads: they end with the process."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def accept() -> None:
+        while True:
+            client, _ = listener.accept()
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(egress)
+            except OSError:
+                client.close()
+                upstream.close()
+                continue
+            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
 
 
 def main() -> None:

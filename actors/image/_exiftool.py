@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from actors import sandbox
 from protocols.errors import ErrorCode, ToolError
 
 TIMEOUT_S = 60
@@ -35,7 +36,7 @@ def _exe() -> str:
 
 def run(args: list[str], action: str) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run([_exe(), *args], capture_output=True, timeout=TIMEOUT_S, check=False)
+        proc = sandbox.run([_exe(), *args], timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise ToolError(f"Metadata {action} took too long.", ErrorCode.TIMEOUT, 504) from None
     return proc

@@ -38,8 +38,14 @@ def public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"))
 
 
-def check_url(url: str, allowed: set[str] | None = None, resolve=socket.getaddrinfo) -> str:
-    """Raise Blocked unless `url` may be fetched. Returns the host."""
+# how names are resolved (tests point it at a DNS server of their own)
+RESOLVE = socket.getaddrinfo
+
+
+def check_url(url: str, allowed: set[str] | None = None, resolve=None, *, resolve_names: bool = True) -> str:
+    """Raise Blocked unless `url` may be fetched. Returns the host. With resolve_names=False a name is
+    only checked by what it says (scheme, 'localhost', metadata names), for places that cannot resolve
+    (the sandboxed browser): the egress guard checks the address at connection time."""
     allowed = ALLOWED_HOSTS if allowed is None else allowed
     try:
         parts = urlsplit(url)
@@ -51,26 +57,46 @@ def check_url(url: str, allowed: set[str] | None = None, resolve=socket.getaddri
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise Blocked("The URL has no host.")
-    if host in allowed:
-        return host
-    if host in METADATA_HOSTS or host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
-        raise Blocked("That host is not reachable from this server.")
+    if resolve_names or _literal(host) is not None or not _named_ok(host, allowed):
+        checked_addresses(host, port or (443 if parts.scheme == "https" else 80), allowed, resolve)
+    return host
+
+
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        literal = ipaddress.ip_address(host)
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        literal = None
+        return None
+
+
+def _named_ok(host: str, allowed: set[str]) -> bool:
+    return host in allowed or not (host in METADATA_HOSTS or host == "localhost" or host.endswith(".localhost")
+                                   or host.endswith(".internal"))
+
+
+def checked_addresses(host: str, port: int, allowed: set[str] | None = None,
+                      resolve=None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses to connect to for host:port, every one of them allowed, or Blocked. The caller
+    connects to exactly these (never resolving again): no window for a DNS answer that changes."""
+    allowed = ALLOWED_HOSTS if allowed is None else allowed
+    host = host.lower().rstrip(".").strip("[]")
+    if not _named_ok(host, allowed):
+        raise Blocked("That host is not reachable from this server.")
+    literal = _literal(host)
     if literal is not None:
         addresses = [literal]
     else:
         try:
-            infos = resolve(host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
+            infos = (resolve or RESOLVE)(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise Blocked(f"The host {host[:100]} could not be resolved.") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
         if not addresses:
             raise Blocked(f"The host {host[:100]} could not be resolved.")
+    if host in allowed:
+        return addresses
     for address in addresses:  # an allowance names a host; it never whitelists an address for other names
         if not public_address(address):
             raise Blocked("That address is private, loopback, link-local or reserved: it is not reachable "
                           "from this server.")
-    return host
+    return addresses

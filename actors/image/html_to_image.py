@@ -1,9 +1,10 @@
 """HTML to image: capture a web page with headless Chromium (Debian's, driven by Playwright).
 
 JSON body. The URL is checked here (http/https, public addresses only unless the server's
-allowed_fetch_hosts names the host), and again — with every redirect and sub-request — inside the
-browser process (actors/image/_browser.py). The browser runs as a child process of this in-process
-tool, with a hard time limit; cancelling the job kills its whole process group.
+allowed_fetch_hosts names the host), and again at every connection — redirects and sub-requests
+included — by the egress guard (actors/image/_egress.py), the only network the sandboxed browser
+(actors/image/_browser.py, in bubblewrap without a network) has. A hard time limit; cancelling the job
+kills the browser and everything under it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Literal
 
 import trio
 from pydantic import Field
 
-from actors.image import _netguard
+from actors import sandbox
+from actors.image import _egress, _netguard
 from actors.image import _vips as v
-from actors.processes import FAST_NICE, lowered
+from actors.processes import FAST_NICE, child_env, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -59,13 +61,6 @@ def browser_missing() -> ToolError:
                      "(install Debian's 'chromium' package).", ErrorCode.FEATURE_NOT_INSTALLED, 503)
 
 
-async def _kill_group(process) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 @tool("html-to-image", section=Section.IMAGE, settings=HtmlToImageSettings, body="json",
       inputs=(0, 0), runs=Runs.LOOP)
 async def run(call: ToolCall[HtmlToImageSettings]) -> ToolResult:
@@ -92,11 +87,23 @@ async def run(call: ToolCall[HtmlToImageSettings]) -> ToolResult:
            "max_height": MAX_FULL_PAGE_HEIGHT, "timeout_s": PAGE_TIMEOUT_S, "output": str(shot),
            "allowed_hosts": sorted(allowed)}
     root = Path(__file__).resolve().parents[2]
-    with trio.move_on_after(PAGE_TIMEOUT_S + 20) as scope:
-        done = await trio.run_process(
-            lowered([sys.executable, "-m", "actors.image._browser"], FAST_NICE), stdin=json.dumps(job).encode(), capture_stdout=True,
-            capture_stderr=True, check=False, cwd=str(root), start_new_session=True, deliver_cancel=_kill_group,
-        )
+    door = Path(tempfile.mkdtemp(prefix="lutra-egress-"))  # short: a Unix socket path has ~100 bytes
+    guard = _egress.EgressGuard(door / "proxy", allowed)
+    job["egress"] = str(guard.socket_path)
+    launch = sandbox.prepare(lowered([sys.executable, "-m", "actors.image._browser"], FAST_NICE),
+                             env=child_env(chromium, HOME="/tmp", PYTHONPATH=str(root)), cwd=root,
+                             readable=[root, Path(sys.base_prefix)], writable=[call.workdir, door],
+                             timeout_s=PAGE_TIMEOUT_S + 20)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(guard.serve)
+            with trio.move_on_after(PAGE_TIMEOUT_S + 20) as scope:
+                done = await trio.run_process(launch.argv, env=launch.env, stdin=json.dumps(job).encode(),
+                                              capture_stdout=True, capture_stderr=True, check=False, cwd=str(root),
+                                              start_new_session=True, deliver_cancel=sandbox.kill)
+            nursery.cancel_scope.cancel()
+    finally:
+        shutil.rmtree(door, ignore_errors=True)
     if scope.cancelled_caught:
         raise ToolError("The page took too long to capture.", ErrorCode.TIMEOUT, 504)
     try:
@@ -105,6 +112,9 @@ async def run(call: ToolCall[HtmlToImageSettings]) -> ToolResult:
         result = {}
     if not result.get("ok"):
         code = result.get("code")
+        if code == "NAVIGATION" and guard.blocked:  # the guard refused the page or a redirect hop
+            code, result["error"] = "BLOCKED", ("The page (or a redirect) points at an address that is not "
+                                                "reachable from this server.")
         message = result.get("error") or "The page could not be captured."
         if code == "BROWSER_UNAVAILABLE":
             raise browser_missing()
@@ -132,4 +142,5 @@ async def run(call: ToolCall[HtmlToImageSettings]) -> ToolResult:
     out, out_w, out_h = await trio.to_thread.run_sync(encode)
     return ToolResult([out], {"width": out_w, "height": out_h, "finalUrl": result.get("finalUrl"),
                               "httpStatus": result.get("status"), "truncated": result.get("truncated", False),
-                              "blockedRequests": result.get("blockedRequests", 0), "title": result.get("title")})
+                              "blockedRequests": result.get("blockedRequests", 0) + len(guard.blocked),
+                              "title": result.get("title")})

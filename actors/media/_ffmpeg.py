@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ from typing import Any
 
 import trio
 
+from actors import sandbox
 from actors.processes import lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import ToolCall
@@ -183,8 +183,9 @@ async def probe(path: Path, name: str | None = None) -> MediaInfo:
     argv = [FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", _file_arg(path)]
     try:
         with trio.fail_after(PROBE_TIMEOUT_S):
-            done = await trio.run_process(argv, capture_stdout=True, capture_stderr=True, check=False,
-                                          deliver_cancel=_kill)
+            launch = sandbox.prepare(argv, timeout_s=PROBE_TIMEOUT_S)
+            done = await trio.run_process(launch.argv, env=launch.env, capture_stdout=True, capture_stderr=True,
+                                          check=False, deliver_cancel=_kill)
     except trio.TooSlowError:
         raise bad_input(f"'{name}' could not be read in time; it may be corrupt.") from None
     if done.returncode != 0:
@@ -230,10 +231,8 @@ def check_duration(info: MediaInfo) -> None:
 
 # ---- running ffmpeg ------------------------------------------------------------------------------------
 async def _kill(process: trio.Process) -> None:
-    """Cancel and deadline: stop ffmpeg at once, not after a grace period."""
-    with contextlib.suppress(OSError):
-        process.send_signal(signal.SIGKILL)
-    await process.wait()
+    """Cancel and deadline: stop ffmpeg (and its sandbox) at once, not after a grace period."""
+    await sandbox.kill(process)
 
 
 def _file_arg(path: Path | str) -> str:
@@ -326,11 +325,12 @@ async def run(args: Sequence[str], *, call: ToolCall | None = None, duration: fl
                         reporter.update(parse_progress_block(block))
                         block = []
 
+    launch = sandbox.prepare(argv, cwd=cwd, timeout_s=timeout)
     try:
         with trio.fail_after(timeout):
             async with trio.open_nursery() as nursery:
                 process: trio.Process = await nursery.start(partial(
-                    trio.run_process, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    trio.run_process, launch.argv, env=launch.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                     check=False, deliver_cancel=_kill, cwd=str(cwd) if cwd else None))
                 nursery.start_soon(read_stderr, process.stderr)
                 nursery.start_soon(read_progress, process.stdout)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from actors import sandbox
 from actors.speech import _whisper
 from protocols.errors import ToolError
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -28,7 +29,7 @@ def burn(call: ToolCall, srt_name: str, font_size: int) -> Path:
             "-vf", f"subtitles={srt_name}:force_style='FontSize={font_size}'",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "copy", out.name]
     try:
-        proc = subprocess.run(argv, cwd=call.workdir, capture_output=True, timeout=7200, check=False)
+        proc = sandbox.run(argv, cwd=call.workdir, timeout=7200)
     except subprocess.TimeoutExpired:
         raise ToolError("Burning the subtitles took too long.") from None
     if proc.returncode != 0 or not out.is_file():

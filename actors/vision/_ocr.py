@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from actors import models
+from actors import models, sandbox
 from protocols.errors import ToolError, bad_input
 
 # language setting -> tesseract language pack
@@ -221,8 +221,8 @@ def tesseract(image_path: Path, language: str, timeout: float = 300) -> list[Wor
     if not _tesseract_has(lang):
         raise bad_input(f"OCR for language '{language}' is not available on this server.")
     try:
-        proc = subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "--psm", "3", "tsv"],
-                              capture_output=True, timeout=timeout, check=False)
+        proc = sandbox.run(["tesseract", str(image_path), "stdout", "-l", lang, "--psm", "3", "tsv"],
+                           timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolError("Text recognition took too long.") from None
     except OSError:

@@ -11,6 +11,7 @@ import numpy as np
 import pikepdf
 from pydantic import Field
 
+from actors import sandbox
 from actors.documents import _pdf
 from actors.vision import _ocr
 from protocols.errors import ToolError, bad_input
@@ -83,8 +84,8 @@ def _add_layer(pdf: pikepdf.Pdf, page: pikepdf.Page, content: bytes) -> None:
 
 def _tesseract_page_pdf(png: Path, lang: str, dpi: int, out_base: Path) -> Path:
     try:
-        proc = subprocess.run(["tesseract", str(png), str(out_base), "-l", lang, "--dpi", str(dpi), "pdf"],
-                              capture_output=True, timeout=600, check=False)
+        proc = sandbox.run(["tesseract", str(png), str(out_base), "-l", lang, "--dpi", str(dpi), "pdf"],
+                           timeout=600)
     except subprocess.TimeoutExpired:
         raise ToolError("Text recognition took too long.") from None
     if proc.returncode != 0:

@@ -10,6 +10,7 @@ import time
 import trio
 from quart import Blueprint, current_app
 
+from actors import sandbox
 from service.auth import require
 from service.config import VERSION
 from service.responses import json_response
@@ -91,5 +92,6 @@ async def admin_health():
             "actors": queues,
         },
         "gpu": await gpu_status(),
+        "sandbox": sandbox.status(),
     }
     return json_response(body, 200 if db_ok else 503)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import socket
 import socketserver
+import struct
 import threading
 
 import pytest
@@ -155,3 +156,68 @@ def test_missing_chromium_is_a_503(tmp_path, monkeypatch):
     with pytest.raises(ToolError) as err:
         run_tool("html-to-image", [], {"url": "https://example.org/"}, tmp_path)
     assert err.value.status == 503 and err.value.code.value == "FEATURE_NOT_INSTALLED"
+
+
+class FlipDns:
+    """A tiny DNS server on loopback (UDP): the first answer for a name is a public address, every later
+    one 127.0.0.1 — a rebinding attack between the URL check and the browser's connection."""
+
+    def __init__(self, first: str = "93.184.215.14", then: str = "127.0.0.1") -> None:
+        self.answers = [first, then]
+        self.queries: list[str] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            end = 12
+            labels = []
+            while query[end]:
+                labels.append(query[end + 1:end + 1 + query[end]].decode())
+                end += 1 + query[end]
+            question = query[12:end + 5]
+            self.queries.append(".".join(labels))
+            address = self.answers[0] if self.queries.count(self.queries[-1]) == 1 else self.answers[1]
+            answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 0, 4) + socket.inet_aton(address)
+            self.sock.sendto(query[:2] + b"\x81\x80" + struct.pack(">HHHH", 1, 1, 0, 0) + question + answer, peer)
+
+    def resolve(self, host, port, type=0, **_):
+        """What the server's resolver does, asking this DNS server (one A record)."""
+        name = b"".join(bytes([len(p)]) + p.encode() for p in host.rstrip(".").split(".")) + b"\x00"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(b"\x12\x34\x01\x00" + struct.pack(">HHHH", 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1),
+                     ("127.0.0.1", self.port))
+            reply = s.recv(512)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (socket.inet_ntoa(reply[-4:]), port))]
+
+
+def test_a_dns_answer_that_changes_after_the_check_is_caught_at_connection_time(site, tmp_path, monkeypatch):
+    dns = FlipDns()
+    monkeypatch.setattr(_netguard, "RESOLVE", dns.resolve)
+    port = site.rsplit(":", 1)[1]
+    Handler.hits.clear()
+    with pytest.raises(ToolError) as err:
+        run_tool("html-to-image", [], {"url": f"http://rebind.example:{port}/"}, tmp_path)
+    assert err.value.status == 400 and "not reachable" in err.value.message
+    # checked once (public), then the connection itself resolved again, got 127.0.0.1 and was refused
+    assert dns.queries.count("rebind.example") >= 2
+    assert Handler.hits == []  # the site on 127.0.0.1 was never reached
+
+
+def test_the_egress_guard_connects_only_to_checked_addresses(site, tmp_path, monkeypatch):
+    """A name the admin allows goes through the guard to exactly the address it resolved to."""
+    monkeypatch.setattr(_netguard, "ALLOWED_HOSTS", {"pinned.example"})
+    monkeypatch.setattr(_netguard, "RESOLVE", lambda host, port, type=0, **_: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+    port = site.rsplit(":", 1)[1]
+    Handler.hits.clear()
+    result = run_tool("html-to-image", [], {"url": f"http://pinned.example:{port}/"}, tmp_path)
+    assert result.extra["httpStatus"] == 200 and Handler.hits == ["/"]
+    assert pyvips.Image.new_from_file(str(result.outputs[0])).getpoint(5, 5)[:3] == [255, 0, 0]

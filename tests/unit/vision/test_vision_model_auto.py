@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from actors import catalog
-from actors.vision import _models, _restore, _segment
+from actors import models as _models
+from actors.vision import _restore, _segment
 
 
 @pytest.fixture()

@@ -1,0 +1,76 @@
+"""No orphans: when `lutra serve` stops in the middle of a long convert-video (SIGTERM, or SIGKILL as
+in a crash), every program it started (ffmpeg, its sandbox, the worker processes) is gone within 5 s,
+not re-parented to PID 1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Server, settings_field, wait_for
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("orphans") / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=120",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+@pytest.mark.parametrize("sandboxed", ["true", "false"])
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_stopped_server_leaves_no_program_behind(tmp_path, long_video, sandboxed, how):
+    """SIGTERM: the clean stop. SIGKILL (or a crash): no cleanup code runs, the children must still go."""
+    server = Server(tmp_path / "data", {"SANDBOX": sandboxed}).start()
+    try:
+        with server.client() as client, long_video.open("rb") as fh:
+            r = client.post("/api/v1/tools/video/convert-video", files={"file": ("long.mp4", fh, "video/mp4")},
+                            data=settings_field({"format": "webm", "quality": "high"}))
+            assert r.status_code in (200, 202), r.text
+        ffmpeg = wait_for(lambda: [p for p in _descendants(server.proc.pid) if _name(p) == "ffmpeg"], 60,
+                          "ffmpeg to start")
+        everything = _descendants(server.proc.pid)
+        assert set(ffmpeg) <= set(everything)
+        server.proc.send_signal(how)
+        server.proc.wait(15)
+        wait_for(lambda: not any(_running(p) for p in everything), 5, "every child of the server to be gone")
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+        for pid in _descendants(os.getpid()):
+            if _name(pid) == "ffmpeg":
+                os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,117 @@
+"""Image workers (pyvips/Pillow decode untrusted images in-process) are confined with Landlock and a
+memory limit: they read and write the workspace, and cannot open the database or the library, write
+anywhere else or connect out; a decompression bomb that slips past the checks fails its own job."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import trio
+
+from actors import catalog, landlock, sandbox
+from actors.image.actor import ImageActor
+from protocols.jobs import Done, Job
+from tests.helpers import run_tool  # noqa: F401 - the catalog's tools import cleanly
+
+pytestmark = pytest.mark.skipif(landlock.abi() < 1, reason="this kernel has no Landlock")
+
+
+def attempt(paths: dict[str, tuple[str, str]], port: int) -> dict[str, str]:
+    """Runs inside a worker: what each access does ('ok' or the error's name)."""
+    out: dict[str, str] = {}
+    for name, (path, mode) in paths.items():
+        try:
+            with open(path, mode) as fh:
+                fh.read(1) if "r" in mode else fh.write("x")
+            out[name] = "ok"
+        except OSError as err:
+            out[name] = type(err).__name__
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            out["tcp"] = "ok"
+    except OSError as err:
+        out["tcp"] = type(err).__name__
+    return out
+
+
+def allocate(mb: int) -> int:
+    block = bytearray(mb << 20)
+    return len(block)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    saved = sandbox._policy
+    data = tmp_path / "data"
+    for folder in ("workspace/job-a/out", "files/f1", "models"):
+        (data / folder).mkdir(parents=True)
+    (data / "lutra.db").write_bytes(b"SQLite format 3\x00")
+    (data / "files/f1/photo.jpg").write_bytes(b"\xff\xd8library")
+    sandbox.configure(sandbox.Policy(data_dir=str(data), memory_mb=512))
+    yield data
+    sandbox._policy = saved
+    if saved is not None:
+        os.environ[sandbox.POLICY_ENV] = saved.to_env()
+    else:
+        os.environ.pop(sandbox.POLICY_ENV, None)
+
+
+async def test_an_image_worker_reaches_the_workspace_only(data_dir, tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    outside = tmp_path / "outside.txt"
+    paths = {
+        "workspace write": (str(data_dir / "workspace/job-a/out/result.txt"), "w"),
+        "workspace read": (str(data_dir / "workspace/job-a/out/result.txt"), "r"),
+        "database": (str(data_dir / "lutra.db"), "rb"),
+        "library": (str(data_dir / "files/f1/photo.jpg"), "rb"),
+        "outside write": (str(outside), "w"),
+        "system read": ("/etc/hostname" if Path("/etc/hostname").exists() else "/etc/passwd", "r"),
+    }
+    actor = ImageActor(1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        seen = await actor._run_sync(attempt, paths, port)
+        with pytest.raises(MemoryError):
+            await actor._run_sync(allocate, 1024)  # a bomb over the 512 MB limit fails alone
+        assert await actor._run_sync(allocate, 64) == 64 << 20  # and the same worker goes on
+        nursery.cancel_scope.cancel()
+    listener.close()
+    assert seen["workspace write"] == "ok" and seen["workspace read"] == "ok" and seen["system read"] == "ok"
+    assert seen["database"] == "PermissionError" and seen["library"] == "PermissionError"
+    assert seen["outside write"] == "PermissionError" and not outside.exists()
+    if landlock.abi() >= 4:
+        assert seen["tcp"] == "PermissionError"
+    # the server process itself is not confined by its workers
+    assert (data_dir / "lutra.db").read_bytes().startswith(b"SQLite")
+
+
+async def test_a_confined_worker_runs_image_tools(data_dir, tmp_path):
+    from PIL import Image
+
+    job_dir = data_dir / "workspace" / "job-a"
+    source = job_dir / "in.png"
+    Image.new("RGB", (400, 300), "teal").save(source)
+    catalog.load()
+    spec = catalog.load()["resize"]
+    from protocols.tools import ToolCall
+
+    call = ToolCall(inputs=[source], names=["in.png"], settings=spec.settings.model_validate({"width": 100}),
+                    workdir=job_dir / "out")
+    events: list = []
+    actor = ImageActor(1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        actor.submit(Job(id="job-a", tool_id="resize", call=call, deadline_s=60, reply=events.append))
+        with trio.fail_after(60):
+            while not any(isinstance(e, Done) for e in events) and not any(hasattr(e, "status") for e in events):
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()
+    done = events[-1]
+    assert isinstance(done, Done), done
+    assert Image.open(done.result.outputs[0]).size == (100, 75)
