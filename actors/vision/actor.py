@@ -51,7 +51,8 @@ class ModelActor(WorkerPoolActor):
         job.call.progress = report
 
         def run() -> ToolResult:
-            return workers.finish(spec.run(job.call), job.call)
+            with _models.job_memory():  # what its models keep resident counts against MODEL_MEMORY_MB
+                return workers.finish(spec.run(job.call), job.call)
 
         # abandon_on_cancel: a timed-out or canceled job ends at once; the thread finishes in the background
         return await trio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=self.worker_limiter)
@@ -67,4 +68,5 @@ class VisionActor(ModelActor):
 def create(capacity: int, queue_size: int, options: dict) -> VisionActor:
     data_dir = Path(options.get("data_dir") or "./data")
     _models.configure(data_dir / "models")
+    _models.set_memory_budget(float(options.get("model_memory_mb") or 0))
     return VisionActor(capacity, queue_size)
