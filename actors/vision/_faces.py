@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import threading
 
-import cv2
-import numpy as np
-
+from actors._lazy import cv2, np
 from actors.vision import _models
 
 BUNDLE = "face-detection"

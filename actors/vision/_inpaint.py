@@ -3,9 +3,7 @@ only inside it. OpenCV's Telea inpainting is the model-free fallback for thin de
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
+from actors._lazy import cv2, np
 from actors.vision import _models
 
 BUNDLE = "object-eraser-colorize"

@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-
+from actors._lazy import cv2, np
 from actors.vision import _models
 from protocols.errors import ToolError, bad_input
 

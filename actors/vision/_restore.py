@@ -7,9 +7,7 @@ restored face in the same range; CodeFormer also takes `w` (float64, shape (1,))
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
+from actors._lazy import cv2, np
 from actors.vision import _models
 
 COLOR_BUNDLE = "object-eraser-colorize"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
+from actors._lazy import np
 from actors.vision import _faces, _img, _models, _restore
 from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 

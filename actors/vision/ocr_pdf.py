@@ -7,10 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pikepdf
 from pydantic import Field
 
+from actors._lazy import np
 from actors.documents import _pdf
 from actors.vision import _models, _ocr
 from protocols.errors import ToolError, bad_input

@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
-import cv2
-import numpy as np
 from pydantic import Field
 
+from actors._lazy import cv2, np
 from actors.vision import _img, _models, _segment
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Family, Mode, Section, ToolCall, ToolResult, ToolSettings, tool
