@@ -49,7 +49,7 @@ class FileBody(TrioFileBody):
     chunks are read on a thread, BUFFER bytes at a time."""
 
     buffer_size = 1 << 20
-    INLINE_READ = 64 << 10
+    INLINE_READ = 256 << 10
 
     def __init__(self, file_path, *, buffer_size: int | None = None) -> None:  # noqa: ANN001
         super().__init__(file_path, buffer_size=buffer_size)

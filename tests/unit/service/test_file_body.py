@@ -48,6 +48,9 @@ async def test_small_files_never_leave_the_loop_large_chunks_do(tmp_path, data_f
     small = tmp_path / "small.png"
     small.write_bytes(b"\x89PNG" + os.urandom(20_000))
     assert b"".join(await read_all(FileBody(small))) == small.read_bytes()
+    resized = tmp_path / "resized.jpg"  # a 12 MP photo resized to 800 px is about this size
+    resized.write_bytes(os.urandom(200_000))
+    assert b"".join(await read_all(FileBody(resized))) == resized.read_bytes()
     assert threaded == []
     path, data = data_file
     assert b"".join(await read_all(FileBody(path))) == data
