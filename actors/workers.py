@@ -13,7 +13,7 @@ from typing import Any
 import trio
 import trio_parallel
 
-from actors import sandbox
+from actors import models, sandbox
 from actors.archive import write_zip
 from actors.processes import FAST_NICE
 from protocols.errors import ToolError
@@ -35,7 +35,8 @@ async def run_tool(spec: ToolSpec, call: ToolCall, *, limiter: trio.CapacityLimi
     if spec.runs is Runs.THREAD:
         call.progress = None if progress is None else _from_thread(progress)
         # abandon_on_cancel: a timed-out or canceled job ends at once; the thread finishes in the background
-        return await trio.to_thread.run_sync(run_here, spec.run, call, abandon_on_cancel=True, limiter=limiter)
+        return await trio.to_thread.run_sync(in_model_thread, spec.run, call, abandon_on_cancel=True,
+                                             limiter=limiter)
     call.progress = progress
     with sandbox.job_scope(call.workdir, call.inputs):
         return finish(await spec.run(call), call)
@@ -56,6 +57,13 @@ def in_worker(fn: ToolFn, call: ToolCall) -> ToolResult:
     module of that one tool (not the whole catalog)."""
     prepare_process()
     return run_here(fn, call)
+
+
+def in_model_thread(fn: ToolFn, call: ToolCall) -> ToolResult:
+    """What a thread beside the loaded models runs: what the job's models keep resident counts against
+    the model memory budget (MODEL_MEMORY_MB)."""
+    with models.job_memory():
+        return run_here(fn, call)
 
 
 async def _wait(awaitable: Any) -> Any:

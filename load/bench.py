@@ -69,6 +69,8 @@ class Scenario:
 SCENARIOS = {
     "resize-large": Scenario("resize-large", "image/resize", ["large.jpg"], {"width": 800}, "resize_jpeg", (800,), 120),
     "resize-small": Scenario("resize-small", "image/resize", ["small.png"], {"width": 100}, "resize_png", (100,), 100),
+    "compress-large": Scenario("compress-large", "image/compress", ["large.jpg"], {"quality": 60}, "compress_jpeg",
+                               (60,), 30),
     "watermark-text": Scenario("watermark-text", "image/watermark-text", ["large.jpg"],
                                {"text": "© Lutra", "position": "bottom-right"}, requests=15),
     "optimize-for-web": Scenario("optimize-for-web", "image/optimize-for-web", ["large.jpg"],
@@ -83,7 +85,7 @@ SCENARIOS = {
     "remove-background-12mp": Scenario("remove-background-12mp", "image/remove-background", ["subject-12mp.jpg"],
                                        {}, "segment_model", requests=4, bundle="background-removal"),
 }
-DEFAULT_SCENARIOS = ("resize-large", "resize-small")
+DEFAULT_SCENARIOS = ("resize-large", "resize-small", "compress-large")
 
 
 def round_shares(requests: int, rounds: int) -> list[int]:
@@ -354,7 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token", default=os.environ.get("LUTRA_TOKEN"), help="session token or si_ API key")
     p.add_argument("--pid", type=int, help="the server's pid, for RSS sampling")
     p.add_argument("--scenario", default="default",
-                   help=f"comma-separated: {', '.join(SCENARIOS)}; 'default' (the resize ones) or 'all'")
+                   help=f"comma-separated: {', '.join(SCENARIOS)}; 'default' (resize and compress) or 'all'")
     p.add_argument("--models-dir", help="with --url: the server's DATA_DIR/models (for AI baselines)")
     p.add_argument("--models-source", default=os.environ.get("LUTRA_MODELS_SOURCE"),
                    help="AI scenarios: install bundles from this local folder (e.g. an installed models "

@@ -53,7 +53,8 @@ class Config:
     sentry_dsn: str = ""
     analytics_sample_rate: float = 1.0
     log_level: str = "info"
-    office_warm: bool = True  # start LibreOffice at start-up (false: at the first office conversion)
+    model_memory_mb: float = 1024  # AI models kept loaded in the server process; past it, LRU unloaded (0 = no limit)
+    office_warm: bool = False  # start LibreOffice at the first office conversion (true: at start-up)
     keep_alive_timeout_s: float = 75  # an idle connection (or one still sending its headers) is dropped
     read_timeout_s: float = 120  # a request body that stalls this long between two reads gets a 408
     allowed_fetch_hosts: str = ""  # comma-separated hosts that URL-fetching tools may reach (tests)

@@ -1,5 +1,6 @@
 """The DocumentActor: PDF tools in worker processes; office conversions through a warm LibreOffice
-listener that the actor owns (started at setup, restarted when it dies, stopped with the actor)."""
+listener that the actor owns (started at the first conversion, or at setup with OFFICE_WARM; restarted
+when it dies, stopped with the actor)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ class DocumentActor(WorkerPoolActor):
         data_dir = options.get("data_dir")
         base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="lutra-"))
         self.office = _office.OfficeListener(base.resolve() / "office")
-        self.office_warm = bool(options.get("office_warm", True))
+        # LibreOffice (~130 MB resident in three processes) starts at the first office conversion
+        # unless asked for at start-up; once started, it is kept alive
+        self.office_warm = bool(options.get("office_warm", False))
 
     async def setup(self, nursery: trio.Nursery) -> None:
         await super().setup(nursery)

@@ -7,17 +7,21 @@ from __future__ import annotations
 import io
 import statistics
 
-import pymupdf
 from docx import Document
 from docx.enum.text import WD_BREAK
 from docx.shared import Pt
 
+from actors._lazy import pymupdf
 from actors.documents import _pdf
 from protocols.errors import bad_input
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_IMAGE_WIDTH_PT = 450
-MUPDF_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)  # MuPDF on a damaged file
+
+
+def mupdf_errors() -> tuple[type[Exception], ...]:
+    """What MuPDF raises on a damaged file (a function: PyMuPDF loads at the first use)."""
+    return (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
 
 
 class PdfToWordSettings(ToolSettings):
@@ -80,7 +84,7 @@ def run(call: ToolCall) -> ToolResult:
     pages = _pdf.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")
-    except MUPDF_ERRORS:
+    except mupdf_errors():
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     document = Document()
     try:
@@ -96,7 +100,7 @@ def run(call: ToolCall) -> ToolResult:
                     _add_image_block(document, block)
             if call.progress:
                 call.progress(100 * (index + 1) / pages, None)
-    except MUPDF_ERRORS:
+    except mupdf_errors():
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     finally:
         doc.close()

@@ -4,16 +4,19 @@ removed from the document's metadata. Nothing that was redacted can be selected 
 
 from __future__ import annotations
 
-import pymupdf
 from pydantic import Field, field_validator
 
+from actors._lazy import pymupdf
 from actors.documents import _pdf
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
+
 # what MuPDF raises on a damaged file: its own error classes, RuntimeError subclasses, and ValueError
 # (e.g. 'cannot save with zero pages' when nothing of the document could be read)
-MUPDF_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
+def mupdf_errors() -> tuple[type[Exception], ...]:
+    """What MuPDF raises on a damaged file (a function: PyMuPDF loads at the first use)."""
+    return (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
 
 
 class RedactSettings(ToolSettings):
@@ -51,7 +54,7 @@ def run(call: ToolCall[RedactSettings]) -> ToolResult:
     _pdf.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")
-    except MUPDF_ERRORS:
+    except mupdf_errors():
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     counts: dict[str, int] = dict.fromkeys(s.terms, 0)
     try:
@@ -81,7 +84,7 @@ def run(call: ToolCall[RedactSettings]) -> ToolResult:
             doc.del_xml_metadata()
         out = _pdf.out_path(call, "_redacted")
         doc.save(out, garbage=3, deflate=True, clean=True)
-    except MUPDF_ERRORS:  # damage qpdf tolerated but MuPDF does not (or no page it can keep)
+    except mupdf_errors():  # damage qpdf tolerated but MuPDF does not (or no page it can keep)
         raise bad_input(_pdf.CORRUPT_MESSAGE) from None
     finally:
         doc.close()

@@ -246,6 +246,24 @@ def load_upright(path: Path, limits: Limits) -> tuple[pyvips.Image, str]:
         raise _vips_error("decoded") from None
 
 
+# EXIF orientations that libvips can apply while reading rows top to bottom (none, a horizontal mirror)
+_ROW_ORDER_ORIENTATIONS = (1, 2)
+
+
+def load_for_one_pass(path: Path, limits: Limits) -> tuple[pyvips.Image, str]:
+    """An upright image for a single pass over its pixels (one encode): rows are decoded as the encoder
+    asks for them, so the decoded picture is never held whole. Rotations and vertical flips read rows out
+    of order, so those images are opened for random access. The result must be read once only; a decode
+    error surfaces at that read."""
+    image, fmt = open_image(path, limits, access="sequential")
+    if fmt != "heic" and orientation(image) not in _ROW_ORDER_ORIENTATIONS:
+        image, fmt = open_image(path, limits)
+    try:
+        return image.autorot(), fmt
+    except pyvips.Error:
+        raise _vips_error("decoded") from None
+
+
 def hex_color(value: str) -> list[float]:
     """'#rrggbb' / '#rgb' / '#rrggbbaa' -> [r, g, b(, a)]."""
     text = value.strip().lstrip("#")

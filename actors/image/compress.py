@@ -52,10 +52,11 @@ def search_quality(image, fmt: str, target_bytes: int) -> tuple[bytes, int, bool
 def run(call: ToolCall[CompressSettings]) -> ToolResult:
     """Compress an image by quality or to a target size."""
     s = call.settings
-    image, src_fmt = v.load_upright(call.inputs[0], call.limits)
-    fmt = _lossy_format(v.output_format(src_fmt))
     extra: dict = {}
     if s.mode == "targetSize":
+        # the search encodes several times: decode once into memory
+        image, src_fmt = v.load_upright(call.inputs[0], call.limits)
+        fmt = _lossy_format(v.output_format(src_fmt))
         assert s.target_size_kb is not None
         target = int(s.target_size_kb * 1024)
         data, quality, met = search_quality(image, fmt, target)
@@ -66,6 +67,9 @@ def run(call: ToolCall[CompressSettings]) -> ToolResult:
                 f"{len(data) / 1024:.1f} KB. Resize the image first to go smaller."
             )
     else:
+        # one encode: stream the rows from the decoder to the encoder
+        image, src_fmt = v.load_for_one_pass(call.inputs[0], call.limits)
+        fmt = _lossy_format(v.output_format(src_fmt))
         data = v.encode(image, fmt, s.quality)
         extra = {"quality": s.quality}
     out = call.workdir / f"{call.stem()}.{v.EXTENSIONS[fmt]}"

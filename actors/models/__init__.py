@@ -41,16 +41,19 @@ from actors.models.sessions import (
                                      cached,
                                      evict,
                                      gpu_available,
+                                     job_memory,
                                      loaded,
+                                     memory_info,
                                      onnx_session,
                                      providers,
                                      runtime_info,
                                      set_device,
+                                     set_memory_budget,
 )
 
 __all__ = [
     "BUNDLES", "LOAD_COUNTS", "Artifact", "Bundle", "BundleError", "Joined", "ModelFile", "best_installed", "bundle_dir", "cached",
     "cleanup", "configure", "disk_usage", "evict", "get_bundle", "gpu_available", "human_size", "install",
-    "installed_info", "installing", "is_installed", "loaded", "missing_for", "model_path", "models_dir",
-    "not_installed", "onnx_session", "providers", "register", "require", "runtime_info", "set_device", "uninstall",
+    "installed_info", "installing", "is_installed", "job_memory", "loaded", "memory_info", "missing_for", "model_path", "models_dir",
+    "not_installed", "onnx_session", "providers", "register", "require", "runtime_info", "set_device", "set_memory_budget", "uninstall",
 ]

@@ -14,5 +14,6 @@ class SpeechActor(ModelActor):
 
 def create(capacity: int, queue_size: int, options: dict) -> SpeechActor:
     models.configure(Path(options.get("data_dir") or "./data") / "models")
+    models.set_memory_budget(float(options.get("model_memory_mb") or 0))  # one budget for both actors
     # one transcription at a time per core pair: whisper uses every core by itself
     return SpeechActor(max(1, capacity // 2), queue_size)

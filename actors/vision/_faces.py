@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import threading
 
-import cv2
-import numpy as np
-
 from actors import models
+from actors._lazy import cv2, np
 
 BUNDLE = "face-detection"
 _lock = threading.Lock()  # CascadeClassifier.detectMultiScale is not documented as thread-safe

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pyvips
 
+from actors._lazy import np
 from actors.image import _vips as v
 from protocols.errors import bad_input
 from protocols.tools import Limits, ToolCall

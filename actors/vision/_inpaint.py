@@ -3,10 +3,8 @@ only inside it. OpenCV's Telea inpainting is the model-free fallback for thin de
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from actors import models
+from actors._lazy import cv2, np
 
 BUNDLE = "object-eraser-colorize"
 SIZE = 512

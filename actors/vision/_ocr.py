@@ -9,10 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from actors import models, sandbox
+from actors._lazy import cv2, np
 from protocols.errors import ToolError, bad_input
 
 # language setting -> tesseract language pack

@@ -7,10 +7,8 @@ restored face in the same range; CodeFormer also takes `w` (float64, shape (1,))
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from actors import models
+from actors._lazy import cv2, np
 
 COLOR_BUNDLE = "object-eraser-colorize"
 FACE_BUNDLE = "photo-restoration"

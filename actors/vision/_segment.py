@@ -6,18 +6,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from actors import models
+from actors._lazy import cv2, np
 
 BUNDLE = "background-removal"
 SIZE = 1024
 
 
 HQ_BUNDLE = "background-removal-hq"
-_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-_STD = np.array([0.229, 0.224, 0.225], np.float32)
+_MEAN = (0.485, 0.456, 0.406)  # ImageNet normalisation (tuples: NumPy loads at the first use)
+_STD = (0.229, 0.224, 0.225)
 
 
 def model_alpha(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
@@ -52,7 +50,8 @@ def subject_mask(rgb: np.ndarray, model: str = "isnet") -> np.ndarray:
 def _birefnet(rgb: np.ndarray) -> np.ndarray:
     """BiRefNet: ImageNet-normalised 1024x1024 in, logits out (sigmoid)."""
     session = models.onnx_session(HQ_BUNDLE, "birefnet.onnx")
-    x = (cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255 - _MEAN) / _STD
+    x = ((cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+          - np.asarray(_MEAN, np.float32)) / np.asarray(_STD, np.float32))
     x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
     logits = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0].astype(np.float32)
     return 1.0 / (1.0 + np.exp(-logits))  # at the model's size: subject_alpha scales it to the image

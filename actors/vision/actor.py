@@ -41,4 +41,5 @@ class VisionActor(ModelActor):
 def create(capacity: int, queue_size: int, options: dict) -> VisionActor:
     data_dir = Path(options.get("data_dir") or "./data")
     models.configure(data_dir / "models")
+    models.set_memory_budget(float(options.get("model_memory_mb") or 0))
     return VisionActor(capacity, queue_size)

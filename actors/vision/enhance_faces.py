@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 from pydantic import Field, field_validator
 
 from actors import models
+from actors._lazy import np
 from actors.vision import _faces, _img, _restore
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import cv2
-import numpy as np
 from pydantic import Field
 
+from actors._lazy import cv2, np
 from actors.vision import _img, _inpaint
 from protocols.errors import bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool

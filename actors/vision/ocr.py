@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-import cv2
 from pydantic import Field
 
+from actors._lazy import cv2
 from actors.vision import _img, _ocr
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -7,11 +7,11 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pikepdf
 from pydantic import Field
 
 from actors import sandbox
+from actors._lazy import np
 from actors.documents import _pdf
 from actors.vision import _ocr
 from protocols.errors import ToolError, bad_input

@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import cv2
-import numpy as np
 import pyvips
 from pydantic import Field
 
+from actors._lazy import cv2, np
 from actors.vision import _faces, _img, _segment
 from actors.vision._passport import DPI, LAYOUTS, SPECS, PhotoSpec, mm_to_px
 from actors.vision.remove_background import CACHE, JOB_ID

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 from pydantic import Field
 
+from actors._lazy import cv2, np
 from actors.vision import _faces, _img
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
-import cv2
-import numpy as np
 from pydantic import Field, field_validator
 
 from actors import models
+from actors._lazy import cv2, np
 from actors.vision import _img, _segment
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool

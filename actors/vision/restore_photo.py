@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-import cv2
-import numpy as np
 from pydantic import Field
 
 from actors import models
+from actors._lazy import cv2, np
 from actors.vision import _faces, _img, _inpaint, _restore
 from actors.vision.noise_removal import NoiseRemovalSettings, denoise
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool

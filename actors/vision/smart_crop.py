@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import cv2
-import numpy as np
 from pydantic import Field
 
+from actors._lazy import cv2, np
 from actors.vision import _faces, _img
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import threading
 from typing import Literal
 
-import cv2
-import numpy as np
 from pydantic import Field, field_validator
 
 from actors import models
+from actors._lazy import cv2, np
 from actors.vision import _img
 from protocols.errors import ErrorCode, ToolError
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool

@@ -55,6 +55,16 @@ def resize_png(path: str, width: int) -> int:
     return len(_resize_like_the_tool(path, width).pngsave_buffer(keep="icc", compression=6))
 
 
+def compress_jpeg(path: str, quality: int) -> int:
+    """The compress tool's quality mode: rows streamed from the decoder to the encoder (EXIF orientation
+    applied; the bench's photo has none), the same encoder options."""
+    import pyvips
+
+    pyvips.concurrency_set(1)
+    image = pyvips.Image.new_from_file(path, access="sequential", fail_on="warning").autorot()
+    return len(image.jpegsave_buffer(Q=quality, keep="icc", optimize_coding=True, subsample_mode="auto"))
+
+
 def warm() -> float:
     import pyvips  # noqa: F401
 

@@ -111,6 +111,10 @@ def test_second_ocr_request_does_not_reload_the_model(api):
     first = vision_models(api)
     engine = first["models"]["ocr/ppocr"]
     assert engine["loads"] == 1 and engine["loadMs"] > 0 and engine["bundle"] == "ocr"
+    # what is resident, against the default MODEL_MEMORY_MB
+    memory = api.get("/api/v1/admin/health").json()["queue"]["actors"]["vision"]["details"]["modelMemory"]
+    assert memory["budgetMb"] == 1024 and memory["residentModelsMb"] >= engine["memoryMb"] > 0
+    assert memory["processRssMb"] > memory["residentModelsMb"]
     frame = run_long(api, "ocr", text_png(), settings={"quality": "balanced"})
     assert frame["status"] == "completed" and "fox" in frame["result"]["text"]
     second = vision_models(api)

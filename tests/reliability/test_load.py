@@ -216,3 +216,13 @@ def test_bench_alternates_http_and_bare_rounds_against_its_own_server():
         assert r.bare_per_s > 0 and r.per_s > 0
         assert 0 < r.rss_main_mb <= r.rss_total_mb
         assert "(rounds " in r.row()
+
+
+def test_bench_compress_scenario_compares_http_with_the_bare_encode():
+    from load import bench
+
+    assert "compress-large" in bench.DEFAULT_SCENARIOS
+    results = bench.main(["--scenario", "compress-large", "--concurrency", "1", "--requests", "2", "--rounds", "2"])
+    [r] = results
+    assert (r.scenario, r.count, r.errors) == ("compress-large", 2, 0)
+    assert len(r.round_ratios) == 2 and r.bare_per_s > 0 and r.per_s > 0

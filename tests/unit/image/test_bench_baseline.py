@@ -19,3 +19,12 @@ def test_bare_resize_matches_the_tool(tmp_path, name, size, width, fn):
     path = tmp_path / name
     image.write_to_file(str(path))
     assert fn(str(path), width) == bare.run_tool("resize", [str(path)], {"width": width})
+
+
+@pytest.mark.parametrize("orientation", [1, 2])  # the orientations the tool streams
+def test_bare_compress_matches_the_tool(tmp_path, orientation):
+    image = pyvips.Image.gaussnoise(640, 480, sigma=30).bandjoin([100, 150]).cast("uchar").copy(interpretation="srgb")
+    image.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    path = tmp_path / "photo.jpg"
+    image.jpegsave(str(path), Q=92, keep="exif")
+    assert bare.compress_jpeg(str(path), 60) == bare.run_tool("compress", [str(path)], {"quality": 60})
