@@ -18,6 +18,7 @@ def serve(args: argparse.Namespace) -> None:
 
     config = Config.from_env(host=args.host, port=args.port)
     logs.setup(config.log_level)
+    _require_database(config.db_url)
     app = create_app(config)
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
@@ -37,6 +38,18 @@ def serve(args: argparse.Namespace) -> None:
     _close_connections_even_when_cancelled(tcp_server)
     print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
     trio.run(hypercorn_serve, app, hc)
+
+
+def _require_database(url: str) -> None:
+    """A database server that cannot be reached ends start-up at once with one clear line (which database,
+    why) and exit status 2, rather than a traceback from inside the app's start-up."""
+    from actors.store.actor import DatabaseUnreachable, check_reachable
+
+    try:
+        check_reachable(url)
+    except DatabaseUnreachable as err:
+        print(f"Lutra: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def _close_connections_even_when_cancelled(tcp_server) -> None:

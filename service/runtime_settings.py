@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from actors.store import schema
+from actors.store.upsert import upsert
 
 DEFAULTS: dict[str, Any] = {
     "disabledTools": [],
@@ -40,9 +40,8 @@ class RuntimeSettings:
 
         def write(conn) -> None:
             for key, value in updates.items():
-                stmt = sqlite_insert(schema.settings).values(key=key, value=value, updated_at=now, updated_by=user_id)
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["key"], set_={"value": value, "updated_at": now, "updated_by": user_id}))
+                upsert(conn, schema.settings, {"key": key, "value": value, "updated_at": now, "updated_by": user_id},
+                       ["key"])
 
         await self.store.call(write)
         self.values.update(updates)

@@ -74,6 +74,11 @@ class Server:
             "RATE_LIMIT_PER_MIN": "0",  # suites send hundreds of requests a minute; rate-limit tests set it
             **(env or {}),
         }
+        if "DATABASE_URL" not in (env or {}) and not self.env.get("DATABASE_URL"):
+            from tests import pg
+
+            if pg.whole_suite_on_postgres():  # LUTRA_TEST_DATABASE=postgres: this data folder's own database
+                self.env["DATABASE_URL"] = pg.shared_cluster().database_for(str(data_dir.resolve()))
         self.proc: subprocess.Popen | None = None
         self.token: str | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.log"

@@ -6,7 +6,8 @@ right there on the event loop, far cheaper than handing it to a thread and back 
 request that waits for its job's state to be committed); otherwise, or when another process holds the
 database's write lock, it is queued and the actor's own loop runs it in order. The loop never waits on the
 disk: commits do not fsync (WAL, synchronous=NORMAL) and WAL checkpoints, which do, run on the thread every
-CHECKPOINT_S. DATABASE_URL may point elsewhere (then every write goes through the thread).
+CHECKPOINT_S. DATABASE_URL may point at PostgreSQL instead (`postgresql://...`, driven by psycopg 3): the same
+queries and migrations, every write through the thread, and migrations serialised between nodes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,27 @@ log = logging.getLogger("lutra.store")
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_S = 10.0
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: a server that does not answer at all fails after this long
+# PostgreSQL advisory lock key held while migrating: nodes starting together apply a migration exactly once
+MIGRATION_LOCK_KEY = 0x4C75_7472  # "Lutr"
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The database named by DATABASE_URL cannot be reached (at start-up); the message names it, without
+    its password, and says why."""
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` (and `postgres://`, as many hosts write it) means psycopg 3: SQLAlchemy's default for
+    a bare `postgresql://` is psycopg2, which Lutra does not ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_postgres(url: str) -> bool:
+    return normalise_url(url).startswith("postgresql")
 
 
 def make_engine(url: str) -> Engine:
@@ -46,19 +68,47 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    url = normalise_url(url)
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic, run programmatically)."""
+def check_reachable(url: str) -> None:
+    """Connect once, or raise DatabaseUnreachable saying which database and why (for `lutra serve` to
+    print before it starts anything). SQLite files are created on demand, so only servers are checked."""
+    if url.startswith("sqlite"):
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(f"cannot reach the database {where}: {reason[0] if reason else type(err).__name__}") \
+            from None
+    finally:
+        engine.dispose()
+
+
+def migrate(engine: Engine) -> bool:
+    """Bring the schema to the newest revision (Alembic, run programmatically); True if this call applied
+    anything. On PostgreSQL the upgrade runs in one transaction holding an advisory lock, so of several
+    nodes starting at once exactly one applies a migration and the others find the schema already there."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        return MigrationContext.configure(conn).get_current_revision() != before
 
 
 class Write:
@@ -93,6 +143,7 @@ class StoreActor:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name  # "sqlite" or "postgresql"
         self._limiter = trio.CapacityLimiter(1)
         self._send, self._recv = trio.open_memory_channel[tuple[Callable, tuple, trio.Event | None]](math.inf)
         self.healthy = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -133,7 +134,7 @@ files = Table(
     Column("original_name", Text, nullable=False),
     Column("stored_name", Text, nullable=False),
     Column("mime_type", String(100), nullable=False),
-    Column("size", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
     Column("width", Integer, nullable=True),
     Column("height", Integer, nullable=True),
     Column("tool_chain", JSON, nullable=False),
