@@ -16,7 +16,7 @@ def serve(args: argparse.Namespace) -> None:
     from service.app import create_app
     from service.config import Config
 
-    config = Config.from_env(host=args.host, port=args.port)
+    config = Config.from_env(host=args.host, port=args.port, role=args.role)
     logs.setup(config.log_level)
     _require_database(config.db_url)
     app = create_app(config)
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     p_serve = sub.add_parser("serve", help="run the HTTP server")
     p_serve.add_argument("--host", default=None, help="overrides HOST")
     p_serve.add_argument("--port", type=int, default=None, help="overrides PORT")
+    p_serve.add_argument("--role", choices=("all", "web", "worker"), default=None,
+                         help="overrides ROLE: web takes requests only, worker runs queued jobs only (PostgreSQL)")
     p_serve.set_defaults(func=serve)
     for extension in _extensions():
         extension(sub)

@@ -334,7 +334,7 @@ class Library:
     def __init__(self, config, store) -> None:
         self.config = config
         self.store = store
-        self.root = config.data_dir / "files"
+        self.root = config.storage / "files"  # shared by every node (STORAGE_ROOT)
 
     def dir_for(self, file_id: str) -> Path:
         return self.root / file_id

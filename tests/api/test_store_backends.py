@@ -71,7 +71,7 @@ def new_user(admin, role: str = "user") -> tuple[str, str]:
 def test_data_lives_in_the_configured_store(backend):
     kind, server = backend
     assert (server.data_dir / "lutra.db").exists() is (kind == "sqlite")
-    assert query(backend, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert query(backend, "SELECT version_num FROM alembic_version") == [("0003",)]
     assert [r[0] for r in query(backend, "SELECT username FROM users")] == ["admin"]
 
 
