@@ -94,13 +94,13 @@ async def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                 t["cpu"] += after - before
                 t["db_cpu"] += sum(db_after[p] - db_before.get(p, 0.0) for p in db_after)
                 print(f"round {round_no + 1} {name:<8} {res.count} requests, {res.per_s:.1f}/s, "
-                      f"p50 {res.pct(50):.1f} ms", flush=True)
+                      f"p50 {res.pct(0.5):.1f} ms", flush=True)
     finally:
         for srv in servers.values():
             srv.stop()
     report = {}
     for name, t in totals.items():
-        lat = sorted(t["latencies"])
+        lat = sorted(1000 * x for x in t["latencies"])  # seconds -> ms
         report[name] = {
             "requests": t["count"], "perS": t["count"] / t["seconds"] if t["seconds"] else 0.0,
             "p50Ms": statistics.median(lat) if lat else 0.0,
