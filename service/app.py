@@ -33,6 +33,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
 
+# what a worker node (ROLE=worker) still answers over HTTP: its health, for probes and operators
+WORKER_PATHS = frozenset({"/api/v1/health", "/api/v1/admin/health"})
+
 HTTP_CODES = {
     400: ErrorCode.VALIDATION_ERROR, 401: ErrorCode.AUTH_REQUIRED, 403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND, 405: ErrorCode.NOT_FOUND, 408: ErrorCode.VALIDATION_ERROR,
@@ -182,6 +185,9 @@ def create_app(config: Config) -> QuartTrio:
     @app.before_request
     async def _start_clock():
         g.started = time.perf_counter()
+        if config.role == "worker" and request.path not in WORKER_PATHS:
+            raise ApiError(ErrorCode.NOT_FOUND, "This node only runs queued jobs (ROLE=worker); send requests "
+                                                "to a web node.")
 
     @app.after_request
     async def _finish(response):
@@ -254,7 +260,9 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     await store.start()
     catalog.load()
     options = {k: getattr(config, k) for k in config.__dataclass_fields__}
-    supervisor = Supervisor(families.build(config.workers, config.queue_size, options))
+    # a web node runs no jobs, so it starts no actors (and no worker processes)
+    actors = [] if config.role == "web" else families.build(config.workers, config.queue_size, options)
+    supervisor = Supervisor(actors)
     jobs = JobManager(config, store, supervisor)
     await jobs.recover()
     auth = Authenticator(store, config)
@@ -262,6 +270,11 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     settings = RuntimeSettings(store)
     await settings.load()
     services = Services(config=config, store=store, supervisor=supervisor, jobs=jobs, auth=auth, settings=settings)
+    if config.clustered:
+        from service.cluster import ClusterNode
+
+        services.cluster = jobs.cluster = ClusterNode(config, store, jobs, supervisor, settings)
+        settings.on_change = services.cluster.settings_changed
     await app.nursery.start(_run_runtime, services, app.runtime_failed)
     for hook in _startup_hooks():
         await hook(app, services)
@@ -286,6 +299,8 @@ async def _run_runtime(services: Services, failed: trio.Event, *, task_status=tr
             await nursery.start(services.store.run)
             await nursery.start(services.jobs.run)
             await nursery.start(services.supervisor.run)
+            if services.cluster is not None:
+                await nursery.start(services.cluster.run)
             task_status.started()
         log.critical("the runtime stopped")
     except Exception:

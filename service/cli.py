@@ -17,8 +17,9 @@ def serve(args: argparse.Namespace) -> None:
     from service.app import create_app
     from service.config import Config
 
-    config = Config.from_env(host=args.host, port=args.port)
+    config = Config.from_env(host=args.host, port=args.port, role=args.role)
     logs.setup(config.log_level)
+    _require_database(config.db_url)
     app = create_app(config)
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
@@ -43,6 +44,18 @@ def serve(args: argparse.Namespace) -> None:
 
 
 RUNTIME_FAILED = 70  # EX_SOFTWARE: the runtime stopped while serving; systemd restarts the service
+
+
+def _require_database(url: str) -> None:
+    """A database server that cannot be reached ends start-up at once with one clear line (which database,
+    why) and exit status 2, rather than a traceback from inside the app's start-up."""
+    from actors.store.actor import DatabaseUnreachable, check_reachable
+
+    try:
+        check_reachable(url)
+    except DatabaseUnreachable as err:
+        print(f"Lutra: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def _close_connections_even_when_cancelled(tcp_server) -> None:
@@ -71,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     p_serve = sub.add_parser("serve", help="run the HTTP server")
     p_serve.add_argument("--host", default=None, help="overrides HOST")
     p_serve.add_argument("--port", type=int, default=None, help="overrides PORT")
+    p_serve.add_argument("--role", choices=("all", "web", "worker"), default=None,
+                         help="overrides ROLE: web takes requests only, worker runs queued jobs only (PostgreSQL)")
     p_serve.set_defaults(func=serve)
     for extension in _extensions():
         extension(sub)

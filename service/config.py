@@ -61,10 +61,39 @@ class Config:
     sandbox: bool = True  # external programs in bubblewrap, image workers under Landlock (false: UNSAFE)
     sandbox_memory_mb: int = 4096  # memory (RLIMIT_DATA) of each sandboxed program and confined worker
     sandbox_file_mb: int = 16384  # largest file a sandboxed program may write
+    # ---- several nodes (README: Several nodes); used only when the queue is on (PostgreSQL) ----
+    storage_root: Path | None = None  # workspace/ and files/ (shared by every node); default DATA_DIR
+    job_queue: str = "auto"  # auto: the PostgreSQL queue when DATABASE_URL is PostgreSQL; off: never
+    role: str = "all"  # all | web (takes requests, runs no jobs) | worker (runs queued jobs)
+    capacities: str = ""  # per family, e.g. "image=4,media=1,vision=0"; unnamed families get CONCURRENT_JOBS
+    node_name: str = ""  # shown in admin health; default <hostname>:<port>
+    lease_s: float = 30  # a claimed job whose node stops heartbeating is given to another node after this
+    heartbeat_s: float = 5
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'lutra.db').resolve()}"
+
+    @property
+    def clustered(self) -> bool:
+        """Jobs go through the PostgreSQL queue (several nodes may share it)."""
+        if self.job_queue == "off":
+            return False
+        return self.db_url.startswith(("postgresql", "postgres:"))
+
+    @property
+    def storage(self) -> Path:
+        return self.storage_root or self.data_dir
+
+    def family_capacity(self, family: str) -> int:
+        """Jobs of `family` this node runs at once: 0 on a web node, CAPACITIES' value, else CONCURRENT_JOBS."""
+        if self.role == "web":
+            return 0
+        for part in self.capacities.split(","):
+            name, _, value = part.partition("=")
+            if name.strip() == family:
+                return int(value)
+        return self.workers
 
     @property
     def workers(self) -> int:
@@ -78,7 +107,7 @@ class Config:
 
     @property
     def workspace(self) -> Path:
-        return self.data_dir / "workspace"
+        return self.storage / "workspace"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Config:
@@ -96,7 +125,7 @@ class Config:
                     values[f.name] = int(raw)
                 elif kind == "float":
                     values[f.name] = float(raw)
-                elif kind == "Path":
+                elif kind in ("Path", "Path | None"):
                     values[f.name] = Path(raw)
                 else:
                     values[f.name] = raw
@@ -104,10 +133,24 @@ class Config:
                 raise SystemExit(f"invalid value for {f.name.upper()}: {raw!r} ({err})") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**values)
+        config.check()
         # libvips in worker processes: one thread each (inherited by spawned workers)
         os.environ.setdefault("VIPS_CONCURRENCY", "1")
         return config
 
+
+    def check(self) -> None:
+        """Values that parse but mean nothing: refused at start-up, naming the variable."""
+        if self.role not in ("all", "web", "worker"):
+            raise SystemExit(f"invalid value for ROLE: {self.role!r} (all, web or worker)")
+        if self.job_queue not in ("auto", "off"):
+            raise SystemExit(f"invalid value for JOB_QUEUE: {self.job_queue!r} (auto or off)")
+        for part in filter(None, (p.strip() for p in self.capacities.split(","))):
+            name, eq, value = part.partition("=")
+            if not eq or not name.strip() or not value.strip().isdigit():
+                raise SystemExit(f"invalid value for CAPACITIES: {part!r} (family=count, e.g. image=4)")
+        if self.role != "all" and not self.clustered:
+            raise SystemExit("ROLE=web or worker needs the shared job queue: DATABASE_URL=postgresql://...")
 
 
 def client_defaults(env: dict[str, str] | None = None) -> tuple[str | None, str | None]:

@@ -4,6 +4,7 @@ persists state, and runs the coordinators of batches. Jobs belong to it, not to 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import shutil
 import time
@@ -11,7 +12,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 import trio
@@ -27,6 +28,9 @@ from protocols.tools import Limits, Mode, ToolCall, ToolResult, ToolSpec
 from service.config import Config
 from service.progress import JobRecord
 from service.spool import Spool
+
+if TYPE_CHECKING:
+    from service.cluster import ClusterNode
 
 log = logging.getLogger("lutra.jobs")
 
@@ -51,11 +55,13 @@ class JobManager:
         self.records: OrderedDict[str, JobRecord] = OrderedDict()
         self._nursery: trio.Nursery | None = None
         self._trash: list[Path] = []  # finished jobs' upload folders, for the janitor
-        self.spool = Spool(config.data_dir / "spool")  # what the janitor keeps of them, for new uploads
+        self.spool = Spool(spool_folder(config))  # what the janitor keeps of them, for new uploads
         self._trash_added = trio.Event()
         # job id -> async hook(rec, body) run before a completed job is finished (library auto-save)
         self.before_finish: dict[str, Callable[[JobRecord, dict[str, Any]], Awaitable[None]]] = {}
         self.limits = Limits(max_megapixels=config.max_megapixels, max_pdf_pages=config.max_pdf_pages)
+        self.cluster: ClusterNode | None = None  # several nodes: jobs go through the PostgreSQL queue
+        self.followed: set[str] = set()  # records of jobs another node took the request for (see get)
 
     # ---- paths ----------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
@@ -66,7 +72,10 @@ class JobManager:
 
     # ---- life -----------------------------------------------------------------------------
     async def recover(self) -> None:
-        """Jobs that were running when the process died are failed, with a reason."""
+        """Jobs that were running when the process died are failed, with a reason. (With several nodes a
+        node's start says nothing about the others' jobs: their leases decide, see service.cluster.)"""
+        if self.config.clustered:
+            return
 
         def mark(conn):
             return conn.execute(
@@ -136,6 +145,7 @@ class JobManager:
                     return
                 continue
             self.records.pop(oldest_id)
+            self.followed.discard(oldest_id)
 
     async def get(self, job_id: str) -> JobRecord | None:
         rec = self.records.get(job_id)
@@ -144,7 +154,15 @@ class JobManager:
         row = await self.store.call(
             lambda conn: conn.execute(select(schema.jobs).where(schema.jobs.c.id == job_id)).first()
         )
-        return JobRecord.from_row(row) if row is not None else None
+        if row is None:
+            return None
+        rec = JobRecord.from_row(row)
+        if self.cluster is not None and not rec.status.terminal:
+            # running on another node: kept here, so its progress and end (NOTIFY) reach this record
+            rec = self.records.setdefault(rec.id, rec)
+            self.followed.add(rec.id)
+            self._evict()
+        return rec
 
     def finish(self, rec: JobRecord, status: JobState, **kwargs: Any) -> None:
         if rec.status.terminal:
@@ -199,6 +217,9 @@ class JobManager:
         return self.config.job_timeout_long_s if spec.mode is Mode.LONG else self.config.job_timeout_fast_s
 
     def submit_tool(self, rec: JobRecord, spec: ToolSpec, call: ToolCall) -> None:
+        if self.cluster is not None:
+            self.cluster.enqueue(rec, spec, call, self.deadline_for(spec))
+            return
         job = Job(id=rec.id, tool_id=spec.id, call=call, deadline_s=self.deadline_for(spec), reply=self._deliver)
         try:
             self.supervisor.submit(job)
@@ -209,10 +230,11 @@ class JobManager:
     def cancel(self, rec: JobRecord) -> bool:
         if rec.status.terminal:
             return False
-        hit = self.supervisor.cancel(rec.id)
+        cancel = self._cancel_anywhere
+        hit = cancel(rec.id)
         if rec.batch is not None:  # a batch or pipeline: cancel its children, then itself
             for child_id in rec.batch.get("_children", []):
-                self.supervisor.cancel(child_id)
+                cancel(child_id)
             hit = True
         if hit:
             rec.update(message="canceling")
@@ -220,6 +242,13 @@ class JobManager:
                 self.finish(rec, JobState.CANCELED, error="The job was canceled.", code=ErrorCode.CANCELED.value,
                             http_status=409)
         return hit
+
+    def _cancel_anywhere(self, job_id: str) -> bool:
+        if self.cluster is None:
+            return self.supervisor.cancel(job_id)
+        self.supervisor.cancel(job_id)  # at once if it runs here; the queue tells whichever node runs it
+        self.cluster.cancel(job_id)
+        return True
 
     def _on_event(self, event: JobEvent) -> None:
         rec = self.records.get(event.job_id)
@@ -362,6 +391,16 @@ class JobManager:
             except FileNotFoundError:
                 continue
         return removed
+
+
+def spool_folder(config: Config) -> Path:
+    """Next to the workspace it feeds (uploads are renamed out of it); with several nodes on one storage
+    root, one folder per node, since each empties its own at start."""
+    if not config.clustered:
+        return config.data_dir / "spool"
+    from service.cluster import node_name
+
+    return config.storage / "spool" / re.sub(r"[^A-Za-z0-9._-]", "_", node_name(config))
 
 
 def _remove_all(folders: list[Path]) -> None:

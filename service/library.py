@@ -11,12 +11,12 @@ import json
 import logging
 import mimetypes
 import os
-import shutil
 import struct
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -30,6 +30,7 @@ from actors.store import schema
 from protocols.errors import ApiError, ErrorCode, ToolError
 from protocols.jobs import JobState
 from service.sniff import HEAD_BYTES, sniff
+from service.storage import LocalStorage
 from service.uploads import Upload, safe_name
 
 log = logging.getLogger("lutra.library")
@@ -335,10 +336,11 @@ class Library:
     def __init__(self, config, store) -> None:
         self.config = config
         self.store = store
-        self.root = config.data_dir / "files"
+        self.root = config.storage / "files"  # shared by every node (STORAGE_ROOT)
+        self.files = LocalStorage(self.root)  # keys: <fileId>/<stored name>
 
     def dir_for(self, file_id: str) -> Path:
-        return self.root / file_id
+        return self.files.local_path(file_id)
 
     def path_of(self, row: Any) -> Path:
         return self.dir_for(row.id) / row.stored_name
@@ -354,22 +356,17 @@ class Library:
                   tools: list[str] | None = None) -> list[Any]:
         """Store the files and their rows, all or nothing, within the owner's quota. With `parent`, each
         becomes the next version of the parent's chain; `tools` are appended to its toolChain."""
-        placed: list[Path] = []
+        placed: list[str] = []
         rows: list[dict[str, Any]] = []
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
             now = time.time()
             for item in items:
                 file_id = str(uuid.uuid4())
-                folder = self.dir_for(file_id)
-                folder.mkdir(parents=True)
-                placed.append(folder)
+                placed.append(file_id)
                 name = safe_name(item.name, "file")
-                target = folder / name
-                if item.copy:
-                    await trio.to_thread.run_sync(shutil.copyfile, item.path, target)
-                else:
-                    await trio.to_thread.run_sync(shutil.move, item.path, target)
+                key = f"{file_id}/{name}"
+                size = await trio.to_thread.run_sync(partial(self.files.put, key, item.path, move=not item.copy))
+                target = self.files.local_path(key)
                 mime, width, height = await in_worker(probe, str(target), name)
                 chain = list(parent.tool_chain or []) if parent is not None else []
                 chain.extend(t for t in (tools or []) if t)
@@ -377,13 +374,13 @@ class Library:
                     "id": file_id, "owner_id": parent.owner_id if parent is not None else owner_id,
                     "root_id": parent.root_id if parent is not None else file_id,
                     "parent_id": parent.id if parent is not None else None, "version": 1,
-                    "original_name": name, "stored_name": name, "mime_type": mime, "size": target.stat().st_size,
+                    "original_name": name, "stored_name": name, "mime_type": mime, "size": size,
                     "width": width, "height": height, "tool_chain": chain, "created_at": now,
                 })
             return await self.store.call(_insert_files, rows, self.quota_bytes)
         except BaseException:
-            for folder in placed:
-                shutil.rmtree(folder, ignore_errors=True)
+            for file_id in placed:
+                self.files.delete_prefix(f"{file_id}/")
             raise
 
     async def check_quota(self, owner_id: str | None, adding: int) -> None:
@@ -401,12 +398,21 @@ class Library:
             return 0
         known = set(await self.store.call(lambda conn: [r.id for r in conn.execute(select(schema.files.c.id))]))
 
+        # with several nodes on one storage, another node may be between moving a file and committing its
+        # row right now: only folders untouched for an hour are orphans there
+        settled = time.time() - 3600 if self.config.clustered else None
+
         def sweep() -> int:
+            orphans = {obj.key.split("/", 1)[0] for obj in self.files.list()} - known
             removed = 0
-            for entry in self.root.iterdir():
-                if entry.is_dir() and entry.name not in known:
-                    shutil.rmtree(entry, ignore_errors=True)
-                    removed += 1
+            for file_id in orphans:
+                try:
+                    if settled is not None and self.dir_for(file_id).stat().st_mtime > settled:
+                        continue
+                except FileNotFoundError:
+                    continue
+                self.files.delete_prefix(f"{file_id}/")
+                removed += 1
             return removed
 
         removed = await trio.to_thread.run_sync(sweep)
@@ -438,7 +444,7 @@ class Library:
             roots.add((await self.visible(principal, file_id)).root_id)
         removed = await self.store.call(_delete_chains, sorted(roots))
         for file_id in removed:
-            await trio.to_thread.run_sync(shutil.rmtree, self.dir_for(file_id), True)
+            await trio.to_thread.run_sync(self.files.delete_prefix, f"{file_id}/")
         return len(removed)
 
     async def thumbnail(self, row: Any) -> Path:

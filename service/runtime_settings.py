@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from actors.store import schema
+from actors.store.upsert import upsert
 
 DEFAULTS: dict[str, Any] = {
     "disabledTools": [],
@@ -22,6 +23,8 @@ class RuntimeSettings:
     def __init__(self, store) -> None:
         self.store = store
         self.values: dict[str, Any] = dict(DEFAULTS)
+        # several nodes: run inside the changing transaction to tell the others (service.cluster)
+        self.on_change: Callable[[Any], None] | None = None
 
     async def load(self) -> None:
         rows = await self.store.call(lambda conn: conn.execute(select(schema.settings)).all())
@@ -40,9 +43,10 @@ class RuntimeSettings:
 
         def write(conn) -> None:
             for key, value in updates.items():
-                stmt = sqlite_insert(schema.settings).values(key=key, value=value, updated_at=now, updated_by=user_id)
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["key"], set_={"value": value, "updated_at": now, "updated_by": user_id}))
+                upsert(conn, schema.settings, {"key": key, "value": value, "updated_at": now, "updated_by": user_id},
+                       ["key"])
+            if self.on_change is not None:
+                self.on_change(conn)
 
         await self.store.call(write)
         self.values.update(updates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from actors.store.actor import StoreActor
 from actors.supervisor import Supervisor
@@ -22,3 +23,4 @@ class Services:
     auth: Authenticator
     settings: RuntimeSettings
     started_at: float = field(default_factory=time.time)
+    cluster: Any = None  # service.cluster.ClusterNode when jobs go through the PostgreSQL queue

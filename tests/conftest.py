@@ -9,6 +9,25 @@ import pytest
 from tests.helpers import Server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_cluster_cleanup():
+    """The PostgreSQL cluster that tests start on demand (tests/pg.py) is stopped and removed at the end."""
+    yield
+    from tests import pg
+
+    pg.stop_shared_cluster()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """This test process's throwaway PostgreSQL cluster (skips the test where PostgreSQL is not installed)."""
+    from tests import pg
+
+    if pg.pg_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (deps/pg.apt)")
+    return pg.shared_cluster()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Server:
     """A real server (SKIP_MUST_CHANGE_PASSWORD=true), shared by the whole session of this worker."""

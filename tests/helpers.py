@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from actors import catalog, workers
-from load.harness.server import ROOT, Server, free_port
+from load.harness.server import ROOT, free_port
+from load.harness.server import Server as _Server
 from protocols.tools import Limits, ToolCall, ToolResult
 
 __all__ = ["ROOT", "Server", "free_port", "run_tool", "settings_field", "wait_for", "wait_job"]
@@ -62,3 +63,16 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class Server(_Server):
+    """The harness's real server; with LUTRA_TEST_DATABASE=postgres, on a database of its own in the suite's
+    throwaway PostgreSQL cluster."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        super().__init__(data_dir, env)
+        if "DATABASE_URL" not in (env or {}) and not self.env.get("DATABASE_URL"):
+            from tests import pg
+
+            if pg.whole_suite_on_postgres():
+                self.env["DATABASE_URL"] = pg.shared_cluster().database_for(str(data_dir.resolve()))

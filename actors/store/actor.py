@@ -6,7 +6,8 @@ right there on the event loop, far cheaper than handing it to a thread and back 
 request that waits for its job's state to be committed); otherwise, or when another process holds the
 database's write lock, it is queued and the actor's own loop runs it in order. The loop never waits on the
 disk: commits do not fsync (WAL, synchronous=NORMAL) and WAL checkpoints, which do, run on the thread every
-CHECKPOINT_S. DATABASE_URL may point elsewhere (then every write goes through the thread).
+CHECKPOINT_S. DATABASE_URL may point at PostgreSQL instead (`postgresql://...`, driven by psycopg 3): the same
+queries and migrations, every write through the thread, and migrations serialised between nodes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import JSON, Connection, create_engine, event, text
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -27,6 +28,28 @@ log = logging.getLogger("lutra.store")
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_S = 10.0
+GROUP_MAX = 64  # a database server: queued writes committed in one transaction at most
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: a server that does not answer at all fails after this long
+# PostgreSQL advisory lock key held while migrating: nodes starting together apply a migration exactly once
+MIGRATION_LOCK_KEY = 0x4C75_7472  # "Lutr"
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The database named by DATABASE_URL cannot be reached (at start-up); the message names it, without
+    its password, and says why."""
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` (and `postgres://`, as many hosts write it) means psycopg 3: SQLAlchemy's default for
+    a bare `postgresql://` is psycopg2, which Lutra does not ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_postgres(url: str) -> bool:
+    return normalise_url(url).startswith("postgresql")
 
 
 def make_engine(url: str) -> Engine:
@@ -46,19 +69,50 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    url = normalise_url(url)
+    if url.startswith("postgresql"):
+        # no ping before every transaction (a round trip, a third of a small write's cost): a connection the
+        # server dropped fails its one operation and is replaced, and a failed group of posted writes is run
+        # again write by write, on a fresh connection
+        return create_engine(url, pool_recycle=1800, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic, run programmatically)."""
+def check_reachable(url: str) -> None:
+    """Connect once, or raise DatabaseUnreachable saying which database and why (for `lutra serve` to
+    print before it starts anything). SQLite files are created on demand, so only servers are checked."""
+    if url.startswith("sqlite"):
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(f"cannot reach the database {where}: {reason[0] if reason else type(err).__name__}") \
+            from None
+    finally:
+        engine.dispose()
+
+
+def migrate(engine: Engine) -> bool:
+    """Bring the schema to the newest revision (Alembic, run programmatically); True if this call applied
+    anything. On PostgreSQL the upgrade runs in one transaction holding an advisory lock, so of several
+    nodes starting at once exactly one applies a migration and the others find the schema already there."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        return MigrationContext.configure(conn).get_current_revision() != before
 
 
 class Write:
@@ -69,22 +123,45 @@ class Write:
     exactly as through SQLAlchemy), then it is one `execute`. SQLAlchemy's execution path (connection
     checkout, execution context, result object) cost the loop 0.3-0.4 ms of CPU per write under load,
     where its code and data are cache-cold between requests; the plain execute about a third of that.
-    Queued writes, and databases other than SQLite, run the statement through SQLAlchemy on the thread."""
+    Queued writes on SQLite run the statement through SQLAlchemy on the thread; on PostgreSQL they run the
+    same way as the loop's (compiled once, one psycopg execute), inside the store thread's transaction."""
 
     def __init__(self, statement) -> None:  # noqa: ANN001 - an Insert or Update
         self.statement = statement
-        self._prepared: tuple[str, list[tuple[str, Callable[[Any], Any] | None]]] | None = None
+        # per dialect: a process uses one, but tests use both with the same module-level writes
+        self._prepared: dict[str, tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 
     def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
+        if conn.dialect.name == "postgresql":
+            # the statement as compiled once, straight on the psycopg connection (inside the same transaction)
+            sql, binds = self.prepare(conn.dialect)
+            conn.connection.driver_connection.execute(
+                sql, {name: params[name] if process is None else process(params[name]) for name, process in binds})
+            return
         conn.execute(self.statement, params)
 
     def prepare(self, dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
         """(the SQL with positional placeholders, each placeholder's parameter name and bind processor)."""
-        if self._prepared is None:
+        prepared = self._prepared.get(dialect.name)
+        if prepared is None:
             compiled = self.statement.compile(dialect=dialect)
-            binds = [(name, compiled.binds[name].type.bind_processor(dialect)) for name in compiled.positiontup]
-            self._prepared = (str(compiled), binds)
-        return self._prepared
+            names = compiled.positiontup or list(compiled.binds)  # qmark (sqlite3) or named (psycopg)
+            binds = [(name, _bind_processor(compiled.binds[name].type, dialect)) for name in names]
+            prepared = self._prepared[dialect.name] = (str(compiled), binds)
+        return prepared
+
+
+def _bind_processor(column_type, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's own bind processor; for JSON on psycopg, which SQLAlchemy hands to the driver as a
+    Json wrapper at execution (there is no processor to take), that same wrapper. None becomes JSON null
+    unless the column says none_as_null, as through SQLAlchemy."""
+    if dialect.name == "postgresql" and isinstance(column_type, JSON):
+        from psycopg.types.json import Json
+
+        if column_type.none_as_null:
+            return lambda value: None if value is None else Json(value)
+        return Json
+    return column_type.bind_processor(dialect)
 
 
 class StoreActor:
@@ -93,6 +170,7 @@ class StoreActor:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name  # "sqlite" or "postgresql"
         self._limiter = trio.CapacityLimiter(1)
         self._send, self._recv = trio.open_memory_channel[tuple[Callable, tuple, trio.Event | None]](math.inf)
         self.healthy = True
@@ -194,6 +272,10 @@ class StoreActor:
             if self.write_through:
                 nursery.start_soon(self._checkpoints)
             task_status.started()
+            if self.dialect != "sqlite":
+                await self._run_groups()
+                nursery.cancel_scope.cancel()
+                return
             async for fn, args, done in self._recv:
                 try:
                     if fn is not _MARK:
@@ -206,6 +288,35 @@ class StoreActor:
                     if done is not None:
                         done.set()
             nursery.cancel_scope.cancel()
+
+    async def _run_groups(self) -> None:
+        """A database server: the writes queued by the time the thread is free commit together, in one
+        transaction (one round of commit and thread hand-off for all; under load a job's row, its queue row
+        and other jobs' ends share one). Should the group fail, each write runs alone, so that one bad
+        write does not take the others with it."""
+        async for first in self._recv:
+            group = [first]
+            while len(group) < GROUP_MAX:
+                try:
+                    group.append(self._recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            writes = [(fn, args) for fn, args, _ in group if fn is not _MARK]
+            try:
+                if writes:
+                    await self.call(_run_all, writes)
+            except Exception:
+                log.warning("store: a group of %d writes failed; running them one by one", len(writes))
+                for fn, args in writes:
+                    try:
+                        await self.call(fn, *args)
+                    except Exception:
+                        log.exception("store: a queued write failed")
+            finally:
+                self._queued -= len(writes)
+                for _, _, done in group:
+                    if done is not None:
+                        done.set()
 
     async def _checkpoints(self) -> None:
         """Copy the WAL into the database file now and then (on the thread: this is what fsyncs)."""
@@ -233,6 +344,11 @@ class StoreActor:
             log.exception("store: health check failed")
             self.healthy = False
         return self.healthy
+
+
+def _run_all(conn: Connection, writes: list[tuple[Callable, tuple]]) -> None:
+    for fn, args in writes:
+        fn(conn, *args)
 
 
 def _MARK(_conn: Connection) -> None:  # noqa: N802 - a sentinel

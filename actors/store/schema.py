@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -133,7 +134,7 @@ files = Table(
     Column("original_name", Text, nullable=False),
     Column("stored_name", Text, nullable=False),
     Column("mime_type", String(100), nullable=False),
-    Column("size", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
     Column("width", Integer, nullable=True),
     Column("height", Integer, nullable=True),
     Column("tool_chain", JSON, nullable=False),
@@ -152,3 +153,35 @@ pipelines = Table(
 )
 
 Index("ix_jobs_status", jobs.c.status)
+
+# ---- several nodes on one PostgreSQL (service/cluster.py); empty on a single SQLite box ----
+
+job_queue = Table(
+    "job_queue",
+    metadata,
+    Column("id", String(80), primary_key=True),  # the job's id (a batch's item: <parent>.<index>)
+    Column("family", String(20), nullable=False),
+    Column("tool_id", String(100), nullable=False),
+    Column("payload", JSON, nullable=False),  # how to run it: settings, inputs relative to STORAGE_ROOT, ...
+    Column("state", String(12), nullable=False),  # queued | running | done
+    Column("node_id", String(80), nullable=True),  # the node running it (running) or that ran it (done)
+    Column("lease_until", Float, nullable=True),  # running: the node's claim lapses after this
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("outcome", JSON, nullable=True),  # done: status, result or error, code, httpStatus
+    Column("persist", Boolean, nullable=False, default=True),  # a row in jobs mirrors it
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+)
+Index("ix_job_queue_claim", job_queue.c.state, job_queue.c.family, job_queue.c.created_at)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("capacities", JSON, nullable=False),  # family -> jobs at once
+    Column("running", JSON, nullable=True),  # family -> jobs running now
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+)

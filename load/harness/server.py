@@ -61,7 +61,7 @@ class Server:
             time.sleep(0.1)
         else:
             raise RuntimeError("server did not become healthy")
-        if self.env.get("AUTH_ENABLED", "true") != "false":
+        if self.env.get("AUTH_ENABLED", "true") != "false" and self.env.get("ROLE") != "worker":
             self.token = self.login(self.env.get("DEFAULT_USERNAME", "admin"), self.env.get("DEFAULT_PASSWORD", "admin"))
         return self
 

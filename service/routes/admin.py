@@ -94,4 +94,10 @@ async def admin_health():
         "gpu": await gpu_status(),
         "sandbox": sandbox.status(),
     }
+    if services.cluster is not None:  # several nodes: every node, its heartbeat and capacities, queue depth
+        try:
+            body["cluster"] = await services.cluster.health()
+        except Exception:
+            log.exception("admin health: the cluster's state could not be read")
+            body["cluster"] = {"status": "unreachable"}
     return json_response(body, 200 if db_ok else 503)

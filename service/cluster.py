@@ -1,0 +1,587 @@
+"""Several nodes as one service, on PostgreSQL alone: the durable job queue, node heartbeats, and the fan-out
+of progress, job ends and settings changes. Used only when `Config.clustered` (DATABASE_URL is PostgreSQL);
+a single SQLite box never loads it.
+
+- A job is a row of `job_queue`. A node with a free slot for the job's family inserts it already claimed and
+  starts it at once (no extra round trip); otherwise it is queued and any node with capacity for that family
+  claims it with `FOR UPDATE SKIP LOCKED`, woken by NOTIFY (and a poll, should a wake-up be missed).
+- A claim is a lease: the running node extends it with every heartbeat; a node that stops (SIGKILL, lost
+  network) lets it lapse and the next heartbeat of any node puts the job back in the queue. Delivery is at
+  least once, completion exactly once: only the current attempt of the current holder may mark a row done,
+  in the same transaction that commits the job's state and announces it.
+- Progress and job ends go out on NOTIFY; every node that holds the job's record (the one that took the
+  request, one following its progress stream) applies them. A job end is read back from its row, and a
+  periodic check catches any that a lost connection missed.
+- A settings change is announced the same way and reloaded by every other node.
+- Files are shared through STORAGE_ROOT (any shared filesystem): the queue carries paths relative to it.
+
+Coordination stays on the database's own mechanisms: no node talks to another directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+from sqlalchemy import Connection, text
+
+from actors.store.actor import StoreActor, Write
+from protocols.errors import ApiError, ErrorCode
+from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
+from protocols.tools import REGISTRY, Limits, ToolCall, ToolResult, ToolSpec
+
+if TYPE_CHECKING:
+    from service.config import Config
+    from service.jobs import JobManager
+    from service.progress import JobRecord
+    from service.runtime_settings import RuntimeSettings
+
+log = logging.getLogger("lutra.cluster")
+
+QUEUE_CHANNEL = "lutra_queue"  # payload: a family; jobs of it were queued
+JOBS_CHANNEL = "lutra_jobs"  # payload: {"id", "p", "m"} progress, or {"id", "end": 1}
+SETTINGS_CHANNEL = "lutra_settings"  # payload: the id of the node that changed them
+CANCEL_CHANNEL = "lutra_cancel"  # payload: a job id
+POLL_S = 2.0  # claims and job ends are also checked this often, should a NOTIFY be missed
+PROGRESS_EVERY_S = 0.2  # a running job announces its progress at most this often
+MAX_ATTEMPTS = 3  # a job whose node died this many times fails instead of killing a fourth
+NOW = "extract(epoch from clock_timestamp())"  # leases run on the database's clock, not the nodes'
+
+
+def node_name(config: Config) -> str:
+    return config.node_name or f"{socket.gethostname()}:{config.port}"
+
+
+# ---- writes posted to the store (run in order on its thread, after the job's own row) --------------------
+
+def _driver(conn: Connection):
+    """The psycopg connection under SQLAlchemy's, inside its transaction: the queue's writes run on every
+    job's path, and one plain execute costs a fraction of SQLAlchemy's execution (as for Write)."""
+    return conn.connection.driver_connection
+
+
+_NOTIFY_SQL = "SELECT pg_notify(%(c)s, %(p)s)"
+
+
+class _Enqueue(Write):
+    """The job's queue row (claimed already when this node runs it, on a lease from the database's clock);
+    a queued one is announced to the nodes that might claim it."""
+
+    SQL = ("INSERT INTO job_queue (id, family, tool_id, payload, state, node_id, lease_until, attempts, persist,"
+           " created_at) VALUES (%(id)s, %(family)s, %(tool_id)s, %(payload)s::json, %(state)s, %(node_id)s,"
+           f" {NOW} + %(lease)s::double precision, %(attempts)s, %(persist)s, %(created_at)s)")
+
+    def __init__(self) -> None:
+        super().__init__(text(self.SQL))
+
+    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
+        driver = _driver(conn)
+        driver.execute(self.SQL, params)
+        if params["state"] == "queued":
+            driver.execute(_NOTIFY_SQL, {"c": QUEUE_CHANNEL, "p": params["family"]})
+
+
+class _Complete(Write):
+    """A job's end, committed once: only by the node holding the current attempt (a node whose lease lapsed
+    while it was still working finds the row taken and its result is dropped). The job's row and the
+    announcement go in the same transaction. Sets params["won"]."""
+
+    SQL = ("UPDATE job_queue SET state = 'done', outcome = %(outcome)s::json, finished_at = " + NOW +
+           " WHERE id = %(id)s AND state = 'running' AND node_id = %(node)s AND attempts = %(attempt)s"
+           " RETURNING persist")
+    JOB_SQL = ("UPDATE jobs SET status = %(status)s, progress = %(progress)s, result = %(result)s::json,"
+               " error = %(error)s, code = %(code)s, http_status = %(http_status)s, updated_at = %(now)s"
+               " WHERE id = %(id)s AND status NOT IN ('completed', 'failed', 'canceled')")
+
+    def __init__(self) -> None:
+        super().__init__(text(self.SQL))
+
+    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
+        driver = _driver(conn)
+        outcome = params["outcome"]
+        row = driver.execute(self.SQL, {**params, "outcome": json.dumps(outcome)}).fetchone()
+        params["won"] = row is not None
+        if row is None:
+            return
+        if row[0]:
+            driver.execute(self.JOB_SQL, {
+                "id": params["id"], "status": outcome["status"],
+                "progress": 100.0 if outcome["status"] == "completed" else params["progress"],
+                "result": json.dumps(outcome["result"]) if outcome.get("result") is not None else None,
+                "error": outcome.get("error"), "code": outcome.get("code"), "http_status": outcome.get("httpStatus"),
+                "now": time.time()})
+        driver.execute(_NOTIFY_SQL, {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
+
+
+class _Notify(Write):
+    def __init__(self) -> None:
+        super().__init__(text(_NOTIFY_SQL))
+
+    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
+        _driver(conn).execute(_NOTIFY_SQL, params)
+
+
+_ENQUEUE = _Enqueue()
+_COMPLETE = _Complete()
+_NOTIFY = _Notify()
+
+
+class ClusterNode:
+    def __init__(self, config: Config, store: StoreActor, jobs: JobManager, supervisor,
+                 settings: RuntimeSettings) -> None:
+        self.config = config
+        self.store = store
+        self.jobs = jobs
+        self.supervisor = supervisor
+        self.settings = settings
+        self.name = node_name(config)
+        self.id = f"{self.name}/{uuid.uuid4().hex[:8]}"
+        self.storage = config.storage.resolve()
+        self.capacities = {family.value: config.family_capacity(family.value) for family in supervisor.actors}
+        self.running = dict.fromkeys(self.capacities, 0)
+        self._attempts: dict[str, tuple[int, str, dict[str, Any]]] = {}  # running here: id -> (attempt, family, payload)
+        self._last_progress: dict[str, float] = {}
+        self._wake = trio.Event()
+        # jobs may be waiting in the queue (a claim filled every free slot, or one was announced while none
+        # was free): only then does a finishing job look for the next one before the poll would
+        self._backlog = True
+        self._limiter = trio.CapacityLimiter(2)  # the queue's own connections, apart from the store's thread
+        self._nursery: trio.Nursery | None = None
+
+    # ---- database --------------------------------------------------------------------------------------
+    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await trio.to_thread.run_sync(self._transaction, fn, args, limiter=self._limiter)
+
+    def _transaction(self, fn: Callable[..., Any], args: tuple) -> Any:
+        with self.store.engine.begin() as conn:
+            return fn(conn, *args)
+
+    # ---- life ------------------------------------------------------------------------------------------
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        await self._db(self._register)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await nursery.start(self._listen)
+            nursery.start_soon(self._heartbeats)
+            nursery.start_soon(self._catch_up)
+            if any(self.capacities.values()):
+                nursery.start_soon(self._claims)
+            task_status.started()
+
+    def _register(self, conn: Connection) -> None:
+        conn.execute(text(
+            "INSERT INTO nodes (id, name, role, capacities, running, started_at, heartbeat_at)"
+            f" VALUES (:id, :name, :role, CAST(:caps AS json), CAST(:running AS json), {NOW}, {NOW})"),
+            {"id": self.id, "name": self.name, "role": self.config.role, "caps": json.dumps(self.capacities),
+             "running": json.dumps(self.running)})
+        # nodes silent for a day are forgotten (a crashed node's row is kept that long, for the operator)
+        conn.execute(text(f"DELETE FROM nodes WHERE heartbeat_at < {NOW} - 86400"))
+
+    def free(self, family: str) -> int:
+        return self.capacities.get(family, 0) - self.running.get(family, 0)
+
+    # ---- submitting (any node that takes requests) -----------------------------------------------------
+    def enqueue(self, rec: JobRecord, spec: ToolSpec, call: ToolCall, deadline_s: float) -> None:
+        """Queue a job; run it here at once when this node has a free slot for its family."""
+        family = spec.family.value
+        payload = {
+            "settings": call.settings.model_dump(mode="json", by_alias=True),
+            "inputs": [self._relative(p) for p in call.inputs], "names": list(call.names),
+            "roles": list(call.roles), "workdir": self._relative(call.workdir),
+            "limits": {"max_megapixels": call.limits.max_megapixels, "max_pdf_pages": call.limits.max_pdf_pages},
+            "originalSize": rec.original_size, "deadlineS": deadline_s,
+        }
+        here = self.free(family) > 0
+        self.store.post(_ENQUEUE, {
+            "id": rec.id, "family": family, "tool_id": spec.id, "payload": json.dumps(payload),
+            "state": "running" if here else "queued", "node_id": self.id if here else None,
+            "lease": self.config.lease_s if here else None, "attempts": 1 if here else 0,
+            "persist": rec.persist, "created_at": rec.created_at,
+        })
+        if here:
+            self._start(rec.id, spec.id, family, 1, payload, call)
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel wherever it runs: a queued row ends at once, a running one is canceled by its node."""
+        self.store.post(_CANCEL, {"id": job_id, "c": CANCEL_CHANNEL,
+                                  "outcome": json.dumps(_failure(ErrorCode.CANCELED, "The job was canceled.", 409))})
+
+    def _relative(self, path: Path) -> str:
+        return str(Path(path).resolve().relative_to(self.storage))
+
+    def _absolute(self, relative: str) -> Path:
+        path = (self.storage / relative).resolve()
+        if not path.is_relative_to(self.storage):  # rows are written by nodes, but never trusted with paths
+            raise ValueError(f"path outside STORAGE_ROOT: {relative!r}")
+        return path
+
+    # ---- running (nodes with capacity) -----------------------------------------------------------------
+    async def _claims(self) -> None:
+        while True:
+            free = {f: n for f in self.capacities if (n := self.free(f)) > 0}
+            self._wake = trio.Event()  # reset before looking: a NOTIFY during the claim is not lost
+            claimed = []
+            if free:
+                try:
+                    claimed = await self._db(_claim, self.id, free, self.config.lease_s)
+                    self._backlog = len(claimed) == sum(free.values())
+                except Exception:
+                    log.exception("cluster: claiming jobs failed")
+            else:
+                self._backlog = True
+            for row in claimed:
+                self._start_row(row)
+            with trio.move_on_after(POLL_S):
+                await self._wake.wait()
+
+    def _start_row(self, row: Any) -> None:
+        payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
+        try:
+            spec = REGISTRY[row.tool_id]
+            call = ToolCall(
+                inputs=[self._absolute(p) for p in payload["inputs"]], names=payload["names"],
+                settings=spec.settings.model_validate(payload["settings"]), workdir=self._absolute(payload["workdir"]),
+                limits=Limits(**payload["limits"]), roles=payload["roles"])
+        except Exception as err:
+            log.exception("cluster: job %s cannot be run here", row.id)
+            self.running[row.family] += 1
+            self._attempts[row.id] = (row.attempts, row.family, payload)
+            self._reply(row.id, Failed(row.id, ErrorCode.INTERNAL_ERROR, f"The job could not be started: {type(err).__name__}.", 500))
+            return
+        self._start(row.id, row.tool_id, row.family, row.attempts, payload, call)
+
+    def _start(self, job_id: str, tool_id: str, family: str, attempt: int, payload: dict[str, Any],
+               call: ToolCall) -> None:
+        self.running[family] += 1
+        self._attempts[job_id] = (attempt, family, payload)
+        # its progress goes out once it has run a while: a job over in a moment sends none (its end suffices)
+        self._last_progress[job_id] = time.monotonic()
+        job = Job(id=job_id, tool_id=tool_id, call=call, deadline_s=payload["deadlineS"],
+                  reply=lambda event: self._reply(job_id, event))
+        try:
+            self.supervisor.submit(job)
+        except ApiError as err:
+            self._reply(job_id, Failed(job_id, err.code, err.message, err.status))
+
+    def _reply(self, job_id: str, event: JobEvent) -> None:
+        """An actor's event for a job this node runs (in the actor's task: never raises)."""
+        try:
+            if isinstance(event, Progress):
+                self._progress(job_id, event)
+            else:
+                self._end(job_id, event)
+        except Exception:
+            log.exception("cluster: handling job %s's event failed", job_id)
+
+    def _progress(self, job_id: str, event: Progress) -> None:
+        rec = self.jobs.records.get(job_id)
+        message = event.message if event.message != "processing" else None
+        if rec is not None:
+            rec.update(status=JobState.PROCESSING, progress=event.progress, message=message)
+        now = time.monotonic()
+        if now - self._last_progress.get(job_id, 0.0) >= PROGRESS_EVERY_S:
+            self._last_progress[job_id] = now
+            self.store.post(_NOTIFY, {"c": JOBS_CHANNEL, "p": json.dumps({"id": job_id, "p": event.progress, "m": message})})
+
+    def _end(self, job_id: str, event: Done | Failed) -> None:
+        attempt, family, payload = self._attempts.pop(job_id)
+        self._last_progress.pop(job_id, None)
+        self.running[family] -= 1
+        if self._backlog:
+            self._wake.set()
+        if isinstance(event, Done):
+            try:
+                outcome = {"status": "completed", "result": result_body(job_id, event.result, payload["originalSize"])}
+            except Exception:
+                log.exception("cluster: job %s's outputs are unreadable", job_id)
+                outcome = _failure(ErrorCode.PROCESSING_FAILED, "The tool produced no readable output.", 422)
+        else:
+            status = "canceled" if event.code is ErrorCode.CANCELED else "failed"
+            outcome = {**_failure(event.code, event.message, event.status), "status": status}
+        rec = self.jobs.records.get(job_id)
+        params = {"id": job_id, "node": self.id, "attempt": attempt, "outcome": outcome,
+                  "progress": rec.progress if rec is not None else 0.0}
+        committed = trio.Event()
+        self.store.post(_COMPLETE, params, done=committed)
+        if rec is not None and self._nursery is not None:
+            self._nursery.start_soon(self._apply_when_committed, rec, params, committed)
+
+    async def _apply_when_committed(self, rec: JobRecord, params: dict[str, Any], committed: trio.Event) -> None:
+        await committed.wait()
+        if params.get("won"):
+            await self.apply_outcome(rec, params["outcome"], persisted=True)
+
+    # ---- following jobs (any node holding a record) ----------------------------------------------------
+    async def apply_outcome(self, rec: JobRecord, outcome: dict[str, Any], *, persisted: bool) -> None:
+        """Finish a record from its job's committed outcome; a library auto-save waiting on it runs first."""
+        if rec.status.terminal:
+            return
+        status = JobState(outcome["status"])
+        hook = self.jobs.before_finish.pop(rec.id, None)
+        if status is JobState.COMPLETED and hook is not None:
+            try:
+                await hook(rec, outcome["result"])  # it adds to the body, which is then stored again
+            except Exception:
+                log.exception("cluster: job %s's finishing hook failed", rec.id)
+        elif persisted:
+            rec.persist = False  # the running node committed this very state already
+        self.jobs.finish(rec, status, result=outcome.get("result"), error=outcome.get("error"),
+                         code=outcome.get("code"), http_status=outcome.get("httpStatus"))
+
+    async def _follow_end(self, job_id: str) -> None:
+        rec = self.jobs.records.get(job_id)
+        if rec is None or rec.status.terminal:
+            return
+        outcome = await self._db(_outcome_of, job_id)
+        if outcome is not None:
+            await self.apply_outcome(rec, outcome, persisted=True)
+
+    async def _catch_up(self) -> None:
+        """Records still open here whose job ended elsewhere, in case its NOTIFY was lost (a reconnect), and
+        batches or pipelines that another node coordinates (their end is read from their row)."""
+        while True:
+            await trio.sleep(POLL_S)
+            open_recs = [r for r in list(self.jobs.records.values()) if not r.status.terminal
+                         and r.id not in self._attempts and (r.kind == "tool" or r.id in self.jobs.followed)]
+            if not open_recs:
+                continue
+            try:
+                ended = await self._db(_outcomes_of, [r.id for r in open_recs if r.kind == "tool"],
+                                       [r.id for r in open_recs if r.kind != "tool"])
+            except Exception:
+                log.exception("cluster: checking job ends failed")
+                continue
+            for job_id, outcome in ended.items():
+                rec = self.jobs.records.get(job_id)
+                if rec is not None:
+                    await self.apply_outcome(rec, outcome, persisted=True)
+
+    # ---- notifications -----------------------------------------------------------------------------------
+    async def _listen(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """LISTEN on one psycopg connection of its own, read without a thread: wait until its socket is
+        readable, then take what arrived. Reconnects with backoff; after a reconnect everything is checked
+        again (claims, settings), since announcements made meanwhile are gone."""
+        import psycopg
+
+        url = self.store.engine.url.set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        backoff = 0.5
+        started = False
+        while True:
+            conn = None
+            try:
+                conn = await trio.to_thread.run_sync(_listening, conninfo)
+                backoff = 0.5
+                if started:
+                    self._wake.set()
+                    await self.settings.load()
+                else:
+                    started = True
+                    task_status.started()
+                while True:
+                    await trio.lowlevel.wait_readable(conn.pgconn.socket)
+                    conn.pgconn.consume_input()
+                    while (note := conn.pgconn.notifies()) is not None:
+                        self._on_notify(note.relname.decode(), note.extra.decode())
+            except (psycopg.Error, OSError):
+                log.warning("cluster: the notification connection was lost; reconnecting", exc_info=True)
+            finally:
+                if conn is not None:
+                    conn.close()
+            if not started:
+                started = True
+                task_status.started()
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, 10)
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        try:
+            if channel == QUEUE_CHANNEL:
+                if self.free(payload) > 0:
+                    self._wake.set()
+                else:
+                    self._backlog = True
+            elif channel == JOBS_CHANNEL:
+                note = json.loads(payload)
+                rec = self.jobs.records.get(note["id"])
+                if rec is None or rec.status.terminal or note["id"] in self._attempts:
+                    return
+                if note.get("end"):
+                    assert self._nursery is not None
+                    self._nursery.start_soon(self._guarded, self._follow_end, note["id"])
+                else:
+                    rec.update(status=JobState.PROCESSING, progress=note["p"], message=note.get("m"))
+            elif channel == SETTINGS_CHANNEL:
+                if payload != self.id and self._nursery is not None:
+                    self._nursery.start_soon(self._guarded, self.settings.load)
+            elif channel == CANCEL_CHANNEL and payload in self._attempts:
+                self.supervisor.cancel(payload)
+        except Exception:
+            log.exception("cluster: a %s notification could not be handled", channel)
+
+    @staticmethod
+    async def _guarded(fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            await fn(*args)
+        except Exception:
+            log.exception("cluster: %s failed", getattr(fn, "__name__", fn))
+
+    def settings_changed(self, conn: Connection) -> None:
+        """Called inside the transaction that changed settings: the other nodes reload on commit."""
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": SETTINGS_CHANNEL, "p": self.id})
+
+    # ---- heartbeats, leases, health ----------------------------------------------------------------------
+    async def _heartbeats(self) -> None:
+        while True:
+            try:
+                requeued = await self._db(_heartbeat, self.id, self.running, list(self._attempts), self.config.lease_s)
+                if requeued:
+                    log.warning("cluster: %d jobs of silent nodes went back to the queue", requeued)
+            except Exception:
+                log.exception("cluster: heartbeat failed")
+            await trio.sleep(self.config.heartbeat_s)
+
+    async def health(self) -> dict[str, Any]:
+        nodes, depth = await self._db(_health)
+        return {"nodeId": self.id, "role": self.config.role, "capacities": self.capacities,
+                "leaseS": self.config.lease_s, "nodes": nodes, "queueDepth": depth}
+
+
+def _failure(code: ErrorCode, message: str, status: int) -> dict[str, Any]:
+    return {"status": "failed", "error": message, "code": code.value, "httpStatus": status}
+
+
+def result_body(job_id: str, result: ToolResult, original_size: int) -> dict[str, Any]:
+    from service.jobs import download_url
+
+    primary = result.outputs[0]
+    body: dict[str, Any] = {"jobId": job_id, "downloadUrl": download_url(job_id, primary.name),
+                            "originalSize": original_size, "processedSize": primary.stat().st_size}
+    if len(result.outputs) > 1:
+        body["downloads"] = [{"filename": p.name, "downloadUrl": download_url(job_id, p.name), "size": p.stat().st_size}
+                             for p in result.outputs[1:]]
+    for key, value in result.extra.items():
+        body.setdefault(key, value)
+    return body
+
+
+def _listening(conninfo: str):
+    import psycopg
+
+    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+    for channel in (QUEUE_CHANNEL, JOBS_CHANNEL, SETTINGS_CHANNEL, CANCEL_CHANNEL):
+        conn.execute(f"LISTEN {channel}")
+    conn.pgconn.nonblocking = 1
+    return conn
+
+
+def _claim(conn: Connection, node_id: str, free: dict[str, int], lease_s: float) -> list[Any]:
+    rows = []
+    for family, count in free.items():
+        rows += conn.execute(text(
+            f"UPDATE job_queue SET state = 'running', node_id = :node, lease_until = {NOW} + :lease,"
+            " attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM job_queue WHERE state = 'queued' AND family = :family"
+            "              ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, family, tool_id, payload, attempts, persist"),
+            {"node": node_id, "lease": lease_s, "family": family, "n": count}).all()
+    ids = [r.id for r in rows if r.persist]
+    if ids:
+        conn.execute(text("UPDATE jobs SET status = 'processing' WHERE id = ANY(:ids) AND status = 'queued'"),
+                     {"ids": ids})
+    return rows
+
+
+def _heartbeat(conn: Connection, node_id: str, running: dict[str, int], mine: list[str], lease_s: float) -> int:
+    conn.execute(text(f"UPDATE nodes SET heartbeat_at = {NOW}, running = CAST(:running AS json) WHERE id = :id"),
+                 {"id": node_id, "running": json.dumps(running)})
+    if mine:
+        conn.execute(text(f"UPDATE job_queue SET lease_until = {NOW} + :lease"
+                          " WHERE node_id = :id AND state = 'running' AND id = ANY(:mine)"),
+                     {"id": node_id, "lease": lease_s, "mine": mine})
+    # a job whose node went silent too often fails (it may be what kills them); the rest are queued again
+    failed = conn.execute(text(
+        "UPDATE job_queue SET state = 'done', finished_at = " + NOW + ", outcome = CAST(:outcome AS json)"
+        f" WHERE state = 'running' AND lease_until < {NOW} AND attempts >= :max RETURNING id, persist"),
+        {"max": MAX_ATTEMPTS, "outcome": json.dumps(_failure(
+            ErrorCode.PROCESSING_FAILED, "The nodes running this job stopped responding.", 500))}).all()
+    for row in failed:
+        if row.persist:
+            conn.execute(text("UPDATE jobs SET status = 'failed', error = 'The nodes running this job stopped"
+                              " responding.', code = 'PROCESSING_FAILED', http_status = 500, updated_at = :now"
+                              " WHERE id = :id AND status NOT IN ('completed', 'failed', 'canceled')"),
+                         {"id": row.id, "now": time.time()})
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": JOBS_CHANNEL, "p": json.dumps({"id": row.id, "end": 1})})
+    requeued = conn.execute(text(
+        "UPDATE job_queue SET state = 'queued', node_id = NULL, lease_until = NULL"
+        f" WHERE state = 'running' AND lease_until < {NOW} RETURNING family")).scalars().all()
+    for family in set(requeued):
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
+    return len(requeued) + len(failed)
+
+
+def _outcome_of(conn: Connection, job_id: str) -> dict[str, Any] | None:
+    value = conn.execute(text("SELECT outcome FROM job_queue WHERE id = :id AND state = 'done'"), {"id": job_id}).scalar()
+    return _json(value)
+
+
+def _outcomes_of(conn: Connection, tool_ids: list[str], other_ids: list[str]) -> dict[str, dict[str, Any]]:
+    ended = {}
+    if tool_ids:
+        for r in conn.execute(text("SELECT id, outcome FROM job_queue WHERE id = ANY(:ids) AND state = 'done'"),
+                              {"ids": tool_ids}).all():
+            if r.outcome is not None:
+                ended[r.id] = _json(r.outcome)
+    if other_ids:
+        for r in conn.execute(text(
+                "SELECT id, status, result, error, code, http_status FROM jobs WHERE id = ANY(:ids)"
+                " AND status IN ('completed', 'failed', 'canceled')"), {"ids": other_ids}).all():
+            ended[r.id] = {"status": r.status, "result": _json(r.result), "error": r.error, "code": r.code,
+                           "httpStatus": r.http_status}
+    return ended
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _health(conn: Connection) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+    nodes = [{"id": r.id, "name": r.name, "role": r.role, "capacities": _json(r.capacities),
+              "running": _json(r.running) or {}, "heartbeatAgeS": round(r.age, 2), "startedAt": r.started_at}
+             for r in conn.execute(text(
+                 f"SELECT id, name, role, capacities, running, started_at, {NOW} - heartbeat_at AS age FROM nodes"
+                 " ORDER BY started_at")).all()]
+    depth: dict[str, dict[str, int]] = {}
+    for family, state, count in conn.execute(text(
+            "SELECT family, state, count(*) FROM job_queue WHERE state IN ('queued', 'running')"
+            " GROUP BY family, state")).all():
+        depth.setdefault(family, {"queued": 0, "running": 0})[state] = count
+    return nodes, depth
+
+
+class _Cancel(Write):
+    def __init__(self) -> None:
+        super().__init__(text(
+            "UPDATE job_queue SET state = 'done', outcome = CAST(:outcome AS json), finished_at = " + NOW +
+            " WHERE id = :id AND state = 'queued' RETURNING persist"))
+
+    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
+        persist = conn.execute(self.statement, params).scalar()
+        if persist is None:  # running somewhere (or over): its node cancels it
+            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": params["c"], "p": params["id"]})
+            return
+        if persist:
+            conn.execute(text("UPDATE jobs SET status = 'canceled', error = 'The job was canceled.', code = 'CANCELED',"
+                              " http_status = 409, updated_at = :now WHERE id = :id"
+                              " AND status NOT IN ('completed', 'failed', 'canceled')"), {"id": params["id"], "now": time.time()})
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
+
+
+_CANCEL = _Cancel()
