@@ -1,16 +1,23 @@
-// Every page: sign-out, and the menu closing on Escape or a click outside.
+// Every page: the menu button on narrow screens, and sign-out.
 import { request } from './api.js';
 
+const menu = document.querySelector('.menu');
+const toggle = menu && menu.querySelector('.menu-toggle');
+function setOpen(open) {
+  menu.classList.toggle('open', open);
+  toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+}
+if (toggle) {
+  toggle.addEventListener('click', () => setOpen(!menu.classList.contains('open')));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && menu.classList.contains('open')) { setOpen(false); toggle.focus(); }
+  });
+}
+
 document.addEventListener('click', async (event) => {
+  if (menu && menu.classList.contains('open') && !menu.contains(event.target)) setOpen(false);
   const button = event.target.closest('[data-action="logout"]');
-  if (button) {
-    button.disabled = true;
-    try { await request('/api/auth/logout', { method: 'POST' }); } finally { location.href = '/login'; }
-  }
-  const menu = document.querySelector('details.menu[open]');
-  if (menu && !menu.contains(event.target)) menu.open = false;
-});
-document.addEventListener('keydown', (event) => {
-  const menu = document.querySelector('details.menu[open]');
-  if (event.key === 'Escape' && menu) { menu.open = false; menu.querySelector('summary').focus(); }
+  if (!button) return;
+  button.disabled = true;
+  try { await request('/api/auth/logout', { method: 'POST' }); } finally { location.href = '/login'; }
 });

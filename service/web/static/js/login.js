@@ -17,7 +17,8 @@ form.addEventListener('submit', async (event) => {
   try {
     const body = await api('/api/auth/login', { method: 'POST', json: { username, password, cookie: true } });
     form.password.value = '';
-    location.href = body.user.mustChangePassword ? '/change-password' : (form.dataset.next || '/');
+    // a user who must change the password is sent on to that page by the server
+    location.href = body.user ? (form.dataset.next || '/') : '/';
   } catch (err) {
     error.textContent = err.message;
     error.hidden = false;
