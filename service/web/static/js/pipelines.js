@@ -10,7 +10,7 @@ let counter = 0;
 let inputs = [];
 let current = null;
 
-function names() { return new Map([...picker.options].map((o) => [o.value, o.textContent])); }
+function names() { return new Map([...picker.options].map((o) => [o.value, o.dataset.name || o.value])); }
 
 function renumber() {
   const items = [...stepsList.children];
@@ -150,12 +150,13 @@ document.getElementById('run-pipeline').addEventListener('click', async () => {
       if (body.async) { current.jobId = body.jobId; body = await follow(body.jobId); }
       await render(result, body, { toolId: spec.steps[spec.steps.length - 1].toolId, original: inputs[0] });
     }
-    setProgress(100, 'Done');
+    progress.hidden = true;
     result.hidden = false;
   } catch (err) {
     const rest = err.details ? stepErrors(err) : [];
-    runError.textContent = err.message + (rest.length ? '' : '');
+    runError.textContent = [err.message, ...rest.map((d) => `${d.path}: ${d.message}`)].join(' ');
     runError.hidden = false;
+    progress.hidden = true;
   } finally {
     if (current && current.source) current.source.close();
     current = null;

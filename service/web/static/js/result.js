@@ -48,8 +48,9 @@ function csvTable(text) {
       el('tbody', {}, body.map((r) => el('tr', {}, r.map((c) => el('td', { text: c })))))));
 }
 
-// Before/after: the original under, the result over, clipped at the slider's position.
-function compare(beforeUrl, afterUrl) {
+// Before/after: the original under, the result over, clipped at the slider's position. Only when both have
+// the same shape (a rotated or cropped result is shown on its own).
+function compare(beforeUrl, afterUrl, name) {
   const after = el('img', { src: afterUrl, alt: 'Result', class: 'after' });
   const before = el('img', { src: beforeUrl, alt: 'Original', class: 'before' });
   const range = el('input', { type: 'range', min: '0', max: '100', value: '50', 'aria-label': 'Compare original and result' });
@@ -57,15 +58,25 @@ function compare(beforeUrl, afterUrl) {
   const clip = box.querySelector('.before-clip');
   const set = () => { clip.style.width = `${range.value}%`; before.style.width = `${box.clientWidth}px`; };
   range.addEventListener('input', set);
-  after.addEventListener('load', set);
-  new ResizeObserver(set).observe(box);
+  const ready = Promise.all([after, before].map((img) => img.decode().catch(() => null)));
+  ready.then(() => {
+    const a = after.naturalWidth / after.naturalHeight;
+    const b = before.naturalWidth / before.naturalHeight;
+    if (!a || !b || Math.abs(a - b) / a > 0.02) {
+      box.replaceWith(el('img', { src: afterUrl, alt: `Result: ${name}`, class: 'preview-img' }));
+      return;
+    }
+    box.style.maxWidth = `min(100%, calc(60vh * ${a.toFixed(4)}))`;
+    set();
+    new ResizeObserver(set).observe(box);
+  });
   return box;
 }
 
 export async function preview(url, name, original) {
   if (IMAGE.test(name) && !/\.svg$/i.test(name)) {
     if (original && original.type.startsWith('image/') && !/heic|heif|tiff/.test(original.type)) {
-      return compare(URL.createObjectURL(original), url);
+      return compare(URL.createObjectURL(original), url, name);
     }
     return el('img', { src: url, alt: `Result: ${name}`, class: 'preview-img' });
   }
