@@ -116,8 +116,17 @@ def settings_form(spec: ToolSpec) -> list[FormField]:
 
 
 def needs_extra_input(spec: ToolSpec) -> bool:
-    """Whether a form of defaults cannot run as it is: a required setting has no default."""
-    return any(f.required for f in settings_form(spec))
+    """Whether the form as it opens cannot run: a setting without a default, a rule of the model that the
+    defaults break (e.g. 'give width, height or percentage'), or a named second input the tool requires."""
+    from pydantic import ValidationError
+
+    if spec.roles and spec.inputs[0] > 1:
+        return True
+    try:
+        spec.settings.model_validate({})
+    except ValidationError:
+        return True
+    return False
 
 
 # what the file picker offers for each kind the upload sniffer knows (a hint: the server decides)

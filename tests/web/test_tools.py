@@ -6,8 +6,8 @@ import io
 import json
 import zipfile
 
-import pyvips
 import pytest
+import pyvips
 
 from protocols.tools import REGISTRY
 from tests.api._workspace import make_video

@@ -1,5 +1,5 @@
 // Showing a finished result: a preview by type, sizes before/after, download, save to library, open in a tool.
-import { api, bytes, el, toast } from './api.js';
+import { api, bytes, el, request, toast } from './api.js';
 
 const IMAGE = /\.(png|jpe?g|webp|gif|avif|bmp|svg|ico)$/i;
 const VIDEO = /\.(mp4|webm|mov|mkv|m4v|ogv)$/i;
@@ -94,16 +94,16 @@ export async function preview(url, name, original) {
   return null;
 }
 
-// The first page of a PDF as an image, made by the server's own pdf-to-image tool (no PDF.js to ship).
+// The first page of a PDF as an image, rendered by the server's pdf-to-image preview (no PDF.js to ship).
 async function pdfFirstPage(url) {
   const figure = el('figure', { class: 'pdf-page' }, el('figcaption', { class: 'hint', text: 'First page' }));
   try {
     const blob = await (await fetch(url)).blob();
     const form = new FormData();
     form.append('file', new File([blob], 'preview.pdf', { type: 'application/pdf' }));
-    form.append('settings', JSON.stringify({ pages: '1', format: 'png', dpi: 72 }));
-    const body = await api('/api/v1/tools/image/pdf-to-image', { method: 'POST', form });
-    if (body.downloadUrl) figure.prepend(el('img', { src: body.downloadUrl, alt: 'First page of the PDF', class: 'preview-img' }));
+    form.append('settings', JSON.stringify({ page: 1 }));
+    const image = await (await request('/api/v1/tools/pdf/pdf-to-image/preview', { method: 'POST', form })).blob();
+    figure.prepend(el('img', { src: URL.createObjectURL(image), alt: 'First page of the PDF', class: 'preview-img' }));
   } catch {
     figure.lastChild.textContent = 'No preview of this PDF.';
   }
