@@ -24,7 +24,7 @@ def test_save_results_to_the_library_and_see_the_version_chain(server, open_page
     card.wait_for()
     assert "320×240" in card.inner_text()
     assert card.locator(".thumb img").evaluate("img => img.complete && img.naturalWidth > 0")
-    card.get_by_role("button", name=re.compile("^Open photo.jpg in a tool")).click()
+    card.get_by_role("button", name="Open in tool: photo.jpg").click()
     page.get_by_role("combobox", name="Tool").fill("rotate")
     page.get_by_role("button", name="Open", exact=True).click()
     page.wait_for_url(server.base_url + "/tools/rotate")

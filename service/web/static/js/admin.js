@@ -41,7 +41,7 @@ async function users() {
     return el('tr', {}, el('th', { scope: 'row', text: u.username }), el('td', {}, role), el('td', {}, team),
       el('td', { text: u.disabled ? 'disabled' : u.mustChangePassword ? 'must change password' : 'active' }),
       el('td', {}, el('div', { class: 'actions' },
-        el('button', { type: 'button', text: 'Reset password', 'aria-label': `Reset the password of ${u.username}`, onclick: async () => {
+        el('button', { type: 'button', text: 'Reset password', 'aria-label': `Reset password of ${u.username}`, onclick: async () => {
           const password = prompt(`New password for ${u.username} (at least 8 characters):`);
           if (!password) return;
           try { await api(`/api/auth/users/${u.id}/reset-password`, { method: 'POST', json: { password } }); toast('Password reset.'); } catch (e) { toast(e.message); }

@@ -44,7 +44,8 @@ async function bundles() {
       const li = byId.get(id);
       if (!li || li.querySelector('.badge')) continue;
       if (can('features:manage')) {
-        li.append(el('a', { class: 'badge install', href: `/admin/features#${bundle.id}`, text: bundle.status === 'installing' ? 'installing…' : `install · ${bundle.sizeHuman}`, 'aria-label': `Install ${bundle.name} (${bundle.sizeHuman}) for ${id}` }));
+        const text = bundle.status === 'installing' ? 'installing…' : `install · ${bundle.sizeHuman}`;
+        li.append(el('a', { class: 'badge install', href: `/admin/features#${bundle.id}`, text, 'aria-label': `${text}: ${bundle.name} for ${id}` }));
       } else {
         li.append(el('span', { class: 'badge', text: 'not installed' }));
       }

@@ -47,7 +47,7 @@ function card(file) {
     el('div', { class: 'row' },
       el('a', { class: 'button', href: `/api/v1/files/${file.id}/download`, text: 'Download', 'aria-label': `Download ${file.originalName}` }),
       el('button', { type: 'button', text: 'Versions', 'aria-label': `Versions of ${file.originalName}`, onclick: () => showVersions(file).catch((e) => toast(e.message)) }),
-      el('button', { type: 'button', text: 'Open in…', 'aria-label': `Open ${file.originalName} in a tool`, onclick: () => openInTool(file) }),
+      el('button', { type: 'button', text: 'Open in tool', 'aria-label': `Open in tool: ${file.originalName}`, onclick: () => openInTool(file) }),
       el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${file.originalName}`, onclick: async () => {
         if (!confirm(`Delete ${file.originalName} and all its versions?`)) return;
         try { await api('/api/v1/files', { method: 'DELETE', json: { ids: [file.id] } }); load(); } catch (e) { toast(e.message); }
