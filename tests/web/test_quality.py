@@ -28,6 +28,11 @@ def first_load_bytes(w, path: str) -> tuple[int, dict[str, int]]:
     w.goto(path)
     w.page.wait_for_load_state("networkidle")
     w.page.remove_listener("requestfinished", done)
+    # time to interactive, reported (never asserted): the page's module scripts have run and wired their
+    # handlers by the end of DOMContentLoaded
+    timing = w.page.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
+                             " return [n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd]; })()")
+    print(f"{path}: response {timing[0]:.0f} ms, interactive {timing[1]:.0f} ms, load {timing[2]:.0f} ms")
     return sum(sizes.values()), sizes
 
 
