@@ -2,6 +2,7 @@
 // live progress from SSE and a cancel button, then show the result.
 import { ApiError, api, bytes, el, request, toast } from './api.js';
 import { collect, refresh, showErrors, wire } from './form.js';
+import { attach } from './controls.js';
 import { render } from './result.js';
 
 const form = document.getElementById('tool-form');
@@ -16,15 +17,39 @@ let current = null; // {jobId, source, abort}
 let parentId = null; // the library file this page's input came from
 
 wire(settingsBox);
+const control = attach(form, settingsBox);
 
 function listFiles(zone) {
   const role = zone.dataset.role;
   const list = zone.querySelector('.file-list');
-  list.replaceChildren(...(files.get(role) || []).map((f, i) => el('li', {},
-    el('span', { class: 'fname', text: f.name }), el('span', { class: 'hint', text: ` ${bytes(f.size)}` }),
-    el('button', { type: 'button', class: 'link', 'aria-label': `Remove ${f.name}`, text: '✕',
-      onclick: () => { files.get(role).splice(i, 1); listFiles(zone); } }))));
-  zone.classList.toggle('has-files', !!(files.get(role) || []).length);
+  const items = files.get(role) || [];
+  // merge tools take their inputs in this order: move with the buttons, or drag
+  const ordered = tool.multi === 'true' && role === 'file' && items.length > 1;
+  const move = (i, by) => { const [f] = items.splice(i, 1); items.splice(i + by, 0, f); listFiles(zone); zone.querySelectorAll('.file-list li')[i + by]?.querySelector(by < 0 ? '[data-up]' : '[data-down]')?.focus(); };
+  list.replaceChildren(...items.map((f, i) => {
+    const li = el('li', { draggable: ordered ? 'true' : null, 'data-index': i },
+      ordered ? el('span', { class: 'hint', text: `${i + 1}.` }) : null,
+      el('span', { class: 'fname', text: f.name }), el('span', { class: 'hint', text: ` ${bytes(f.size)}` }),
+      ordered ? el('button', { type: 'button', class: 'link', 'data-up': '', disabled: i === 0, 'aria-label': `Move ${f.name} up`, text: '↑', onclick: () => move(i, -1) }) : null,
+      ordered ? el('button', { type: 'button', class: 'link', 'data-down': '', disabled: i === items.length - 1, 'aria-label': `Move ${f.name} down`, text: '↓', onclick: () => move(i, 1) }) : null,
+      el('button', { type: 'button', class: 'link', 'aria-label': `Remove ${f.name}`, text: '✕',
+        onclick: () => { items.splice(i, 1); listFiles(zone); } }));
+    if (ordered) {
+      li.addEventListener('dragstart', (e) => { e.dataTransfer.setData('text/x-lutra-index', String(i)); e.stopPropagation(); });
+      li.addEventListener('dragover', (e) => { if (e.dataTransfer.types.includes('text/x-lutra-index')) e.preventDefault(); });
+      li.addEventListener('drop', (e) => {
+        const from = e.dataTransfer.getData('text/x-lutra-index');
+        if (from === '') return;
+        e.preventDefault(); e.stopPropagation();
+        const [f] = items.splice(Number(from), 1);
+        items.splice(i, 0, f);
+        listFiles(zone);
+      });
+    }
+    return li;
+  }));
+  zone.classList.toggle('has-files', !!items.length);
+  if (role === 'file') control.update(items[0]);
 }
 
 function addFiles(zone, incoming) {
@@ -43,7 +68,7 @@ for (const zone of form.querySelectorAll('.drop')) {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    addFiles(zone, [...e.dataTransfer.files]);
+    if (e.dataTransfer.files.length) addFiles(zone, [...e.dataTransfer.files]);
   });
 }
 
@@ -179,10 +204,13 @@ form.addEventListener('submit', async (event) => {
   const list = files.get('file') || [];
   const min = Number(tool.min);
   const roleCount = [...form.querySelectorAll('.drop-role')].reduce((n, z) => n + (files.get(z.dataset.role) || []).length, 0);
-  if (tool.body !== 'json' && tool.body !== 'either' && list.length + roleCount < min) {
+  const painted = control.state.painted ? 1 : 0;
+  if (tool.body !== 'json' && tool.body !== 'either' && list.length + roleCount + painted < min) {
     fail(min > 1 ? `Add at least ${min} files.` : 'Add a file first.');
     return;
   }
+  const maskZone = form.querySelector('.drop-role[data-role="mask"]');
+  if (maskZone && !(files.get('mask') || []).length && control.state.painted) files.set('mask', [await control.state.maskFile()]);
   current = { jobId: null, source: null, abort: new AbortController() };
   setBusy(true);
   remember();
