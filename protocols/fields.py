@@ -8,6 +8,8 @@ OpenAPI and the web app's generated form all read the same declaration.
 - `Quality`: an encoder quality 1..100.
 - `when(field, *values)`: this field applies only while `field` has one of `values` (schema key `x-when`):
   `amount: float = Field(100, json_schema_extra=when("method", "unsharp-mask"))`.
+- `page_list("select" | "order")`: a string of PDF pages in qpdf syntax ('1-3,5'), chosen by selecting pages
+  or by putting them in order (schema key `x-pages`); a form shows the pages as thumbnails.
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ def when(field: str, *values: Any) -> dict[str, Any]:
     if not values:
         raise ValueError("when() needs at least one value")
     return {WHEN_KEY: {to_camel(field): list(values)}}
+
+
+PAGES_KEY = "x-pages"
+
+
+def page_list(mode: str) -> dict[str, Any]:
+    """`json_schema_extra` of a page-list field: pages are picked ("select") or ordered ("order")."""
+    if mode not in ("select", "order"):
+        raise ValueError("page_list mode is 'select' or 'order'")
+    return {PAGES_KEY: mode}
 
 
 # colours declared before `Colour` existed: a string whose only allowed values are hex colours

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocols.fields import WHEN_KEY, is_colour
+from protocols.fields import PAGES_KEY, WHEN_KEY, is_colour
 from protocols.tools import ToolSpec
 
 SEGMENTED_MAX = 4  # enums with at most this many short options show as buttons, longer ones as a select
@@ -34,6 +34,7 @@ class FormField:
     options: list[Any] = field(default_factory=list)
     max_length: int | None = None
     when: dict[str, list[Any]] = field(default_factory=dict)
+    pages: str = ""  # "select" | "order": a PDF page list the form can pick from thumbnails
 
     @property
     def default_text(self) -> str:
@@ -82,6 +83,7 @@ def field_for(name: str, prop: dict[str, Any], required: bool) -> FormField:
         "required": required,
         "nullable": nullable,
         "when": prop.get(WHEN_KEY) or schema.get(WHEN_KEY) or {},
+        "pages": prop.get(PAGES_KEY) or schema.get(PAGES_KEY) or "",
     }
     kind = schema.get("type")
     if "enum" in schema or "const" in schema:

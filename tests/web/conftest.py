@@ -94,3 +94,15 @@ def axe_violations(watched: Watched) -> list[dict]:
                            ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
                            " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
     return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def wait_until(page, expression: str, timeout: float = 60) -> None:
+    """Poll a JS expression through DevTools (page.wait_for_function evaluates strings inside the page, which
+    its CSP forbids: no 'unsafe-eval')."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(50)

@@ -10,7 +10,7 @@ import re
 import httpx
 from PIL import Image
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import sign_in, wait_until
 
 
 def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(make_server, open_page):
@@ -70,7 +70,7 @@ def test_audit_log_filters_and_health(server, open_page):
     page.locator("#audit tbody tr").first.wait_for()
     page.get_by_label("Action").fill("LOGIN_FAILED")
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_function("[...document.querySelectorAll('#audit tbody tr td:nth-child(2)')].every(td => td.textContent === 'LOGIN_FAILED')")
+    wait_until(page, "[...document.querySelectorAll('#audit tbody tr td:nth-child(2)')].every(td => td.textContent === 'LOGIN_FAILED')")
     assert page.locator("#audit tbody tr").count() >= 1
     w.goto("/admin/health")
     page.locator("#health section").first.wait_for()

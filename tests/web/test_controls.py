@@ -6,6 +6,7 @@ import pytest
 import pyvips
 
 from tests.api._workspace import make_pdf, make_video, pdf_pages
+from tests.web.conftest import wait_until
 
 
 def download(page, tmp_path, name):
@@ -25,7 +26,7 @@ def test_draw_the_crop_box_on_the_image(server, open_page, samples, tmp_path):
     page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))  # 400x300
     img = page.locator("#control .stage img")
     img.wait_for()
-    page.wait_for_function("document.querySelector('#control .stage img').naturalWidth > 0")
+    wait_until(page, "document.querySelector('#control .stage img').naturalWidth > 0")
     box = img.bounding_box()
     sx, sy = box["width"] / 400, box["height"] / 300
     page.mouse.move(box["x"] + 100 * sx, box["y"] + 50 * sy)
@@ -48,7 +49,7 @@ def test_click_to_place_a_text_overlay(server, open_page, samples):
     page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))
     img = page.locator("#control .stage img")
     img.wait_for()
-    page.wait_for_function("document.querySelector('#control .stage img').naturalWidth > 0")
+    wait_until(page, "document.querySelector('#control .stage img').naturalWidth > 0")
     box = img.bounding_box()
     img.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})
     assert abs(int(page.locator("#f-x").input_value()) - 100) <= 2
@@ -71,7 +72,7 @@ def test_trim_on_a_timeline(server, open_page, clip, tmp_path):
     page.locator("#input-file").set_input_files(str(clip))
     start = page.get_by_label("Start of the cut")
     start.wait_for()
-    page.wait_for_function("Number(document.querySelector('[aria-label=\"End of the cut\"]').max) > 3")
+    wait_until(page, "Number(document.querySelector('[aria-label=\"End of the cut\"]').max) > 3")
     start.fill("1")
     page.get_by_label("End of the cut").fill("3")
     assert float(page.locator("#f-startS").input_value()) == 1.0
@@ -95,7 +96,7 @@ def test_paint_the_erase_mask_it_is_sent_as_the_mask_input(server, open_page, sa
     page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))
     canvas = page.locator("#control canvas")
     canvas.wait_for()
-    page.wait_for_function("document.querySelector('#control canvas').width === 400")
+    wait_until(page, "document.querySelector('#control canvas').width === 400")
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
     page.mouse.down()
@@ -134,4 +135,34 @@ def test_reorder_merge_inputs(server, open_page, tmp_path):
     out = download(page, tmp_path, "merged.pdf")
     sizes = pdf_pages(out.read_bytes())
     assert [round(w_) for w_, _ in sizes] == [200, 400]
+    assert not w.errors, w.errors
+
+
+def test_pick_and_order_pdf_pages_from_thumbnails(server, open_page, tmp_path):
+    w = open_page(server)
+    page = w.page
+    doc = make_pdf(tmp_path / "three.pdf", pages=3)
+    w.goto("/tools/extract-pages")
+    page.locator("#input-file").set_input_files(str(doc))
+    page.get_by_role("button", name="Page 3", exact=True).wait_for()
+    wait_until(page, "[...document.querySelectorAll('.pages img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.get_by_role("button", name="Page 1", exact=True).click()
+    page.get_by_role("button", name="Page 3", exact=True).click()
+    assert page.get_by_role("button", name="Page 1", exact=True).get_attribute("aria-pressed") == "true"
+    assert page.locator("#f-range").input_value() == "1,3"
+    page.get_by_role("button", name="Page 2", exact=True).click()
+    assert page.locator("#f-range").input_value() == "1-3"
+    page.get_by_role("button", name="Page 2", exact=True).click()
+    page.get_by_role("button", name="Run").click()
+    assert len(pdf_pages(download(page, tmp_path, "two.pdf").read_bytes())) == 2
+    w.goto("/tools/organize-pdf")
+    page.locator("#input-file").set_input_files(str(doc))
+    page.get_by_role("button", name="Move page 3 earlier").wait_for()
+    assert page.locator("#f-order").input_value() == "1,2,3"
+    page.get_by_role("button", name="Move page 3 earlier").click()
+    page.get_by_role("button", name="Move page 3 earlier").click()
+    assert page.locator("#f-order").input_value() == "3,1,2"
+    page.get_by_role("button", name="Run").click()
+    assert len(pdf_pages(download(page, tmp_path, "ordered.pdf").read_bytes())) == 3
+    w.screenshot("control-pages", full_page=False)
     assert not w.errors, w.errors

@@ -11,6 +11,7 @@ import pyvips
 
 from protocols.tools import REGISTRY
 from tests.api._workspace import make_video
+from tests.web.conftest import wait_until
 
 
 def top_level_tools() -> list[str]:
@@ -154,7 +155,7 @@ def test_video_conversion_reports_progress_to_100_and_a_second_run_can_be_cancel
     # a second run, canceled while it runs
     page.get_by_role("button", name="Run").click()
     page.get_by_role("button", name="Cancel").wait_for()
-    page.wait_for_function("window.__frames.length > 0 && window.__frames.at(-1).status === 'processing'", timeout=60_000)
+    wait_until(page, "window.__frames.length > 0 && window.__frames.at(-1).status === 'processing'")
     page.get_by_role("button", name="Cancel").click()
     page.locator(".form-error").wait_for()
     assert "cancel" in page.locator(".form-error").inner_text().lower()

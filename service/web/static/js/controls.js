@@ -1,7 +1,7 @@
 // Richer controls, chosen by what a tool's form holds (its model's field names) and by its named inputs:
 // draw a box (left/top/width/height), click to place (x/y), a timeline (startS/endS), paint a mask (role
 // "mask"). Each writes into the generated form's own fields, so the request is the same as typing them.
-import { el } from './api.js';
+import { el, request } from './api.js';
 
 function field(box, name) { return box.querySelector(`[data-field="${name}"]`); }
 
@@ -136,12 +136,72 @@ function maskControl(host, file, state) {
   };
 }
 
+// qpdf page syntax from page numbers: [1,2,3,5] -> "1-3,5" (selection); order keeps the given order
+function ranges(numbers) {
+  const parts = [];
+  for (let i = 0; i < numbers.length; i++) {
+    let j = i;
+    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j] + 1) j++;
+    parts.push(j > i ? `${numbers[i]}-${numbers[j]}` : `${numbers[i]}`);
+    i = j;
+  }
+  return parts.join(',');
+}
+
+const MAX_THUMBS = 60;
+
+// PDF page thumbnails (the server's pdf-to-image/preview, one small image per page): select pages, or put
+// them in order, and the page-list field gets the qpdf syntax
+async function pagesControl(host, box, file, fieldName, mode) {
+  host.replaceChildren(el('p', { class: 'hint', text: 'Loading the pages…' }));
+  const thumb = async (page) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    form.append('settings', JSON.stringify({ page, dpi: 24, format: 'webp', quality: 60 }));
+    const response = await request('/api/v1/tools/pdf/pdf-to-image/preview', { method: 'POST', form });
+    return { url: URL.createObjectURL(await response.blob()), count: Number(response.headers.get('X-Page-Count') || 1) };
+  };
+  let first;
+  try { first = await thumb(1); } catch { host.replaceChildren(el('p', { class: 'hint', text: 'No page preview for this PDF.' })); return; }
+  const count = Math.min(first.count, MAX_THUMBS);
+  const pages = Array.from({ length: count }, (_, i) => ({ n: i + 1, url: i === 0 ? first.url : null, on: mode === 'order' }));
+  const grid = el('ol', { class: 'pages', 'aria-label': mode === 'order' ? 'Pages in their new order' : 'Pages' });
+  const write = () => {
+    const chosen = pages.filter((p) => p.on).map((p) => p.n);
+    setValue(box, fieldName, mode === 'order' ? chosen.join(',') : ranges(chosen.sort((a, b) => a - b)));
+  };
+  const draw = () => {
+    grid.replaceChildren(...pages.map((p, i) => {
+      const img = el('img', { alt: '', src: p.url || undefined, width: '60' });
+      const item = el('li', { class: 'page' + (p.on ? ' on' : '') });
+      if (mode === 'order') {
+        item.append(img, el('span', { text: `p. ${p.n}` }), el('span', { class: 'moves' },
+          el('button', { type: 'button', class: 'link', text: '←', disabled: i === 0, 'aria-label': `Move page ${p.n} earlier`, onclick: () => { pages.splice(i - 1, 0, ...pages.splice(i, 1)); draw(); write(); } }),
+          el('button', { type: 'button', class: 'link', text: '→', disabled: i === pages.length - 1, 'aria-label': `Move page ${p.n} later`, onclick: () => { pages.splice(i + 1, 0, ...pages.splice(i, 1)); draw(); write(); } })));
+      } else {
+        item.append(el('button', { type: 'button', class: 'page-toggle', 'aria-pressed': p.on ? 'true' : 'false', 'aria-label': `Page ${p.n}`,
+          onclick: () => { p.on = !p.on; draw(); write(); } }, img, el('span', { text: String(p.n) })));
+      }
+      return item;
+    }));
+  };
+  draw();
+  host.replaceChildren(el('p', { class: 'hint', text: mode === 'order' ? 'Put the pages in their new order.' : 'Select the pages.' }), grid);
+  if (first.count > MAX_THUMBS) host.append(el('p', { class: 'hint', text: `The first ${MAX_THUMBS} of ${first.count} pages; type the rest in the field.` }));
+  if (mode === 'order') write();
+  for (const p of pages.slice(1)) {
+    try { p.url = (await thumb(p.n)).url; draw(); } catch { break; }
+  }
+}
+
 export function attach(form, box) {
   const host = el('div', { class: 'control', id: 'control' });
   const has = (...names) => names.every((n) => field(box, n));
   const roles = [...form.querySelectorAll('.drop-role')].map((z) => z.dataset.role);
   let kind = null;
-  if (roles.includes('mask')) kind = 'mask';
+  const pageField = box.querySelector('[data-pages]');
+  if (pageField) kind = 'pages';
+  else if (roles.includes('mask')) kind = 'mask';
   else if (has('left', 'top', 'width', 'height')) kind = 'region';
   else if (has('startS', 'endS')) kind = 'timeline';
   else if (has('x', 'y')) kind = 'point';
@@ -157,6 +217,9 @@ export function attach(form, box) {
       else if (kind === 'point' && image) pointControl(host, box, file);
       else if (kind === 'mask' && image) maskControl(host, file, state);
       else if (kind === 'timeline' && /^(video|audio)\//.test(file.type)) timelineControl(host, box, file);
+      else if (kind === 'pages' && (file.type === 'application/pdf' || /\.pdf$/i.test(file.name))) {
+        pagesControl(host, box, file, pageField.dataset.field, pageField.dataset.pages);
+      }
       else host.replaceChildren();
     },
   };
