@@ -57,6 +57,52 @@ def test_save_results_to_the_library_and_see_the_version_chain(server, open_page
     assert not w.errors, w.errors
 
 
+def test_open_a_result_in_another_tool(server, open_page, samples, tmp_path):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/resize")
+    page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))
+    page.get_by_label("Width", exact=True).fill("200")
+    page.get_by_role("button", name="Run").click()
+    picker = page.get_by_label("Open the result in another tool")
+    picker.locator('option[value="rotate"]').wait_for(state="attached")
+    picker.select_option("rotate")
+    page.wait_for_url(server.base_url + "/tools/rotate")
+    page.locator(".drop .file-list li", has_text="photo.jpg").wait_for()
+    page.locator('[data-field="angle"] input[data-value]').fill("90")
+    page.get_by_role("button", name="Run").click()
+    link = page.locator("#result .actions a[download]")
+    link.wait_for()
+    with page.expect_download() as info:
+        link.click()
+    info.value.save_as(tmp_path / "chain.jpg")
+    img = pyvips.Image.new_from_file(str(tmp_path / "chain.jpg"))
+    assert (img.width, img.height) == (150, 200)  # the resized result, rotated
+    assert page.evaluate("sessionStorage.getItem('lutra.handoff')") is None  # used once
+    assert not w.errors, w.errors
+
+
+def test_run_a_pipeline_on_a_batch(server, open_page, samples, tmp_path):
+    import zipfile
+
+    w = open_page(server)
+    page = w.page
+    w.goto("/pipelines")
+    page.get_by_label("Add a step").select_option("rotate")
+    page.get_by_role("button", name="Add step").click()
+    page.locator("li.step [data-settings]").wait_for(state="attached")
+    page.locator("#pipe-file").set_input_files([str(samples / "photo.jpg"), str(samples / "small.png")])
+    page.get_by_role("button", name="Run pipeline").click()
+    link = page.get_by_role("link", name=re.compile(r"^Download pipeline-batch\.zip"))
+    link.wait_for()
+    with page.expect_download() as info:
+        link.click()
+    info.value.save_as(tmp_path / "batch.zip")
+    with zipfile.ZipFile(tmp_path / "batch.zip") as z:
+        assert len([n for n in z.namelist() if n.endswith((".jpg", ".png"))]) == 2
+    assert not w.errors, w.errors
+
+
 def test_build_save_load_and_run_a_three_step_pipeline(server, open_page, samples, tmp_path):
     w = open_page(server)
     page = w.page

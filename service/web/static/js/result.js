@@ -140,8 +140,7 @@ export async function render(target, result, { toolId, original, parentId } = {}
   }
   const picker = el('select', { 'aria-label': 'Open the result in another tool', class: 'open-in' },
     el('option', { value: '', text: 'Open in another tool…' }));
-  for (const opt of document.querySelectorAll('#tool-list option')) picker.append(opt.cloneNode(true));
-  picker.addEventListener('focus', loadToolList, { once: true });
+  loadToolList();
   picker.addEventListener('change', () => {
     if (!picker.value) return;
     openIn(result.downloadUrl, name);
@@ -163,7 +162,7 @@ export async function render(target, result, { toolId, original, parentId } = {}
   async function loadToolList() {
     try {
       const { tools } = await api('/api/v1/tools');
-      for (const t of tools.filter((t) => !t.disabled && t.id !== toolId && t.inputs.min > 0)) {
+      for (const t of tools.filter((t) => !t.disabled && t.id !== toolId && t.inputs.max > 0)) {
         picker.append(el('option', { value: t.id, text: t.id }));
       }
     } catch { /* leave it empty */ }
