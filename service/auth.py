@@ -363,6 +363,42 @@ def bearer_token() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+# ---- browser sessions -------------------------------------------------------------------------
+# The web app holds the same session token as a bearer client, in an HttpOnly SameSite=Strict cookie that
+# page scripts cannot read. A request authenticated by that cookie and changing state must also carry the
+# CSRF token (a header no other site can set) that the pages put in a <meta> tag. Requests that send a bearer
+# token or an API key are not cookie-authenticated: the cookie is ignored and no CSRF token is needed.
+
+SESSION_COOKIE = "lutra_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token(session_token: str) -> str:
+    """Derived from the session token (one-way), so it needs no storage and dies with the session."""
+    return hashlib.sha256(b"lutra-csrf\0" + session_token.encode()).hexdigest()
+
+
+def cookie_token() -> str | None:
+    """The browser session's token, when the request has no bearer credentials."""
+    if bearer_token():
+        return None
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def request_token() -> str | None:
+    """Bearer token or API key, else the session cookie (after its CSRF check on state-changing requests)."""
+    token = bearer_token()
+    if token:
+        return token
+    token = cookie_token()
+    if token and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), csrf_token(token).encode()):
+            raise ApiError(ErrorCode.FORBIDDEN, "Missing or wrong CSRF token: send the X-CSRF-Token header.")
+    return token
+
+
 # routes a must-change-password user may still call
 MUST_CHANGE_ALLOWED = {"/api/auth/change-password", "/api/auth/session", "/api/auth/logout"}
 
@@ -376,7 +412,7 @@ async def current_principal() -> Principal:
     if not services.config.auth_enabled:
         g.principal = ANONYMOUS_ADMIN
         return ANONYMOUS_ADMIN
-    token = bearer_token()
+    token = request_token()
     if not token:
         raise ApiError(ErrorCode.AUTH_REQUIRED, "Authentication required: send 'Authorization: Bearer <token>'.")
     principal = await services.auth.resolve(token)

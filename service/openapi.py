@@ -585,6 +585,7 @@ def model_placeholder(key: str) -> dict[str, Any]:
 
 # Routes never described: the framework's static route (there is no static folder).
 IGNORED_RULES = {"/static/<path:filename>"}
+WEB_APP_ENDPOINTS = "web."  # the web app's pages and assets (service/routes/web.py) are HTML, not the API
 TOOLS_RULE = "/api/v1/tools/<path:route>"
 
 
@@ -598,7 +599,7 @@ def app_routes(app) -> list[tuple[str, str, Any]]:
     """(method, rule, view) for every route of the app, HEAD/OPTIONS aside."""
     out = []
     for rule in app.url_map.iter_rules():
-        if rule.rule in IGNORED_RULES:
+        if rule.rule in IGNORED_RULES or rule.endpoint.startswith(WEB_APP_ENDPOINTS):
             continue
         view = app.view_functions.get(rule.endpoint)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

@@ -104,7 +104,8 @@ async def limit_request() -> None:
     if services is None:
         return
     per_min = services.config.rate_limit_per_min
-    if per_min <= 0 or request.path in EXEMPT_PATHS:
+    # the web app's static files (fingerprinted, cached by the browser) are not requests to the API
+    if per_min <= 0 or request.path in EXEMPT_PATHS or request.path.startswith("/assets/"):
         return
     counter: WindowCounter | None = current_app.extensions.get("lutra.ratelimit")
     if counter is None:
@@ -116,9 +117,9 @@ async def limit_request() -> None:
 
 
 async def _caller_key(services) -> str:
-    from service.auth import bearer_token
+    from service.auth import bearer_token, cookie_token
 
-    token = bearer_token()
+    token = bearer_token() or cookie_token()
     if token and services.config.auth_enabled:
         principal = await services.auth.resolve(token)  # cached: the route's own lookup is then free
         if principal is not None and principal.user_id is not None:

@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "enableExperimentalTools": False,
     "loginAttemptLimit": 10,
     "auditToolOperations": False,
+    "brandName": "Lutra",  # the web app's name in its header and on the sign-in page
+    "brandLogo": "",  # a data: URL of a PNG/JPEG/WebP/GIF logo, or "" for none
 }
 
 

@@ -6,11 +6,13 @@ import pikepdf
 from pydantic import Field
 
 from actors.documents import _pdf
+from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class ExtractSettings(ToolSettings):
-    range: str = Field(..., min_length=1, max_length=2000, description="Pages to keep, qpdf syntax: '1-5,8,10-z'")
+    range: str = Field(..., min_length=1, max_length=2000, description="Pages to keep, qpdf syntax: '1-5,8,10-z'",
+                       json_schema_extra=page_list("select"))
 
 
 def pick(call: ToolCall, pages_text: str, suffix: str) -> ToolResult:

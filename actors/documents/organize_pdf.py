@@ -5,11 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.documents.extract_pages import pick
+from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class OrganizeSettings(ToolSettings):
-    order: str = Field(..., min_length=1, max_length=2000, description="New page order, qpdf syntax: '3,1,2,5-z'")
+    order: str = Field(..., min_length=1, max_length=2000, description="New page order, qpdf syntax: '3,1,2,5-z'",
+                       json_schema_extra=page_list("order"))
 
 
 @tool("organize-pdf", section=Section.PDF, settings=OrganizeSettings, accepts={"pdf"})

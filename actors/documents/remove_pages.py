@@ -7,11 +7,13 @@ from pydantic import Field
 
 from actors.documents import _pdf
 from protocols.errors import bad_input
+from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RemoveSettings(ToolSettings):
-    pages: str = Field(..., min_length=1, max_length=2000, description="Pages to remove, qpdf syntax: '2,4-6,z'")
+    pages: str = Field(..., min_length=1, max_length=2000, description="Pages to remove, qpdf syntax: '2,4-6,z'",
+                       json_schema_extra=page_list("select"))
 
 
 @tool("remove-pages", section=Section.PDF, settings=RemoveSettings, accepts={"pdf"})

@@ -7,12 +7,14 @@ from typing import Literal
 from pydantic import Field
 
 from actors.documents import _pdf
+from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class RotateSettings(ToolSettings):
     angle: Literal[90, 180, 270] = Field(90, description="Clockwise rotation in degrees")
-    range: str | None = Field(None, max_length=2000, description="Pages to rotate (qpdf syntax); all when empty")
+    range: str | None = Field(None, max_length=2000, description="Pages to rotate (qpdf syntax); all when empty",
+                              json_schema_extra=page_list("select"))
 
 
 @tool("rotate-pdf", section=Section.PDF, settings=RotateSettings, accepts={"pdf"})

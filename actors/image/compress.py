@@ -7,13 +7,16 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from actors.image import _vips as v
+from protocols.fields import when
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
 class CompressSettings(ToolSettings):
     mode: Literal["quality", "targetSize"] = Field("quality", description="Fixed quality or target size")
-    quality: int = Field(80, ge=1, le=100, description="Quality (quality mode)")
-    target_size_kb: float | None = Field(None, gt=0, le=1_000_000, description="Target size in KB (targetSize mode)")
+    quality: int = Field(80, ge=1, le=100, description="Quality (quality mode)",
+                         json_schema_extra=when("mode", "quality"))
+    target_size_kb: float | None = Field(None, gt=0, le=1_000_000, description="Target size in KB (targetSize mode)",
+                                          json_schema_extra=when("mode", "targetSize"))
 
     @model_validator(mode="after")
     def _target_given(self):

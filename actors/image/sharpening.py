@@ -17,23 +17,29 @@ from pydantic import Field
 
 from actors.image import _draw as d
 from actors.image import _vips as v
+from protocols.fields import when
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
+
+# which method each field belongs to: the form shows a field only with its method
+ADAPTIVE = when("method", "adaptive")
+UNSHARP = when("method", "unsharp-mask")
+HIGH_PASS = when("method", "high-pass")
 
 
 class SharpeningSettings(ToolSettings):
     method: Literal["adaptive", "unsharp-mask", "high-pass"] = Field("adaptive", description="Algorithm")
-    sigma: float = Field(1.0, ge=0.1, le=10, description="adaptive: gaussian sigma of the mask")
-    m1: float = Field(1.0, ge=0, le=100,
-                      description="adaptive: slope for flat areas (gentle detail; 0 leaves it unsharpened)")
-    m2: float = Field(3.0, ge=0, le=100, description="adaptive: slope for jaggy areas")
-    x1: float = Field(2.0, ge=0, le=100, description="adaptive: threshold between flat and jaggy")
-    y2: float = Field(10.0, ge=0, le=100, description="adaptive: maximum brightening")
-    y3: float = Field(20.0, ge=0, le=100, description="adaptive: maximum darkening")
-    amount: float = Field(100, ge=0, le=500, description="unsharp-mask: strength in percent")
-    radius: float = Field(1.0, ge=0.1, le=100, description="unsharp-mask: blur radius (sigma) in px")
-    threshold: float = Field(0, ge=0, le=255, description="unsharp-mask: minimum difference to sharpen")
-    strength: float = Field(50, ge=0, le=100, description="high-pass: strength in percent")
-    kernel_size: Literal[3, 5] = Field(3, description="high-pass: kernel size")
+    sigma: float = Field(1.0, ge=0.1, le=10, description="adaptive: gaussian sigma of the mask", json_schema_extra=ADAPTIVE)
+    m1: float = Field(1.0, ge=0, le=100, description="adaptive: slope for flat areas (gentle detail; 0 leaves it unsharpened)",
+                      json_schema_extra=ADAPTIVE)
+    m2: float = Field(3.0, ge=0, le=100, description="adaptive: slope for jaggy areas", json_schema_extra=ADAPTIVE)
+    x1: float = Field(2.0, ge=0, le=100, description="adaptive: threshold between flat and jaggy", json_schema_extra=ADAPTIVE)
+    y2: float = Field(10.0, ge=0, le=100, description="adaptive: maximum brightening", json_schema_extra=ADAPTIVE)
+    y3: float = Field(20.0, ge=0, le=100, description="adaptive: maximum darkening", json_schema_extra=ADAPTIVE)
+    amount: float = Field(100, ge=0, le=500, description="unsharp-mask: strength in percent", json_schema_extra=UNSHARP)
+    radius: float = Field(1.0, ge=0.1, le=100, description="unsharp-mask: blur radius (sigma) in px", json_schema_extra=UNSHARP)
+    threshold: float = Field(0, ge=0, le=255, description="unsharp-mask: minimum difference to sharpen", json_schema_extra=UNSHARP)
+    strength: float = Field(50, ge=0, le=100, description="high-pass: strength in percent", json_schema_extra=HIGH_PASS)
+    kernel_size: Literal[3, 5] = Field(3, description="high-pass: kernel size", json_schema_extra=HIGH_PASS)
     denoise: Literal["off", "light", "medium", "strong"] = Field("off", description="Denoise before sharpening")
 
 

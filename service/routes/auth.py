@@ -12,7 +12,17 @@ from sqlalchemy import delete, select, update
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit, ratelimit
-from service.auth import bearer_token, current_principal, hash_password, is_api_key, iso_time, require, verify_password
+from service.auth import (
+    SESSION_COOKIE,
+    bearer_token,
+    cookie_token,
+    current_principal,
+    hash_password,
+    is_api_key,
+    iso_time,
+    require,
+    verify_password,
+)
 from service.responses import json_body, json_response
 
 bp = Blueprint("auth", __name__)
@@ -25,6 +35,8 @@ MAX_PASSWORD = 1024
 class LoginBody(BaseModel):
     username: str = Field(..., min_length=1, max_length=100)
     password: str = Field(..., min_length=1, max_length=MAX_PASSWORD)
+    cookie: bool = Field(False, description="Browser sign-in: the session goes into an HttpOnly SameSite=Strict "
+                                            "cookie instead of the response body")
 
 
 class ChangePasswordBody(BaseModel):
@@ -68,17 +80,29 @@ async def login():
         raise
     throttle.succeeded(body.username)
     audit.record("LOGIN_SUCCESS", target=principal.username, principal=principal, ip=ip)
+    if body.cookie:  # the page's script never sees the token
+        response = json_response({"user": principal.user_json(), "expiresAt": iso_time(expires)})
+        set_session_cookie(response, token, max(0, int(expires - time.time())))
+        return response
     return json_response({"token": token, "user": principal.user_json(), "expiresAt": iso_time(expires)})
+
+
+def set_session_cookie(response, token: str, max_age: int) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, path="/", httponly=True, samesite="Strict",
+                        secure=request.scheme == "https")
 
 
 @bp.post("/api/auth/logout")
 @require()
 async def logout():
-    token = bearer_token()
+    token = bearer_token() or cookie_token()
     if token and not is_api_key(token):
         await current_app.lutra.auth.logout(token)
     audit.record("LOGOUT")
-    return json_response({"ok": True})
+    response = json_response({"ok": True})
+    if cookie_token():
+        set_session_cookie(response, "", 0)
+    return response
 
 
 @bp.get("/api/auth/session")

@@ -69,7 +69,39 @@ def _tool_list(value: Any) -> list[str]:
     return sorted(set(value))
 
 
+def _brand_name(value: Any) -> str:
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 60:
+        raise Invalid("must be a name of 1 to 60 characters")
+    if any(ord(c) < 32 for c in value):
+        raise Invalid("must not contain control characters")
+    return value.strip()
+
+
+MAX_LOGO_CHARS = 300_000  # ~220 KB of image as base64
+
+
+def _brand_logo(value: Any) -> str:
+    """A raster image as a data: URL (no SVG: it can carry script), or "" for none."""
+    import base64
+    import re
+
+    if value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_LOGO_CHARS:
+        raise Invalid(f"must be a data: URL of at most {MAX_LOGO_CHARS} characters")
+    match = re.fullmatch(r"data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=]+)", value)
+    if not match:
+        raise Invalid("must be a data:image/png, jpeg, webp or gif URL in base64")
+    head = base64.b64decode(match.group(2)[:24] + "=" * (-len(match.group(2)[:24]) % 4))
+    magic = {"png": b"\x89PNG", "jpeg": b"\xff\xd8\xff", "webp": b"RIFF", "gif": b"GIF8"}[match.group(1)]
+    if not head.startswith(magic):
+        raise Invalid(f"is not a {match.group(1).upper()} image")
+    return value
+
+
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "brandName": _brand_name,
+    "brandLogo": _brand_logo,
     "disabledTools": _tool_list,
     "enableExperimentalTools": _bool,
     "loginAttemptLimit": _int_range(1, 1000),

@@ -1,0 +1,201 @@
+"""The catalogue and tool pages: search, recently used, a generated form, running a tool, a batch, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+import pyvips
+
+from protocols.tools import REGISTRY
+from tests.api._workspace import make_video
+from tests.web.conftest import wait_until
+
+
+def top_level_tools() -> list[str]:
+    from actors import catalog
+
+    catalog.load()
+    return [s.id for s in REGISTRY.values() if not s.is_subroute]
+
+
+def test_catalogue_lists_every_tool_by_section_and_finds_by_name_id_and_purpose(server, open_page):
+    w = open_page(server)
+    page = w.page
+    ids = page.locator("li.tool").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert sorted(ids) == sorted(top_level_tools())
+    assert page.locator("#sec-image h3").all_text_contents()[:3] == ["Essentials", "Optimization", "Adjustments"]
+    search = page.get_by_label("Search tools")
+    search.fill("Rotate & Flip")  # name
+    assert page.locator("li.tool:visible").evaluate_all("els => els.map(e => e.dataset.id)") == ["rotate"]
+    search.fill("merge-pdf")  # id
+    assert "merge-pdf" in page.locator("li.tool:visible").evaluate_all("els => els.map(e => e.dataset.id)")
+    search.fill("subtitles")  # purpose (summary)
+    found = page.locator("li.tool:visible").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert found and all("subtitle" in REGISTRY[i].summary.lower() or "subtitle" in i for i in found)
+    search.fill("zzzz-no-such-tool")
+    assert page.locator("#no-match").is_visible()
+    assert not w.errors, w.errors
+
+
+def test_resize_a_photo_download_it_and_see_it_in_recently_used(server, open_page, samples, tmp_path):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/resize")
+    page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))
+    assert "photo.jpg" in page.locator(".drop .file-list").inner_text()
+    page.get_by_label("Width", exact=True).fill("200")
+    page.get_by_role("button", name="Run").click()
+    download_link = page.get_by_role("link", name="Download photo.jpg")
+    download_link.wait_for()
+    assert "→" in page.locator(".sizes").inner_text()
+    assert page.locator(".compare img.after").is_visible()  # the before/after slider
+    with page.expect_download() as info:
+        download_link.click()
+    path = tmp_path / "small.jpg"
+    info.value.save_as(path)
+    img = pyvips.Image.new_from_file(str(path))
+    assert (img.width, img.height) == (200, 150)
+    w.screenshot("tool-resize-result")
+    w.goto("/")
+    assert page.locator("#recent").is_visible()
+    assert page.locator("#recent a").first.inner_text() == "Resize"
+    assert not w.errors, w.errors
+
+
+def test_fields_follow_the_chosen_mode_and_server_errors_sit_next_to_their_field(server, open_page, samples):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/sharpening")
+    amount = page.locator('[data-field="amount"]')
+    sigma = page.locator('[data-field="sigma"]')
+    assert sigma.is_visible() and not amount.is_visible()
+    page.locator('[data-field="method"]').get_by_text("unsharp-mask").click()
+    assert amount.is_visible() and not sigma.is_visible()
+    # the slider and the number field are one value
+    page.locator('[data-field="amount"] input[type=range]').fill("250")
+    assert page.locator('#f-amount').input_value() == "250"
+    # a value the browser lets through but the model refuses: the server's message lands on the field
+    page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))
+    page.locator("#f-amount").fill("900")
+    page.get_by_role("button", name="Run").click()
+    error = page.locator('[data-field="amount"] .field-error')
+    error.wait_for()
+    assert "500" in error.inner_text()
+    assert page.locator("#f-amount").get_attribute("aria-invalid") == "true"
+    # colours get a picker, booleans a switch
+    w.goto("/tools/watermark-text")
+    assert page.locator('[data-field="color"] input[type=color]').count() == 1
+    w.goto("/tools/resize")
+    assert page.get_by_role("switch", name="Without enlargement").count() == 1
+    w.errors = [e for e in w.errors if "400" not in e]
+    assert not w.errors, w.errors
+
+
+def test_batch_of_three_files_downloads_a_zip(server, open_page, samples, tmp_path):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/rotate")
+    files = []
+    for i in range(3):
+        p = tmp_path / f"img{i}.png"
+        pyvips.Image.new_from_file(str(samples / "small.png")).pngsave(str(p))
+        files.append(str(p))
+    page.locator("#input-file").set_input_files(files)
+    page.locator('[data-field="angle"] input[data-value]').fill("90")
+    page.get_by_role("button", name="Run").click()
+    link = page.get_by_role("link", name="Download rotate-batch.zip")
+    link.wait_for()
+    assert page.locator(".batch-status li.good").count() == 3
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / "batch.zip"
+    info.value.save_as(path)
+    with zipfile.ZipFile(path) as z:
+        names = [n for n in z.namelist() if n.endswith(".png")]
+        assert len(names) == 3
+        img = pyvips.Image.new_from_buffer(z.read(names[0]), "")
+        assert (img.width, img.height) == (150, 200)
+    assert not w.errors, w.errors
+
+
+def test_a_failing_run_shows_the_servers_message(server, open_page, samples):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/resize")
+    page.locator("#input-file").set_input_files(str(samples / "text.png"))
+    page.get_by_label("Width", exact=True).fill("100")
+    page.get_by_role("button", name="Run").click()
+    error = page.locator(".form-error")
+    error.wait_for()
+    assert "image" in error.inner_text().lower()
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("video") / "clip.mp4", seconds=4, size="640x360")
+
+
+def test_video_conversion_reports_progress_to_100_and_a_second_run_can_be_canceled(server, open_page, video):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/convert-video")
+    page.evaluate("""() => { window.__frames = []; const Orig = window.EventSource;
+        window.EventSource = function (url) { const s = new Orig(url);
+          s.addEventListener('message', (e) => window.__frames.push(JSON.parse(e.data))); return s; }; }""")
+    page.locator("#input-file").set_input_files(str(video))
+    page.locator('[data-field="format"]').get_by_text("webm", exact=True).click()
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("link", name="Download clip.webm").wait_for(timeout=120_000)
+    frames = page.evaluate("window.__frames")
+    assert frames[-1]["status"] == "completed" and frames[-1]["progress"] == 100
+    assert page.locator("video").count() == 1
+    # a second run, canceled while it runs
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="Cancel").wait_for()
+    wait_until(page, "window.__frames.length > 0 && window.__frames.at(-1).status === 'processing'")
+    page.get_by_role("button", name="Cancel").click()
+    page.locator(".form-error").wait_for()
+    assert "cancel" in page.locator(".form-error").inner_text().lower()
+    assert json.dumps(page.evaluate("window.__frames.at(-1)")).count("canceled") >= 1
+
+
+def test_usable_at_375_px_wide(server, open_page):
+    w = open_page(server, viewport={"width": 375, "height": 740})
+    page = w.page
+    for path in ("/", "/tools/sharpening", "/library", "/pipelines", "/account", "/admin/users"):
+        w.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (path, overflow)
+    w.goto("/")
+    menu = page.get_by_role("button", name="Menu")
+    assert menu.get_attribute("aria-expanded") == "false"
+    menu.click()
+    page.get_by_role("link", name="Library").click()
+    page.wait_for_url(server.base_url + "/library")
+    w.goto("/tools/resize")
+    w.screenshot("mobile-tool")
+    assert not w.errors, w.errors
+
+
+def test_keyboard_alone_reaches_a_tool_and_runs_it(server, open_page, samples):
+    w = open_page(server)
+    page = w.page
+    w.goto("/")
+    page.keyboard.press("Tab")  # the skip link first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.get_by_label("Search tools").focus()
+    page.keyboard.type("strip-metadata")
+    page.keyboard.press("Enter")
+    page.wait_for_url(server.base_url + "/tools/strip-metadata")
+    page.locator("#input-file").set_input_files(str(samples / "photo.jpg"))
+    page.locator("#run").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Download photo.jpg").wait_for()
+    assert not w.errors, w.errors
+
+
+def zip_names(data: bytes) -> list[str]:
+    return zipfile.ZipFile(io.BytesIO(data)).namelist()
