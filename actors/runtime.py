@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import trio
 import trio_parallel
 
-from actors import workers
+from actors import models, workers
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, Progress
 from protocols.tools import REGISTRY, ToolResult
@@ -82,7 +82,12 @@ class Actor:
     # ---- the mailbox side, called from other tasks -------------------------------------------
     def submit(self, job: Job) -> None:
         """Queue a job; raises BUSY when the mailbox is full (backpressure, never unbounded) or the
-        actor has stopped. A job accepted here ends in exactly one `Done` or `Failed`."""
+        actor has stopped, and FEATURE_NOT_INSTALLED when a model bundle its tool requires (`@tool(requires=)`)
+        is missing. A job accepted here ends in exactly one `Done` or `Failed`."""
+        missing = models.missing_for(job.tool_id, job.call.settings)
+        if missing:
+            err = models.not_installed(missing[0])
+            raise ApiError(err.code, err.message, status=err.status)
         if self._stopped:
             raise ApiError(ErrorCode.BUSY, f"The {self.name} workers are shutting down; try again shortly.",
                            headers={"Retry-After": "5"})

@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -60,8 +59,8 @@ import trio
 import trio_parallel
 
 from load import report
-from load.harness.clients import follow_job, multipart_body
-from load.harness.inputs import document_inputs, image_inputs, make_clip
+from load.harness.clients import mixed_client, multipart_body
+from load.harness.inputs import make_clip, mixed_inputs
 from load.harness.sampling import Sampler
 from load.harness.server import start_server
 
@@ -70,7 +69,7 @@ from load.harness.server import start_server
 class Item:
     name: str
     tool: str  # section/tool
-    inputs: tuple[str, ...]  # names from make_inputs()
+    inputs: tuple[str, ...]  # names from mixed_inputs()
     settings: dict
     weight: float
     family: str
@@ -112,65 +111,6 @@ def scenario(name: str, *, office: bool = True, installed: frozenset[str] = froz
     return items
 
 
-def make_inputs(folder: Path, photo: tuple[int, int], clip_s: int, clip_height: int, *, ai: bool) -> dict[str, Path]:
-    """Every input the scenarios use, generated: a textured photo, a small PNG, two PDFs, a .docx, CSV,
-    YAML and a short clip with sound (and the AI inputs of load.bench when asked)."""
-    import pyvips
-
-    folder.mkdir(parents=True, exist_ok=True)
-    w, h = photo
-    x = pyvips.Image.xyz(w, h)
-    gradient = (x[0] * (255 / w)).bandjoin([x[1] * (255 / h), (x[0] + x[1]) % 256])
-    texture = pyvips.Image.gaussnoise(w, h, sigma=10)
-    image = (gradient + texture).cast("uchar").copy(interpretation="srgb")
-    paths = {"photo.jpg": folder / "photo.jpg", "small.png": folder / "small.png"}
-    image.jpegsave(str(paths["photo.jpg"]), Q=88)
-    image.thumbnail_image(240).pngsave(str(paths["small.png"]))
-    pdfs, docx = document_inputs(folder, 2, 6)
-    paths.update({f"doc{i}.pdf": p for i, p in enumerate(pdfs)})
-    paths["letter.docx"] = docx
-    paths["table.csv"] = folder / "table.csv"
-    paths["table.csv"].write_text("id,name,amount\n" + "".join(f"{i},item {i},{i * 3.5}\n" for i in range(200)))
-    paths["config.yaml"] = folder / "config.yaml"
-    paths["config.yaml"].write_text("server:\n  port: 1349\n  hosts: [a, b, c]\nworkers: 4\n")
-    paths["clip.mp4"] = make_clip(folder, clip_s, clip_height)
-    if ai:
-        ai_folder = folder / "ai"
-        ai_folder.mkdir(exist_ok=True)
-        paths.update({k: v for k, v in image_inputs(ai_folder).items() if k in ("text.png", "subject.jpg")})
-    return paths
-
-
-# ---- the clients (each in its own process) -----------------------------------------------------------------
-def mixed_client(base: str, token: str | None, items: list[tuple[str, str, bytes, str, float]], count: int,
-                 deadline: float, seed: int) -> list[report.Record]:
-    """`count` sequential requests (until `deadline`), each a tool picked by weight; a 202 is followed to
-    the end and a completed result is downloaded (a failed download counts with its status)."""
-    rng = random.Random(seed)
-    weights = [item[4] for item in items]
-    records: list[report.Record] = []
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with httpx.Client(base_url=base, headers=headers, timeout=900) as client:
-        for _ in range(count):
-            if time.time() > deadline:
-                break
-            name, tool, body, content_type, _ = rng.choices(items, weights)[0]
-            t0 = time.perf_counter()
-            try:
-                r = client.post(f"/api/v1/tools/{tool}", content=body, headers={"Content-Type": content_type})
-                status, result = r.status_code, (r.json() if r.status_code in (200, 202) else {})
-                if status == 202:
-                    status, result = follow_job(client, result["jobId"])
-                latency = time.perf_counter() - t0
-                if status == 200 and result.get("downloadUrl"):
-                    got = client.get(result["downloadUrl"])
-                    status = 200 if got.status_code == 200 else got.status_code
-            except httpx.HTTPError:
-                status, latency = 598, time.perf_counter() - t0  # a transport error: no HTTP status at all
-            except (ValueError, KeyError):
-                status, latency = 597, time.perf_counter() - t0  # a 200/202 whose body is not the job JSON
-            records.append((name, time.time(), latency, status))
-    return records
 
 
 def encoded(items: list[Item], inputs: dict[str, Path]) -> list[tuple[str, str, bytes, str, float]]:
@@ -203,9 +143,6 @@ async def drive(base: str, token: str | None, bodies: list, clients: int, count:
             if share:
                 nursery.start_soon(one, i, share)
     return records, time.perf_counter() - start
-
-
-# ---- the sampler -------------------------------------------------------------------------------------------
 
 
 # ---- fairness ----------------------------------------------------------------------------------------------
@@ -358,7 +295,7 @@ def write_reports(out_dir: Path, result: dict) -> dict:
 def main_sync(args: argparse.Namespace) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lutra-soak-"))
     needs_ai = args.scenario == "ai"
-    inputs = make_inputs(folder / "in", (args.photo_width, args.photo_width * 3 // 4), args.clip_s, 240, ai=needs_ai)
+    inputs = mixed_inputs(folder / "in", (args.photo_width, args.photo_width * 3 // 4), args.clip_s, 240, ai=needs_ai)
     if args.fairness:
         (folder / "fair").mkdir()
         inputs["fairness.mp4"] = make_clip(folder / "fair", args.fairness_clip_s, args.fairness_clip_height)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.data import _tabular as t
 from actors.archive import write_zip
+from actors.data import _tabular as t
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from actors import models
-from actors.vision.actor import ModelActor
+from actors.runtime import Actor
 
 
-class SpeechActor(ModelActor):
+class SpeechActor(Actor):
     name = "speech"
+
+    def health(self) -> dict[str, Any]:
+        return models.runtime_info()
 
 
 def create(capacity: int, queue_size: int, options: dict) -> SpeechActor:

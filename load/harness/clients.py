@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+
+from load import report
 
 
 def client_loop(base: str, headers: dict[str, str], tool: str, body: bytes, count: int,
@@ -64,3 +67,34 @@ def multipart_body(paths: list[Path], settings: dict) -> tuple[bytes, str]:
     request = httpx.Request("POST", "http://127.0.0.1/", data={"settings": json.dumps(settings)},
                             files=[(field, (path.name, path.read_bytes(), "application/octet-stream")) for path in paths])
     return request.read(), request.headers["Content-Type"]
+
+
+def mixed_client(base: str, token: str | None, items: list[tuple[str, str, bytes, str, float]], count: int,
+                 deadline: float, seed: int) -> list[report.Record]:
+    """`count` sequential requests (until `deadline`), each a tool picked by weight; a 202 is followed to
+    the end and a completed result is downloaded (a failed download counts with its status)."""
+    rng = random.Random(seed)
+    weights = [item[4] for item in items]
+    records: list[report.Record] = []
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=base, headers=headers, timeout=900) as client:
+        for _ in range(count):
+            if time.time() > deadline:
+                break
+            name, tool, body, content_type, _ = rng.choices(items, weights)[0]
+            t0 = time.perf_counter()
+            try:
+                r = client.post(f"/api/v1/tools/{tool}", content=body, headers={"Content-Type": content_type})
+                status, result = r.status_code, (r.json() if r.status_code in (200, 202) else {})
+                if status == 202:
+                    status, result = follow_job(client, result["jobId"])
+                latency = time.perf_counter() - t0
+                if status == 200 and result.get("downloadUrl"):
+                    got = client.get(result["downloadUrl"])
+                    status = 200 if got.status_code == 200 else got.status_code
+            except httpx.HTTPError:
+                status, latency = 598, time.perf_counter() - t0  # a transport error: no HTTP status at all
+            except (ValueError, KeyError):
+                status, latency = 597, time.perf_counter() - t0  # a 200/202 whose body is not the job JSON
+            records.append((name, time.time(), latency, status))
+    return records

@@ -82,3 +82,32 @@ def document_inputs(folder: Path, files: int, pages: int) -> tuple[list[Path], P
     docx = folder / "letter.docx"
     doc.save(docx)
     return pdfs, docx
+
+
+def mixed_inputs(folder: Path, photo: tuple[int, int], clip_s: int, clip_height: int, *, ai: bool) -> dict[str, Path]:
+    """Every input the scenarios use, generated: a textured photo, a small PNG, two PDFs, a .docx, CSV,
+    YAML and a short clip with sound (and the AI inputs of load.bench when asked): the soak's inputs."""
+    import pyvips
+
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = photo
+    x = pyvips.Image.xyz(w, h)
+    gradient = (x[0] * (255 / w)).bandjoin([x[1] * (255 / h), (x[0] + x[1]) % 256])
+    texture = pyvips.Image.gaussnoise(w, h, sigma=10)
+    image = (gradient + texture).cast("uchar").copy(interpretation="srgb")
+    paths = {"photo.jpg": folder / "photo.jpg", "small.png": folder / "small.png"}
+    image.jpegsave(str(paths["photo.jpg"]), Q=88)
+    image.thumbnail_image(240).pngsave(str(paths["small.png"]))
+    pdfs, docx = document_inputs(folder, 2, 6)
+    paths.update({f"doc{i}.pdf": p for i, p in enumerate(pdfs)})
+    paths["letter.docx"] = docx
+    paths["table.csv"] = folder / "table.csv"
+    paths["table.csv"].write_text("id,name,amount\n" + "".join(f"{i},item {i},{i * 3.5}\n" for i in range(200)))
+    paths["config.yaml"] = folder / "config.yaml"
+    paths["config.yaml"].write_text("server:\n  port: 1349\n  hosts: [a, b, c]\nworkers: 4\n")
+    paths["clip.mp4"] = make_clip(folder, clip_s, clip_height)
+    if ai:
+        ai_folder = folder / "ai"
+        ai_folder.mkdir(exist_ok=True)
+        paths.update({k: v for k, v in image_inputs(ai_folder).items() if k in ("text.png", "subject.jpg")})
+    return paths

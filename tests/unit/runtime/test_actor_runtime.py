@@ -320,3 +320,21 @@ async def test_shutdown_with_a_full_mailbox_answers_every_job():
         actor.submit(make_job("late", events))
     assert stopped.value.code is ErrorCode.BUSY and not terminal(events, "late")
     assert actor.stats.failed == 5 and actor.stats.queued == 0 and actor.stats.running == 0
+
+
+async def test_a_job_whose_tool_needs_a_missing_bundle_is_refused_before_it_is_queued(tmp_path, monkeypatch):
+    """`@tool(requires=...)` is enforced by the runtime for every actor: 501 naming the bundle, nothing queued."""
+    from actors import catalog
+    from actors.models import installed
+
+    spec = catalog.load()["colorize"]
+    monkeypatch.setattr(installed, "_models_dir", tmp_path / "no-models")  # an empty models folder
+    events: list = []
+    actor = SleepyActor()
+    call = ToolCall(inputs=[], names=[], settings=spec.settings(), workdir=tmp_path)
+    with pytest.raises(ApiError) as refused:
+        actor.submit(Job(id="needs-model", tool_id="colorize", call=call, deadline_s=10, reply=events.append))
+    bundle = spec.requires(spec.settings())[0]
+    assert refused.value.status == 501 and refused.value.code is ErrorCode.FEATURE_NOT_INSTALLED
+    assert bundle in refused.value.message
+    assert events == [] and actor.stats.queued == 0 and not actor.cancel("needs-model")
