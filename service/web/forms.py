@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from protocols.fields import PAGES_KEY, WHEN_KEY, is_colour
@@ -111,7 +112,9 @@ def field_for(name: str, prop: dict[str, Any], required: bool) -> FormField:
     return FormField(widget="json", kind="json", **common)
 
 
+@cache
 def settings_form(spec: ToolSpec) -> list[FormField]:
+    """The form of a tool, built once per process (the registry does not change while it runs); read-only."""
     schema = spec.settings.model_json_schema(by_alias=True)
     required = set(schema.get("required", ()))
     return [field_for(name, prop, name in required) for name, prop in schema.get("properties", {}).items()]

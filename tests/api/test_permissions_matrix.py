@@ -61,7 +61,11 @@ OTHER_PUBLIC = {
     ("GET", "/api/v1/health"), ("GET", "/api/v1/config/auth"),
     ("GET", "/api/v1/download/<job_id>/<path:filename>"),  # a capability URL: the random job id is the secret
     ("GET", "/static/<path:filename>"),  # the framework's static route; there is no static folder
+    # the web app's sign-in page and its static files (CSS, scripts, the branding logo) hold no secret
+    ("GET", "/login"), ("GET", "/assets/<path:name>"), ("GET", "/assets/brand-logo"),
 }
+# The web app's other pages read only the session cookie: bearer credentials of any kind are sent to sign in.
+SIGN_IN = "sign-in"
 OTHER_PUBLIC_PREFIXES = ("/api/docs", "/api/v1/openapi", "/llms.txt", "/llms-full.txt")
 
 # Calls that would end the caller's own session get a fresh one.
@@ -76,7 +80,8 @@ HOLDS = {
     "admin": set(PERMISSIONS),
     "scoped_key": set(SCOPE),  # a key of an admin, scoped down
 }
-PLACEHOLDERS = {"route": "image/resize", "filename": "nothing.png", "key": "loginAttemptLimit"}
+PLACEHOLDERS = {"route": "image/resize", "filename": "nothing.png", "key": "loginAttemptLimit", "tool_id": "resize",
+                "slug": "users", "name": "app.css"}
 ZERO_ID = "00000000-0000-4000-8000-000000000000"
 DENIED_CODES = {"AUTH_REQUIRED", "FORBIDDEN", "MUST_CHANGE_PASSWORD"}
 
@@ -99,6 +104,8 @@ class Route:
             return ROUTES[key]
         if key in OTHER_PUBLIC or self.rule.startswith(OTHER_PUBLIC_PREFIXES):
             return PUBLIC
+        if self.endpoint.startswith("web."):
+            return SIGN_IN
         return self.declared if self.declared is not None else AUTH
 
     def url(self) -> str:
@@ -212,6 +219,9 @@ def test_matrix(matrix, route: Route):
         if expected == PUBLIC:
             ok = status not in (401, 403) and status < 500
             want = "public (not 401/403/5xx)"
+        elif expected == SIGN_IN:
+            ok = status == 302 and response.headers.get("location", "").startswith("/login")
+            want = "302 to /login"
         elif identity in DEAD:
             ok, want = status == 401 and code == "AUTH_REQUIRED", "401 AUTH_REQUIRED"
         elif set(expected) <= HOLDS[identity]:

@@ -18,8 +18,6 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/lib/chromium/chromium") 
 SCREENSHOTS = Path(os.environ.get("LUTRA_WEB_SCREENSHOTS", "/tmp/lutra-web-screenshots"))
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="session")
 def browser():

@@ -51,7 +51,7 @@ def test_resize_a_photo_download_it_and_see_it_in_recently_used(server, open_pag
     download_link = page.get_by_role("link", name="Download photo.jpg")
     download_link.wait_for()
     assert "→" in page.locator(".sizes").inner_text()
-    assert page.locator(".compare img.after").is_visible()  # the before/after slider
+    page.locator(".compare img.after").wait_for()  # the before/after slider
     with page.expect_download() as info:
         download_link.click()
     path = tmp_path / "small.jpg"
