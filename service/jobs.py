@@ -354,6 +354,9 @@ class JobManager:
         cutoff = (now or time.time()) - self.config.file_max_age_hours * 3600
         removed = 0
         for entry in self.config.workspace.iterdir():
+            if entry.name.startswith("."):  # the confined workers' scratch (.tmp): kept, its old files go
+                _remove_older(entry, cutoff)
+                continue
             rec = self.records.get(entry.name)
             if rec is not None and not rec.status.terminal:
                 continue
@@ -364,6 +367,15 @@ class JobManager:
             except FileNotFoundError:
                 continue
         return removed
+
+
+def _remove_older(folder: Path, cutoff: float) -> None:
+    for entry in folder.iterdir():
+        try:
+            if entry.lstat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def _remove_all(folders: list[Path]) -> None:

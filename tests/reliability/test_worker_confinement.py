@@ -115,3 +115,22 @@ async def test_a_confined_worker_runs_image_tools(data_dir, tmp_path):
     done = events[-1]
     assert isinstance(done, Done), done
     assert Image.open(done.result.outputs[0]).size == (100, 75)
+
+
+def test_the_workers_scratch_folder_outlives_the_sweep_but_its_old_files_do_not(tmp_path):
+    import time
+
+    from service.config import Config
+    from service.jobs import JobManager
+
+    config = Config(data_dir=tmp_path, file_max_age_hours=1)
+    scratch = config.workspace / ".tmp"
+    scratch.mkdir(parents=True)
+    old, fresh = scratch / "vips-old.v", scratch / "vips-new.v"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    os.utime(scratch, (past, past))
+    assert JobManager(config, store=None, supervisor=None).sweep_once() == 0
+    assert scratch.is_dir() and fresh.exists() and not old.exists()
