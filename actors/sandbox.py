@@ -257,8 +257,9 @@ def _folder_for(path: Path) -> Path | None:
     return None
 
 
-def _binds(argv: Sequence[str], cwd: str | None, writable: Sequence[Path], readable: Sequence[Path]) -> list[str]:
-    jail = _scope.get()
+def _binds(argv: Sequence[str], cwd: str | None, writable: Sequence[Path], readable: Sequence[Path],
+           in_job: bool = True) -> list[str]:
+    jail = _scope.get() if in_job else None
     rw: list[Path] = [Path(p) for p in writable]
     ro: list[Path] = [Path(p) for p in readable]
     named: list[Path] = []
@@ -320,10 +321,10 @@ def _limits(cpu_s: float | None) -> list[str]:
 
 def prepare(argv: Sequence[str | os.PathLike], *, env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None,
             writable: Sequence[Path] = (), readable: Sequence[Path] = (), timeout_s: float | None = None,
-            network: bool = False) -> Launch:
+            in_job: bool = True) -> Launch:
     """The command to run instead of `argv`. `timeout_s` (wall) sets the CPU-time limit (all cores busy for
-    that long); `writable`/`readable` add folders to the job's; `network` keeps the host's network (only
-    the capture browser, whose every connection goes through the SSRF guard)."""
+    that long); `writable`/`readable` add folders to the job's. `in_job=False`: a program
+    that outlives the job that happens to start it (the warm LibreOffice) sees none of that job."""
     args = [os.fspath(a) for a in argv]
     cwd_text = os.fspath(cwd) if cwd is not None else None
     env = dict(env) if env is not None else _default_env(args[0])
@@ -341,9 +342,7 @@ def prepare(argv: Sequence[str | os.PathLike], *, env: dict[str, str] | None = N
     program, program_binds = _program_binds(args[0], env.get("PATH", os.defpath))
     if os.path.basename(program) == "nice" and len(args) > 3:  # lowered(): the program is after `nice -n N`
         program_binds += _program_binds(args[3], env.get("PATH", os.defpath))[1]
-    box = [BWRAP, *_base_args(), *program_binds, *_binds(args, cwd_text, writable, readable)]
-    if network:
-        box.append("--share-net")
+    box = [BWRAP, *_base_args(), *program_binds, *_binds(args, cwd_text, writable, readable, in_job)]
     box.append("--clearenv")
     for key, value in env.items():
         box += ["--setenv", key, value]

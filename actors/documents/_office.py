@@ -151,7 +151,7 @@ class OfficeListener:
             # LibreOffice and unoserver in one sandbox: no network, of DATA_DIR only this profile folder (with
             # the exchange folder the one conversion at a time passes through), the code read-only
             launch = sandbox.prepare(argv, env=env, writable=[self.profile_dir],
-                                     readable=[LAUNCHER.parents[2], Path(sys.base_prefix)])
+                                     readable=[LAUNCHER.parents[2], Path(sys.base_prefix)], in_job=False)
             try:
                 self.proc = sandbox.popen_lasting(launch.argv, stdout=log_file, stderr=log_file,
                                                   stdin=subprocess.DEVNULL, env=launch.env, start_new_session=True)

@@ -115,3 +115,61 @@ async def test_a_confined_worker_runs_image_tools(data_dir, tmp_path):
     done = events[-1]
     assert isinstance(done, Done), done
     assert Image.open(done.result.outputs[0]).size == (100, 75)
+
+
+def test_the_workers_scratch_folder_outlives_the_sweep_but_its_old_files_do_not(tmp_path):
+    import time
+
+    from service.config import Config
+    from service.jobs import JobManager
+
+    config = Config(data_dir=tmp_path, file_max_age_hours=1)
+    scratch = config.workspace / ".tmp"
+    scratch.mkdir(parents=True)
+    old, fresh = scratch / "vips-old.v", scratch / "vips-new.v"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    os.utime(scratch, (past, past))
+    assert JobManager(config, store=None, supervisor=None).sweep_once() == 0
+    assert scratch.is_dir() and fresh.exists() and not old.exists()
+
+
+@pytest.mark.parametrize("reference", ["file://{path}", "{path}", "../../job-b/out/secret.png"])
+async def test_an_svg_cannot_draw_another_jobs_image(data_dir, reference):
+    """An uploaded SVG that references another job's output (absolute, file:// or relative path) renders
+    without it, through the confined image workers."""
+    from PIL import Image
+
+    from protocols.jobs import Failed
+    from protocols.tools import ToolCall
+
+    other = data_dir / "workspace" / "job-b" / "out"
+    other.mkdir(parents=True)
+    secret = other / "secret.png"
+    Image.new("RGB", (40, 40), (255, 0, 0)).save(secret)
+    job_dir = data_dir / "workspace" / "job-a"
+    (job_dir / "in").mkdir()
+    source = job_dir / "in" / "drawing.svg"
+    href = reference.format(path=secret)
+    source.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+                      'width="40" height="40"><rect width="40" height="40" fill="#0000ff"/>'
+                      f'<image href="{href}" xlink:href="{href}" width="40" height="40"/></svg>')
+    spec = catalog.load()["svg-to-raster"]
+    call = ToolCall(inputs=[source], names=["drawing.svg"], settings=spec.settings.model_validate({}),
+                    workdir=job_dir / "out")
+    events: list = []
+    actor = ImageActor(1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        actor.submit(Job(id="job-a", tool_id="svg-to-raster", call=call, deadline_s=60, reply=events.append))
+        with trio.fail_after(60):
+            while not any(isinstance(e, (Done, Failed)) for e in events):
+                await trio.sleep(0.02)
+        nursery.cancel_scope.cancel()
+    if isinstance(events[-1], Done):
+        image = Image.open(events[-1].result.outputs[0]).convert("RGB")
+        assert image.getpixel((20, 20)) == (0, 0, 255)  # the SVG's own blue, never the other job's red
+    else:
+        assert events[-1].status < 500
