@@ -65,6 +65,21 @@ def step_refusal(spec: ToolSpec) -> str | None:
     return None
 
 
+# Tools that run without an input in some modes (chosen by a setting): as a step, which always gets a file,
+# that mode is refused. setting -> why.
+INPUTLESS_MODES: dict[str, tuple[str, str]] = {
+    "meme-generator": ("template_id", "in template mode (templateId) takes no input file; leave templateId out "
+                                      "to caption the step's image"),
+}
+
+
+def settings_refusal(spec: ToolSpec, settings: ToolSettings) -> str | None:
+    mode = INPUTLESS_MODES.get(spec.id)
+    if mode is not None and getattr(settings, mode[0], None):
+        return mode[1]
+    return None
+
+
 def pipeline_tool_ids(disabled: set[str] | frozenset[str]) -> list[str]:
     return sorted(s.id for s in REGISTRY.values() if step_refusal(s) is None and s.id not in disabled)
 
@@ -115,6 +130,9 @@ def parse_steps(raw: Any, *, max_steps: int, disabled: set[str] | frozenset[str]
             details = [{**d, "path": f"steps.{number - 1}.settings.{d['path']}"} for d in (err.details or [])]
             raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number} ({spec.id}): {err.message}",
                            details=details or None) from None
+        refusal = settings_refusal(spec, settings)
+        if refusal:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number}: {spec.id} {refusal}.")
         steps.append(Step(number, spec, settings, dict(raw_settings)))
     return steps
 

@@ -82,6 +82,31 @@ def test_one_install_at_a_time(tmp_path):
         _models._installing.discard("background-removal")
 
 
+def test_a_reserved_install_says_installing_before_it_starts(bundle, tmp_path):
+    """The route reserves the install before it answers 202 (the thread that installs starts later): from the
+    reservation on, the bundle is `installing` and other installs are refused; the install itself then runs
+    on that reservation and ends it."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(bundle("ocr"), mirror / "ocr")
+    root = tmp_path / "models"
+    _models.reserve("ocr")
+    try:
+        assert _models.installing() == {"ocr"} and not _models.is_installed("ocr", root)
+        with pytest.raises(_models.BundleError) as info:
+            _models.reserve("face-detection")
+        assert info.value.status == 409
+        with pytest.raises(_models.BundleError):  # an unreserved install meanwhile: refused too
+            _models.install("face-detection", root)
+        _models.install("ocr", root, source=mirror / "ocr", allow_network=False, reserved=True)
+        assert _models.is_installed("ocr", root) and _models.installing() == set()
+    finally:
+        _models.release("ocr")
+    # an install that claims a reservation nobody made is refused, and leaves nothing reserved
+    with pytest.raises(_models.BundleError):
+        _models.install("ocr", root, source=mirror / "ocr", reserved=True)
+    assert _models.installing() == set()
+
+
 def test_unknown_bundle_is_404(tmp_path):
     with pytest.raises(_models.BundleError) as info:
         _models.install("nope", tmp_path)
