@@ -781,6 +781,9 @@ def onnx_session(bundle_id: str, dest: str, *, path: Path | None = None):
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # no busy-waiting between operators: spinning pool threads burn CPU the fast tools could use
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         try:
             return ort.InferenceSession(str(model), sess_options=options, providers=providers())
         except Exception:
