@@ -26,7 +26,7 @@ from protocols.tools import REGISTRY, Mode, Section, ToolCall, ToolSettings, Too
 from service.jobs import JobManager, download_url, unique_name
 from service.progress import JobRecord
 from service.sniff import HEAD_BYTES, KIND_NAMES, sniff
-from service.toolrun import validate_settings
+from service.toolrun import settings_warnings, validate_settings
 
 log = logging.getLogger("lutra.pipelines")
 
@@ -135,6 +135,11 @@ def parse_steps(raw: Any, *, max_steps: int, disabled: set[str] | frozenset[str]
             raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number}: {spec.id} {refusal}.")
         steps.append(Step(number, spec, settings, dict(raw_settings)))
     return steps
+
+
+def step_warnings(steps: list[Step]) -> list[str]:
+    """The unknown settings of every step, each warning naming its step."""
+    return [f"Step {s.number}: {w}" for s in steps for w in settings_warnings(s.spec, s.raw_settings)]
 
 
 def has_long_step(steps: list[Step]) -> bool:
@@ -350,6 +355,8 @@ async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], pat
         body["steps"] = outcome.reports
         for key, value in outcome.extra.items():
             body.setdefault(key, value)
+        if parent.warnings:
+            body["warnings"] = list(parent.warnings)
         if saver is not None:  # library auto-save, before the job reports completion
             await saver.save(primary, [s.spec.id for s in steps], body)
         jobs.finish(parent, JobState.COMPLETED, result=body)

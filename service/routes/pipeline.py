@@ -18,7 +18,7 @@ from service.auth import Principal, current_principal, require
 from service.jobs import new_job_id
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
-from service.routes.tools import batch_response, guard_capacity
+from service.routes.tools import accepted_body, batch_response, guard_capacity
 from service.toolrun import check_input_kind, discard
 from service.uploads import parse_json_field, receive_multipart
 
@@ -91,6 +91,7 @@ async def execute():
         discard(job_dir)
         raise
     parent = services.jobs.create(principal.user_id, "pipeline", steps[0].spec.id, job_id=job_id)
+    parent.warnings = pipelines.step_warnings(steps)
     parent.original_size = item.size
     parent.input_names = [item.name]
     parent.batch = pipelines.initial_state(steps)  # before anything runs: a cancel finds the job's children
@@ -98,7 +99,7 @@ async def execute():
         saver.rec = parent
     services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name, saver)
     if pipelines.has_long_step(steps) or not await services.jobs.wait(parent, services.config.sync_wait_ms / 1000):
-        return json_response({"jobId": parent.id, "async": True}, 202)
+        return json_response(accepted_body(parent), 202)
     if saver is not None:
         await saver.wait()
     if parent.status is JobState.COMPLETED:
@@ -126,6 +127,7 @@ async def batch():
         discard(job_dir)
         raise
     parent = services.jobs.create(principal.user_id, "pipeline-batch", steps[0].spec.id, job_id=job_id)
+    parent.warnings = pipelines.step_warnings(steps)
     parent.original_size = sum(f.size for f in files)
     items, rejected = [], []
     for index, item in enumerate(files):

@@ -139,6 +139,16 @@ def test_batch_warnings_travel_as_a_header(client):
     assert job["result"]["warnings"] == warnings
 
 
+def test_pipeline_step_warnings(client):
+    steps = [{"toolId": "resize", "settings": {"width": 120, "fitt": "cover"}},
+             {"toolId": "rotate", "settings": {"angle": 90}}]
+    r = client.post("/api/v1/pipeline/execute", files={"file": ("a.png", photo())},
+                    data={"pipeline": json.dumps({"steps": steps})})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["warnings"]) == 1 and r.json()["warnings"][0].startswith("Step 1: Unknown setting 'fitt'")
+    assert "did you mean 'fit'" in r.json()["warnings"][0]
+
+
 # ---- batch with a shared second input -----------------------------------------------------------------
 
 def batch_outputs(r) -> dict[str, np.ndarray]:
