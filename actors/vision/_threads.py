@@ -9,9 +9,8 @@ These threads run as SCHED_BATCH at nice AI_NICE (Linux: per thread) from their 
 the inference libraries create from them inherit that. The priorities (see actors.processes): the event
 loop at 0, fast tool workers at FAST_NICE (5), long encoders at LONG_NICE (10), inference at 15: two AI
 jobs run several busy threads each (the calling thread and the library's pool), so at 10 they still
-outweighed a fast tool's one worker (measured with `python -m load.soak --ai-fairness`: image p95 during
-two remove-background jobs 7.0x idle at nice 0, 2.1x at 10). When the box is otherwise idle, inference
-still gets every core. They are dedicated threads: a niced thread is never handed back to trio's
+outweighed a fast tool's one worker (`python -m load.soak --ai-fairness` measures it). When the box is
+otherwise idle, inference still gets every core. They are dedicated threads: a niced thread is never handed back to trio's
 general thread cache (an unprivileged process cannot raise its priority again), where it would slow
 downloads and database work.
 """
