@@ -4,6 +4,8 @@ does once at start."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import os
 from collections.abc import Callable
@@ -16,8 +18,13 @@ import trio_parallel
 from actors import models, sandbox
 from actors.archive import write_zip
 from actors.processes import FAST_NICE
+from actors.threads import InferenceThreads
 from protocols.errors import ToolError
 from protocols.tools import Runs, ToolCall, ToolFn, ToolResult, ToolSpec
+
+# Model tools' threads (one set per process, low CPU priority: see actors.threads)
+threads = InferenceThreads()
+_unlimited = contextlib.nullcontext()
 
 Report = Callable[[float, "str | None"], None]  # progress 0..100 and a message
 
@@ -33,10 +40,10 @@ async def run_tool(spec: ToolSpec, call: ToolCall, *, limiter: trio.CapacityLimi
         run_sync = context.run_sync if context is not None else trio_parallel.run_sync
         return await run_sync(in_worker, spec.run, call, kill_on_cancel=True, limiter=limiter)
     if spec.runs is Runs.THREAD:
-        call.progress = None if progress is None else _from_thread(progress)
-        # abandon_on_cancel: a timed-out or canceled job ends at once; the thread finishes in the background
-        return await trio.to_thread.run_sync(in_model_thread, spec.run, call, abandon_on_cancel=True,
-                                             limiter=limiter)
+        call.progress = None if progress is None else _from_thread(progress, trio.lowlevel.current_trio_token())
+        async with limiter or _unlimited:
+            # cancelling abandons the thread: the job ends at once, the thread finishes in the background
+            return await threads.run(functools.partial(in_model_thread, spec.run, call))
     call.progress = progress
     with sandbox.job_scope(call.workdir, call.inputs):
         return finish(await spec.run(call), call)
@@ -70,10 +77,10 @@ async def _wait(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _from_thread(report: Report) -> Report:
+def _from_thread(report: Report, token: trio.lowlevel.TrioToken) -> Report:
     def relay(percent: float, message: str | None = None) -> None:
         try:
-            trio.from_thread.run_sync(report, percent, message)
+            trio.from_thread.run_sync(report, percent, message, trio_token=token)
         except (trio.RunFinishedError, trio.Cancelled):
             pass
 

@@ -3,6 +3,7 @@
     python -m load.soak --sweep 1,2,4,8,16 --minutes 20 --out load/results/soak  # full run (~30 min)
     python -m load.soak --sweep 1,2,4 --minutes 5 --out load/results/soak5   # shorter
     python -m load.soak --fairness --out load/results/fairness  # video burst vs image requests
+    python -m load.soak --ai-fairness --out load/results/ai-fairness  # 2 AI jobs vs image requests
     python -m load.soak --scenario documents --sweep 1,2 --minutes 0      # one family's scenario
 
 Starts its own server (like load.bench) unless --url is given (127.0.0.1 only; --pid and --data-dir then
@@ -39,6 +40,11 @@ Fairness (`--fairness`): image requests at 2 clients while idle, then while a bu
 (compress-video on a generated clip, more jobs than the media actor's capacity) runs; reports image p95
 idle vs during the burst (target <= 2x) and how many image requests finished before the first video job
 did (each actor has its own capacity: images are not queued behind video).
+
+AI fairness (`--ai-fairness`): the same for AI inference. Image fast tools (a resize and a tiny
+edit-metadata) at 2 clients while idle, then while `--ai-jobs` (2) AI jobs of `--ai-tool` run the whole time
+(remove-background by default, on a generated subject; its bundle is installed when missing); reports the
+image p95 idle vs during the AI jobs (target <= 2x), overall and per tool.
 """
 
 from __future__ import annotations
@@ -100,6 +106,15 @@ ITEMS = [
 ]
 FAMILIES = ("image", "media", "documents", "data", "ai")
 FAIRNESS_IMAGE = Item("resize", "image/resize", ("photo.jpg",), {"width": 800}, 1, "image")
+# AI fairness: the image fast tools measured (a resize, and a tiny edit-metadata as in issue 18), and the AI
+# job kept running `--ai-jobs` times over (remove-background: onnxruntime; upscale: ncnn)
+AI_FAIRNESS_IMAGES = [FAIRNESS_IMAGE, Item("edit-metadata", "image/edit-metadata", ("small.png",),
+                                           {"title": "fairness"}, 1, "image")]
+AI_LOADS = {
+    "remove-background": Item("remove-background", "image/remove-background", ("subject.jpg",), {}, 1, "ai",
+                              "background-removal"),
+    "upscale": Item("upscale", "image/upscale", ("small.png",), {"scale": 4}, 1, "ai", "upscale-enhance"),
+}
 
 
 def scenario(name: str, *, office: bool = True, installed: frozenset[str] = frozenset()) -> list[Item]:
@@ -201,6 +216,83 @@ async def fairness(base: str, token: str | None, inputs: dict[str, Path], sample
     }
 
 
+async def ensure_bundle(client: httpx.AsyncClient, bundle_id: str) -> None:
+    """Install an AI bundle on the server when it lacks it (offline bundles install from local packages)."""
+    if bundle_id in await installed_bundles(client):
+        return
+    r = await client.post(f"/api/v1/admin/features/{bundle_id}/install")
+    if r.status_code != 202:
+        raise SystemExit(f"installing {bundle_id} failed: {r.status_code} {r.text[:200]}")
+    async with client.stream("GET", f"/api/v1/jobs/{r.json()['jobId']}/progress", timeout=1800) as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data: ") and json.loads(line[6:])["status"] in ("completed", "failed", "canceled"):
+                break
+    if bundle_id not in await installed_bundles(client):
+        raise SystemExit(f"installing {bundle_id} failed")
+
+
+async def ai_fairness(base: str, token: str | None, inputs: dict[str, Path], sampler: Sampler,
+                      client: httpx.AsyncClient, *, ai_tool: str, ai_jobs: int, image_requests: int,
+                      clients: int = 2) -> dict:
+    """Image fast tools' p95 while idle, then while `ai_jobs` AI jobs run the whole time (each finished one is
+    replaced at once). AI inference must not starve the fast tools: target <= 2x."""
+    item = AI_LOADS[ai_tool]
+    await ensure_bundle(client, item.bundle)
+    images = encoded(AI_FAIRNESS_IMAGES, inputs)
+    ai = encoded([item], inputs)
+    await sampler.mark(client, "ai-warm-up")  # every tool once: worker processes, the model's first load
+    await drive(base, token, images, 1, 2 * len(images), 300, seed=5)
+    await drive(base, token, ai, 1, 1, 900)
+    await sampler.mark(client, "ai-idle")
+    idle, idle_s = await drive(base, token, images, clients, image_requests, 600, seed=7)
+    await sampler.mark(client, "ai-burst")
+    stop = trio.Event()
+    ai_records: list[report.Record] = []
+    ai_limiter = trio.CapacityLimiter(ai_jobs)
+
+    async def keep_running(index: int) -> None:
+        while not stop.is_set():
+            ai_records.extend(await trio_parallel.run_sync(mixed_client, base, token, ai, 1, time.time() + 900,
+                                                           index, limiter=ai_limiter))
+
+    running_seen = 0
+    async with trio.open_nursery() as nursery:
+        for index in range(ai_jobs):
+            nursery.start_soon(keep_running, index)
+        with trio.move_on_after(120):  # the burst starts when the AI jobs run
+            while running_seen < ai_jobs:
+                queues = (await sampler.snapshot(client, disk=False)).get("queues", {})
+                running_seen = queues.get("vision", {}).get("running", 0)
+                await trio.sleep(0.1)
+        burst, burst_s = await drive(base, token, images, clients, image_requests, 600, seed=8)
+        stop.set()  # the AI jobs in flight finish; none is started after the burst
+    idle_p95 = report.percentile_ms([r[2] for r in idle], .95)
+    burst_p95 = report.percentile_ms([r[2] for r in burst], .95)
+    per_tool = {}
+    for name in {r[0] for r in idle}:
+        a = report.percentile_ms([r[2] for r in idle if r[0] == name], .95)
+        b = report.percentile_ms([r[2] for r in burst if r[0] == name], .95)
+        per_tool[name] = {"idleP95Ms": round(a, 1), "burstP95Ms": round(b, 1), "ratio": round(b / a, 2) if a else 0}
+    return {
+        "aiTool": ai_tool, "aiJobs": ai_jobs, "aiJobsRunningAtStart": running_seen,
+        "aiJobsDone": len(ai_records), "aiStatuses": sorted({r[3] for r in ai_records}),
+        "aiSecondsMedian": report.percentile_ms([r[2] for r in ai_records], .5) / 1000 if ai_records else 0.0,
+        "idleRequests": len(idle), "burstRequests": len(burst),
+        "idleP95Ms": idle_p95, "burstP95Ms": burst_p95, "ratio": burst_p95 / idle_p95 if idle_p95 else 0.0,
+        "target": 2.0, "perTool": per_tool,
+        "idleStatuses": sorted({r[3] for r in idle}), "burstStatuses": sorted({r[3] for r in burst}),
+        "phases": [report.summarize("ai-idle", clients, idle_s, idle),
+                   report.summarize("ai-burst", clients, burst_s, burst)],
+    }
+
+
+def ai_fairness_text(f: dict) -> str:
+    tools = ", ".join(f"{name} {t['idleP95Ms']:.0f} -> {t['burstP95Ms']:.0f} ms" for name, t in sorted(f["perTool"].items()))
+    return (f"AI FAIRNESS: image p95 idle {f['idleP95Ms']:.1f} ms, during {f['aiJobs']} {f['aiTool']} jobs "
+            f"{f['burstP95Ms']:.1f} ms: ratio {f['ratio']:.2f} (target <= {f['target']:.0f}x; {tools}); "
+            f"{f['aiJobsDone']} AI jobs done, median {f['aiSecondsMedian']:.1f} s")
+
+
 # ---- the run -----------------------------------------------------------------------------------------------
 async def installed_bundles(client: httpx.AsyncClient) -> frozenset[str]:
     try:
@@ -213,7 +305,8 @@ async def installed_bundles(client: httpx.AsyncClient) -> frozenset[str]:
 async def run(args: argparse.Namespace, base: str, token: str | None, pid: int | None, data_dir: Path | None,
               inputs: dict[str, Path]) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    out: dict = {"phases": [], "baselines": {}, "fairness": None, "args": {k: v for k, v in vars(args).items()}}
+    out: dict = {"phases": [], "baselines": {}, "fairness": None, "aiFairness": None,
+                 "args": {k: v for k, v in vars(args).items()}}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         sampler = Sampler(base, token, pid, data_dir, args.interval_s)
         installed = await installed_bundles(client)
@@ -265,6 +358,10 @@ async def run(args: argparse.Namespace, base: str, token: str | None, pid: int |
                 out["fairness"] = await fairness(base, token, inputs, sampler, client, video_jobs=args.video_jobs,
                                                  image_requests=args.fairness_requests)
                 await sampler.drain(client)
+            if args.ai_fairness:
+                out["aiFairness"] = await ai_fairness(base, token, inputs, sampler, client, ai_tool=args.ai_tool,
+                                                      ai_jobs=args.ai_jobs, image_requests=args.fairness_requests)
+                await sampler.drain(client)
             nursery.cancel_scope.cancel()
         await sampler.mark(client, "end")
         out["samples"] = sorted(sampler.samples, key=lambda sample: sample["t"])
@@ -274,7 +371,14 @@ async def run(args: argparse.Namespace, base: str, token: str | None, pid: int |
 def write_reports(out_dir: Path, result: dict) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     phases = result["phases"] + (result["fairness"]["phases"] if result["fairness"] else [])
+    phases += result["aiFairness"]["phases"] if result.get("aiFairness") else []
     v = report.verdict(phases, result["baselines"], result["samples"], result["fairness"])
+    if result.get("aiFairness"):
+        f = result["aiFairness"]
+        v["checks"]["aiFairness"] = {"ratio": round(f["ratio"], 2), "target": f["target"],
+                                     "aiJobsRunningAtStart": f["aiJobsRunningAtStart"],
+                                     "ok": f["ratio"] <= f["target"] and f["aiJobsRunningAtStart"] >= f["aiJobs"]}
+        v["pass"] = all(c["ok"] for c in v["checks"].values())
     result["verdict"] = v
     a = result["args"]
     text = (f"lutra soak {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {os.cpu_count()} cores, "
@@ -283,6 +387,8 @@ def write_reports(out_dir: Path, result: dict) -> dict:
             f"clients, photo {a['photo_width']} px wide\n\n") + report.table(phases)
     if result["fairness"]:
         text += "\n" + report.fairness_text(result["fairness"]) + "\n"
+    if result.get("aiFairness"):
+        text += "\n" + ai_fairness_text(result["aiFairness"]) + "\n"
     text += "\n" + report.verdict_text(v) + "\n"
     (out_dir / "report.txt").write_text(text)
     (out_dir / "samples.json").write_text(json.dumps(result, indent=1, default=str))
@@ -294,7 +400,7 @@ def write_reports(out_dir: Path, result: dict) -> dict:
 
 def main_sync(args: argparse.Namespace) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lutra-soak-"))
-    needs_ai = args.scenario == "ai"
+    needs_ai = args.scenario == "ai" or args.ai_fairness
     inputs = mixed_inputs(folder / "in", (args.photo_width, args.photo_width * 3 // 4), args.clip_s, 240, ai=needs_ai)
     if args.fairness:
         (folder / "fair").mkdir()
@@ -336,6 +442,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fairness-requests", type=int, default=40, help="fairness: image requests per phase")
     p.add_argument("--fairness-clip-s", type=int, default=25)
     p.add_argument("--fairness-clip-height", type=int, default=720)
+    p.add_argument("--ai-fairness", action="store_true",
+                   help="run the AI fairness check: image fast tools idle vs while AI jobs run (alone unless "
+                        "--sweep/--minutes); installs the AI tool's bundle when the server lacks it")
+    p.add_argument("--ai-tool", choices=sorted(AI_LOADS), default="remove-background", help="AI fairness: the AI tool")
+    p.add_argument("--ai-jobs", type=int, default=2, help="AI fairness: AI jobs kept running during the burst")
     p.add_argument("--photo-width", type=int, default=2400, help="the photo the image tools get (4:3)")
     p.add_argument("--clip-s", type=int, default=3, help="the clip the mixed media tools get")
     p.add_argument("--concurrent-jobs", type=int, default=0, help="CONCURRENT_JOBS of the started server")
@@ -343,7 +454,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the load harness only targets 127.0.0.1")
-    alone = args.fairness and args.sweep is None and args.minutes is None
+    alone = (args.fairness or args.ai_fairness) and args.sweep is None and args.minutes is None
     args.sweep = [] if alone else (args.sweep if args.sweep is not None else [1, 2, 4, 8, 16])
     args.minutes = 0 if alone else (args.minutes if args.minutes is not None else 20)
     return args

@@ -38,7 +38,7 @@ WORKER_PATHS = frozenset({"/api/v1/health", "/api/v1/admin/health"})
 
 HTTP_CODES = {
     400: ErrorCode.VALIDATION_ERROR, 401: ErrorCode.AUTH_REQUIRED, 403: ErrorCode.FORBIDDEN,
-    404: ErrorCode.NOT_FOUND, 405: ErrorCode.NOT_FOUND, 408: ErrorCode.VALIDATION_ERROR,
+    404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 408: ErrorCode.VALIDATION_ERROR,
     413: ErrorCode.PAYLOAD_TOO_LARGE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 429: ErrorCode.RATE_LIMITED,
 }
 
@@ -172,10 +172,14 @@ def create_app(config: Config) -> QuartTrio:
     async def _http_error(err: HTTPException):
         status = err.code or 500
         code = HTTP_CODES.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.VALIDATION_ERROR)
-        message = {404: "Not found.", 405: "Method not allowed."}.get(status, err.description or err.name)
-        if status == 405:
-            status = 405
-        return json_response({"error": message, "code": code.value}, status)
+        message = {404: "Not found."}.get(status, err.description or err.name)
+        headers = {}
+        if status == 405:  # say which methods the URL takes (werkzeug's MethodNotAllowed knows them)
+            allowed = sorted(m for m in (getattr(err, "valid_methods", None) or ()) if m not in ("HEAD", "OPTIONS"))
+            message = f"{request.method} is not allowed here; use {' or '.join(allowed) or 'another method'}."
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return json_response({"error": message, "code": code.value}, status, headers)
 
     @app.errorhandler(Exception)
     async def _unexpected(err: Exception):

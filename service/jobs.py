@@ -290,6 +290,8 @@ class JobManager:
             ]
         for key, value in result.extra.items():
             body.setdefault(key, value)
+        if rec.warnings:
+            body["warnings"] = list(rec.warnings)
         return body
 
     async def wait(self, rec: JobRecord, timeout_s: float) -> bool:
@@ -304,10 +306,13 @@ class JobManager:
 
     # ---- batches --------------------------------------------------------------------------
     async def run_batch(self, parent: JobRecord, spec: ToolSpec, items: list[tuple[int, Path, str]],
-                        settings: Any, zip_path: Path, rejected: list[dict[str, str]] | None = None) -> None:
+                        settings: Any, zip_path: Path, rejected: list[dict[str, str]] | None = None,
+                        shared: list[tuple[Path, str, str]] | None = None) -> None:
         """One child job per file; the ZIP grows on disk as results arrive; failures are recorded.
-        `rejected` are files refused before the batch started (wrong kind, empty)."""
+        `rejected` are files refused before the batch started (wrong kind, empty); `shared` are named
+        second inputs (path, name, role), given to every file's job after the file itself."""
         rejected = rejected or []
+        shared = shared or []
         total = len(items) + len(rejected)
         parent.batch = {"totalFiles": total, "completedFiles": 0, "failedFiles": len(rejected),
                         "errors": list(rejected), "_children": []}
@@ -317,9 +322,12 @@ class JobManager:
         for index, path, name in items:
             child = self.create(parent.owner_id, "tool", spec.id, persist=False, job_id=f"{parent.id}.{index}")
             child.original_size = path.stat().st_size
-            workdir = self.job_dir(parent.id) / "items" / str(index)
+            # each child's output folder has its own parent: tools keep per-job caches beside their output
+            workdir = self.job_dir(parent.id) / "items" / str(index) / "out"
             workdir.mkdir(parents=True, exist_ok=True)
-            call = ToolCall(inputs=[path], names=[name], settings=settings, workdir=workdir, limits=self.limits)
+            call = ToolCall(inputs=[path, *(p for p, _, _ in shared)], names=[name, *(n for _, n, _ in shared)],
+                            settings=settings, workdir=workdir, limits=self.limits,
+                            roles=["file", *(r for _, _, r in shared)])
             parent.batch["_children"].append(child.id)
             try:
                 self.submit_tool(child, spec, call)
@@ -331,7 +339,7 @@ class JobManager:
             for index, child, name in children:
                 await child.done.wait()
                 if child.status is JobState.COMPLETED and child.result is not None:
-                    produced = self.job_dir(parent.id) / "items" / str(index)
+                    produced = self.job_dir(parent.id) / "items" / str(index) / "out"
                     out_name = Path(child.result["downloadUrl"]).name
                     source = produced / unquote(out_name)
                     arcname = archive.add(source, unquote(out_name))
@@ -363,6 +371,8 @@ class JobManager:
             "errors": parent.batch["errors"],
             **extra,
         }
+        if parent.warnings:
+            body["warnings"] = list(parent.warnings)
         self.finish(parent, JobState.COMPLETED, result=body)
 
     # ---- workspace sweep ------------------------------------------------------------------

@@ -473,13 +473,15 @@ class Library:
         return dest
 
     # ---- tool results into chains ---------------------------------------------------------------
-    async def save_result_file(self, principal, source: Path, parent: Any, tools: list[str]) -> Any:
-        """Copy a job's output into the library: a new version of `parent`, or a new chain."""
+    async def save_result_file(self, principal, source: Path, parent: Any, tools: list[str], *,
+                               name: str | None = None) -> Any:
+        """Copy a job's output (or an uploaded result) into the library: a new version of `parent`, or a
+        new chain. `name` is the file's name when it is not the source's own."""
         if not source.is_file():
             raise ApiError(ErrorCode.INPUT_MISSING, "That result has expired and was removed.")
         owner = parent.owner_id if parent is not None else principal.user_id
         await self.check_quota(owner, source.stat().st_size)
-        rows = await self.add(principal.user_id, [NewFile(source, source.name, copy=True)], parent=parent,
+        rows = await self.add(principal.user_id, [NewFile(source, name or source.name, copy=True)], parent=parent,
                               tools=tools)
         return rows[0]
 

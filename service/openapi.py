@@ -18,6 +18,8 @@ from typing import Any
 
 from protocols.errors import DEFAULT_STATUS, ErrorCode
 from protocols.tools import REGISTRY, Mode, Section, ToolSpec
+from service.pipelines import INPUTLESS_MODES, step_refusal
+from service.toolrun import sections_of, supports_batch, waits_for_result
 
 OPENAPI_VERSION = "3.1.0"
 SCHEMA_REF = "#/components/schemas/"
@@ -80,6 +82,10 @@ NUM = {"type": "number"}
 BOOL = {"type": "boolean"}
 TIME = {"type": "string", "format": "date-time"}
 BINARY = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
+WARNINGS = {"type": "array", "items": {"type": "string"},
+            "description": "Settings that were ignored because the tool does not know them, each with the closest "
+                           "valid name when there is one (e.g. \"Unknown setting 'fitt' for resize was ignored; did "
+                           "you mean 'fit'?\"). Absent when there is nothing to say."}
 ANY_OBJECT = {"type": "object"}
 
 ERROR_CODES = [c.value for c in ErrorCode]
@@ -108,12 +114,14 @@ COMPONENT_SCHEMAS: dict[str, dict[str, Any]] = {
         "processedSize": {"type": "integer", "description": "Bytes of the result at downloadUrl"},
         "downloads": {"type": "array", "items": ref("Download"), "description": "When there are several outputs"},
         "savedFileId": {"type": "string", "description": "The library file created when `fileId` was sent"},
+        "warnings": WARNINGS,
     }, ("jobId", "downloadUrl", "originalSize", "processedSize"),
         description="A finished tool run. Tool extras (e.g. `targetMet`, `entries`, `text`, image info) are "
                     "added as further fields."),
     "AsyncJob": obj({
         "jobId": {"type": "string", "format": "uuid"},
         "async": {"type": "boolean", "const": True},
+        "warnings": WARNINGS,
     }, ("jobId", "async"), description="Accepted; follow GET /api/v1/jobs/{jobId}/progress (SSE) to the end."),
     "JobFrame": obj({
         "jobId": STR,
@@ -502,9 +510,15 @@ def route_docs() -> dict[tuple[str, str], Op]:
             errors=(404, 415, 422), params={"file_id": ID_PARAM}),
         ("POST", "/api/v1/files/save-result"): Op(
             "Files", "Save a tool result to the library",
-            "As a new version of `parentId` (or `fileId`), or as a new file.",
-            body=obj({"jobId": {"type": "string", "format": "uuid"}, "parentId": STR, "fileId": STR,
-                      "filename": STR, "toolId": STR}, ("jobId",)),
+            "As a new version of `parentId` (or `fileId`), or as a new file. Either JSON naming a finished job "
+            "(`jobId`), or multipart carrying the result itself as `file` (with `parentId` and `toolId` fields).",
+            body=("either", obj({"jobId": {"type": "string", "format": "uuid"}, "parentId": STR, "fileId": STR,
+                                 "filename": STR, "toolId": STR}, ("jobId",)),
+                  obj({"file": {**BINARY, "description": "The result file to save"},
+                       "parentId": {**STR, "description": "Library file this becomes the next version of"},
+                       "fileId": {**STR, "description": "Alias of parentId"},
+                       "toolId": {**STR, "description": "The tool that made it (joins the file's tool chain)"}},
+                      ("file",))),
             responses={201: obj({"file": ref("LibraryFile")}, ("file",))}, errors=(400, 404, 410, 507)),
         ("POST", "/api/v1/upload"): Op(
             "Files", "Upload files to a temporary workspace",
@@ -676,10 +690,14 @@ Every tool is `POST /api/v1/tools/<section>/<toolId>` with a `multipart/form-dat
 one) and a `settings` part holding the tool's settings as JSON (camelCase names). A few tools take a JSON
 body instead. The section-less form `/api/v1/tools/<toolId>` is accepted as an alias.
 
-Fast tools answer 200 `{jobId, downloadUrl, originalSize, processedSize}`; long tools (and fast ones that
-outlast SYNC_WAIT_MS) answer 202 `{jobId, async: true}`: follow `GET /api/v1/jobs/{jobId}/progress` (SSE) to
-the terminal frame, whose `result` is the 200 body. Fetch results from `downloadUrl`.
-`POST .../<toolId>/batch` with several `files` parts answers a ZIP.
+Fast tools and AI image tools answer 200 `{jobId, downloadUrl, originalSize, processedSize}` when they finish
+within SYNC_WAIT_MS; long tools (and the others when they outlast SYNC_WAIT_MS) answer 202 `{jobId, async: true}`:
+follow `GET /api/v1/jobs/{jobId}/progress` (SSE) to the terminal frame, whose `result` is the 200 body. Fetch
+results from `downloadUrl`. A setting the tool does not know is ignored and named in a `warnings` list of the
+answer, with the closest valid name.
+`POST .../<toolId>/batch` with several `files` parts answers a ZIP; a named second input (e.g. `watermark`)
+sent once applies to every file. A wrong method on an API URL answers 405 `METHOD_NOT_ALLOWED` with an
+`Allow` header.
 
 Authentication: `Authorization: Bearer <session token>` from `POST /api/auth/login`, or an API key
 (`si_` + 96 hex) as `Authorization: Bearer si_...` or `X-API-Key: si_...`. Errors are
@@ -701,6 +719,7 @@ ERROR_STATUS_TEXT = {
     401: "Not authenticated (AUTH_REQUIRED)",
     403: "Not allowed (FORBIDDEN, MUST_CHANGE_PASSWORD, USER_DISABLED, ESCALATION_DENIED, TOOL_DISABLED)",
     404: "Not found (NOT_FOUND)",
+    405: "Wrong method for this URL (METHOD_NOT_ALLOWED); the Allow header names the right one",
     409: "Conflict (CONFLICT, LAST_ADMIN, SELF_DELETE, CANCELED)",
     410: "The input or result has expired (INPUT_MISSING)",
     413: "Too large (PAYLOAD_TOO_LARGE, see MAX_UPLOAD_SIZE_MB)",
@@ -721,6 +740,7 @@ ERROR_EXAMPLES = {
     401: ("Authentication required: send 'Authorization: Bearer <token>'.", "AUTH_REQUIRED"),
     403: ("Missing permission: users:manage.", "FORBIDDEN"),
     404: ("Not found.", "NOT_FOUND"),
+    405: ("GET is not allowed here; use POST.", "METHOD_NOT_ALLOWED"),
     409: ("A team named 'design' already exists.", "CONFLICT"),
     410: ("This result has expired and was removed.", "INPUT_MISSING"),
     413: ("The upload is larger than this server's limit of 100 MB.", "PAYLOAD_TOO_LARGE"),
@@ -741,6 +761,8 @@ def _error_response(status: int) -> dict[str, Any]:
     response: dict[str, Any] = {"description": ERROR_STATUS_TEXT[status], "content": content}
     if status in (429, 503):
         response["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}}
+    if status == 405:
+        response["headers"] = {"Allow": {"schema": {"type": "string"}, "description": "The methods this URL takes"}}
     return response
 
 
@@ -793,6 +815,10 @@ def _route_operation(method: str, rule: str, op: Op, permissions, components, mo
 
 
 def _request_body(body: Any, required: bool, components, models) -> dict[str, Any]:
+    if isinstance(body, tuple) and body[0] == "either":  # ("either", JSON schema, multipart schema)
+        as_json = _request_body(body[1], required, components, models)
+        as_multipart = _request_body(("multipart", body[2]), required, components, models)
+        return {"required": True, "content": {**as_json["content"], **as_multipart["content"]}}
     if isinstance(body, tuple) and body[0] == "multipart":
         schema = body[1]
         encoding = {name: {"contentType": "application/json"}
@@ -823,13 +849,8 @@ def settings_component(spec: ToolSpec) -> str:
     return "".join(part.capitalize() for part in re.split(r"[-/_]", spec.id)) + "Settings"
 
 
-def tool_path(spec: ToolSpec, batch: bool = False) -> str:
-    return f"/api/v1/tools/{spec.section.value}/{spec.id}" + ("/batch" if batch else "")
-
-
-def supports_batch(spec: ToolSpec) -> bool:
-    """What service/routes/tools.py accepts on /batch: one-input multipart tools that are not sub-routes."""
-    return spec.body == "multipart" and not spec.multi_input and not spec.is_subroute and spec.inputs[1] >= 1
+def tool_path(spec: ToolSpec, batch: bool = False, section: str | None = None) -> str:
+    return f"/api/v1/tools/{section or spec.section.value}/{spec.id}" + ("/batch" if batch else "")
 
 
 def setting_aliases(model: type) -> dict[str, str]:
@@ -876,7 +897,7 @@ def settings_schema(spec: ToolSpec, components: dict[str, Any]) -> dict[str, Any
 ROLE_TEXT = {
     "watermark": "the watermark image", "overlay": "the image layered on top", "mask": "the mask (white = erase)",
     "subtitle": "the subtitle file (SRT/VTT/ASS)", "audio": "the new audio track", "logo": "a logo for the centre",
-    "background": "a background image",
+    "background": "a background image", "backgroundImage": "a background image (for backgroundType=image)",
 }
 
 
@@ -909,7 +930,14 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
     settings_ref = settings_schema(spec, components)
     section_tag = SECTION_TAGS[spec.section][0]
     summary = spec.summary or spec.id
-    facts = [f"Tool id `{spec.id}` ({'long: answers 202 at once' if spec.mode is Mode.LONG else 'fast'})."]
+    if not waits_for_result(spec):
+        timing = "long: answers 202 at once"
+    elif spec.mode is Mode.LONG:
+        timing = ("AI: answers 200 when done within SYNC_WAIT_MS, else 202; the job may run up to "
+                  "JOB_TIMEOUT_LONG_S")
+    else:
+        timing = "fast"
+    facts = [f"Tool id `{spec.id}` ({timing})."]
     low, high = spec.inputs
     if high == 0:
         facts.append("Takes no input file.")
@@ -925,8 +953,8 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
         facts.append("Either a JSON body (settings only) or multipart (with the optional file).")
     if spec.response == "file":
         facts.append("Answers with the output file itself; extras travel as X-* headers.")
-    if spec.pipeline_step:
-        facts.append("Usable as a pipeline step.")
+    if step_refusal(spec) is None:
+        facts.append("Usable as a pipeline step" + (" (not in template mode)." if spec.id in INPUTLESS_MODES else "."))
     if spec.body != "json" and spec.inputs[1] >= 1:
         facts.append("An optional `fileId` part (a library file id) saves the result as that file's new version "
                      "(`savedFileId` in the answer).")
@@ -942,7 +970,7 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
         responses["200"] = {"description": "The output file",
                             "headers": {"X-Job-Id": {"schema": {"type": "string"}}},
                             "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}
-    elif spec.mode is Mode.FAST:
+    elif waits_for_result(spec):
         responses["200"] = {"description": "Done", "content": json_content(ref("ToolResult"))}
     responses["202"] = {"description": "Accepted: follow /api/v1/jobs/{jobId}/progress",
                         "content": json_content(ref("AsyncJob"))}
@@ -964,15 +992,26 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
         "responses": dict(sorted(responses.items())),
     }
     out = [(tool_path(spec), operation)]
+    for section in sorted(sections_of(spec) - {spec.section.value}):  # listed in a second section too
+        also = copy.deepcopy(operation)
+        also["operationId"] = "tool_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{section}_{spec.id}")
+        also["description"] += f" Also answers under /api/v1/tools/{spec.section.value}/{spec.id}."
+        out.append((tool_path(spec, section=section), also))
     if supports_batch(spec):
+        shared = {role: {**BINARY, "description": f"Shared second input: {ROLE_TEXT.get(role, role)}, sent once "
+                                                  "and used for every file"} for role in spec.roles}
         batch_schema = obj({
             "files": {"type": "array", "items": BINARY, "minItems": 1, "description": "One job per file"},
+            **shared,
             "settings": {**settings_ref, "description": "The settings for every file, as a JSON string"},
-        }, ("files",))
+        }, ("files", *(spec.roles if spec.inputs[0] >= 2 else ())))
         batch = {
             "tags": [section_tag],
             "summary": f"{summary} (batch: several files, one ZIP)",
-            "description": (f"Runs `{spec.id}` on every `files` part. One bad file is reported, the rest still "
+            "description": (f"Runs `{spec.id}` on every `files` part"
+                            + (" (with the shared " + ", ".join(f"`{r}`" for r in spec.roles) + " part)"
+                               if spec.roles else "")
+                            + ". One bad file is reported, the rest still "
                             "run; all failed -> 422 with `errors`. The ZIP stays downloadable at "
                             "/api/v1/download/{X-Job-Id}/<name>. Requires: " + ", ".join(permissions) + "."),
             "operationId": op_id + "_batch",
@@ -985,7 +1024,10 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
                 "200": {"description": "The results as a ZIP",
                         "headers": {"X-Job-Id": {"schema": {"type": "string"}},
                                     "X-File-Results": {"schema": {"type": "string"},
-                                                       "description": "URL-encoded JSON: input index -> output name"}},
+                                                       "description": "URL-encoded JSON: input index -> output name"},
+                                    "X-Warnings": {"schema": {"type": "string"},
+                                                   "description": "URL-encoded JSON list of warnings (unknown "
+                                                                  "settings), when there are any"}},
                         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
                 **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in (400, 401, 403, 413, 415, 429, 503)},
                 "422": {"description": "Every file failed", "content": json_content(ref("BatchError"))},

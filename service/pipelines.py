@@ -26,7 +26,7 @@ from protocols.tools import REGISTRY, Mode, Section, ToolCall, ToolSettings, Too
 from service.jobs import JobManager, download_url
 from service.progress import JobRecord
 from service.sniff import HEAD_BYTES, KIND_NAMES, sniff
-from service.toolrun import validate_settings
+from service.toolrun import settings_warnings, validate_settings
 
 log = logging.getLogger("lutra.pipelines")
 
@@ -62,6 +62,21 @@ def step_refusal(spec: ToolSpec) -> str | None:
         return "needs several input files; a pipeline carries one file"
     if not spec.pipeline:
         return "cannot be used as a pipeline step"
+    return None
+
+
+# Tools that run without an input in some modes (chosen by a setting): as a step, which always gets a file,
+# that mode is refused. setting -> why.
+INPUTLESS_MODES: dict[str, tuple[str, str]] = {
+    "meme-generator": ("template_id", "in template mode (templateId) takes no input file; leave templateId out "
+                                      "to caption the step's image"),
+}
+
+
+def settings_refusal(spec: ToolSpec, settings: ToolSettings) -> str | None:
+    mode = INPUTLESS_MODES.get(spec.id)
+    if mode is not None and getattr(settings, mode[0], None):
+        return mode[1]
     return None
 
 
@@ -115,8 +130,16 @@ def parse_steps(raw: Any, *, max_steps: int, disabled: set[str] | frozenset[str]
             details = [{**d, "path": f"steps.{number - 1}.settings.{d['path']}"} for d in (err.details or [])]
             raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number} ({spec.id}): {err.message}",
                            details=details or None) from None
+        refusal = settings_refusal(spec, settings)
+        if refusal:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number}: {spec.id} {refusal}.")
         steps.append(Step(number, spec, settings, dict(raw_settings)))
     return steps
+
+
+def step_warnings(steps: list[Step]) -> list[str]:
+    """The unknown settings of every step, each warning naming its step."""
+    return [f"Step {s.number}: {w}" for s in steps for w in settings_warnings(s.spec, s.raw_settings)]
 
 
 def has_long_step(steps: list[Step]) -> bool:
@@ -332,6 +355,8 @@ async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], pat
         body["steps"] = outcome.reports
         for key, value in outcome.extra.items():
             body.setdefault(key, value)
+        if parent.warnings:
+            body["warnings"] = list(parent.warnings)
         if saver is not None:  # library auto-save, before the job reports completion
             await saver.save(primary, [s.spec.id for s in steps], body)
         jobs.finish(parent, JobState.COMPLETED, result=body)

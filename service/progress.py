@@ -18,7 +18,7 @@ class JobRecord:
     __slots__ = (
         "id", "owner_id", "kind", "tool_id", "status", "progress", "message", "result", "error", "code",
         "http_status", "created_at", "updated_at", "original_size", "batch", "persist", "_changed", "done",
-        "input_names", "persisted",
+        "input_names", "persisted", "warnings",
     )
 
     def __init__(self, job_id: str, owner_id: str | None, kind: str, tool_id: str | None, *, persist: bool = True):
@@ -41,6 +41,7 @@ class JobRecord:
         self.done = trio.Event()
         self.input_names: list[str] = []
         self.persisted = trio.Event()  # set once the terminal state is committed to the database
+        self.warnings: list[str] = []  # about the request (unknown settings), carried into the result body
 
     # ---- updates (from the job manager's loop) -------------------------------------------
     def update(self, *, status: JobState | None = None, progress: float | None = None, message: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,12 +13,39 @@ from typing import Any
 from pydantic import ValidationError
 
 from protocols.errors import ApiError, ErrorCode
-from protocols.tools import REGISTRY, Section, ToolSettings, ToolSpec
+from protocols.tools import REGISTRY, Family, Mode, Section, ToolSettings, ToolSpec
 from service.jobs import new_job_id
 from service.sniff import KIND_NAMES
 from service.uploads import Upload, UploadedFile, receive_multipart
 
 SECTIONS = {s.value for s in Section}
+# Tools the reference lists in a second section as well (COMPATIBILITY.md): they answer under both.
+ALSO_LISTED: dict[str, frozenset[str]] = {"pdf-to-image": frozenset({Section.IMAGE.value})}
+# Keys a tool's settings may carry that are not settings of the tool (the library's save-as-version id).
+NOT_SETTINGS = frozenset({"fileId"})
+
+
+def sections_of(spec: ToolSpec) -> frozenset[str]:
+    """Every section a tool (or its sub-route) answers under."""
+    return frozenset({spec.section.value}) | ALSO_LISTED.get(spec.id.split("/", 1)[0], frozenset())
+
+
+def waits_for_result(spec: ToolSpec) -> bool:
+    """Whether the request waits up to SYNC_WAIT_MS for the result (200) before answering 202. FAST tools do,
+    and so do AI image tools: the reference's clients expect a 200 on small inputs (COMPATIBILITY.md). Their
+    deadline stays the long one: how long a request waits and how long a job may run are separate."""
+    return spec.mode is Mode.FAST or (spec.family is Family.VISION and spec.section is Section.IMAGE)
+
+
+def primary_max(spec: ToolSpec) -> int:
+    """How many main inputs (`file`/`files` parts) a tool takes besides its named role inputs."""
+    return spec.inputs[1] - len(spec.roles) if spec.roles else spec.inputs[1]
+
+
+def supports_batch(spec: ToolSpec) -> bool:
+    """/batch applies a tool to each file: tools with one main input, whatever their optional JSON body or
+    named second input (sent once, shared by every file)."""
+    return spec.body in ("multipart", "either") and not spec.is_subroute and primary_max(spec) == 1
 
 
 def resolve(parts: list[str]) -> tuple[ToolSpec, bool]:
@@ -35,7 +63,7 @@ def resolve(parts: list[str]) -> tuple[ToolSpec, bool]:
         raise ApiError(ErrorCode.NOT_FOUND, f"Tool {rest[0]} has no sub-route '{rest[1]}'.")
     if spec is None or not rest or len(rest) > 2:
         raise ApiError(ErrorCode.NOT_FOUND, f"Unknown tool: {tool_id or '(none)'}.")
-    if section is not None and spec.section.value != section:
+    if section is not None and section not in sections_of(spec):
         raise ApiError(ErrorCode.NOT_FOUND, f"Tool {tool_id} is not in section {section}; use /api/v1/tools/"
                                             f"{spec.section.value}/{tool_id}.")
     return spec, is_batch
@@ -46,7 +74,7 @@ def validate_settings(spec: ToolSpec, raw: Any, where: str = "settings") -> Tool
         raw = {}
     if not isinstance(raw, dict):
         raise ApiError(ErrorCode.VALIDATION_ERROR, f"'{where}' must be a JSON object.")
-    raw = {k: v for k, v in raw.items() if k != "fileId"}
+    raw = {k: v for k, v in raw.items() if k not in NOT_SETTINGS}
     try:
         return spec.settings.model_validate(raw)
     except ValidationError as err:
@@ -60,6 +88,42 @@ def validate_settings(spec: ToolSpec, raw: Any, where: str = "settings") -> Tool
             f"Invalid {where} for {spec.id}: {first['path']}: {first['message']}",
             details=details,
         ) from None
+
+
+def setting_names(model: type[ToolSettings]) -> set[str]:
+    """Every name a settings model accepts at its top level: camelCase aliases, Python names, and the
+    choices of a field's validation alias."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        if info.alias:
+            names.add(info.alias)
+        alias = info.validation_alias
+        if isinstance(alias, str):
+            names.add(alias)
+        elif alias is not None:
+            for choice in getattr(alias, "choices", ()):
+                path = choice.path if hasattr(choice, "path") else [choice]
+                if path and isinstance(path[0], str):
+                    names.add(path[0])
+    return names
+
+
+def settings_warnings(spec: ToolSpec, raw: Any) -> list[str]:
+    """One warning per setting the tool does not know (it is ignored, as the reference's clients expect,
+    but never silently), naming the closest valid setting when one is close."""
+    if not isinstance(raw, dict):
+        return []
+    known = setting_names(spec.settings)
+    public = sorted(info.alias or name for name, info in spec.settings.model_fields.items())
+    warnings = []
+    for key in raw:
+        if not isinstance(key, str) or key in known or key in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(key, public, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        warnings.append(f"Unknown setting '{key}' for {spec.id} was ignored{hint}")
+    return warnings
 
 
 def check_input_kind(spec: ToolSpec, item: UploadedFile) -> None:

@@ -19,7 +19,9 @@ from service.multipart import MultipartError, MultipartParser, boundary_of, pars
 from service.sniff import HEAD_BYTES, sniff
 from service.spool import WRITE_BUFFER, Spool
 
-FILE_FIELDS = ("file", "files", "watermark", "overlay", "mask", "subtitle", "audio", "logo", "background")
+# file parts: the inputs, the tools' named second inputs, and remove-background/effects' `backgroundImage`
+FILE_FIELDS = ("file", "files", "watermark", "overlay", "mask", "subtitle", "audio", "logo", "background",
+               "backgroundImage")
 VALUE_FIELDS = ("settings", "pipeline", "fileId", "toolId", "parentId", "jobId", "filename", "name")
 MAX_VALUE_BYTES = 1 << 20
 MAX_FILES = 1000

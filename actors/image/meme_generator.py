@@ -59,7 +59,7 @@ def assign(boxes: list[dict], given: list[TextBox]) -> list[tuple[dict, str]]:
 
 
 @tool("meme-generator", section=Section.IMAGE, settings=MemeSettings, accepts={"image", "svg"},
-      inputs=(0, 1), body="either", pipeline=False)
+      inputs=(0, 1), body="either")
 def run(call: ToolCall[MemeSettings]) -> ToolResult:
     """Make a meme from a template or your own image."""
     s = call.settings

@@ -35,7 +35,7 @@ from actors.models.installed import (
                                      not_installed,
                                      require,
 )
-from actors.models.installer import cleanup, install, installing, uninstall
+from actors.models.installer import cleanup, install, installing, release, reserve, uninstall
 from actors.models.sessions import (
                                      LOAD_COUNTS,
                                      cached,
@@ -55,5 +55,5 @@ __all__ = [
     "BUNDLES", "LOAD_COUNTS", "Artifact", "Bundle", "BundleError", "Joined", "ModelFile", "best_installed", "bundle_dir", "cached",
     "cleanup", "configure", "disk_usage", "evict", "get_bundle", "gpu_available", "human_size", "install",
     "installed_info", "installing", "is_installed", "job_memory", "loaded", "memory_info", "missing_for", "model_path", "models_dir",
-    "not_installed", "onnx_session", "providers", "register", "require", "runtime_info", "set_device", "set_memory_budget", "uninstall",
+    "not_installed", "onnx_session", "providers", "register", "release", "require", "reserve", "runtime_info", "set_device", "set_memory_budget", "uninstall",
 ]

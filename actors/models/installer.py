@@ -39,14 +39,29 @@ def installing() -> set[str]:
     return set(_installing)
 
 
-@contextlib.contextmanager
-def _install_lock(root: Path, bundle_id: str) -> Iterator[None]:
-    """One install at a time: in this process (a set) and across processes (a file lock)."""
+def reserve(bundle_id: str) -> None:
+    """Mark a bundle as installing from now on, before its install starts on another thread: the bundle list
+    says `installing` from the moment an install is accepted. The install then runs with `reserved=True`;
+    `release` undoes a reservation whose install never ran (both are idempotent)."""
     with _installing_guard:
         if _installing:
             raise BundleError(f"Another bundle is being installed ({', '.join(sorted(_installing))}); "
                               "try again when it has finished.", 409)
         _installing.add(bundle_id)
+
+
+def release(bundle_id: str) -> None:
+    with _installing_guard:
+        _installing.discard(bundle_id)
+
+
+@contextlib.contextmanager
+def _install_lock(root: Path, bundle_id: str, reserved: bool = False) -> Iterator[None]:
+    """One install at a time: in this process (a set) and across processes (a file lock)."""
+    if not reserved:
+        reserve(bundle_id)
+    elif bundle_id not in _installing:
+        raise BundleError("The install was not reserved.", 409)
     try:
         root.mkdir(parents=True, exist_ok=True)
         with open(root / ".install.lock", "w") as handle:
@@ -64,13 +79,13 @@ def _install_lock(root: Path, bundle_id: str) -> Iterator[None]:
 
 
 def install(bundle_id: str, root: Path | None = None, *, source: Path | None = None,
-            progress: Progress | None = None, allow_network: bool = True) -> dict[str, Any]:
+            progress: Progress | None = None, allow_network: bool = True, reserved: bool = False) -> dict[str, Any]:
     """Install a bundle atomically. `source` is a local folder or mirror to take artifacts from first
     (an unpacked bundle folder, package archives, or files named like the artifacts)."""
     bundle = get_bundle(bundle_id)
     root = root or models_dir()
     report = progress or (lambda _f, _m: None)
-    with _install_lock(root, bundle_id):
+    with _install_lock(root, bundle_id, reserved):
         tmp = root / f".partial-{bundle_id}-{secrets.token_hex(4)}"
         tmp.mkdir(parents=True)
         try:

@@ -191,6 +191,9 @@ def onnx_session(bundle_id: str, dest: str, *, path: Path | None = None):
     def load():
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # no busy-waiting between operators: spinning pool threads burn CPU the fast tools could use
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         # no CPU memory arena: it grows to the largest inference's working set and keeps it for the
         # session's life (hundreds of MB per segmentation model at 1024x1024); without it the buffers of
         # an inference are freed when it ends

@@ -2,7 +2,8 @@
 
 Model tools run in a thread of the server process (`@tool(runs=Runs.THREAD)`), so each model loads
 once per actor and is reused by every later job while the event loop never blocks (onnxruntime, ncnn
-and OpenCV release the GIL). Model-free, Python-heavy tools (seam carving, analysis) run in worker
+and OpenCV release the GIL); those threads run at a low CPU priority (actors.threads), so
+inference never starves the fast tools. Model-free, Python-heavy tools (seam carving, analysis) run in worker
 processes like the image tools. A tool whose bundle is missing is refused before it is queued (the
 runtime checks `@tool(requires=...)`): 501 FEATURE_NOT_INSTALLED, naming the bundle and its size.
 """

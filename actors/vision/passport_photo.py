@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pyvips
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from actors._lazy import cv2, np
 from actors.vision import _faces, _img, _segment
@@ -20,18 +20,20 @@ from actors.vision.remove_background import CACHE, JOB_ID
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
-Country = Literal[tuple(SPECS)]  # type: ignore[valid-type]
+# ISO codes are written upper-case ("US"); the table's keys are lower-case, so any case is accepted
+Country = Annotated[Literal[tuple(SPECS)],  # type: ignore[valid-type]
+                    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)]
 NEEDS = (_faces.BUNDLE, _segment.BUNDLE)
 
 
 class PassportSettings(ToolSettings):
-    country: Country = Field("us", description="Country whose photo rules apply (ISO code, 37 countries)")
+    country: Country = Field("us", description="Country whose photo rules apply (ISO code in any case, 37 countries)")
     print_layout: Literal["4x6", "A4", "none"] = Field("none", description="Also tile the photo on a print sheet")
     background_color: str | None = Field(None, pattern=_img.HEX, description="Override the country's background")
 
 
 class AnalyzeSettings(ToolSettings):
-    country: Country = Field("us", description="Country whose photo rules apply")
+    country: Country = Field("us", description="Country whose photo rules apply (ISO code in any case)")
 
 
 class GenerateSettings(PassportSettings):
@@ -153,13 +155,15 @@ def analyze_route(call: ToolCall[AnalyzeSettings]) -> ToolResult:
     info, mask = analyze(rgb)
     _cache(call, rgb, mask, info)
     out = call.workdir / f"{call.stem()}-analysis.json"
-    body = {**info, "country": SPECS[s.country].as_json()}
+    # the landmarks in the answer itself (the reference's shape), flat as /generate takes them back
+    landmarks = {"face": info["face"], "eyes": info["eyes"], "crownY": info["crownY"], "chinY": info["chinY"]}
+    body = {**info, "landmarks": landmarks, "country": SPECS[s.country].as_json()}
     out.write_text(json.dumps(body, indent=1))
     return ToolResult([out], body)
 
 
 @tool("passport-photo/generate", section=Section.IMAGE, settings=GenerateSettings,
-      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False, runs=Runs.THREAD)
+      mode=Mode.FAST, inputs=(0, 0), body="either", pipeline=False, runs=Runs.THREAD)
 def generate(call: ToolCall[GenerateSettings]) -> ToolResult:
     """Phase 2: crop, scale and tile from the cached analysis (no AI run)."""
     s = call.settings

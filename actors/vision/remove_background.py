@@ -143,9 +143,11 @@ def run(call: ToolCall[RemoveBackgroundSettings]) -> ToolResult:
 
 
 @tool("remove-background/effects", section=Section.IMAGE, settings=EffectsSettings,
-      mode=Mode.FAST, inputs=(0, 0), body="json", pipeline=False, runs=Runs.THREAD)
+      mode=Mode.FAST, inputs=(0, 1), roles=("backgroundImage",), accepts={"image", "svg"}, body="either",
+      pipeline=False, runs=Runs.THREAD)
 def effects(call: ToolCall[EffectsSettings]) -> ToolResult:
-    """Apply background effects again using the cached mask of an earlier remove-background job."""
+    """Apply background effects again using the cached mask of an earlier remove-background job (settings as a
+    JSON body, or multipart: a `settings` part plus an optional `backgroundImage` file)."""
     s = call.settings
     cache = call.workdir.parent.parent / s.job_id / CACHE
     try:
@@ -157,11 +159,12 @@ def effects(call: ToolCall[EffectsSettings]) -> ToolResult:
                         status=404, code=_not_found()) from None
     rgb = _img.load_rgb(cache / SOURCE, call.limits)  # decoded as the job decoded it (upright, sRGB)
     alpha = _segment.to_image(small, rgb.shape)
-    if s.background_type == "image":
-        raise bad_input("The effects route takes colour, gradient, blur or shadow effects; send a new image to "
-                        "remove-background for an image background.")
+    background = _img.load_rgb(call.inputs[0], call.limits) if call.inputs else None
+    if s.background_type == "image" and background is None:
+        raise bad_input("backgroundType 'image' needs the background as a multipart file part named "
+                        "'backgroundImage'.")
     call.names = [f"{s.job_id[:8]}-effects.png"]
-    path = _save(_render(rgb, alpha, s), call, s)
+    path = _save(_render(rgb, alpha, s, background), call, s)
     return ToolResult([path], {"sourceJobId": s.job_id})
 
 

@@ -75,11 +75,17 @@ async def install_feature(bundle_id: str):
         source = Path(str(body["source"]))
         if not source.is_absolute() or not source.is_dir():
             raise ApiError(ErrorCode.VALIDATION_ERROR, "'source' must be an absolute path to a folder on the server.")
-    if models.installing():
-        raise ApiError(ErrorCode.CONFLICT, "Another bundle is being installed; try again when it has finished.")
     principal = await current_principal()
-    rec = services.jobs.create(principal.user_id, "feature-install", None)
     root = _root()
+    try:  # `installing` from now on, not from when the install thread starts
+        models.reserve(bundle.id)
+    except models.BundleError:
+        raise ApiError(ErrorCode.CONFLICT, "Another bundle is being installed; try again when it has finished.") from None
+    try:
+        rec = services.jobs.create(principal.user_id, "feature-install", None)
+    except BaseException:
+        models.release(bundle.id)
+        raise
 
     async def coordinator():
         def progress(fraction: float, message: str) -> None:
@@ -88,7 +94,7 @@ async def install_feature(bundle_id: str):
 
         try:
             meta = await trio.to_thread.run_sync(
-                lambda: models.install(bundle.id, root, source=source, progress=progress))
+                lambda: models.install(bundle.id, root, source=source, progress=progress, reserved=True))
         except models.BundleError as err:
             code = ErrorCode.CONFLICT if err.status == 409 else ErrorCode.PROCESSING_FAILED
             services.jobs.finish(rec, JobState.FAILED, error=err.message, code=code.value, http_status=err.status)
@@ -98,6 +104,8 @@ async def install_feature(bundle_id: str):
             services.jobs.finish(rec, JobState.FAILED, error="The install failed.",
                                  code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
             return
+        finally:
+            models.release(bundle.id)
         services.jobs.finish(rec, JobState.COMPLETED, result={
             "jobId": rec.id, "bundleId": bundle.id, "status": "installed", "size": meta["size"],
             "enabledTools": list(bundle.tools)})

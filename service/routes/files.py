@@ -136,10 +136,13 @@ async def delete_files():
 @require("files:own")
 async def save_result():
     """A finished job's result as a new version of `parentId` (or `fileId`), or as a new file.
-    JSON `{jobId, parentId?, filename?, toolId?}`."""
+    JSON `{jobId, parentId?, filename?, toolId?}`, or multipart with the result itself as `file` plus
+    `parentId`/`toolId` fields (the peer's clients send the bytes they already downloaded)."""
     services = current_app.lutra
     guard_capacity(services)
     principal = await current_principal()
+    if request.headers.get("Content-Type", "").lower().startswith("multipart/"):
+        return await _save_uploaded_result(services, principal)
     body = await json_body()
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The body must be a JSON object with jobId.")
@@ -157,6 +160,24 @@ async def save_result():
         raise ApiError(ErrorCode.NOT_FOUND, "No such job.")
     tool_id = (body.get("toolId") or "").strip()[:100] or None
     row = await lib.save_job_result(principal, rec, parent, filename=body.get("filename"), tool_id=tool_id)
+    return json_response({"file": file_json(row)}, 201)
+
+
+async def _save_uploaded_result(services, principal):
+    lib = get_library(services)
+    async with receive_upload(services, keep=False) as received:
+        files = received.upload.files_named("file")
+        if len(files) != 1:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, "Send the result as one multipart part named 'file'.")
+        if files[0].size == 0:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"The file '{files[0].name}' is empty; nothing was saved.")
+        values = received.upload.values
+        parent_id = (values.get("parentId") or values.get("fileId") or "").strip()
+        parent = await lib.visible(principal, parent_id) if parent_id else None
+        tool_id = (values.get("toolId") or "").strip()[:100] or None
+        row = await lib.save_result_file(principal, files[0].path, parent, [tool_id] if tool_id else [],
+                                         name=files[0].name)
+    _audit("FILE_UPLOADED", row.original_name, {"fileId": row.id, "size": row.size, "parentId": row.parent_id})
     return json_response({"file": file_json(row)}, 201)
 
 

@@ -17,7 +17,7 @@ from service import pipelines
 from service.auth import Principal, current_principal, require
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
-from service.routes.tools import batch_response, guard_capacity
+from service.routes.tools import accepted_body, batch_response, guard_capacity
 from service.toolrun import JobUpload, check_input_kind, receive_upload
 from service.uploads import parse_json_field
 
@@ -82,6 +82,7 @@ async def execute():
         saver = await autosave_request(services, principal, received.upload, {})
         (job_dir / "out").mkdir(parents=True, exist_ok=True)
     parent = services.jobs.create(principal.user_id, "pipeline", steps[0].spec.id, job_id=job_id)
+    parent.warnings = pipelines.step_warnings(steps)
     parent.original_size = item.size
     parent.input_names = [item.name]
     parent.batch = pipelines.initial_state(steps)  # before anything runs: a cancel finds the job's children
@@ -89,7 +90,7 @@ async def execute():
         saver.rec = parent
     services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name, saver)
     if pipelines.has_long_step(steps) or not await services.jobs.wait(parent, services.config.sync_wait_ms / 1000):
-        return json_response({"jobId": parent.id, "async": True}, 202)
+        return json_response(accepted_body(parent), 202)
     if saver is not None:
         await saver.wait()
     if parent.status is JobState.COMPLETED:
@@ -113,6 +114,7 @@ async def batch():
                            f"Too many files: this server accepts at most {limit} per batch.")
         (job_dir / "out").mkdir(parents=True, exist_ok=True)
     parent = services.jobs.create(principal.user_id, "pipeline-batch", steps[0].spec.id, job_id=job_id)
+    parent.warnings = pipelines.step_warnings(steps)
     parent.original_size = sum(f.size for f in files)
     items, rejected = [], []
     for index, item in enumerate(files):

@@ -10,7 +10,7 @@ from quart import Blueprint, current_app, request, send_file
 
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
-from protocols.tools import Mode, ToolCall, ToolSpec
+from protocols.tools import ToolCall, ToolSpec
 from service.auth import require
 from service.jobs import new_job_id
 from service.library import autosave_request
@@ -20,7 +20,10 @@ from service.toolrun import (
     pick_inputs,
     receive_upload,
     resolve,
+    settings_warnings,
+    supports_batch,
     validate_settings,
+    waits_for_result,
 )
 from service.uploads import parse_json_field
 
@@ -56,14 +59,16 @@ async def _run_single(services, spec: ToolSpec):
     saver = None  # library auto-save (`fileId`)
     is_json = request.headers.get("Content-Type", "").lower().startswith("application/json")
     if spec.body == "json" or (spec.body == "either" and is_json):
-        settings = validate_settings(spec, await json_body(required=False), "body")
+        raw = await json_body(required=False)
+        settings = validate_settings(spec, raw, "body")
         inputs, names, roles, original = [], [], [], 0
         job_id = new_job_id()
         job_dir = services.jobs.job_dir(job_id)
     else:
         async with receive_upload(services, spool=True) as received:
             job_id, job_dir, upload = received.job_id, received.job_dir, received.upload
-            settings = validate_settings(spec, parse_json_field(upload, "settings", {}))
+            raw = parse_json_field(upload, "settings", {})
+            settings = validate_settings(spec, raw)
             chosen = pick_inputs(spec, upload.files) if spec.inputs[1] > 0 else []
             inputs = [f.path for f in chosen]
             names = [f.name for f in chosen]
@@ -73,22 +78,29 @@ async def _run_single(services, spec: ToolSpec):
     out = job_dir / "out"
     out.mkdir(parents=True, exist_ok=True)
     rec = services.jobs.create(principal.user_id, "tool", spec.id, job_id=job_id)
+    rec.warnings = settings_warnings(spec, raw)
     rec.original_size = original
     rec.input_names = names
     call = ToolCall(inputs=inputs, names=names, settings=settings, workdir=out, limits=services.jobs.limits, roles=roles)
     services.jobs.submit_tool(rec, spec, call)
     if saver is not None:
         saver.watch(rec)
-    if spec.mode is Mode.LONG:
-        return json_response({"jobId": rec.id, "async": True}, 202)
     if spec.response == "file":  # previews answer with the image itself, so they wait
         await rec.done.wait()
         return await file_response(services, rec)
-    if not await services.jobs.wait(rec, services.config.sync_wait_ms / 1000):
-        return json_response({"jobId": rec.id, "async": True}, 202)
+    if not waits_for_result(spec) or not await services.jobs.wait(rec, services.config.sync_wait_ms / 1000):
+        return json_response(accepted_body(rec), 202)
     if saver is not None:
         await saver.wait()
     return finished_response(rec)
+
+
+def accepted_body(rec) -> dict:
+    """The 202 answer: follow the job; the request's warnings are said now, not only in the result."""
+    body = {"jobId": rec.id, "async": True}
+    if rec.warnings:
+        body["warnings"] = list(rec.warnings)
+    return body
 
 
 async def file_response(services, rec):
@@ -123,18 +135,21 @@ def finished_response(rec):
 async def _run_batch(services, spec: ToolSpec):
     from service.auth import current_principal
 
-    if spec.body != "multipart" or spec.multi_input:
+    if not supports_batch(spec):
         raise ApiError(ErrorCode.VALIDATION_ERROR, f"{spec.id} does not support batch processing.")
     principal = await current_principal()
     async with receive_upload(services, spool=True) as received:
         job_id, job_dir = received.job_id, received.job_dir
-        settings = validate_settings(spec, parse_json_field(received.upload, "settings", {}))
+        raw = parse_json_field(received.upload, "settings", {})
+        settings = validate_settings(spec, raw)
         files = received.files("No files uploaded: send them as parts named 'files'.")
+        shared = shared_inputs(spec, received.upload)
         limit = services.config.max_batch_size
         if limit and len(files) > limit:
             raise ApiError(ErrorCode.VALIDATION_ERROR, f"Too many files: this server accepts at most {limit} per batch.")
         (job_dir / "out").mkdir(parents=True, exist_ok=True)
     parent = services.jobs.create(principal.user_id, "batch", spec.id, job_id=job_id)
+    parent.warnings = settings_warnings(spec, raw)
     parent.original_size = sum(f.size for f in files)
     items, rejected = [], []
     for index, item in enumerate(files):
@@ -148,11 +163,11 @@ async def _run_batch(services, spec: ToolSpec):
         services.jobs.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
                              code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
         return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
-                              "errors": rejected}, 422)
+                              "errors": rejected, **warnings_of(parent)}, 422)
 
     async def coordinate():
         try:
-            await services.jobs.run_batch(parent, spec, items, settings, zip_path, rejected)
+            await services.jobs.run_batch(parent, spec, items, settings, zip_path, rejected, shared)
         except Exception:
             services.jobs.finish(parent, JobState.FAILED, error="The batch failed.",
                                  code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
@@ -164,18 +179,43 @@ async def _run_batch(services, spec: ToolSpec):
     return await batch_response(parent, zip_path, rejected)
 
 
+def shared_inputs(spec: ToolSpec, upload) -> list[tuple]:
+    """A batch's named second input (e.g. `watermark`), sent once and given to every file's job:
+    (path, name, role) in the tool's role order. A tool that needs it gets a 400 when it is missing."""
+    shared = []
+    for role in spec.roles:
+        parts = upload.files_named(role)
+        if len(parts) > 1:
+            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Send the '{role}' part once; it applies to every file.")
+        for item in parts:
+            check_input_kind(spec, item)
+            shared.append((item.path, item.name, role))
+    if 1 + len(shared) < spec.inputs[0]:
+        names = ", ".join(f"'{r}'" for r in spec.roles)
+        raise ApiError(ErrorCode.VALIDATION_ERROR, f"{spec.id} needs its second input as a part named {names}, "
+                                                   "sent once for every file of the batch.")
+    return shared
+
+
+def warnings_of(rec) -> dict:
+    return {"warnings": list(rec.warnings)} if rec.warnings else {}
+
+
 async def batch_response(parent, zip_path, rejected: list[dict[str, str]]):
     """A finished batch-like job as the reference's response: the ZIP itself, or 422 with the errors."""
     if parent.status is not JobState.COMPLETED:
         errors = (parent.batch or {}).get("errors", []) if parent.batch else rejected
         return json_response({"error": parent.error or "The batch failed.", "code": parent.code or "PROCESSING_FAILED",
-                              "errors": errors, "jobId": parent.id}, parent.http_status or 422)
+                              "errors": errors, "jobId": parent.id, **warnings_of(parent)},
+                             parent.http_status or 422)
     response = await send_file(zip_path, mimetype="application/zip", as_attachment=True,
                                attachment_filename=zip_path.name)
     response.headers["X-Job-Id"] = parent.id
     response.headers["X-File-Results"] = quote(json.dumps(parent.result.get("fileResults", {})))
     if parent.batch and parent.batch["errors"]:
         response.headers["X-File-Errors"] = quote(json.dumps(parent.batch["errors"]))
+    if parent.warnings:  # the body is the ZIP: the warnings travel like the per-file results
+        response.headers["X-Warnings"] = quote(json.dumps(parent.warnings))
     response.timeout = None
     return response
 

@@ -217,7 +217,8 @@ def test_pdf_to_image_routes(client):
     prev = post(client, "pdf-to-image/preview", {"file": ("doc.pdf", pdf)}, {"page": 2, "format": "png"}, section="pdf")
     assert prev.status_code == 200 and prev.headers["content-type"].startswith("image/png")
     assert pyvips.Image.new_from_buffer(prev.content, "").width == 100
-    assert_error(post(client, "pdf-to-image", {"file": ("doc.pdf", pdf)}, section="image"), 404)
+    # listed under image (format & conversion) too: it answers there as well (COMPATIBILITY.md)
+    assert post(client, "pdf-to-image", {"file": ("doc.pdf", pdf)}, section="image").json()["pageCount"] == 2
     assert_error(post(client, "pdf-to-image", {"file": ("doc.pdf", pdf)}, {"pages": "5"}, section="pdf"), 400)
     assert_error(post(client, "pdf-to-image", {"file": ("doc.pdf", b"%PDF-1.4 broken")}, section="pdf"), 400)
 

@@ -1,6 +1,6 @@
-"""Load: a short concurrency sweep of the mixed scenario and a short fairness run (each against a real server
-started by load.soak), asserting on outcomes, never on time: zero errors, descriptors and workspace scratch
-back to baseline, the report files written and parseable, image requests not queued behind video jobs.
+"""Load: a short concurrency sweep of the mixed scenario and short fairness runs (video, AI; each against a real
+server started by load.soak), asserting on outcomes, never on time: zero errors, descriptors and workspace
+scratch back to baseline, the report files written and parseable, image requests not queued behind video jobs.
 
 The full versions (`@pytest.mark.slow`, run by `make reliability`): the 1-16 client sweep followed by the
 soak (LUTRA_SOAK_MINUTES, default 20) with the complete verdict, and the fairness run on a 25 s 720p clip.
@@ -168,6 +168,22 @@ def test_short_fairness_images_not_queued_behind_video(tmp_path):
     assert "FAIRNESS: image p95 idle" in (folder / "report.txt").read_text()
 
 
+def test_short_ai_fairness_runs_image_tools_beside_two_ai_jobs(tmp_path):
+    """The AI fairness run end to end: the bundle installed by the harness, two AI jobs kept running during
+    the whole burst, every request answered. Its p95 ratio is measured and reported, not asserted."""
+    folder = out_dir(tmp_path, "ai-fairness")
+    result = soak.main(["--ai-fairness", "--fairness-requests", "6", "--photo-width", "640",
+                        "--out", str(folder)])
+    f = result["aiFairness"]
+    assert f["aiJobsRunningAtStart"] == 2 and f["aiJobsDone"] >= 2 and f["aiStatuses"] == [200]
+    assert f["idleStatuses"] == [200] and f["burstStatuses"] == [200]
+    assert f["idleRequests"] == 6 and f["burstRequests"] == 6
+    assert set(f["perTool"]) == {"resize", "edit-metadata"}
+    assert result["verdict"]["checks"]["errors"]["ok"] and "aiFairness" in result["verdict"]["checks"]
+    check_files(folder, result)
+    assert "AI FAIRNESS: image p95 idle" in (folder / "report.txt").read_text()
+
+
 # ---- full versions -----------------------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(3 * 3600)
@@ -192,6 +208,17 @@ def test_full_fairness(tmp_path):
     assert f["videoStatuses"] == [200] * f["videoJobs"]
     assert f["burstStatuses"] == [200] and f["idleStatuses"] == [200]
     assert f["imagesDoneBeforeFirstVideo"] == f["burstRequests"]
+    check_files(folder, result)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_full_ai_fairness(tmp_path):
+    folder = out_dir(tmp_path, "ai-fairness-full")
+    result = soak.main(["--ai-fairness", "--out", str(folder)])
+    f = result["aiFairness"]
+    assert f["aiJobsRunningAtStart"] == f["aiJobs"] and f["aiStatuses"] == [200]
+    assert f["burstStatuses"] == [200] and f["idleStatuses"] == [200]
     check_files(folder, result)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.vision import _models
+from actors.models import sessions as _models
 
 MB = 1 << 20
 

@@ -83,6 +83,31 @@ def test_one_install_at_a_time(tmp_path):
         installer._installing.discard("background-removal")
 
 
+def test_a_reserved_install_says_installing_before_it_starts(bundle, tmp_path):
+    """The route reserves the install before it answers 202 (the thread that installs starts later): from the
+    reservation on, the bundle is `installing` and other installs are refused; the install itself then runs
+    on that reservation and ends it."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(bundle("ocr"), mirror / "ocr")
+    root = tmp_path / "models"
+    models.reserve("ocr")
+    try:
+        assert models.installing() == {"ocr"} and not models.is_installed("ocr", root)
+        with pytest.raises(models.BundleError) as info:
+            models.reserve("face-detection")
+        assert info.value.status == 409
+        with pytest.raises(models.BundleError):  # an unreserved install meanwhile: refused too
+            models.install("face-detection", root)
+        models.install("ocr", root, source=mirror / "ocr", allow_network=False, reserved=True)
+        assert models.is_installed("ocr", root) and models.installing() == set()
+    finally:
+        models.release("ocr")
+    # an install that claims a reservation nobody made is refused, and leaves nothing reserved
+    with pytest.raises(models.BundleError):
+        models.install("ocr", root, source=mirror / "ocr", reserved=True)
+    assert models.installing() == set()
+
+
 def test_unknown_bundle_is_404(tmp_path):
     with pytest.raises(models.BundleError) as info:
         models.install("nope", tmp_path)

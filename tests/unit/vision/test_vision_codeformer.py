@@ -241,7 +241,8 @@ def test_api_features_lists_codeformer_then_501_then_runs(api):
     listed = {b["id"]: b for b in client.get("/api/v1/features").json()["bundles"]}
     assert listed[CODEFORMER]["status"] == "installed"
     r = post(client, {"model": "codeformer", "strength": 100})
-    assert r.status_code == 202, r.text
-    frame = wait_job(client, r.json()["jobId"], timeout=300)
+    assert r.status_code in (200, 202), r.text  # an AI image tool: 200 when done within SYNC_WAIT_MS
+    frame = wait_job(client, r.json()["jobId"], timeout=300) if r.status_code == 202 else {
+        "status": "completed", "result": r.json()}
     assert frame["status"] == "completed", frame
     assert frame["result"]["model"] == "codeformer" and frame["result"]["facesFound"] >= 1

@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image, ImageDraw
 from skimage import data
 
-from actors import models
+from actors import catalog, models
+from actors.vision import _faces
 from protocols.errors import ToolError
 from tests.helpers import run_tool
 
@@ -218,3 +219,36 @@ def test_restore_photo_removes_scratches(tmp_path, models_root):
         assert info.value.status == 501
     finally:
         models.configure(models_root)
+
+
+def test_upscale_face_enhance_restores_faces_after_upscaling(tiny, bundle, tmp_path):
+    """faceEnhance: the upscaled image's faces go through the face model (the tiny one inverts them), the
+    rest of the picture is the plain upscale."""
+    import shutil
+
+    shutil.copytree(bundle("upscale-enhance"), tiny / "upscale-enhance", dirs_exist_ok=True)
+    models.configure(tiny)  # bundle() points the models folder back at the session's
+    small = cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    Image.fromarray(small).save(tmp_path / "small.png")
+    settings = {"scale": 2, "model": "realesr-animevideov3"}
+    plain = run_tool("upscale", tmp_path / "small.png", settings, tmp_path)
+    restored = run_tool("upscale", tmp_path / "small.png", {**settings, "faceEnhance": True}, tmp_path)
+    assert "facesFound" not in plain.extra and restored.extra["facesFound"] >= 1
+    a, b = pixels(plain.outputs[0]).astype(int), pixels(restored.outputs[0]).astype(int)
+    assert a.shape == b.shape == (512, 512, 3)
+    face = _faces.detect_faces(a.astype(np.uint8), 0.5)[0]
+    cx, cy = face[0] + face[2] // 2, face[1] + face[3] // 2
+    # at the face's centre: 80 % of the restored (inverted) face over the upscaled one
+    expected = 0.2 * a[cy, cx] + 0.8 * (255 - a[cy, cx])
+    assert np.abs(b[cy, cx] - expected).max() < 30
+    assert np.array_equal(a[450:, :100], b[450:, :100])  # far from the face: the plain upscale
+
+
+def test_upscale_face_enhance_without_the_face_model_is_501(bundle, tmp_path, models_root):
+    bundle("upscale-enhance")
+    Image.new("RGB", (40, 30), (90, 120, 200)).save(tmp_path / "a.png")
+    assert "photo-restoration" in models.missing_for("upscale", catalog.load()["upscale"].settings(face_enhance=True))
+    assert models.missing_for("upscale", catalog.load()["upscale"].settings()) == []
+    with pytest.raises(ToolError) as info:
+        run_tool("upscale", tmp_path / "a.png", {"faceEnhance": True}, tmp_path)
+    assert info.value.status == 501 and "photo-restoration" in info.value.message
