@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field
 
+from actors._lazy import np
 from actors.image import _layout as lay
 from actors.image import _vips as v
 from protocols.errors import bad_input

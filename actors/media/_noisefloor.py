@@ -8,10 +8,10 @@ spectral density: the scale of afftdn's `nf` (its full reduction needs `nf` a fe
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-import numpy as np
-
+from actors._lazy import np
 from actors.media import _ffmpeg as ff
 from protocols.tools import ToolCall
 
@@ -21,11 +21,11 @@ ANALYSE_S = 60.0  # the first minute is enough for a steady floor and bounds the
 PERCENTILE = 10
 # the 10th percentile of a bin's power over time, for noise (exponentially distributed power), is
 # -ln(0.9) = 0.105 of its mean
-PERCENTILE_TO_MEAN = 1 / -np.log1p(-PERCENTILE / 100)
+PERCENTILE_TO_MEAN = 1 / -math.log1p(-PERCENTILE / 100)
 SILENT_DB = -120.0
 
 
-def floor_db(samples: np.ndarray) -> float:
+def floor_db(samples) -> float:
     """White-equivalent RMS level (dBFS) of the steady noise in mono float samples at RATE."""
     if samples.size < FRAME * 4:
         return SILENT_DB
