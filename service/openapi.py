@@ -13,14 +13,34 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from protocols.errors import DEFAULT_STATUS, ErrorCode
 from protocols.tools import REGISTRY, Mode, Section, ToolSpec
+from service.apidoc import (
+    ANY_OBJECT,
+    BINARY,
+    BOOL,
+    ID_PARAM,
+    INT,
+    MULTI_FILES,
+    NUM,
+    SCHEMA_REF,
+    STR,
+    TEXT_HEADER,
+    TIME,
+    UUID_PARAM,
+    Op,
+    binary,
+    described,
+    json_content,
+    nullable,
+    obj,
+    q,
+    ref,
+)
 
 OPENAPI_VERSION = "3.1.0"
-SCHEMA_REF = "#/components/schemas/"
 
 SECTION_TAGS = {
     Section.IMAGE: ("Image tools", "Images: essentials, optimisation, adjustments, AI, watermarks, utilities, "
@@ -52,35 +72,6 @@ PERMISSIONS_DOC = ("tools:use, files:own, files:all, apikeys:own, apikeys:all, p
                    "settings:read, settings:write, users:manage, teams:manage, features:manage, system:health, "
                    "audit:read, compliance:manage, webhooks:manage, security:manage")
 
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": SCHEMA_REF + name}
-
-
-def obj(props: dict[str, Any], required: tuple[str, ...] | list[str] = (), **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": props}
-    if required:
-        schema["required"] = list(required)
-    schema.update(extra)
-    return schema
-
-
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    out = dict(schema)
-    kind = out.get("type")
-    if isinstance(kind, str):
-        out["type"] = [kind, "null"]
-        return out
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-STR = {"type": "string"}
-INT = {"type": "integer"}
-NUM = {"type": "number"}
-BOOL = {"type": "boolean"}
-TIME = {"type": "string", "format": "date-time"}
-BINARY = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
-ANY_OBJECT = {"type": "object"}
 
 ERROR_CODES = [c.value for c in ErrorCode]
 
@@ -187,10 +178,6 @@ COMPONENT_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
 def body_json(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": json_content(schema)}
 
@@ -236,38 +223,6 @@ def clean_schema(schema: Any) -> Any:
 
 
 # ---- non-tool routes ------------------------------------------------------------------------------
-
-@dataclass
-class Op:
-    """What one (method, rule) does. `body`: a pydantic model, a JSON schema, or ("multipart", schema)."""
-
-    tag: str
-    summary: str
-    description: str = ""
-    body: Any = None
-    body_required: bool = True
-    responses: dict[int, Any] = field(default_factory=dict)  # status -> schema | (description, content)
-    errors: tuple[int, ...] = ()
-    query: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # path parameter schemas / descriptions
-
-
-def q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-def binary(media: str, description: str, headers: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    content = {media: {"schema": {"type": "string", "format": "binary"}}}
-    return (description, {"content": content, **({"headers": headers} if headers else {})})
-
-
-UUID_PARAM = {"type": "string", "format": "uuid"}
-ID_PARAM = {"type": "string", "minLength": 1, "maxLength": 64}
-TEXT_HEADER = {"schema": {"type": "string"}}
-MULTI_FILES = obj({
-    "files": {"type": "array", "items": BINARY, "minItems": 1, "description": "The files (parts named `files`)"},
-}, ("files",))
-
 
 def _auth_models() -> dict[str, Any]:
     from service.routes import analytics, apikeys, auth, pipeline, roles, teams, users
@@ -629,7 +584,7 @@ def build(app, *, strict: bool = False, version: str | None = None) -> dict[str,
     for method, rule, view in app_routes(app):
         if rule == TOOLS_RULE:
             continue
-        op = docs.get((method, rule))
+        op = described(view) or docs.get((method, rule))
         if op is None:
             undocumented.append(f"{method} {rule}")
             op = Op("Other", f"{method} {rule}", "Not yet described.")
@@ -803,7 +758,8 @@ def _request_body(body: Any, required: bool, components, models) -> dict[str, An
         return {"required": True, "content": {"multipart/form-data": content}}
     if isinstance(body, dict) and "x-model" in body:
         extra = {k: v for k, v in body.items() if k != "x-model"}
-        target = model_schema(models[body["x-model"]], components)
+        model = body["x-model"]
+        target = model_schema(models[model] if isinstance(model, str) else model, components)
         schema = {**target} if not extra else {"allOf": [target], **extra}
         return body_json(schema, required)
     if isinstance(body, type):
