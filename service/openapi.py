@@ -239,7 +239,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
     m = _auth_models()
     user_body = obj({"user": ref("User")}, ("user",), allOf=[ref("User")])
     role_body = obj({"role": ref("Role")}, ("role",), allOf=[ref("Role")])
-    team_body = obj({"team": ref("Team")}, ("team",), allOf=[ref("Team")])
     consent = obj({"enabled": nullable(BOOL), "remindLater": BOOL, "updatedAt": nullable(TIME)})
     pipeline_multipart = obj({
         "file": {**BINARY, "description": "The input file"},
@@ -320,17 +319,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
             "Roles", "Delete a custom role", "Its users move to the `user` role.",
             responses={200: obj({"ok": BOOL, "usersMoved": INT}, ("ok",))}, errors=(404,),
             params={"role_id": ID_PARAM}),
-        # -- teams
-        ("GET", "/api/v1/teams"): Op("Teams", "List teams",
-                                     responses={200: obj({"teams": {"type": "array", "items": ref("Team")}}, ("teams",))}),
-        ("POST", "/api/v1/teams"): Op("Teams", "Create a team", body=m["team"], responses={201: team_body},
-                                      errors=(400, 409)),
-        ("PUT", "/api/v1/teams/<team_id>"): Op("Teams", "Rename a team", body=model_placeholder("team"),
-                                               responses={200: team_body}, errors=(400, 404, 409),
-                                               params={"team_id": ID_PARAM}),
-        ("DELETE", "/api/v1/teams/<team_id>"): Op(
-            "Teams", "Delete a team", "The default team and teams with members cannot be deleted (CONFLICT).",
-            responses={200: ref("Ok")}, errors=(404, 409), params={"team_id": ID_PARAM}),
         # -- settings
         ("GET", "/api/v1/settings"): Op("Settings", "All runtime settings",
                                         responses={200: obj({"settings": ANY_OBJECT}, ("settings",))}),
