@@ -237,7 +237,6 @@ def _auth_models() -> dict[str, Any]:
 
 def route_docs() -> dict[tuple[str, str], Op]:
     m = _auth_models()
-    user_body = obj({"user": ref("User")}, ("user",), allOf=[ref("User")])
     role_body = obj({"role": ref("Role")}, ("role",), allOf=[ref("Role")])
     consent = obj({"enabled": nullable(BOOL), "remindLater": BOOL, "updatedAt": nullable(TIME)})
     pipeline_multipart = obj({
@@ -271,26 +270,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
             "Auth", "Change your own password",
             "Ends your other sessions and deletes all your API keys.",
             body=m["change_password"], responses={200: ref("Ok")}, errors=(400,)),
-        # -- users
-        ("GET", "/api/auth/users"): Op("Users", "List all users",
-                                       responses={200: obj({"users": {"type": "array", "items": ref("User")}},
-                                                           ("users",))}),
-        ("POST", "/api/auth/register"): Op(
-            "Users", "Create a user", "Nobody can grant permissions they do not hold (ESCALATION_DENIED).",
-            body=m["register"], responses={201: user_body}, errors=(400, 409)),
-        ("PUT", "/api/auth/users/<user_id>"): Op(
-            "Users", "Change a user's role, team or disabled flag",
-            "The last admin cannot be demoted or disabled (LAST_ADMIN).",
-            body={**model_placeholder("update_user"), "minProperties": 1},
-            responses={200: user_body}, errors=(400, 404, 409), params={"user_id": ID_PARAM}),
-        ("POST", "/api/auth/users/<user_id>/reset-password"): Op(
-            "Users", "Reset a user's password",
-            "Ends all their sessions, deletes their API keys and sets must-change-password.",
-            body=model_placeholder("reset_password"), responses={200: ref("Ok")}, errors=(400, 404),
-            params={"user_id": ID_PARAM}),
-        ("DELETE", "/api/auth/users/<user_id>"): Op(
-            "Users", "Delete a user", "Nobody deletes themselves (SELF_DELETE); the last admin stays (LAST_ADMIN).",
-            responses={200: ref("Ok")}, errors=(404, 409), params={"user_id": ID_PARAM}),
         # -- api keys
         ("POST", "/api/v1/api-keys"): Op(
             "API keys", "Create an API key (the key is shown once)",
