@@ -68,10 +68,6 @@ AREA_TAGS = {
     "Docs": "This document, the interactive docs and the LLM-friendly descriptions.",
 }
 
-PERMISSIONS_DOC = ("tools:use, files:own, files:all, apikeys:own, apikeys:all, pipelines:own, pipelines:all, "
-                   "settings:read, settings:write, users:manage, teams:manage, features:manage, system:health, "
-                   "audit:read, compliance:manage, webhooks:manage, security:manage")
-
 
 ERROR_CODES = [c.value for c in ErrorCode]
 
@@ -237,7 +233,6 @@ def _auth_models() -> dict[str, Any]:
 
 def route_docs() -> dict[tuple[str, str], Op]:
     m = _auth_models()
-    role_body = obj({"role": ref("Role")}, ("role",), allOf=[ref("Role")])
     consent = obj({"enabled": nullable(BOOL), "remindLater": BOOL, "updatedAt": nullable(TIME)})
     pipeline_multipart = obj({
         "file": {**BINARY, "description": "The input file"},
@@ -283,21 +278,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
             responses={200: obj({"apiKeys": {"type": "array", "items": ref("ApiKey")}}, ("apiKeys",))}),
         ("DELETE", "/api/v1/api-keys/<key_id>"): Op("API keys", "Delete an API key", responses={200: ref("Ok")},
                                                      errors=(404,), params={"key_id": ID_PARAM}),
-        # -- roles
-        ("GET", "/api/v1/roles"): Op(
-            "Roles", "List roles with their user counts",
-            responses={200: obj({"roles": {"type": "array", "items": ref("Role")},
-                                 "permissions": {"type": "array", "items": STR}}, ("roles",))}),
-        ("POST", "/api/v1/roles"): Op("Roles", "Create a custom role", f"Permissions: {PERMISSIONS_DOC}.",
-                                      body=m["role"], responses={201: role_body}, errors=(400, 409)),
-        ("PUT", "/api/v1/roles/<role_id>"): Op(
-            "Roles", "Update a custom role", "Built-in roles cannot be changed.",
-            body={**model_placeholder("role_update"), "minProperties": 1}, responses={200: role_body},
-            errors=(400, 404, 409), params={"role_id": ID_PARAM}),
-        ("DELETE", "/api/v1/roles/<role_id>"): Op(
-            "Roles", "Delete a custom role", "Its users move to the `user` role.",
-            responses={200: obj({"ok": BOOL, "usersMoved": INT}, ("ok",))}, errors=(404,),
-            params={"role_id": ID_PARAM}),
         # -- settings
         ("GET", "/api/v1/settings"): Op("Settings", "All runtime settings",
                                         responses={200: obj({"settings": ANY_OBJECT}, ("settings",))}),
