@@ -248,36 +248,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
                    "X-File-Errors": {**TEXT_HEADER, "description": "URL-encoded JSON list of {filename, error}"}}
     setting_value = {"description": "The setting's value (type depends on the key)"}
     return {
-        # -- auth
-        ("POST", "/api/auth/login"): Op(
-            "Auth", "Log in; returns a session token",
-            "Send `Authorization: Bearer <token>` afterwards. Failures are throttled per username and per IP "
-            "(`loginAttemptLimit`, 429 LOGIN_THROTTLED with Retry-After).",
-            body=m["login"], responses={200: obj({"token": STR, "user": ref("SessionUser"), "expiresAt": nullable(TIME)},
-                                                 ("token", "user", "expiresAt"))},
-            errors=(400, 401, 403)),
-        ("POST", "/api/auth/logout"): Op("Auth", "Destroy the current session", responses={200: ref("Ok")}),
-        ("GET", "/api/auth/session"): Op(
-            "Auth", "Validate the current session",
-            responses={200: obj({"user": ref("SessionUser"), "authEnabled": BOOL, "expiresAt": nullable(TIME)},
-                                ("user", "authEnabled"))}),
-        ("POST", "/api/auth/change-password"): Op(
-            "Auth", "Change your own password",
-            "Ends your other sessions and deletes all your API keys.",
-            body=m["change_password"], responses={200: ref("Ok")}, errors=(400,)),
-        # -- api keys
-        ("POST", "/api/v1/api-keys"): Op(
-            "API keys", "Create an API key (the key is shown once)",
-            "Use it as `Authorization: Bearer si_...` (or `X-API-Key: si_...`). A key never holds more than its "
-            "owner; `permissions` narrows it.",
-            body=m["create_key"], responses={201: ref("ApiKeyCreated")}, errors=(400, 409)),
-        ("GET", "/api/v1/api-keys"): Op(
-            "API keys", "List API keys (never the key itself)",
-            "Your keys; everyone's with apikeys:all unless `mine=true`.",
-            query=[q("mine", {"type": "string", "enum": ["true", "false", "1", "0"]}, "Only your own keys")],
-            responses={200: obj({"apiKeys": {"type": "array", "items": ref("ApiKey")}}, ("apiKeys",))}),
-        ("DELETE", "/api/v1/api-keys/<key_id>"): Op("API keys", "Delete an API key", responses={200: ref("Ok")},
-                                                     errors=(404,), params={"key_id": ID_PARAM}),
         # -- settings
         ("GET", "/api/v1/settings"): Op("Settings", "All runtime settings",
                                         responses={200: obj({"settings": ANY_OBJECT}, ("settings",))}),
@@ -293,26 +263,7 @@ def route_docs() -> dict[tuple[str, str], Op]:
         ("GET", "/api/v1/settings/<key>"): Op(
             "Settings", "One setting", responses={200: obj({"key": STR, "value": setting_value}, ("key",))},
             errors=(404,), params={"key": {"type": "string", "description": "e.g. loginAttemptLimit"}}),
-        # -- audit
-        ("GET", "/api/v1/audit-log"): Op(
-            "Audit", "The audit log, newest first",
-            query=[q("page", {"type": "integer", "minimum": 1, "maximum": 2**31, "default": 1}, "Page number"),
-                   q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Entries per page"),
-                   q("action", STR, "Filter by action(s), comma-separated (e.g. ROLE_CREATED)"),
-                   q("from", STR, "Entries at or after this ISO 8601 date"),
-                   q("to", STR, "Entries at or before this ISO 8601 date")],
-            responses={200: obj({"entries": {"type": "array", "items": ref("AuditEntry")}, "total": INT, "page": INT,
-                                 "limit": INT}, ("entries", "total", "page", "limit"))}, errors=(400,)),
         # -- system
-        ("GET", "/api/v1/health"): Op(
-            "System", "Basic health check",
-            responses={200: obj({"status": {"type": "string", "enum": ["healthy"]}, "version": STR},
-                                ("status", "version")),
-                       503: ("The database is unreachable",
-                             {"content": json_content(obj({"status": {"type": "string", "enum": ["unhealthy"]},
-                                                           "version": STR}, ("status",)))})}),
-        ("GET", "/api/v1/config/auth"): Op("System", "Is authentication enabled?",
-                                           responses={200: obj({"authEnabled": BOOL}, ("authEnabled",))}),
         ("GET", "/api/v1/config/analytics"): Op(
             "System", "Analytics configuration",
             "Empty values when ANALYTICS_ENABLED=false.",
@@ -324,13 +275,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
             "System", "Set your analytics consent", "Send `enabled` (true/false) or `remindLater: true`.",
             body={**model_placeholder("consent"), "minProperties": 1},
             responses={200: obj({"ok": BOOL, "analytics": consent}, ("ok", "analytics"))}, errors=(400,)),
-        ("GET", "/api/v1/admin/health"): Op(
-            "System", "Detailed diagnostics",
-            "Uptime, storage, database, queue state per actor, GPU (nvidia-smi) and the ONNX provider.",
-            responses={200: obj({"status": STR, "version": STR, "uptimeS": NUM, "storage": ANY_OBJECT,
-                                 "database": ANY_OBJECT, "queue": ANY_OBJECT, "gpu": ANY_OBJECT},
-                                ("status", "version")),
-                       503: ("The database is unreachable", {"content": json_content(ANY_OBJECT)})}),
         # -- features
         ("GET", "/api/v1/features"): Op(
             "Features", "AI feature bundles and their install state",
