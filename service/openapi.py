@@ -246,23 +246,7 @@ def route_docs() -> dict[tuple[str, str], Op]:
     zip_headers = {"X-Job-Id": {**TEXT_HEADER, "description": "The batch job (ZIP stays at /api/v1/download/...)"},
                    "X-File-Results": {**TEXT_HEADER, "description": "URL-encoded JSON: input index -> output name"},
                    "X-File-Errors": {**TEXT_HEADER, "description": "URL-encoded JSON list of {filename, error}"}}
-    setting_value = {"description": "The setting's value (type depends on the key)"}
     return {
-        # -- settings
-        ("GET", "/api/v1/settings"): Op("Settings", "All runtime settings",
-                                        responses={200: obj({"settings": ANY_OBJECT}, ("settings",))}),
-        ("PUT", "/api/v1/settings"): Op(
-            "Settings", "Update settings",
-            "A JSON object of keys and values (or `{settings: {...}}`). Known keys: disabledTools (array of tool "
-            "ids), enableExperimentalTools (bool), loginAttemptLimit (1-1000), auditToolOperations (bool).",
-            body=obj({"disabledTools": {"type": "array", "items": STR},
-                      "enableExperimentalTools": BOOL,
-                      "loginAttemptLimit": {"type": "integer", "minimum": 1, "maximum": 1000},
-                      "auditToolOperations": BOOL}, minProperties=1),
-            responses={200: obj({"ok": BOOL, "settings": ANY_OBJECT}, ("ok", "settings"))}, errors=(400,)),
-        ("GET", "/api/v1/settings/<key>"): Op(
-            "Settings", "One setting", responses={200: obj({"key": STR, "value": setting_value}, ("key",))},
-            errors=(404,), params={"key": {"type": "string", "description": "e.g. loginAttemptLimit"}}),
         # -- system
         ("GET", "/api/v1/config/analytics"): Op(
             "System", "Analytics configuration",
