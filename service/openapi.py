@@ -24,7 +24,6 @@ from service.apidoc import (
     ID_PARAM,
     INT,
     MULTI_FILES,
-    NUM,
     SCHEMA_REF,
     STR,
     TEXT_HEADER,
@@ -233,7 +232,6 @@ def _auth_models() -> dict[str, Any]:
 
 def route_docs() -> dict[tuple[str, str], Op]:
     m = _auth_models()
-    consent = obj({"enabled": nullable(BOOL), "remindLater": BOOL, "updatedAt": nullable(TIME)})
     pipeline_multipart = obj({
         "file": {**BINARY, "description": "The input file"},
         "pipeline": {**ref("PipelineSpec"), "description": "JSON: {steps:[{toolId, settings}]} or {pipelineId}"},
@@ -248,17 +246,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
                    "X-File-Errors": {**TEXT_HEADER, "description": "URL-encoded JSON list of {filename, error}"}}
     return {
         # -- system
-        ("GET", "/api/v1/config/analytics"): Op(
-            "System", "Analytics configuration",
-            "Empty values when ANALYTICS_ENABLED=false.",
-            responses={200: obj({"enabled": BOOL, "posthogKey": nullable(STR), "posthogHost": nullable(STR),
-                                 "sentryDsn": nullable(STR), "sampleRate": NUM}, ("enabled",))}),
-        ("GET", "/api/v1/user/analytics"): Op("System", "Your analytics consent",
-                                              responses={200: obj({"analytics": consent}, ("analytics",))}),
-        ("PUT", "/api/v1/user/analytics"): Op(
-            "System", "Set your analytics consent", "Send `enabled` (true/false) or `remindLater: true`.",
-            body={**model_placeholder("consent"), "minProperties": 1},
-            responses={200: obj({"ok": BOOL, "analytics": consent}, ("ok", "analytics"))}, errors=(400,)),
         # -- features
         ("GET", "/api/v1/features"): Op(
             "Features", "AI feature bundles and their install state",

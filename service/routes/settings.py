@@ -169,7 +169,9 @@ async def get_settings():
 
 @bp.get("/api/v1/settings/<key>")
 @doc(
-    "Settings", "One setting", responses={200: obj({"key": STR, "value": {"description": "The setting's value (type depends on the key)"}}, ("key",))},
+    "Settings", "One setting",
+    responses={200: obj({"key": STR, "value": {"description": "The setting's value (type depends on the key)"}},
+                        ("key",))},
     errors=(404,), params={"key": {"type": "string", "description": "e.g. loginAttemptLimit"}})
 @require("settings:read")
 async def get_setting(key: str):
