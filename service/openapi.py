@@ -18,24 +18,20 @@ from typing import Any
 from protocols.errors import DEFAULT_STATUS, ErrorCode
 from protocols.tools import REGISTRY, Mode, Section, ToolSpec
 from service.apidoc import (
-    ANY_OBJECT,
     BINARY,
     BOOL,
     ID_PARAM,
     INT,
-    MULTI_FILES,
     SCHEMA_REF,
     STR,
     TEXT_HEADER,
     TIME,
-    UUID_PARAM,
     Op,
     binary,
     described,
     json_content,
     nullable,
     obj,
-    q,
     ref,
 )
 
@@ -268,72 +264,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
             responses={200: obj({"totalBytes": INT, "totalSize": INT, "totalHuman": STR,
                                  "bundles": {"type": "array", "items": obj({"id": STR, "bytes": INT, "human": STR})}},
                                 ("totalBytes",))}),
-        # -- jobs
-        ("GET", "/api/v1/jobs/<job_id>"): Op("Jobs", "A job's latest state", responses={200: ref("JobFrame")},
-                                             errors=(404,), params={"job_id": UUID_PARAM}),
-        ("POST", "/api/v1/jobs/<job_id>/cancel"): Op(
-            "Jobs", "Cancel a job (owner or admin)", "Its processes are stopped.",
-            responses={200: obj({"canceled": BOOL}, ("canceled",))}, errors=(404,), params={"job_id": UUID_PARAM}),
-        ("GET", "/api/v1/jobs/<job_id>/progress"): Op(
-            "Jobs", "Live progress (Server-Sent Events)",
-            "`text/event-stream`; each frame is `data: <JobFrame JSON>`; `: ping` every 15 s. A late subscriber "
-            "first gets the latest frame; the stream ends after the terminal frame, whose `result` is the 200 body.",
-            responses={200: ("SSE stream of JobFrame objects",
-                             {"content": {"text/event-stream": {"schema": {"type": "string"}}}})},
-            errors=(404,), params={"job_id": UUID_PARAM}),
-        ("GET", "/api/v1/download/<job_id>/<path:filename>"): Op(
-            "Jobs", "Download a result",
-            "A capability URL (no authentication: the random job id is the secret). Supports Range.",
-            responses={200: binary("application/octet-stream", "The file"),
-                       206: binary("application/octet-stream", "Part of the file (Range)")},
-            errors=(400, 404, 410, 416),
-            params={"job_id": UUID_PARAM, "filename": {"type": "string", "minLength": 1}}),
-        # -- files
-        ("POST", "/api/v1/files/upload"): Op(
-            "Files", "Upload files to the library", "All or nothing: a bad file or the quota refuses them all.",
-            body=("multipart", MULTI_FILES),
-            responses={201: obj({"files": {"type": "array", "items": ref("LibraryFile")}}, ("files",))},
-            errors=(400, 413, 507)),
-        ("GET", "/api/v1/files"): Op(
-            "Files", "List library files (newest version of each)",
-            query=[q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size"),
-                   q("offset", {"type": "integer", "minimum": 0, "maximum": 2**31, "default": 0}, "Skip this many"),
-                   q("page", {"type": "integer", "minimum": 1, "maximum": 2**31}, "Page number (instead of offset)"),
-                   q("search", STR, "Filter by name")],
-            responses={200: obj({"files": {"type": "array", "items": ref("LibraryFile")}, "total": INT,
-                                 "limit": INT, "offset": INT}, ("files", "total", "limit", "offset"))},
-            errors=(400,)),
-        ("DELETE", "/api/v1/files"): Op(
-            "Files", "Delete files and their version chains",
-            body=obj({"ids": {"type": "array", "items": STR, "minItems": 1, "maxItems": 1000}}, ("ids",)),
-            responses={200: obj({"ok": BOOL, "deleted": INT}, ("ok",))}, errors=(400, 404)),
-        ("GET", "/api/v1/files/<file_id>"): Op(
-            "Files", "A file and its version chain",
-            responses={200: obj({"file": ref("LibraryFile"), "versions": {"type": "array", "items": ref("LibraryFile")}},
-                                ("file", "versions"))}, errors=(404,), params={"file_id": ID_PARAM}),
-        ("GET", "/api/v1/files/<file_id>/download"): Op(
-            "Files", "Download a library file", responses={200: binary("application/octet-stream", "The file")},
-            errors=(404, 410), params={"file_id": ID_PARAM}),
-        ("GET", "/api/v1/files/<file_id>/thumbnail"): Op(
-            "Files", "A 300 px wide JPEG thumbnail", responses={200: binary("image/jpeg", "JPEG thumbnail")},
-            errors=(404, 415, 422), params={"file_id": ID_PARAM}),
-        ("POST", "/api/v1/files/save-result"): Op(
-            "Files", "Save a tool result to the library",
-            "As a new version of `parentId` (or `fileId`), or as a new file.",
-            body=obj({"jobId": {"type": "string", "format": "uuid"}, "parentId": STR, "fileId": STR,
-                      "filename": STR, "toolId": STR}, ("jobId",)),
-            responses={201: obj({"file": ref("LibraryFile")}, ("file",))}, errors=(400, 404, 410, 507)),
-        ("POST", "/api/v1/upload"): Op(
-            "Files", "Upload files to a temporary workspace",
-            body=("multipart", MULTI_FILES),
-            responses={200: obj({"jobId": STR, "files": {"type": "array", "items": obj(
-                {"name": STR, "size": INT, "format": STR}, ("name", "size", "format"))}}, ("jobId", "files"))},
-            errors=(400, 413)),
-        ("POST", "/api/v1/preview"): Op(
-            "Files", "A browser-friendly WebP preview (inside 1200x1200)",
-            "For HEIC/HEIF, TIFF, RAW and other formats browsers cannot show.",
-            body=("multipart", obj({"file": BINARY}, ("file",))),
-            responses={200: binary("image/webp", "WebP preview")}, errors=(400, 413, 415)),
         # -- pipelines
         ("POST", "/api/v1/pipeline/execute"): Op(
             "Pipelines", "Run one file through a chain of tools",
@@ -360,38 +290,10 @@ def route_docs() -> dict[tuple[str, str], Op]:
         ("GET", "/api/v1/pipeline/tools"): Op(
             "Pipelines", "Tool ids usable as pipeline steps",
             responses={200: obj({"toolIds": {"type": "array", "items": STR}}, ("toolIds",))}),
-        # -- memes
-        ("GET", "/api/v1/meme-templates"): Op(
-            "Meme templates", "Templates with their text boxes, and the fonts",
-            responses={200: obj({"templates": {"type": "array", "items": ANY_OBJECT},
-                                 "fonts": {"type": "array", "items": ANY_OBJECT}}, ("templates",))}),
-        ("GET", "/api/v1/meme-templates/full/<path:filename>"): Op(
-            "Meme templates", "A template image", responses={200: binary("image/jpeg", "JPEG")}, errors=(404,)),
-        ("GET", "/api/v1/meme-templates/thumbs/<path:filename>"): Op(
-            "Meme templates", "A template thumbnail", responses={200: binary("image/jpeg", "JPEG")}, errors=(404,)),
-        ("GET", "/api/v1/meme-templates/fonts/<path:filename>"): Op(
-            "Meme templates", "A font used for meme text", responses={200: binary("font/ttf", "The font")},
-            errors=(404,)),
         # -- tools
         ("GET", "/api/v1/tools"): Op(
             "Tools", "The tool catalogue",
             responses={200: obj({"tools": {"type": "array", "items": ref("ToolInfo")}}, ("tools",))}),
-        # -- docs (service/routes/docs.py)
-        ("GET", "/api/v1/openapi.yaml"): Op("Docs", "This OpenAPI 3.1 document (YAML)",
-                                            responses={200: ("OpenAPI document", {"content": {
-                                                "application/yaml": {"schema": ANY_OBJECT}}})}),
-        ("GET", "/api/v1/openapi.json"): Op("Docs", "This OpenAPI 3.1 document (JSON)",
-                                            responses={200: ANY_OBJECT}),
-        ("GET", "/api/docs"): Op("Docs", "Interactive API documentation (Swagger UI)",
-                                 responses={200: ("HTML page", {"content": {"text/html": {"schema": STR}}})}),
-        ("GET", "/api/docs/<path:asset>"): Op(
-            "Docs", "Static assets of the interactive documentation",
-            responses={200: ("The asset", {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}})},
-            errors=(404,)),
-        ("GET", "/llms.txt"): Op("Docs", "A concise description of the API for language models",
-                                 responses={200: ("Plain text", {"content": {"text/plain": {"schema": STR}}})}),
-        ("GET", "/llms-full.txt"): Op("Docs", "The complete description of the API for language models",
-                                      responses={200: ("Plain text", {"content": {"text/plain": {"schema": STR}}})}),
     }
 
 
