@@ -24,10 +24,8 @@ from service.apidoc import (
     INT,
     SCHEMA_REF,
     STR,
-    TEXT_HEADER,
     TIME,
     Op,
-    binary,
     described,
     json_content,
     nullable,
@@ -227,19 +225,6 @@ def _auth_models() -> dict[str, Any]:
 
 
 def route_docs() -> dict[tuple[str, str], Op]:
-    m = _auth_models()
-    pipeline_multipart = obj({
-        "file": {**BINARY, "description": "The input file"},
-        "pipeline": {**ref("PipelineSpec"), "description": "JSON: {steps:[{toolId, settings}]} or {pipelineId}"},
-        "fileId": {"type": "string", "description": "Save the result as a new version of this library file"},
-    }, ("file", "pipeline"))
-    pipeline_batch = obj({
-        "files": {"type": "array", "items": BINARY, "minItems": 1},
-        "pipeline": ref("PipelineSpec"),
-    }, ("files", "pipeline"))
-    zip_headers = {"X-Job-Id": {**TEXT_HEADER, "description": "The batch job (ZIP stays at /api/v1/download/...)"},
-                   "X-File-Results": {**TEXT_HEADER, "description": "URL-encoded JSON: input index -> output name"},
-                   "X-File-Errors": {**TEXT_HEADER, "description": "URL-encoded JSON list of {filename, error}"}}
     return {
         # -- system
         # -- features
@@ -264,32 +249,6 @@ def route_docs() -> dict[tuple[str, str], Op]:
             responses={200: obj({"totalBytes": INT, "totalSize": INT, "totalHuman": STR,
                                  "bundles": {"type": "array", "items": obj({"id": STR, "bytes": INT, "human": STR})}},
                                 ("totalBytes",))}),
-        # -- pipelines
-        ("POST", "/api/v1/pipeline/execute"): Op(
-            "Pipelines", "Run one file through a chain of tools",
-            "Each step's output is the next step's input. Every step's settings are validated before anything "
-            "runs. 200 adds `stepsCompleted` and `steps`; 202 when a step is long or the run outlasts SYNC_WAIT_MS. "
-            "404: an unknown (or another user's) `pipelineId` or `fileId`.",
-            body=("multipart", pipeline_multipart),
-            responses={200: ref("ToolResult"), 202: ref("AsyncJob")},
-            errors=(400, 404, 409, 413, 415, 422, 501, 503, 504)),
-        ("POST", "/api/v1/pipeline/batch"): Op(
-            "Pipelines", "Run several files through a chain of tools (ZIP)",
-            "404: an unknown (or another user's) `pipelineId`.",
-            body=("multipart", pipeline_batch),
-            responses={200: binary("application/zip", "The results", zip_headers)},
-            errors=(400, 404, 413, 415, 422, 501, 503)),
-        ("POST", "/api/v1/pipeline/save"): Op("Pipelines", "Save a named pipeline", body=m["save_pipeline"],
-                                              responses={201: ref("Pipeline")}, errors=(400,)),
-        ("GET", "/api/v1/pipeline/list"): Op(
-            "Pipelines", "Saved pipelines (admins see all)",
-            responses={200: obj({"pipelines": {"type": "array", "items": ref("Pipeline")}}, ("pipelines",))}),
-        ("DELETE", "/api/v1/pipeline/<pipeline_id>"): Op("Pipelines", "Delete a saved pipeline",
-                                                         responses={200: ref("Ok")}, errors=(404,),
-                                                         params={"pipeline_id": ID_PARAM}),
-        ("GET", "/api/v1/pipeline/tools"): Op(
-            "Pipelines", "Tool ids usable as pipeline steps",
-            responses={200: obj({"toolIds": {"type": "array", "items": STR}}, ("toolIds",))}),
         # -- tools
         ("GET", "/api/v1/tools"): Op(
             "Tools", "The tool catalogue",
