@@ -20,7 +20,6 @@ from protocols.tools import REGISTRY, Mode, Section, ToolSpec
 from service.apidoc import (
     BINARY,
     BOOL,
-    ID_PARAM,
     INT,
     SCHEMA_REF,
     STR,
@@ -226,33 +225,6 @@ def _auth_models() -> dict[str, Any]:
 
 def route_docs() -> dict[tuple[str, str], Op]:
     return {
-        # -- system
-        # -- features
-        ("GET", "/api/v1/features"): Op(
-            "Features", "AI feature bundles and their install state",
-            responses={200: obj({"bundles": {"type": "array", "items": ref("FeatureBundle")}}, ("bundles",))}),
-        ("POST", "/api/v1/admin/features/<bundle_id>/install"): Op(
-            "Features", "Install a feature bundle (async)",
-            "Answers 202 with a job id; follow /api/v1/jobs/{jobId}/progress. `source` installs from a folder "
-            "on the server instead of the bundled packages.",
-            body=obj({"source": {"type": "string", "description": "Absolute path of a folder on the server"}}),
-            body_required=False,
-            responses={202: obj({"jobId": STR, "async": BOOL, "bundleId": STR, "progressUrl": STR},
-                                ("jobId", "async"))},
-            errors=(400, 404, 409), params={"bundle_id": ID_PARAM}),
-        ("POST", "/api/v1/admin/features/<bundle_id>/uninstall"): Op(
-            "Features", "Uninstall a feature bundle",
-            responses={200: obj({"ok": BOOL, "removed": BOOL}, ("ok",))}, errors=(404, 409, 422),
-            params={"bundle_id": ID_PARAM}),
-        ("GET", "/api/v1/admin/features/disk-usage"): Op(
-            "Features", "Disk used by installed models",
-            responses={200: obj({"totalBytes": INT, "totalSize": INT, "totalHuman": STR,
-                                 "bundles": {"type": "array", "items": obj({"id": STR, "bytes": INT, "human": STR})}},
-                                ("totalBytes",))}),
-        # -- tools
-        ("GET", "/api/v1/tools"): Op(
-            "Tools", "The tool catalogue",
-            responses={200: obj({"tools": {"type": "array", "items": ref("ToolInfo")}}, ("tools",))}),
     }
 
 
