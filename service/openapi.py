@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document, generated from the code so that it cannot drift from it.
 
-- Every route comes from the app's own url_map; each (method, rule) has an entry in ROUTES below that says
-  what it does, what it takes and what it answers. `build(app, strict=True)` raises for a registered route
+- Every route comes from the app's own url_map; each view declares what it does, takes and answers with
+  `@doc` (service/apidoc.py) where it is defined. `build(app, strict=True)` raises for a registered route
   without one (the test suite builds it strictly; the server never fails a request over a missing entry).
 - Every tool in the registry is its own operation at /api/v1/tools/<section>/<toolId> (plus /batch where
   batching applies, plus sub-routes such as gif-tools/info). Its settings schema is the tool's pydantic model
@@ -212,27 +212,6 @@ def clean_schema(schema: Any) -> Any:
 
 # ---- non-tool routes ------------------------------------------------------------------------------
 
-def _auth_models() -> dict[str, Any]:
-    from service.routes import analytics, apikeys, auth, pipeline, roles, teams, users
-
-    return {
-        "login": auth.LoginBody, "change_password": auth.ChangePasswordBody, "register": users.RegisterBody,
-        "update_user": users.UpdateUserBody, "reset_password": users.ResetPasswordBody,
-        "create_key": apikeys.CreateKeyBody, "role": roles.RoleBody, "role_update": roles.RoleUpdateBody,
-        "team": teams.TeamBody, "consent": analytics.ConsentBody, "save_pipeline": pipeline.SaveBody,
-    }
-
-
-def route_docs() -> dict[tuple[str, str], Op]:
-    return {
-    }
-
-
-def model_placeholder(key: str) -> dict[str, Any]:
-    """A body given by one of the route modules' pydantic models, resolved when the document is built."""
-    return {"x-model": key}
-
-
 # Routes never described: the framework's static route (there is no static folder).
 IGNORED_RULES = {"/static/<path:filename>"}
 WEB_APP_ENDPOINTS = "web."  # the web app's pages and assets (service/routes/web.py) are HTML, not the API
@@ -266,25 +245,23 @@ def path_params(rule: str) -> list[str]:
 
 
 def build(app, *, strict: bool = False, version: str | None = None) -> dict[str, Any]:
-    """The whole document. `strict`: raise UndocumentedRoute for a route without an entry in ROUTES."""
+    """The whole document. `strict`: raise UndocumentedRoute for a route without `@doc`."""
     from actors import catalog
     from service.config import VERSION
 
     catalog.load()
     components: dict[str, Any] = copy.deepcopy(COMPONENT_SCHEMAS)
-    docs = route_docs()
-    models = _auth_models()
     paths: dict[str, dict[str, Any]] = {}
     undocumented = []
     for method, rule, view in app_routes(app):
         if rule == TOOLS_RULE:
             continue
-        op = described(view) or docs.get((method, rule))
+        op = described(view)
         if op is None:
             undocumented.append(f"{method} {rule}")
             op = Op("Other", f"{method} {rule}", "Not yet described.")
         permissions = getattr(view, "required_permissions", None)
-        operation = _route_operation(method, rule, op, permissions, components, models)
+        operation = _route_operation(method, rule, op, permissions, components)
         paths.setdefault(openapi_path(rule), {})[method.lower()] = operation
     if strict and undocumented:
         raise UndocumentedRoute("routes without an OpenAPI description: " + ", ".join(undocumented))
@@ -413,7 +390,7 @@ def _responses(op_responses: dict[int, Any], errors: tuple[int, ...], guarded: b
 _STATUS_WORDS = {200: "OK", 201: "Created", 202: "Accepted: runs in the background", 206: "Partial content"}
 
 
-def _route_operation(method: str, rule: str, op: Op, permissions, components, models) -> dict[str, Any]:
+def _route_operation(method: str, rule: str, op: Op, permissions, components) -> dict[str, Any]:
     guarded = permissions is not None
     access = ("Public." if not guarded else
               f"Requires: {', '.join(permissions)}." if permissions else "Requires authentication.")
@@ -435,14 +412,14 @@ def _route_operation(method: str, rule: str, op: Op, permissions, components, mo
     if not operation["parameters"]:
         del operation["parameters"]
     if op.body is not None:
-        operation["requestBody"] = _request_body(op.body, op.body_required, components, models)
+        operation["requestBody"] = _request_body(op.body, op.body_required, components)
         if "400" not in operation["responses"]:
             operation["responses"]["400"] = {"$ref": "#/components/responses/E400"}
             operation["responses"] = dict(sorted(operation["responses"].items()))
     return operation
 
 
-def _request_body(body: Any, required: bool, components, models) -> dict[str, Any]:
+def _request_body(body: Any, required: bool, components) -> dict[str, Any]:
     if isinstance(body, tuple) and body[0] == "multipart":
         schema = body[1]
         encoding = {name: {"contentType": "application/json"}
@@ -453,8 +430,7 @@ def _request_body(body: Any, required: bool, components, models) -> dict[str, An
         return {"required": True, "content": {"multipart/form-data": content}}
     if isinstance(body, dict) and "x-model" in body:
         extra = {k: v for k, v in body.items() if k != "x-model"}
-        model = body["x-model"]
-        target = model_schema(models[model] if isinstance(model, str) else model, components)
+        target = model_schema(body["x-model"], components)
         schema = {**target} if not extra else {"allOf": [target], **extra}
         return body_json(schema, required)
     if isinstance(body, type):
