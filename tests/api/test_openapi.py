@@ -13,7 +13,7 @@ from quart import Blueprint
 
 from actors import catalog
 from protocols.tools import REGISTRY
-from service import openapi
+from service import openapi, openapi_content, openapi_tools
 from service.app import create_app
 from service.config import Config
 
@@ -73,7 +73,7 @@ def test_every_tool_is_its_own_operation(doc):
         path = f"/api/v1/tools/{spec.section.value}/{spec.id}"
         op = doc["paths"][path]["post"]
         assert op["x-tool-id"] == spec.id
-        assert op["tags"] == [openapi.SECTION_TAGS[spec.section][0]]
+        assert op["tags"] == [openapi_content.SECTION_TAGS[spec.section][0]]
         content = op["requestBody"]["content"]
         if spec.body == "json":
             assert set(content) == {"application/json"}, spec.id
@@ -89,7 +89,7 @@ def test_every_tool_is_its_own_operation(doc):
         if spec.mode.value == "long":
             assert "200" not in op["responses"] and "202" in op["responses"], spec.id
         batch = doc["paths"].get(path + "/batch", {}).get("post")
-        assert (batch is not None) == openapi.supports_batch(spec), spec.id
+        assert (batch is not None) == openapi_tools.supports_batch(spec), spec.id
     # sub-routes are there too
     assert "/api/v1/tools/image/gif-tools/info" in doc["paths"]
     assert "/api/v1/tools/pdf/pdf-to-image/preview" in doc["paths"]
@@ -98,10 +98,10 @@ def test_every_tool_is_its_own_operation(doc):
 def test_settings_schemas_come_from_the_models(doc):
     schemas = doc["components"]["schemas"]
     for spec in REGISTRY.values():
-        component = schemas[openapi.settings_component(spec)]
+        component = schemas[openapi_tools.settings_component(spec)]
         model_fields = spec.settings.model_fields
         aliases = {f.alias or name for name, f in model_fields.items()}
-        aliases |= set(openapi.setting_aliases(spec.settings))  # the peer's names, documented as aliases
+        aliases |= set(openapi_tools.setting_aliases(spec.settings))  # the peer's names, documented as aliases
         assert set(component.get("properties", {})) == aliases, spec.id
         for name, prop in component.get("properties", {}).items():
             assert prop.get("description"), f"{spec.id}.{name} has no description"
