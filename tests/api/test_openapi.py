@@ -9,12 +9,14 @@ import httpx
 import pytest
 import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from pydantic import BaseModel, Field
 from quart import Blueprint
 
 from actors import catalog
 from protocols.tools import REGISTRY
-from service import openapi, openapi_content, openapi_tools
+from service import apidoc, openapi, openapi_content, openapi_tools
 from service.app import create_app
+from service.auth import require
 from service.config import Config
 
 
@@ -63,6 +65,44 @@ def test_a_route_without_a_description_fails_the_strict_build(tmp_path):
         openapi.build(app, strict=True)
     # the server itself still serves a document (the route is listed as not yet described)
     assert "/api/v1/not-described" in openapi.build(app)["paths"]
+
+
+def test_a_route_declares_its_description_where_it_is_defined(tmp_path):
+    """`@doc` is read from the view whichever side of `require` it sits on; its body model, extra constraints,
+    path parameters and answers reach the document, and `require` still decides the permissions shown."""
+    app = create_app(Config.from_env(data_dir=str(tmp_path)))
+    extra = Blueprint("described_for_test", __name__)
+
+    class Rename(BaseModel):
+        name: str = Field(..., min_length=1, max_length=40)
+
+    @extra.put("/api/v1/widgets/<widget_id>")
+    @apidoc.doc("Widgets", "Rename a widget", "Names are unique.", body=apidoc.model_body(Rename, minProperties=1),
+                responses={200: apidoc.obj({"id": apidoc.STR}, ("id",))}, errors=(404,),
+                params={"widget_id": apidoc.ID_PARAM})
+    @require("teams:manage")
+    async def rename_widget(widget_id):
+        return "x"
+
+    @extra.delete("/api/v1/widgets/<widget_id>")
+    @require("teams:manage")
+    @apidoc.doc("Widgets", "Delete a widget", responses={200: apidoc.ref("Ok")})
+    async def delete_widget(widget_id):
+        return "x"
+
+    app.register_blueprint(extra)
+    built = openapi.build(app, strict=True)
+    put = built["paths"]["/api/v1/widgets/{widget_id}"]["put"]
+    delete = built["paths"]["/api/v1/widgets/{widget_id}"]["delete"]
+    assert (put["summary"], delete["summary"]) == ("Rename a widget", "Delete a widget")
+    assert put["description"] == "Names are unique.\n\nRequires: teams:manage."
+    assert put["x-required-permissions"] == delete["x-required-permissions"] == ["teams:manage"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    assert body["minProperties"] == 1 and body["allOf"] == [{"$ref": "#/components/schemas/Rename"}]
+    assert built["components"]["schemas"]["Rename"]["properties"]["name"]["maxLength"] == 40
+    assert put["parameters"] == [{"name": "widget_id", "in": "path", "required": True, "schema": apidoc.ID_PARAM}]
+    assert {"200", "400", "401", "403", "404", "429"} <= set(put["responses"])
+    assert delete["responses"]["200"]["content"]["application/json"]["schema"] == apidoc.ref("Ok")
 
 
 def test_every_tool_is_its_own_operation(doc):
