@@ -75,12 +75,12 @@ def fetch_document(server: str, timeout: float = 30) -> dict[str, Any] | None:
 def local_document() -> dict[str, Any]:
     """The tools part of the document from this installation's registry (when no server answers)."""
     from actors import catalog
-    from service import openapi
+    from service import openapi_tools
 
     components: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for spec in catalog.load().values():
-        for path, operation in openapi.tool_operations(spec, components, ("tools:use",)):
+        for path, operation in openapi_tools.tool_operations(spec, components, ("tools:use",)):
             paths[path] = {"post": operation}
     return {"paths": paths, "components": {"schemas": components}}
 

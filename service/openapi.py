@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document, generated from the code so that it cannot drift from it.
 
-- Every route comes from the app's own url_map; each (method, rule) has an entry in ROUTES below that says
-  what it does, what it takes and what it answers. `build(app, strict=True)` raises for a registered route
+- Every route comes from the app's own url_map; each view declares what it does, takes and answers with
+  `@doc` (service/apidoc.py) where it is defined. `build(app, strict=True)` raises for a registered route
   without one (the test suite builds it strictly; the server never fails a request over a missing entry).
 - Every tool in the registry is its own operation at /api/v1/tools/<section>/<toolId> (plus /batch where
   batching applies, plus sub-routes such as gif-tools/info). Its settings schema is the tool's pydantic model
@@ -13,190 +13,26 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from protocols.errors import DEFAULT_STATUS, ErrorCode
-from protocols.tools import REGISTRY, Mode, Section, ToolSpec
-from service.pipelines import INPUTLESS_MODES, step_refusal
-from service.toolrun import sections_of, supports_batch, waits_for_result
+from protocols.tools import REGISTRY, Section
+from service.apidoc import SCHEMA_REF, Op, described, json_content, ref
+from service.openapi_content import (
+    AREA_TAGS,
+    COMPONENT_SCHEMAS,
+    ERROR_EXAMPLES,
+    ERROR_STATUS_TEXT,
+    EXAMPLE_INPUT,
+    INFO_DESCRIPTION,
+    PATH_EXAMPLES,
+    RESPONSE_EXAMPLES,
+    SECTION_TAGS,
+    SECURITY_SCHEMES,
+    tool_result_example,
+)
+from service.openapi_tools import hoist, tool_operations
 
 OPENAPI_VERSION = "3.1.0"
-SCHEMA_REF = "#/components/schemas/"
-
-SECTION_TAGS = {
-    Section.IMAGE: ("Image tools", "Images: essentials, optimisation, adjustments, AI, watermarks, utilities, "
-                                   "layout, format conversion."),
-    Section.VIDEO: ("Video tools", "Video conversion, editing and subtitles (ffmpeg)."),
-    Section.AUDIO: ("Audio tools", "Audio conversion, editing, loudness and transcription."),
-    Section.PDF: ("PDF tools", "PDF and office documents, e-books, OCR."),
-    Section.FILES: ("File tools", "CSV, Excel, JSON, XML, YAML and ZIP."),
-}
-AREA_TAGS = {
-    "Tools": "The tool catalogue.",
-    "Jobs": "Job state, live progress (SSE), cancel, result downloads.",
-    "Pipelines": "Chains of tool steps over one file or a batch, and saved pipelines.",
-    "Files": "The persistent file library, workspace uploads and previews.",
-    "Auth": "Login, logout, session, password change.",
-    "Users": "User administration (users:manage).",
-    "API keys": "Personal API keys (`si_` + 96 hex), shown once at creation.",
-    "Roles": "Built-in and custom roles made of the 17 permissions.",
-    "Teams": "Teams (teams:manage).",
-    "Settings": "Runtime key-value settings.",
-    "Audit": "The audit log.",
-    "System": "Health, public configuration, analytics consent, diagnostics.",
-    "Features": "AI feature bundles (model packages).",
-    "Meme templates": "Templates and fonts for the meme generator.",
-    "Docs": "This document, the interactive docs and the LLM-friendly descriptions.",
-}
-
-PERMISSIONS_DOC = ("tools:use, files:own, files:all, apikeys:own, apikeys:all, pipelines:own, pipelines:all, "
-                   "settings:read, settings:write, users:manage, teams:manage, features:manage, system:health, "
-                   "audit:read, compliance:manage, webhooks:manage, security:manage")
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": SCHEMA_REF + name}
-
-
-def obj(props: dict[str, Any], required: tuple[str, ...] | list[str] = (), **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": props}
-    if required:
-        schema["required"] = list(required)
-    schema.update(extra)
-    return schema
-
-
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    out = dict(schema)
-    kind = out.get("type")
-    if isinstance(kind, str):
-        out["type"] = [kind, "null"]
-        return out
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-STR = {"type": "string"}
-INT = {"type": "integer"}
-NUM = {"type": "number"}
-BOOL = {"type": "boolean"}
-TIME = {"type": "string", "format": "date-time"}
-BINARY = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
-WARNINGS = {"type": "array", "items": {"type": "string"},
-            "description": "Settings that were ignored because the tool does not know them, each with the closest "
-                           "valid name when there is one (e.g. \"Unknown setting 'fitt' for resize was ignored; did "
-                           "you mean 'fit'?\"). Absent when there is nothing to say."}
-ANY_OBJECT = {"type": "object"}
-
-ERROR_CODES = [c.value for c in ErrorCode]
-
-# Shapes of bodies shared by several routes (spec/COMPATIBILITY.md).
-COMPONENT_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": obj({
-        "error": {"type": "string", "description": "A message a person can act on"},
-        "code": {"type": "string", "enum": ERROR_CODES, "description": "Machine-readable code"},
-        "details": {"type": "array", "items": ref("ValidationDetail"),
-                    "description": "Validation problems, one per field"},
-    }, ("error", "code"), description="Every error: `{error, code}` (+ `details` for validation errors)."),
-    "ValidationDetail": obj({"path": STR, "message": STR}, ("path", "message")),
-    "BatchError": obj({
-        "error": STR, "code": {"type": "string", "enum": ERROR_CODES}, "jobId": STR,
-        "errors": {"type": "array", "items": ref("FileError")},
-    }, ("error", "code"), description="A batch in which no file succeeded."),
-    "FileError": obj({"filename": STR, "error": STR}, ("filename", "error")),
-    "Ok": obj({"ok": {"type": "boolean", "const": True}}, ("ok",)),
-    "Download": obj({"filename": STR, "downloadUrl": STR, "size": INT}, ("filename", "downloadUrl")),
-    "ToolResult": obj({
-        "jobId": {"type": "string", "format": "uuid"},
-        "downloadUrl": {"type": "string", "description": "GET it to fetch the (first) result; a ZIP when a "
-                                                         "tool makes several files"},
-        "originalSize": {"type": "integer", "description": "Bytes uploaded"},
-        "processedSize": {"type": "integer", "description": "Bytes of the result at downloadUrl"},
-        "downloads": {"type": "array", "items": ref("Download"), "description": "When there are several outputs"},
-        "savedFileId": {"type": "string", "description": "The library file created when `fileId` was sent"},
-        "warnings": WARNINGS,
-    }, ("jobId", "downloadUrl", "originalSize", "processedSize"),
-        description="A finished tool run. Tool extras (e.g. `targetMet`, `entries`, `text`, image info) are "
-                    "added as further fields."),
-    "AsyncJob": obj({
-        "jobId": {"type": "string", "format": "uuid"},
-        "async": {"type": "boolean", "const": True},
-        "warnings": WARNINGS,
-    }, ("jobId", "async"), description="Accepted; follow GET /api/v1/jobs/{jobId}/progress (SSE) to the end."),
-    "JobFrame": obj({
-        "jobId": STR,
-        "status": {"type": "string", "enum": ["queued", "processing", "completed", "failed", "canceled"]},
-        "progress": {"type": "number", "minimum": 0, "maximum": 100},
-        "message": STR,
-        "result": {"type": "object", "description": "On completion: exactly the body a 200 would have had"},
-        "error": STR, "code": STR,
-        "totalFiles": INT, "completedFiles": INT, "failedFiles": INT,
-        "errors": {"type": "array", "items": ref("FileError")},
-    }, ("jobId", "status", "progress"), description="A job's state; also the JSON of each SSE `data:` frame."),
-    "User": obj({
-        "id": STR, "username": STR, "role": STR, "teamId": nullable(STR), "teamName": nullable(STR),
-        "mustChangePassword": BOOL, "disabled": BOOL, "createdAt": nullable(TIME), "updatedAt": nullable(TIME),
-        "permissions": {"type": "array", "items": STR},
-    }, ("id", "username", "role")),
-    "SessionUser": obj({
-        "id": nullable(STR), "username": STR, "role": STR, "mustChangePassword": BOOL,
-        "permissions": {"type": "array", "items": STR}, "teamName": nullable(STR),
-    }, ("id", "username", "role", "mustChangePassword", "permissions")),
-    "ApiKey": obj({
-        "id": STR, "name": STR, "permissions": nullable({"type": "array", "items": STR}),
-        "createdAt": nullable(TIME), "expiresAt": nullable(TIME), "lastUsedAt": nullable(TIME),
-        "expired": BOOL, "userId": STR, "username": STR,
-    }, ("id", "name")),
-    "ApiKeyCreated": obj({
-        "id": STR, "key": {"type": "string", "pattern": "^si_[0-9a-f]{96}$", "description": "Shown only once"},
-        "name": STR, "permissions": nullable({"type": "array", "items": STR}),
-        "expiresAt": nullable(TIME), "createdAt": TIME,
-    }, ("id", "key", "name", "permissions", "expiresAt", "createdAt")),
-    "Role": obj({
-        "id": STR, "name": STR, "description": STR, "permissions": {"type": "array", "items": STR},
-        "builtin": BOOL, "isBuiltin": BOOL, "userCount": INT, "createdAt": nullable(TIME),
-        "updatedAt": nullable(TIME),
-    }, ("id", "name", "permissions")),
-    "Team": obj({"id": STR, "name": STR, "memberCount": INT, "isDefault": BOOL, "createdAt": nullable(TIME)},
-                ("id", "name")),
-    "PipelineStep": obj({
-        "toolId": {"type": "string", "description": "A tool id from GET /api/v1/pipeline/tools"},
-        "settings": {"type": "object", "description": "That tool's settings"},
-    }, ("toolId",)),
-    "PipelineSpec": obj({
-        "steps": {"type": "array", "items": ref("PipelineStep"), "minItems": 1},
-        "pipelineId": {"type": "string", "description": "Run a saved pipeline instead of `steps`"},
-    }, description="`{steps:[{toolId, settings}]}` or `{pipelineId}`."),
-    "Pipeline": obj({
-        "id": STR, "name": STR, "description": STR, "steps": {"type": "array", "items": ref("PipelineStep")},
-        "createdAt": nullable(TIME), "ownerId": nullable(STR),
-    }, ("id", "name", "steps")),
-    "LibraryFile": obj({
-        "id": STR, "originalName": STR, "mimeType": nullable(STR), "size": INT, "width": nullable(INT),
-        "height": nullable(INT), "version": INT, "parentId": nullable(STR),
-        "toolChain": {"type": "array", "items": STR}, "createdAt": nullable(TIME),
-    }, ("id", "originalName", "size", "version")),
-    "AuditEntry": obj({
-        "id": {"type": ["string", "integer"]}, "action": STR, "actorId": nullable(STR), "actorName": nullable(STR),
-        "target": nullable(STR), "ip": nullable(STR), "details": {}, "createdAt": nullable(TIME),
-    }, ("id", "action")),
-    "FeatureBundle": obj({
-        "id": STR, "name": STR, "description": STR,
-        "status": {"type": "string", "enum": ["installed", "not_installed", "installing"]},
-        "installed": BOOL, "size": nullable(INT), "sizeHuman": STR, "enabledTools": {"type": "array", "items": STR},
-        "licence": nullable(STR), "offlineSource": {}, "sources": {"type": "array", "items": STR},
-        "installedAt": {},
-    }, ("id", "name", "status", "installed")),
-    "ToolInfo": obj({
-        "id": STR, "section": {"type": "string", "enum": [s.value for s in Section]},
-        "mode": {"type": "string", "enum": [m.value for m in Mode]}, "summary": STR,
-        "inputs": obj({"min": INT, "max": INT}), "body": STR, "disabled": BOOL,
-    }, ("id", "section", "mode")),
-}
-
-
-def json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
 
 
 def body_json(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -215,387 +51,7 @@ def model_schema(model: type, components: dict[str, Any]) -> dict[str, Any]:
     return ref(name)
 
 
-def hoist(schema: dict[str, Any], name: str, components: dict[str, Any]) -> None:
-    defs = schema.pop("$defs", {})
-    components[name] = clean_schema(schema)
-    for def_name, sub in defs.items():
-        components[f"{name}_{def_name}"] = clean_schema(sub)
-
-
-def clean_schema(schema: Any) -> Any:
-    """Drop pydantic's auto-generated titles (noise in the docs); keep everything that constrains."""
-    if isinstance(schema, list):
-        return [clean_schema(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if key in ("properties", "$defs", "patternProperties"):
-            out[key] = {k: clean_schema(v) for k, v in value.items()}
-        elif key in ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else"):
-            out[key] = clean_schema(value)
-        elif key in ("anyOf", "oneOf", "allOf", "prefixItems"):
-            out[key] = [clean_schema(v) for v in value]
-        else:
-            out[key] = value
-    return out
-
-
 # ---- non-tool routes ------------------------------------------------------------------------------
-
-@dataclass
-class Op:
-    """What one (method, rule) does. `body`: a pydantic model, a JSON schema, or ("multipart", schema)."""
-
-    tag: str
-    summary: str
-    description: str = ""
-    body: Any = None
-    body_required: bool = True
-    responses: dict[int, Any] = field(default_factory=dict)  # status -> schema | (description, content)
-    errors: tuple[int, ...] = ()
-    query: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # path parameter schemas / descriptions
-
-
-def q(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-def binary(media: str, description: str, headers: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    content = {media: {"schema": {"type": "string", "format": "binary"}}}
-    return (description, {"content": content, **({"headers": headers} if headers else {})})
-
-
-UUID_PARAM = {"type": "string", "format": "uuid"}
-ID_PARAM = {"type": "string", "minLength": 1, "maxLength": 64}
-TEXT_HEADER = {"schema": {"type": "string"}}
-MULTI_FILES = obj({
-    "files": {"type": "array", "items": BINARY, "minItems": 1, "description": "The files (parts named `files`)"},
-}, ("files",))
-
-
-def _auth_models() -> dict[str, Any]:
-    from service.routes import analytics, apikeys, auth, pipeline, roles, teams, users
-
-    return {
-        "login": auth.LoginBody, "change_password": auth.ChangePasswordBody, "register": users.RegisterBody,
-        "update_user": users.UpdateUserBody, "reset_password": users.ResetPasswordBody,
-        "create_key": apikeys.CreateKeyBody, "role": roles.RoleBody, "role_update": roles.RoleUpdateBody,
-        "team": teams.TeamBody, "consent": analytics.ConsentBody, "save_pipeline": pipeline.SaveBody,
-    }
-
-
-def route_docs() -> dict[tuple[str, str], Op]:
-    m = _auth_models()
-    user_body = obj({"user": ref("User")}, ("user",), allOf=[ref("User")])
-    role_body = obj({"role": ref("Role")}, ("role",), allOf=[ref("Role")])
-    team_body = obj({"team": ref("Team")}, ("team",), allOf=[ref("Team")])
-    consent = obj({"enabled": nullable(BOOL), "remindLater": BOOL, "updatedAt": nullable(TIME)})
-    pipeline_multipart = obj({
-        "file": {**BINARY, "description": "The input file"},
-        "pipeline": {**ref("PipelineSpec"), "description": "JSON: {steps:[{toolId, settings}]} or {pipelineId}"},
-        "fileId": {"type": "string", "description": "Save the result as a new version of this library file"},
-    }, ("file", "pipeline"))
-    pipeline_batch = obj({
-        "files": {"type": "array", "items": BINARY, "minItems": 1},
-        "pipeline": ref("PipelineSpec"),
-    }, ("files", "pipeline"))
-    zip_headers = {"X-Job-Id": {**TEXT_HEADER, "description": "The batch job (ZIP stays at /api/v1/download/...)"},
-                   "X-File-Results": {**TEXT_HEADER, "description": "URL-encoded JSON: input index -> output name"},
-                   "X-File-Errors": {**TEXT_HEADER, "description": "URL-encoded JSON list of {filename, error}"}}
-    setting_value = {"description": "The setting's value (type depends on the key)"}
-    return {
-        # -- auth
-        ("POST", "/api/auth/login"): Op(
-            "Auth", "Log in; returns a session token",
-            "Send `Authorization: Bearer <token>` afterwards. Failures are throttled per username and per IP "
-            "(`loginAttemptLimit`, 429 LOGIN_THROTTLED with Retry-After).",
-            body=m["login"], responses={200: obj({"token": STR, "user": ref("SessionUser"), "expiresAt": nullable(TIME)},
-                                                 ("token", "user", "expiresAt"))},
-            errors=(400, 401, 403)),
-        ("POST", "/api/auth/logout"): Op("Auth", "Destroy the current session", responses={200: ref("Ok")}),
-        ("GET", "/api/auth/session"): Op(
-            "Auth", "Validate the current session",
-            responses={200: obj({"user": ref("SessionUser"), "authEnabled": BOOL, "expiresAt": nullable(TIME)},
-                                ("user", "authEnabled"))}),
-        ("POST", "/api/auth/change-password"): Op(
-            "Auth", "Change your own password",
-            "Ends your other sessions and deletes all your API keys.",
-            body=m["change_password"], responses={200: ref("Ok")}, errors=(400,)),
-        # -- users
-        ("GET", "/api/auth/users"): Op("Users", "List all users",
-                                       responses={200: obj({"users": {"type": "array", "items": ref("User")}},
-                                                           ("users",))}),
-        ("POST", "/api/auth/register"): Op(
-            "Users", "Create a user", "Nobody can grant permissions they do not hold (ESCALATION_DENIED).",
-            body=m["register"], responses={201: user_body}, errors=(400, 409)),
-        ("PUT", "/api/auth/users/<user_id>"): Op(
-            "Users", "Change a user's role, team or disabled flag",
-            "The last admin cannot be demoted or disabled (LAST_ADMIN).",
-            body={**model_placeholder("update_user"), "minProperties": 1},
-            responses={200: user_body}, errors=(400, 404, 409), params={"user_id": ID_PARAM}),
-        ("POST", "/api/auth/users/<user_id>/reset-password"): Op(
-            "Users", "Reset a user's password",
-            "Ends all their sessions, deletes their API keys and sets must-change-password.",
-            body=model_placeholder("reset_password"), responses={200: ref("Ok")}, errors=(400, 404),
-            params={"user_id": ID_PARAM}),
-        ("DELETE", "/api/auth/users/<user_id>"): Op(
-            "Users", "Delete a user", "Nobody deletes themselves (SELF_DELETE); the last admin stays (LAST_ADMIN).",
-            responses={200: ref("Ok")}, errors=(404, 409), params={"user_id": ID_PARAM}),
-        # -- api keys
-        ("POST", "/api/v1/api-keys"): Op(
-            "API keys", "Create an API key (the key is shown once)",
-            "Use it as `Authorization: Bearer si_...` (or `X-API-Key: si_...`). A key never holds more than its "
-            "owner; `permissions` narrows it.",
-            body=m["create_key"], responses={201: ref("ApiKeyCreated")}, errors=(400, 409)),
-        ("GET", "/api/v1/api-keys"): Op(
-            "API keys", "List API keys (never the key itself)",
-            "Your keys; everyone's with apikeys:all unless `mine=true`.",
-            query=[q("mine", {"type": "string", "enum": ["true", "false", "1", "0"]}, "Only your own keys")],
-            responses={200: obj({"apiKeys": {"type": "array", "items": ref("ApiKey")}}, ("apiKeys",))}),
-        ("DELETE", "/api/v1/api-keys/<key_id>"): Op("API keys", "Delete an API key", responses={200: ref("Ok")},
-                                                     errors=(404,), params={"key_id": ID_PARAM}),
-        # -- roles
-        ("GET", "/api/v1/roles"): Op(
-            "Roles", "List roles with their user counts",
-            responses={200: obj({"roles": {"type": "array", "items": ref("Role")},
-                                 "permissions": {"type": "array", "items": STR}}, ("roles",))}),
-        ("POST", "/api/v1/roles"): Op("Roles", "Create a custom role", f"Permissions: {PERMISSIONS_DOC}.",
-                                      body=m["role"], responses={201: role_body}, errors=(400, 409)),
-        ("PUT", "/api/v1/roles/<role_id>"): Op(
-            "Roles", "Update a custom role", "Built-in roles cannot be changed.",
-            body={**model_placeholder("role_update"), "minProperties": 1}, responses={200: role_body},
-            errors=(400, 404, 409), params={"role_id": ID_PARAM}),
-        ("DELETE", "/api/v1/roles/<role_id>"): Op(
-            "Roles", "Delete a custom role", "Its users move to the `user` role.",
-            responses={200: obj({"ok": BOOL, "usersMoved": INT}, ("ok",))}, errors=(404,),
-            params={"role_id": ID_PARAM}),
-        # -- teams
-        ("GET", "/api/v1/teams"): Op("Teams", "List teams",
-                                     responses={200: obj({"teams": {"type": "array", "items": ref("Team")}}, ("teams",))}),
-        ("POST", "/api/v1/teams"): Op("Teams", "Create a team", body=m["team"], responses={201: team_body},
-                                      errors=(400, 409)),
-        ("PUT", "/api/v1/teams/<team_id>"): Op("Teams", "Rename a team", body=model_placeholder("team"),
-                                               responses={200: team_body}, errors=(400, 404, 409),
-                                               params={"team_id": ID_PARAM}),
-        ("DELETE", "/api/v1/teams/<team_id>"): Op(
-            "Teams", "Delete a team", "The default team and teams with members cannot be deleted (CONFLICT).",
-            responses={200: ref("Ok")}, errors=(404, 409), params={"team_id": ID_PARAM}),
-        # -- settings
-        ("GET", "/api/v1/settings"): Op("Settings", "All runtime settings",
-                                        responses={200: obj({"settings": ANY_OBJECT}, ("settings",))}),
-        ("PUT", "/api/v1/settings"): Op(
-            "Settings", "Update settings",
-            "A JSON object of keys and values (or `{settings: {...}}`). Known keys: disabledTools (array of tool "
-            "ids), enableExperimentalTools (bool), loginAttemptLimit (1-1000), auditToolOperations (bool).",
-            body=obj({"disabledTools": {"type": "array", "items": STR},
-                      "enableExperimentalTools": BOOL,
-                      "loginAttemptLimit": {"type": "integer", "minimum": 1, "maximum": 1000},
-                      "auditToolOperations": BOOL}, minProperties=1),
-            responses={200: obj({"ok": BOOL, "settings": ANY_OBJECT}, ("ok", "settings"))}, errors=(400,)),
-        ("GET", "/api/v1/settings/<key>"): Op(
-            "Settings", "One setting", responses={200: obj({"key": STR, "value": setting_value}, ("key",))},
-            errors=(404,), params={"key": {"type": "string", "description": "e.g. loginAttemptLimit"}}),
-        # -- audit
-        ("GET", "/api/v1/audit-log"): Op(
-            "Audit", "The audit log, newest first",
-            query=[q("page", {"type": "integer", "minimum": 1, "maximum": 2**31, "default": 1}, "Page number"),
-                   q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Entries per page"),
-                   q("action", STR, "Filter by action(s), comma-separated (e.g. ROLE_CREATED)"),
-                   q("from", STR, "Entries at or after this ISO 8601 date"),
-                   q("to", STR, "Entries at or before this ISO 8601 date")],
-            responses={200: obj({"entries": {"type": "array", "items": ref("AuditEntry")}, "total": INT, "page": INT,
-                                 "limit": INT}, ("entries", "total", "page", "limit"))}, errors=(400,)),
-        # -- system
-        ("GET", "/api/v1/health"): Op(
-            "System", "Basic health check",
-            responses={200: obj({"status": {"type": "string", "enum": ["healthy"]}, "version": STR},
-                                ("status", "version")),
-                       503: ("The database is unreachable",
-                             {"content": json_content(obj({"status": {"type": "string", "enum": ["unhealthy"]},
-                                                           "version": STR}, ("status",)))})}),
-        ("GET", "/api/v1/config/auth"): Op("System", "Is authentication enabled?",
-                                           responses={200: obj({"authEnabled": BOOL}, ("authEnabled",))}),
-        ("GET", "/api/v1/config/analytics"): Op(
-            "System", "Analytics configuration",
-            "Empty values when ANALYTICS_ENABLED=false.",
-            responses={200: obj({"enabled": BOOL, "posthogKey": nullable(STR), "posthogHost": nullable(STR),
-                                 "sentryDsn": nullable(STR), "sampleRate": NUM}, ("enabled",))}),
-        ("GET", "/api/v1/user/analytics"): Op("System", "Your analytics consent",
-                                              responses={200: obj({"analytics": consent}, ("analytics",))}),
-        ("PUT", "/api/v1/user/analytics"): Op(
-            "System", "Set your analytics consent", "Send `enabled` (true/false) or `remindLater: true`.",
-            body={**model_placeholder("consent"), "minProperties": 1},
-            responses={200: obj({"ok": BOOL, "analytics": consent}, ("ok", "analytics"))}, errors=(400,)),
-        ("GET", "/api/v1/admin/health"): Op(
-            "System", "Detailed diagnostics",
-            "Uptime, storage, database, queue state per actor, GPU (nvidia-smi) and the ONNX provider.",
-            responses={200: obj({"status": STR, "version": STR, "uptimeS": NUM, "storage": ANY_OBJECT,
-                                 "database": ANY_OBJECT, "queue": ANY_OBJECT, "gpu": ANY_OBJECT},
-                                ("status", "version")),
-                       503: ("The database is unreachable", {"content": json_content(ANY_OBJECT)})}),
-        # -- features
-        ("GET", "/api/v1/features"): Op(
-            "Features", "AI feature bundles and their install state",
-            responses={200: obj({"bundles": {"type": "array", "items": ref("FeatureBundle")}}, ("bundles",))}),
-        ("POST", "/api/v1/admin/features/<bundle_id>/install"): Op(
-            "Features", "Install a feature bundle (async)",
-            "Answers 202 with a job id; follow /api/v1/jobs/{jobId}/progress. `source` installs from a folder "
-            "on the server instead of the bundled packages.",
-            body=obj({"source": {"type": "string", "description": "Absolute path of a folder on the server"}}),
-            body_required=False,
-            responses={202: obj({"jobId": STR, "async": BOOL, "bundleId": STR, "progressUrl": STR},
-                                ("jobId", "async"))},
-            errors=(400, 404, 409), params={"bundle_id": ID_PARAM}),
-        ("POST", "/api/v1/admin/features/<bundle_id>/uninstall"): Op(
-            "Features", "Uninstall a feature bundle",
-            responses={200: obj({"ok": BOOL, "removed": BOOL}, ("ok",))}, errors=(404, 409, 422),
-            params={"bundle_id": ID_PARAM}),
-        ("GET", "/api/v1/admin/features/disk-usage"): Op(
-            "Features", "Disk used by installed models",
-            responses={200: obj({"totalBytes": INT, "totalSize": INT, "totalHuman": STR,
-                                 "bundles": {"type": "array", "items": obj({"id": STR, "bytes": INT, "human": STR})}},
-                                ("totalBytes",))}),
-        # -- jobs
-        ("GET", "/api/v1/jobs/<job_id>"): Op("Jobs", "A job's latest state", responses={200: ref("JobFrame")},
-                                             errors=(404,), params={"job_id": UUID_PARAM}),
-        ("POST", "/api/v1/jobs/<job_id>/cancel"): Op(
-            "Jobs", "Cancel a job (owner or admin)", "Its processes are stopped.",
-            responses={200: obj({"canceled": BOOL}, ("canceled",))}, errors=(404,), params={"job_id": UUID_PARAM}),
-        ("GET", "/api/v1/jobs/<job_id>/progress"): Op(
-            "Jobs", "Live progress (Server-Sent Events)",
-            "`text/event-stream`; each frame is `data: <JobFrame JSON>`; `: ping` every 15 s. A late subscriber "
-            "first gets the latest frame; the stream ends after the terminal frame, whose `result` is the 200 body.",
-            responses={200: ("SSE stream of JobFrame objects",
-                             {"content": {"text/event-stream": {"schema": {"type": "string"}}}})},
-            errors=(404,), params={"job_id": UUID_PARAM}),
-        ("GET", "/api/v1/download/<job_id>/<path:filename>"): Op(
-            "Jobs", "Download a result",
-            "A capability URL (no authentication: the random job id is the secret). Supports Range.",
-            responses={200: binary("application/octet-stream", "The file"),
-                       206: binary("application/octet-stream", "Part of the file (Range)")},
-            errors=(400, 404, 410, 416),
-            params={"job_id": UUID_PARAM, "filename": {"type": "string", "minLength": 1}}),
-        # -- files
-        ("POST", "/api/v1/files/upload"): Op(
-            "Files", "Upload files to the library", "All or nothing: a bad file or the quota refuses them all.",
-            body=("multipart", MULTI_FILES),
-            responses={201: obj({"files": {"type": "array", "items": ref("LibraryFile")}}, ("files",))},
-            errors=(400, 413, 507)),
-        ("GET", "/api/v1/files"): Op(
-            "Files", "List library files (newest version of each)",
-            query=[q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size"),
-                   q("offset", {"type": "integer", "minimum": 0, "maximum": 2**31, "default": 0}, "Skip this many"),
-                   q("page", {"type": "integer", "minimum": 1, "maximum": 2**31}, "Page number (instead of offset)"),
-                   q("search", STR, "Filter by name")],
-            responses={200: obj({"files": {"type": "array", "items": ref("LibraryFile")}, "total": INT,
-                                 "limit": INT, "offset": INT}, ("files", "total", "limit", "offset"))},
-            errors=(400,)),
-        ("DELETE", "/api/v1/files"): Op(
-            "Files", "Delete files and their version chains",
-            body=obj({"ids": {"type": "array", "items": STR, "minItems": 1, "maxItems": 1000}}, ("ids",)),
-            responses={200: obj({"ok": BOOL, "deleted": INT}, ("ok",))}, errors=(400, 404)),
-        ("GET", "/api/v1/files/<file_id>"): Op(
-            "Files", "A file and its version chain",
-            responses={200: obj({"file": ref("LibraryFile"), "versions": {"type": "array", "items": ref("LibraryFile")}},
-                                ("file", "versions"))}, errors=(404,), params={"file_id": ID_PARAM}),
-        ("GET", "/api/v1/files/<file_id>/download"): Op(
-            "Files", "Download a library file", responses={200: binary("application/octet-stream", "The file")},
-            errors=(404, 410), params={"file_id": ID_PARAM}),
-        ("GET", "/api/v1/files/<file_id>/thumbnail"): Op(
-            "Files", "A 300 px wide JPEG thumbnail", responses={200: binary("image/jpeg", "JPEG thumbnail")},
-            errors=(404, 415, 422), params={"file_id": ID_PARAM}),
-        ("POST", "/api/v1/files/save-result"): Op(
-            "Files", "Save a tool result to the library",
-            "As a new version of `parentId` (or `fileId`), or as a new file. Either JSON naming a finished job "
-            "(`jobId`), or multipart carrying the result itself as `file` (with `parentId` and `toolId` fields).",
-            body=("either", obj({"jobId": {"type": "string", "format": "uuid"}, "parentId": STR, "fileId": STR,
-                                 "filename": STR, "toolId": STR}, ("jobId",)),
-                  obj({"file": {**BINARY, "description": "The result file to save"},
-                       "parentId": {**STR, "description": "Library file this becomes the next version of"},
-                       "fileId": {**STR, "description": "Alias of parentId"},
-                       "toolId": {**STR, "description": "The tool that made it (joins the file's tool chain)"}},
-                      ("file",))),
-            responses={201: obj({"file": ref("LibraryFile")}, ("file",))}, errors=(400, 404, 410, 507)),
-        ("POST", "/api/v1/upload"): Op(
-            "Files", "Upload files to a temporary workspace",
-            body=("multipart", MULTI_FILES),
-            responses={200: obj({"jobId": STR, "files": {"type": "array", "items": obj(
-                {"name": STR, "size": INT, "format": STR}, ("name", "size", "format"))}}, ("jobId", "files"))},
-            errors=(400, 413)),
-        ("POST", "/api/v1/preview"): Op(
-            "Files", "A browser-friendly WebP preview (inside 1200x1200)",
-            "For HEIC/HEIF, TIFF, RAW and other formats browsers cannot show.",
-            body=("multipart", obj({"file": BINARY}, ("file",))),
-            responses={200: binary("image/webp", "WebP preview")}, errors=(400, 413, 415)),
-        # -- pipelines
-        ("POST", "/api/v1/pipeline/execute"): Op(
-            "Pipelines", "Run one file through a chain of tools",
-            "Each step's output is the next step's input. Every step's settings are validated before anything "
-            "runs. 200 adds `stepsCompleted` and `steps`; 202 when a step is long or the run outlasts SYNC_WAIT_MS. "
-            "404: an unknown (or another user's) `pipelineId` or `fileId`.",
-            body=("multipart", pipeline_multipart),
-            responses={200: ref("ToolResult"), 202: ref("AsyncJob")},
-            errors=(400, 404, 409, 413, 415, 422, 501, 503, 504)),
-        ("POST", "/api/v1/pipeline/batch"): Op(
-            "Pipelines", "Run several files through a chain of tools (ZIP)",
-            "404: an unknown (or another user's) `pipelineId`.",
-            body=("multipart", pipeline_batch),
-            responses={200: binary("application/zip", "The results", zip_headers)},
-            errors=(400, 404, 413, 415, 422, 501, 503)),
-        ("POST", "/api/v1/pipeline/save"): Op("Pipelines", "Save a named pipeline", body=m["save_pipeline"],
-                                              responses={201: ref("Pipeline")}, errors=(400,)),
-        ("GET", "/api/v1/pipeline/list"): Op(
-            "Pipelines", "Saved pipelines (admins see all)",
-            responses={200: obj({"pipelines": {"type": "array", "items": ref("Pipeline")}}, ("pipelines",))}),
-        ("DELETE", "/api/v1/pipeline/<pipeline_id>"): Op("Pipelines", "Delete a saved pipeline",
-                                                         responses={200: ref("Ok")}, errors=(404,),
-                                                         params={"pipeline_id": ID_PARAM}),
-        ("GET", "/api/v1/pipeline/tools"): Op(
-            "Pipelines", "Tool ids usable as pipeline steps",
-            responses={200: obj({"toolIds": {"type": "array", "items": STR}}, ("toolIds",))}),
-        # -- memes
-        ("GET", "/api/v1/meme-templates"): Op(
-            "Meme templates", "Templates with their text boxes, and the fonts",
-            responses={200: obj({"templates": {"type": "array", "items": ANY_OBJECT},
-                                 "fonts": {"type": "array", "items": ANY_OBJECT}}, ("templates",))}),
-        ("GET", "/api/v1/meme-templates/full/<path:filename>"): Op(
-            "Meme templates", "A template image", responses={200: binary("image/jpeg", "JPEG")}, errors=(404,)),
-        ("GET", "/api/v1/meme-templates/thumbs/<path:filename>"): Op(
-            "Meme templates", "A template thumbnail", responses={200: binary("image/jpeg", "JPEG")}, errors=(404,)),
-        ("GET", "/api/v1/meme-templates/fonts/<path:filename>"): Op(
-            "Meme templates", "A font used for meme text", responses={200: binary("font/ttf", "The font")},
-            errors=(404,)),
-        # -- tools
-        ("GET", "/api/v1/tools"): Op(
-            "Tools", "The tool catalogue",
-            responses={200: obj({"tools": {"type": "array", "items": ref("ToolInfo")}}, ("tools",))}),
-        # -- docs (service/routes/docs.py)
-        ("GET", "/api/v1/openapi.yaml"): Op("Docs", "This OpenAPI 3.1 document (YAML)",
-                                            responses={200: ("OpenAPI document", {"content": {
-                                                "application/yaml": {"schema": ANY_OBJECT}}})}),
-        ("GET", "/api/v1/openapi.json"): Op("Docs", "This OpenAPI 3.1 document (JSON)",
-                                            responses={200: ANY_OBJECT}),
-        ("GET", "/api/docs"): Op("Docs", "Interactive API documentation (Swagger UI)",
-                                 responses={200: ("HTML page", {"content": {"text/html": {"schema": STR}}})}),
-        ("GET", "/api/docs/<path:asset>"): Op(
-            "Docs", "Static assets of the interactive documentation",
-            responses={200: ("The asset", {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}})},
-            errors=(404,)),
-        ("GET", "/llms.txt"): Op("Docs", "A concise description of the API for language models",
-                                 responses={200: ("Plain text", {"content": {"text/plain": {"schema": STR}}})}),
-        ("GET", "/llms-full.txt"): Op("Docs", "The complete description of the API for language models",
-                                      responses={200: ("Plain text", {"content": {"text/plain": {"schema": STR}}})}),
-    }
-
-
-def model_placeholder(key: str) -> dict[str, Any]:
-    """A body given by one of the route modules' pydantic models, resolved when the document is built."""
-    return {"x-model": key}
-
 
 # Routes never described: the framework's static route (there is no static folder).
 IGNORED_RULES = {"/static/<path:filename>"}
@@ -630,25 +86,23 @@ def path_params(rule: str) -> list[str]:
 
 
 def build(app, *, strict: bool = False, version: str | None = None) -> dict[str, Any]:
-    """The whole document. `strict`: raise UndocumentedRoute for a route without an entry in ROUTES."""
+    """The whole document. `strict`: raise UndocumentedRoute for a route without `@doc`."""
     from actors import catalog
     from service.config import VERSION
 
     catalog.load()
     components: dict[str, Any] = copy.deepcopy(COMPONENT_SCHEMAS)
-    docs = route_docs()
-    models = _auth_models()
     paths: dict[str, dict[str, Any]] = {}
     undocumented = []
     for method, rule, view in app_routes(app):
         if rule == TOOLS_RULE:
             continue
-        op = docs.get((method, rule))
+        op = described(view)
         if op is None:
             undocumented.append(f"{method} {rule}")
             op = Op("Other", f"{method} {rule}", "Not yet described.")
         permissions = getattr(view, "required_permissions", None)
-        operation = _route_operation(method, rule, op, permissions, components, models)
+        operation = _route_operation(method, rule, op, permissions, components)
         paths.setdefault(openapi_path(rule), {})[method.lower()] = operation
     if strict and undocumented:
         raise UndocumentedRoute("routes without an OpenAPI description: " + ", ".join(undocumented))
@@ -684,77 +138,6 @@ def build(app, *, strict: bool = False, version: str | None = None) -> dict[str,
     }
 
 
-INFO_DESCRIPTION = """\
-Every tool is `POST /api/v1/tools/<section>/<toolId>` with a `multipart/form-data` body: the input as a
-`file` part (several as repeated `files` parts; a named second input such as `watermark` where a tool takes
-one) and a `settings` part holding the tool's settings as JSON (camelCase names). A few tools take a JSON
-body instead. The section-less form `/api/v1/tools/<toolId>` is accepted as an alias.
-
-Fast tools and AI image tools answer 200 `{jobId, downloadUrl, originalSize, processedSize}` when they finish
-within SYNC_WAIT_MS; long tools (and the others when they outlast SYNC_WAIT_MS) answer 202 `{jobId, async: true}`:
-follow `GET /api/v1/jobs/{jobId}/progress` (SSE) to the terminal frame, whose `result` is the 200 body. Fetch
-results from `downloadUrl`. A setting the tool does not know is ignored and named in a `warnings` list of the
-answer, with the closest valid name.
-`POST .../<toolId>/batch` with several `files` parts answers a ZIP; a named second input (e.g. `watermark`)
-sent once applies to every file. A wrong method on an API URL answers 405 `METHOD_NOT_ALLOWED` with an
-`Allow` header.
-
-Authentication: `Authorization: Bearer <session token>` from `POST /api/auth/login`, or an API key
-(`si_` + 96 hex) as `Authorization: Bearer si_...` or `X-API-Key: si_...`. Errors are
-`{"error": "...", "code": "MACHINE_CODE"}`.
-
-Also: [llms.txt](/llms.txt), [llms-full.txt](/llms-full.txt), [openapi.yaml](/api/v1/openapi.yaml)."""
-
-SECURITY_SCHEMES = {
-    "sessionToken": {"type": "http", "scheme": "bearer", "bearerFormat": "session token",
-                     "description": "The `token` from POST /api/auth/login."},
-    "apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "si_ API key",
-               "description": "An API key (`si_` + 96 lowercase hex) from POST /api/v1/api-keys, as a bearer token."},
-    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                     "description": "The same API key in the X-API-Key header."},
-}
-
-ERROR_STATUS_TEXT = {
-    400: "Invalid request (VALIDATION_ERROR)",
-    401: "Not authenticated (AUTH_REQUIRED)",
-    403: "Not allowed (FORBIDDEN, MUST_CHANGE_PASSWORD, USER_DISABLED, ESCALATION_DENIED, TOOL_DISABLED)",
-    404: "Not found (NOT_FOUND)",
-    405: "Wrong method for this URL (METHOD_NOT_ALLOWED); the Allow header names the right one",
-    409: "Conflict (CONFLICT, LAST_ADMIN, SELF_DELETE, CANCELED)",
-    410: "The input or result has expired (INPUT_MISSING)",
-    413: "Too large (PAYLOAD_TOO_LARGE, see MAX_UPLOAD_SIZE_MB)",
-    415: "Unsupported or undecodable input (UNSUPPORTED_MEDIA_TYPE)",
-    416: "Range not satisfiable",
-    422: "Processing failed (PROCESSING_FAILED)",
-    429: "Too many requests (RATE_LIMITED, LOGIN_THROTTLED); see Retry-After",
-    501: "The AI model this tool needs is not installed (FEATURE_NOT_INSTALLED)",
-    503: "Busy or low on disk (BUSY); see Retry-After",
-    504: "The job ran past its deadline (TIMEOUT)",
-    507: "Storage quota exceeded (INSUFFICIENT_STORAGE)",
-}
-assert all(DEFAULT_STATUS[c] in ERROR_STATUS_TEXT or DEFAULT_STATUS[c] == 500 for c in ErrorCode)
-
-
-ERROR_EXAMPLES = {
-    400: ("Invalid settings for resize: width: Input should be greater than or equal to 1", "VALIDATION_ERROR"),
-    401: ("Authentication required: send 'Authorization: Bearer <token>'.", "AUTH_REQUIRED"),
-    403: ("Missing permission: users:manage.", "FORBIDDEN"),
-    404: ("Not found.", "NOT_FOUND"),
-    405: ("GET is not allowed here; use POST.", "METHOD_NOT_ALLOWED"),
-    409: ("A team named 'design' already exists.", "CONFLICT"),
-    410: ("This result has expired and was removed.", "INPUT_MISSING"),
-    413: ("The upload is larger than this server's limit of 100 MB.", "PAYLOAD_TOO_LARGE"),
-    415: ("resize expects an image; 'notes.txt' looks like a text file.", "UNSUPPORTED_MEDIA_TYPE"),
-    416: ("Range not satisfiable.", "VALIDATION_ERROR"),
-    422: ("The file could not be processed.", "PROCESSING_FAILED"),
-    429: ("Too many requests; try again later.", "RATE_LIMITED"),
-    501: ("This tool needs an AI model bundle that is not installed.", "FEATURE_NOT_INSTALLED"),
-    503: ("The server is low on disk space; try again later.", "BUSY"),
-    504: ("The job ran past its deadline.", "TIMEOUT"),
-    507: ("Your storage quota is full.", "INSUFFICIENT_STORAGE"),
-}
-
-
 def _error_response(status: int) -> dict[str, Any]:
     message, code = ERROR_EXAMPLES[status]
     content = {"application/json": {"schema": ref("Error"), "example": {"error": message, "code": code}}}
@@ -785,7 +168,7 @@ def _responses(op_responses: dict[int, Any], errors: tuple[int, ...], guarded: b
 _STATUS_WORDS = {200: "OK", 201: "Created", 202: "Accepted: runs in the background", 206: "Partial content"}
 
 
-def _route_operation(method: str, rule: str, op: Op, permissions, components, models) -> dict[str, Any]:
+def _route_operation(method: str, rule: str, op: Op, permissions, components) -> dict[str, Any]:
     guarded = permissions is not None
     access = ("Public." if not guarded else
               f"Requires: {', '.join(permissions)}." if permissions else "Requires authentication.")
@@ -807,17 +190,17 @@ def _route_operation(method: str, rule: str, op: Op, permissions, components, mo
     if not operation["parameters"]:
         del operation["parameters"]
     if op.body is not None:
-        operation["requestBody"] = _request_body(op.body, op.body_required, components, models)
+        operation["requestBody"] = _request_body(op.body, op.body_required, components)
         if "400" not in operation["responses"]:
             operation["responses"]["400"] = {"$ref": "#/components/responses/E400"}
             operation["responses"] = dict(sorted(operation["responses"].items()))
     return operation
 
 
-def _request_body(body: Any, required: bool, components, models) -> dict[str, Any]:
+def _request_body(body: Any, required: bool, components) -> dict[str, Any]:
     if isinstance(body, tuple) and body[0] == "either":  # ("either", JSON schema, multipart schema)
-        as_json = _request_body(body[1], required, components, models)
-        as_multipart = _request_body(("multipart", body[2]), required, components, models)
+        as_json = _request_body(body[1], required, components)
+        as_multipart = _request_body(("multipart", body[2]), required, components)
         return {"required": True, "content": {**as_json["content"], **as_multipart["content"]}}
     if isinstance(body, tuple) and body[0] == "multipart":
         schema = body[1]
@@ -829,7 +212,7 @@ def _request_body(body: Any, required: bool, components, models) -> dict[str, An
         return {"required": True, "content": {"multipart/form-data": content}}
     if isinstance(body, dict) and "x-model" in body:
         extra = {k: v for k, v in body.items() if k != "x-model"}
-        target = model_schema(models[body["x-model"]], components)
+        target = model_schema(body["x-model"], components)
         schema = {**target} if not extra else {"allOf": [target], **extra}
         return body_json(schema, required)
     if isinstance(body, type):
@@ -843,233 +226,7 @@ def _operation_id(method: str, rule: str) -> str:
     return f"{method.lower()}_{words}"
 
 
-# ---- tools ----------------------------------------------------------------------------------------
-
-def settings_component(spec: ToolSpec) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[-/_]", spec.id)) + "Settings"
-
-
-def tool_path(spec: ToolSpec, batch: bool = False, section: str | None = None) -> str:
-    return f"/api/v1/tools/{section or spec.section.value}/{spec.id}" + ("/batch" if batch else "")
-
-
-def setting_aliases(model: type) -> dict[str, str]:
-    """{alias: documented name} for every setting that also accepts another name (pydantic AliasChoices:
-    the documented name first, then the peer's)."""
-    from pydantic import AliasChoices
-
-    out: dict[str, str] = {}
-    for field_name, info in model.model_fields.items():
-        choices = info.validation_alias
-        if not isinstance(choices, AliasChoices):
-            continue
-        names = [c for c in choices.choices if isinstance(c, str)]
-        primary = names[0] if names else field_name
-        for alias in names[1:]:
-            if alias not in (field_name, primary):
-                out[alias] = primary
-    return out
-
-
-def document_aliases(model: type, schema: dict[str, Any]) -> None:
-    """Each alias as a property of its own, marked deprecated, pointing at the documented setting."""
-    props = schema.get("properties", {})
-    for alias, primary in setting_aliases(model).items():
-        if primary not in props or alias in props:
-            continue
-        props[alias] = {**copy.deepcopy(props[primary]), "deprecated": True, "x-alias-of": primary,
-                        "description": f"Alias of `{primary}` (the name the peer's current API uses); "
-                                       f"`{primary}` wins when both are sent."}
-        props[alias].pop("default", None)
-
-
-def settings_schema(spec: ToolSpec, components: dict[str, Any]) -> dict[str, Any]:
-    name = settings_component(spec)
-    if name not in components:
-        raw = spec.settings.model_json_schema(by_alias=True, ref_template=SCHEMA_REF + name + "_{model}")
-        hoist(raw, name, components)
-        document_aliases(spec.settings, components[name])
-        components[name].setdefault("description", f"Settings of {spec.id} (camelCase names; all optional "
-                                                    "unless marked required).")
-    return ref(name)
-
-
-ROLE_TEXT = {
-    "watermark": "the watermark image", "overlay": "the image layered on top", "mask": "the mask (white = erase)",
-    "subtitle": "the subtitle file (SRT/VTT/ASS)", "audio": "the new audio track", "logo": "a logo for the centre",
-    "background": "a background image", "backgroundImage": "a background image (for backgroundType=image)",
-}
-
-
-def tool_multipart_schema(spec: ToolSpec, settings_ref: dict[str, Any]) -> dict[str, Any]:
-    low, high = spec.inputs
-    props: dict[str, Any] = {}
-    required: list[str] = []
-    role_count = len(spec.roles)
-    primary_max = high - role_count if spec.roles else high
-    if primary_max >= 1:
-        if primary_max > 1 or (not spec.roles and high > 1):
-            props["files"] = {"type": "array", "items": BINARY, "minItems": max(1, low - role_count),
-                              "maxItems": primary_max,
-                              "description": "The input files, as repeated `files` parts (or `file` parts)"}
-            if low:
-                required.append("files")
-        else:
-            props["file"] = {**BINARY, "description": "The input file"}
-            if low:
-                required.append("file")
-    for role in spec.roles:
-        props[role] = {**BINARY, "description": f"Second input: {ROLE_TEXT.get(role, role)} (or a second `file` part)"}
-        if low >= 2:
-            required.append(role)
-    props["settings"] = {**settings_ref, "description": "The settings, as a JSON string"}
-    return obj(props, required)
-
-
-def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> list[tuple[str, dict[str, Any]]]:
-    settings_ref = settings_schema(spec, components)
-    section_tag = SECTION_TAGS[spec.section][0]
-    summary = spec.summary or spec.id
-    if not waits_for_result(spec):
-        timing = "long: answers 202 at once"
-    elif spec.mode is Mode.LONG:
-        timing = ("AI: answers 200 when done within SYNC_WAIT_MS, else 202; the job may run up to "
-                  "JOB_TIMEOUT_LONG_S")
-    else:
-        timing = "fast"
-    facts = [f"Tool id `{spec.id}` ({timing})."]
-    low, high = spec.inputs
-    if high == 0:
-        facts.append("Takes no input file.")
-    elif high > 1:
-        facts.append(f"Takes {low} files." if low == high else f"Takes {low} to {high} files.")
-    if spec.roles:
-        facts.append("Named second input: " + ", ".join(f"`{r}`" for r in spec.roles) + ".")
-    if spec.accepts:
-        facts.append("Accepts: " + ", ".join(sorted(spec.accepts)) + ".")
-    if spec.body == "json":
-        facts.append("JSON body: the settings object itself.")
-    elif spec.body == "either":
-        facts.append("Either a JSON body (settings only) or multipart (with the optional file).")
-    if spec.response == "file":
-        facts.append("Answers with the output file itself; extras travel as X-* headers.")
-    if step_refusal(spec) is None:
-        facts.append("Usable as a pipeline step" + (" (not in template mode)." if spec.id in INPUTLESS_MODES else "."))
-    if spec.body != "json" and spec.inputs[1] >= 1:
-        facts.append("An optional `fileId` part (a library file id) saves the result as that file's new version "
-                     "(`savedFileId` in the answer).")
-    facts.append(f"Requires: {', '.join(permissions)}.")
-    content: dict[str, Any] = {}
-    if spec.body in ("multipart", "either"):
-        content["multipart/form-data"] = {"schema": tool_multipart_schema(spec, settings_ref),
-                                          "encoding": {"settings": {"contentType": "application/json"}}}
-    if spec.body in ("json", "either"):
-        content["application/json"] = {"schema": settings_ref}
-    responses: dict[str, Any] = {}
-    if spec.response == "file":
-        responses["200"] = {"description": "The output file",
-                            "headers": {"X-Job-Id": {"schema": {"type": "string"}}},
-                            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}
-    elif waits_for_result(spec):
-        responses["200"] = {"description": "Done", "content": json_content(ref("ToolResult"))}
-    responses["202"] = {"description": "Accepted: follow /api/v1/jobs/{jobId}/progress",
-                        "content": json_content(ref("AsyncJob"))}
-    errors = [400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 504, 507]
-    if spec.family.value in ("vision", "speech"):
-        errors.append(501)
-    for status in sorted(errors):
-        responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
-    op_id = "tool_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{spec.section.value}_{spec.id}")
-    operation = {
-        "tags": [section_tag],
-        "summary": summary,
-        "description": " ".join(facts),
-        "operationId": op_id,
-        "x-tool-id": spec.id,
-        "x-mode": spec.mode.value,
-        "x-required-permissions": list(permissions),
-        "requestBody": {"required": spec.body != "either", "content": content},
-        "responses": dict(sorted(responses.items())),
-    }
-    out = [(tool_path(spec), operation)]
-    for section in sorted(sections_of(spec) - {spec.section.value}):  # listed in a second section too
-        also = copy.deepcopy(operation)
-        also["operationId"] = "tool_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{section}_{spec.id}")
-        also["description"] += f" Also answers under /api/v1/tools/{spec.section.value}/{spec.id}."
-        out.append((tool_path(spec, section=section), also))
-    if supports_batch(spec):
-        shared = {role: {**BINARY, "description": f"Shared second input: {ROLE_TEXT.get(role, role)}, sent once "
-                                                  "and used for every file"} for role in spec.roles}
-        batch_schema = obj({
-            "files": {"type": "array", "items": BINARY, "minItems": 1, "description": "One job per file"},
-            **shared,
-            "settings": {**settings_ref, "description": "The settings for every file, as a JSON string"},
-        }, ("files", *(spec.roles if spec.inputs[0] >= 2 else ())))
-        batch = {
-            "tags": [section_tag],
-            "summary": f"{summary} (batch: several files, one ZIP)",
-            "description": (f"Runs `{spec.id}` on every `files` part"
-                            + (" (with the shared " + ", ".join(f"`{r}`" for r in spec.roles) + " part)"
-                               if spec.roles else "")
-                            + ". One bad file is reported, the rest still "
-                            "run; all failed -> 422 with `errors`. The ZIP stays downloadable at "
-                            "/api/v1/download/{X-Job-Id}/<name>. Requires: " + ", ".join(permissions) + "."),
-            "operationId": op_id + "_batch",
-            "x-tool-id": spec.id,
-            "x-batch": True,
-            "x-required-permissions": list(permissions),
-            "requestBody": {"required": True, "content": {"multipart/form-data": {
-                "schema": batch_schema, "encoding": {"settings": {"contentType": "application/json"}}}}},
-            "responses": {
-                "200": {"description": "The results as a ZIP",
-                        "headers": {"X-Job-Id": {"schema": {"type": "string"}},
-                                    "X-File-Results": {"schema": {"type": "string"},
-                                                       "description": "URL-encoded JSON: input index -> output name"},
-                                    "X-Warnings": {"schema": {"type": "string"},
-                                                   "description": "URL-encoded JSON list of warnings (unknown "
-                                                                  "settings), when there are any"}},
-                        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
-                **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in (400, 401, 403, 413, 415, 429, 503)},
-                "422": {"description": "Every file failed", "content": json_content(ref("BatchError"))},
-            },
-        }
-        batch["responses"] = dict(sorted(batch["responses"].items()))
-        out.append((tool_path(spec, batch=True), batch))
-    return out
-
-
 # ---- response examples (what the interactive docs show as "Example Value") ---------------------------------
-
-EXAMPLE_JOB_ID = "5f0c6e2a-8d1b-4c3e-9a77-2b6f1d4e8c90"
-_EXAMPLE_INPUT = {Section.IMAGE: "photo.jpg", Section.VIDEO: "clip.mp4", Section.AUDIO: "track.mp3",
-                  Section.PDF: "document.pdf", Section.FILES: "data.csv"}
-
-
-def tool_result_example(name: str = "photo.jpg", **extra: Any) -> dict[str, Any]:
-    return {"jobId": EXAMPLE_JOB_ID, "downloadUrl": f"/api/v1/download/{EXAMPLE_JOB_ID}/{name}",
-            "originalSize": 245760, "processedSize": 81920, **extra}
-
-
-RESPONSE_EXAMPLES: dict[str, Any] = {
-    "ToolResult": tool_result_example(),
-    "AsyncJob": {"jobId": EXAMPLE_JOB_ID, "async": True},
-    "JobFrame": {"jobId": EXAMPLE_JOB_ID, "status": "completed", "progress": 100, "message": "Done",
-                 "result": tool_result_example()},
-    "Pipeline": {"id": "0b7e4d8c-31f2-4a5b-8c6d-9e0f1a2b3c4d", "name": "Web thumbnails",
-                 "description": "200 px wide WebP", "createdAt": "2026-01-15T09:30:00Z",
-                 "ownerId": "6a1d2c3b-4e5f-4a6b-8c7d-8e9f0a1b2c3d",
-                 "steps": [{"toolId": "resize", "settings": {"width": 200}},
-                           {"toolId": "convert", "settings": {"format": "webp"}}]},
-    "ApiKeyCreated": {"id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a", "key": "si_" + "0123456789abcdef" * 6,
-                      "name": "build server", "permissions": ["tools:use"], "expiresAt": None,
-                      "createdAt": "2026-01-15T09:30:00Z"},
-}
-PATH_EXAMPLES: dict[tuple[str, str, str], Any] = {
-    ("/api/v1/pipeline/execute", "post", "200"): tool_result_example(
-        "photo.webp", stepsCompleted=2, steps=[
-            {"step": 1, "toolId": "resize", "status": "completed", "files": 1, "processedSize": 40960},
-            {"step": 2, "toolId": "convert", "status": "completed", "files": 1, "processedSize": 20480}]),
-}
 
 
 def add_response_examples(paths: dict[str, dict[str, Any]]) -> None:
@@ -1085,7 +242,7 @@ def add_response_examples(paths: dict[str, dict[str, Any]]) -> None:
                 name = media.get("schema", {}).get("$ref", "").removeprefix(SCHEMA_REF)
                 if example is None and name == "ToolResult" and "x-tool-id" in operation:
                     section = Section(path.split("/")[4])
-                    example = tool_result_example(_EXAMPLE_INPUT.get(section, "output.bin"))
+                    example = tool_result_example(EXAMPLE_INPUT.get(section, "output.bin"))
                 if example is None:
                     example = RESPONSE_EXAMPLES.get(name)
                 if example is not None:

@@ -11,6 +11,7 @@ import trio
 from quart import Blueprint, current_app
 
 from actors import sandbox
+from service.apidoc import ANY_OBJECT, NUM, STR, doc, json_content, obj
 from service.auth import require
 from service.config import VERSION
 from service.responses import json_response
@@ -71,6 +72,13 @@ def _storage(data_dir) -> dict:
 
 
 @bp.get("/api/v1/admin/health")
+@doc(
+    "System", "Detailed diagnostics",
+    "Uptime, storage, database, queue state per actor, GPU (nvidia-smi) and the ONNX provider.",
+    responses={200: obj({"status": STR, "version": STR, "uptimeS": NUM, "storage": ANY_OBJECT,
+                         "database": ANY_OBJECT, "queue": ANY_OBJECT, "gpu": ANY_OBJECT},
+                        ("status", "version")),
+               503: ("The database is unreachable", {"content": json_content(ANY_OBJECT)})})
 @require("system:health")
 async def admin_health():
     services = current_app.lutra

@@ -10,11 +10,13 @@ from sqlalchemy import select, update
 
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
+from service.apidoc import BOOL, NUM, STR, TIME, doc, model_body, nullable, obj
 from service.auth import current_principal, iso_time, require
 from service.responses import json_body, json_response
 from service.routes.auth import parse
 
 bp = Blueprint("analytics", __name__)
+CONSENT = obj({"enabled": nullable(BOOL), "remindLater": BOOL, "updatedAt": nullable(TIME)})  # as answered
 
 
 class ConsentBody(BaseModel):
@@ -30,6 +32,11 @@ class ConsentBody(BaseModel):
 
 
 @bp.get("/api/v1/config/analytics")
+@doc(
+    "System", "Analytics configuration",
+    "Empty values when ANALYTICS_ENABLED=false.",
+    responses={200: obj({"enabled": BOOL, "posthogKey": nullable(STR), "posthogHost": nullable(STR),
+                         "sentryDsn": nullable(STR), "sampleRate": NUM}, ("enabled",))})
 async def analytics_config():
     config = current_app.lutra.config
     if not config.analytics_enabled:
@@ -45,6 +52,8 @@ def _consent_json(value) -> dict:
 
 
 @bp.get("/api/v1/user/analytics")
+@doc("System", "Your analytics consent",
+     responses={200: obj({"analytics": CONSENT}, ("analytics",))})
 @require()
 async def get_consent():
     principal = await current_principal()
@@ -56,6 +65,10 @@ async def get_consent():
 
 
 @bp.put("/api/v1/user/analytics")
+@doc(
+    "System", "Set your analytics consent", "Send `enabled` (true/false) or `remindLater: true`.",
+    body=model_body(ConsentBody, minProperties=1),
+    responses={200: obj({"ok": BOOL, "analytics": CONSENT}, ("ok", "analytics"))}, errors=(400,))
 @require()
 async def put_consent():
     principal = await current_principal()

@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit
+from service.apidoc import ID_PARAM, doc, obj, q, ref
 from service.auth import (
     ApiKeyVerifier,
     current_principal,
@@ -75,6 +76,11 @@ def key_json(row, owner: str | None = None) -> dict:
 
 
 @bp.post("/api/v1/api-keys")
+@doc(
+    "API keys", "Create an API key (the key is shown once)",
+    "Use it as `Authorization: Bearer si_...` (or `X-API-Key: si_...`). A key never holds more than its "
+    "owner; `permissions` narrows it.",
+    body=CreateKeyBody, responses={201: ref("ApiKeyCreated")}, errors=(400, 409))
 @require("apikeys:own")
 async def create_key():
     principal = await current_principal()
@@ -128,6 +134,11 @@ async def create_key():
 
 
 @bp.get("/api/v1/api-keys")
+@doc(
+    "API keys", "List API keys (never the key itself)",
+    "Your keys; everyone's with apikeys:all unless `mine=true`.",
+    query=[q("mine", {"type": "string", "enum": ["true", "false", "1", "0"]}, "Only your own keys")],
+    responses={200: obj({"apiKeys": {"type": "array", "items": ref("ApiKey")}}, ("apiKeys",))})
 @require("apikeys:own")
 async def list_keys():
     principal = await current_principal()
@@ -147,6 +158,8 @@ async def list_keys():
 
 
 @bp.delete("/api/v1/api-keys/<key_id>")
+@doc("API keys", "Delete an API key", responses={200: ref("Ok")},
+      errors=(404,), params={"key_id": ID_PARAM})
 @require("apikeys:own")
 async def delete_key(key_id: str):
     principal = await current_principal()

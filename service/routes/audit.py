@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit
+from service.apidoc import INT, STR, doc, obj, q, ref
 from service.auth import iso_time, parse_iso_time, require
 from service.responses import json_response
 
@@ -55,6 +56,15 @@ def entry_json(row) -> dict:
 
 
 @bp.get("/api/v1/audit-log")
+@doc(
+    "Audit", "The audit log, newest first",
+    query=[q("page", {"type": "integer", "minimum": 1, "maximum": 2**31, "default": 1}, "Page number"),
+           q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Entries per page"),
+           q("action", STR, "Filter by action(s), comma-separated (e.g. ROLE_CREATED)"),
+           q("from", STR, "Entries at or after this ISO 8601 date"),
+           q("to", STR, "Entries at or before this ISO 8601 date")],
+    responses={200: obj({"entries": {"type": "array", "items": ref("AuditEntry")}, "total": INT, "page": INT,
+                         "limit": INT}, ("entries", "total", "page", "limit"))}, errors=(400,))
 @require("audit:read")
 async def audit_log():
     page = _int_arg("page", 1, 1, MAX_PAGE)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit, ratelimit
+from service.apidoc import BOOL, STR, TIME, doc, nullable, obj, ref
 from service.auth import (
     SESSION_COOKIE,
     bearer_token,
@@ -62,6 +63,13 @@ def client_ip() -> str:
 
 
 @bp.post("/api/auth/login")
+@doc(
+    "Auth", "Log in; returns a session token",
+    "Send `Authorization: Bearer <token>` afterwards. Failures are throttled per username and per IP "
+    "(`loginAttemptLimit`, 429 LOGIN_THROTTLED with Retry-After).",
+    body=LoginBody, responses={200: obj({"token": STR, "user": ref("SessionUser"), "expiresAt": nullable(TIME)},
+                                         ("token", "user", "expiresAt"))},
+    errors=(400, 401, 403))
 async def login():
     body = parse(LoginBody, await json_body())
     services = current_app.lutra
@@ -93,6 +101,7 @@ def set_session_cookie(response, token: str, max_age: int) -> None:
 
 
 @bp.post("/api/auth/logout")
+@doc("Auth", "Destroy the current session", responses={200: ref("Ok")})
 @require()
 async def logout():
     token = bearer_token() or cookie_token()
@@ -106,6 +115,10 @@ async def logout():
 
 
 @bp.get("/api/auth/session")
+@doc(
+    "Auth", "Validate the current session",
+    responses={200: obj({"user": ref("SessionUser"), "authEnabled": BOOL, "expiresAt": nullable(TIME)},
+                        ("user", "authEnabled"))})
 @require()
 async def session():
     principal = await current_principal()
@@ -114,6 +127,10 @@ async def session():
 
 
 @bp.post("/api/auth/change-password")
+@doc(
+    "Auth", "Change your own password",
+    "Ends your other sessions and deletes all your API keys.",
+    body=ChangePasswordBody, responses={200: ref("Ok")}, errors=(400,))
 @require()
 async def change_password():
     principal = await current_principal()

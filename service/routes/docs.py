@@ -15,6 +15,7 @@ from quart import Blueprint, Response, current_app
 
 from protocols.errors import ApiError, ErrorCode
 from service import openapi
+from service.apidoc import ANY_OBJECT, STR, doc
 
 bp = Blueprint("docs", __name__)
 
@@ -52,21 +53,30 @@ def _text(body: bytes, content_type: str) -> Response:
 
 
 @bp.get("/api/v1/openapi.yaml")
+@doc("Docs", "This OpenAPI 3.1 document (YAML)",
+     responses={200: ("OpenAPI document", {"content": {
+         "application/yaml": {"schema": ANY_OBJECT}}})})
 async def openapi_yaml():
     return _text(await _rendered("yaml"), "application/yaml; charset=utf-8")
 
 
 @bp.get("/api/v1/openapi.json")
+@doc("Docs", "This OpenAPI 3.1 document (JSON)",
+     responses={200: ANY_OBJECT})
 async def openapi_json():
     return _text(await _rendered("json"), "application/json")
 
 
 @bp.get("/llms.txt")
+@doc("Docs", "A concise description of the API for language models",
+     responses={200: ("Plain text", {"content": {"text/plain": {"schema": STR}}})})
 async def llms():
     return _text(await _rendered("llms"), "text/plain; charset=utf-8")
 
 
 @bp.get("/llms-full.txt")
+@doc("Docs", "The complete description of the API for language models",
+     responses={200: ("Plain text", {"content": {"text/plain": {"schema": STR}}})})
 async def llms_full():
     return _text(await _rendered("full"), "text/plain; charset=utf-8")
 
@@ -125,6 +135,8 @@ def asset_names() -> frozenset[str]:
 
 
 @bp.get("/api/docs")
+@doc("Docs", "Interactive API documentation (Swagger UI)",
+     responses={200: ("HTML page", {"content": {"text/html": {"schema": STR}}})})
 async def docs_page():
     response = Response(DOCS_PAGE, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-cache"
@@ -132,6 +144,10 @@ async def docs_page():
 
 
 @bp.get("/api/docs/<path:asset>")
+@doc(
+    "Docs", "Static assets of the interactive documentation",
+    responses={200: ("The asset", {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}})},
+    errors=(404,))
 async def docs_asset(asset: str):
     if asset == "lutra-docs.js":
         return _text(DOCS_SCRIPT.encode(), "application/javascript; charset=utf-8")

@@ -11,6 +11,7 @@ from quart import Blueprint, current_app
 from actors import models
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
+from service.apidoc import BOOL, ID_PARAM, INT, STR, doc, obj, ref
 from service.auth import current_principal, require
 from service.responses import json_body, json_response
 
@@ -54,6 +55,9 @@ def _known(bundle_id: str) -> models.Bundle:
 
 
 @bp.get("/api/v1/features")
+@doc(
+    "Features", "AI feature bundles and their install state",
+    responses={200: obj({"bundles": {"type": "array", "items": ref("FeatureBundle")}}, ("bundles",))})
 @require()
 async def list_features():
     from actors import catalog
@@ -65,6 +69,15 @@ async def list_features():
 
 
 @bp.post("/api/v1/admin/features/<bundle_id>/install")
+@doc(
+    "Features", "Install a feature bundle (async)",
+    "Answers 202 with a job id; follow /api/v1/jobs/{jobId}/progress. `source` installs from a folder "
+    "on the server instead of the bundled packages.",
+    body=obj({"source": {"type": "string", "description": "Absolute path of a folder on the server"}}),
+    body_required=False,
+    responses={202: obj({"jobId": STR, "async": BOOL, "bundleId": STR, "progressUrl": STR},
+                        ("jobId", "async"))},
+    errors=(400, 404, 409), params={"bundle_id": ID_PARAM})
 @require("features:manage")
 async def install_feature(bundle_id: str):
     services = current_app.lutra
@@ -118,6 +131,10 @@ async def install_feature(bundle_id: str):
 
 
 @bp.post("/api/v1/admin/features/<bundle_id>/uninstall")
+@doc(
+    "Features", "Uninstall a feature bundle",
+    responses={200: obj({"ok": BOOL, "removed": BOOL}, ("ok",))}, errors=(404, 409, 422),
+    params={"bundle_id": ID_PARAM})
 @require("features:manage")
 async def uninstall_feature(bundle_id: str):
     bundle = _known(bundle_id)
@@ -132,6 +149,11 @@ async def uninstall_feature(bundle_id: str):
 
 
 @bp.get("/api/v1/admin/features/disk-usage")
+@doc(
+    "Features", "Disk used by installed models",
+    responses={200: obj({"totalBytes": INT, "totalSize": INT, "totalHuman": STR,
+                         "bundles": {"type": "array", "items": obj({"id": STR, "bytes": INT, "human": STR})}},
+                        ("totalBytes",))})
 @require("features:manage")
 async def disk_usage():
     usage = await trio.to_thread.run_sync(models.disk_usage, _root())

@@ -8,6 +8,7 @@ import re
 from quart import Blueprint, Response, current_app, request, send_file
 
 from protocols.errors import ApiError, ErrorCode
+from service.apidoc import BINARY, BOOL, ID_PARAM, INT, MULTI_FILES, STR, binary, doc, obj, q, ref
 from service.auth import current_principal, require
 from service.library import NewFile, file_json, get_library, in_worker, is_camera_raw, render_preview
 from service.responses import json_body, json_response
@@ -48,6 +49,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @bp.post("/api/v1/files/upload")
+@doc(
+    "Files", "Upload files to the library", "All or nothing: a bad file or the quota refuses them all.",
+    body=("multipart", MULTI_FILES),
+    responses={201: obj({"files": {"type": "array", "items": ref("LibraryFile")}}, ("files",))},
+    errors=(400, 413, 507))
 @require("files:own")
 async def upload_files():
     """Several files into the library, all or nothing (a bad file or the quota refuses them all)."""
@@ -68,6 +74,15 @@ async def upload_files():
 
 
 @bp.get("/api/v1/files")
+@doc(
+    "Files", "List library files (newest version of each)",
+    query=[q("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size"),
+           q("offset", {"type": "integer", "minimum": 0, "maximum": 2**31, "default": 0}, "Skip this many"),
+           q("page", {"type": "integer", "minimum": 1, "maximum": 2**31}, "Page number (instead of offset)"),
+           q("search", STR, "Filter by name")],
+    responses={200: obj({"files": {"type": "array", "items": ref("LibraryFile")}, "total": INT,
+                         "limit": INT, "offset": INT}, ("files", "total", "limit", "offset"))},
+    errors=(400,))
 @require("files:own")
 async def list_files():
     principal = await current_principal()
@@ -81,6 +96,10 @@ async def list_files():
 
 
 @bp.get("/api/v1/files/<file_id>")
+@doc(
+    "Files", "A file and its version chain",
+    responses={200: obj({"file": ref("LibraryFile"), "versions": {"type": "array", "items": ref("LibraryFile")}},
+                        ("file", "versions"))}, errors=(404,), params={"file_id": ID_PARAM})
 @require("files:own")
 async def get_file(file_id: str):
     principal = await current_principal()
@@ -91,6 +110,9 @@ async def get_file(file_id: str):
 
 
 @bp.get("/api/v1/files/<file_id>/download")
+@doc(
+    "Files", "Download a library file", responses={200: binary("application/octet-stream", "The file")},
+    errors=(404, 410), params={"file_id": ID_PARAM})
 @require("files:own")
 async def download_file(file_id: str):
     principal = await current_principal()
@@ -106,6 +128,9 @@ async def download_file(file_id: str):
 
 
 @bp.get("/api/v1/files/<file_id>/thumbnail")
+@doc(
+    "Files", "A 300 px wide JPEG thumbnail", responses={200: binary("image/jpeg", "JPEG thumbnail")},
+    errors=(404, 415, 422), params={"file_id": ID_PARAM})
 @require("files:own")
 async def thumbnail(file_id: str):
     principal = await current_principal()
@@ -118,6 +143,10 @@ async def thumbnail(file_id: str):
 
 
 @bp.delete("/api/v1/files")
+@doc(
+    "Files", "Delete files and their version chains",
+    body=obj({"ids": {"type": "array", "items": STR, "minItems": 1, "maxItems": 1000}}, ("ids",)),
+    responses={200: obj({"ok": BOOL, "deleted": INT}, ("ok",))}, errors=(400, 404))
 @require("files:own")
 async def delete_files():
     principal = await current_principal()
@@ -133,6 +162,18 @@ async def delete_files():
 
 
 @bp.post("/api/v1/files/save-result")
+@doc(
+    "Files", "Save a tool result to the library",
+    "As a new version of `parentId` (or `fileId`), or as a new file. Either JSON naming a finished job "
+    "(`jobId`), or multipart carrying the result itself as `file` (with `parentId` and `toolId` fields).",
+    body=("either", obj({"jobId": {"type": "string", "format": "uuid"}, "parentId": STR, "fileId": STR,
+                         "filename": STR, "toolId": STR}, ("jobId",)),
+          obj({"file": {**BINARY, "description": "The result file to save"},
+               "parentId": {**STR, "description": "Library file this becomes the next version of"},
+               "fileId": {**STR, "description": "Alias of parentId"},
+               "toolId": {**STR, "description": "The tool that made it (joins the file's tool chain)"}},
+              ("file",))),
+    responses={201: obj({"file": ref("LibraryFile")}, ("file",))}, errors=(400, 404, 410, 507))
 @require("files:own")
 async def save_result():
     """A finished job's result as a new version of `parentId` (or `fileId`), or as a new file.
@@ -184,6 +225,12 @@ async def _save_uploaded_result(services, principal):
 # ---- workspace -----------------------------------------------------------------------------------------
 
 @bp.post("/api/v1/upload")
+@doc(
+    "Files", "Upload files to a temporary workspace",
+    body=("multipart", MULTI_FILES),
+    responses={200: obj({"jobId": STR, "files": {"type": "array", "items": obj(
+        {"name": STR, "size": INT, "format": STR}, ("name", "size", "format"))}}, ("jobId", "files"))},
+    errors=(400, 413))
 @require("tools:use")
 async def workspace_upload():
     """Files into a fresh workspace folder (temporary: swept after FILE_MAX_AGE_HOURS)."""
@@ -198,6 +245,11 @@ async def workspace_upload():
 
 
 @bp.post("/api/v1/preview")
+@doc(
+    "Files", "A browser-friendly WebP preview (inside 1200x1200)",
+    "For HEIC/HEIF, TIFF, RAW and other formats browsers cannot show.",
+    body=("multipart", obj({"file": BINARY}, ("file",))),
+    responses={200: binary("image/webp", "WebP preview")}, errors=(400, 413, 415))
 @require("tools:use")
 async def preview():
     """A browser-friendly WebP inside 1200x1200 of an image any decoder here can read (HEIC, TIFF, RAW...)."""

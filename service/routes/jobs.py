@@ -8,6 +8,7 @@ import re
 from quart import Blueprint, Response, current_app, send_file
 
 from protocols.errors import ApiError, ErrorCode
+from service.apidoc import BOOL, UUID_PARAM, binary, doc, obj, ref
 from service.auth import Principal, current_principal, require
 from service.responses import json_response
 
@@ -29,6 +30,8 @@ async def visible_job(job_id: str):
 
 
 @bp.get("/api/v1/jobs/<job_id>")
+@doc("Jobs", "A job's latest state", responses={200: ref("JobFrame")},
+     errors=(404,), params={"job_id": UUID_PARAM})
 @require()
 async def get_job(job_id: str):
     rec = await visible_job(job_id)
@@ -36,6 +39,9 @@ async def get_job(job_id: str):
 
 
 @bp.post("/api/v1/jobs/<job_id>/cancel")
+@doc(
+    "Jobs", "Cancel a job (owner or admin)", "Its processes are stopped.",
+    responses={200: obj({"canceled": BOOL}, ("canceled",))}, errors=(404,), params={"job_id": UUID_PARAM})
 @require()
 async def cancel_job(job_id: str):
     rec = await visible_job(job_id)
@@ -43,6 +49,13 @@ async def cancel_job(job_id: str):
 
 
 @bp.get("/api/v1/jobs/<job_id>/progress")
+@doc(
+    "Jobs", "Live progress (Server-Sent Events)",
+    "`text/event-stream`; each frame is `data: <JobFrame JSON>`; `: ping` every 15 s. A late subscriber "
+    "first gets the latest frame; the stream ends after the terminal frame, whose `result` is the 200 body.",
+    responses={200: ("SSE stream of JobFrame objects",
+                     {"content": {"text/event-stream": {"schema": {"type": "string"}}}})},
+    errors=(404,), params={"job_id": UUID_PARAM})
 @require()
 async def job_progress(job_id: str):
     rec = await visible_job(job_id)
@@ -65,6 +78,13 @@ _SAFE_FILENAME = re.compile(r"^[^/\\\x00]+$")
 
 
 @bp.get("/api/v1/download/<job_id>/<path:filename>")
+@doc(
+    "Jobs", "Download a result",
+    "A capability URL (no authentication: the random job id is the secret). Supports Range.",
+    responses={200: binary("application/octet-stream", "The file"),
+               206: binary("application/octet-stream", "Part of the file (Range)")},
+    errors=(400, 404, 410, 416),
+    params={"job_id": UUID_PARAM, "filename": {"type": "string", "minLength": 1}})
 async def download(job_id: str, filename: str):
     """A capability URL: the random job id is the secret, so no auth. Range requests are served."""
     if (not _JOB_ID.match(job_id) or not _SAFE_FILENAME.match(filename) or filename in (".", "..")

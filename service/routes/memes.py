@@ -11,6 +11,7 @@ from quart import Blueprint, send_file
 
 from actors.image import _memes
 from protocols.errors import ApiError, ErrorCode
+from service.apidoc import ANY_OBJECT, binary, doc, obj
 from service.auth import require
 from service.responses import json_response
 
@@ -25,6 +26,10 @@ async def _assets():
 
 
 @bp.get(BASE)
+@doc(
+    "Meme templates", "Templates with their text boxes, and the fonts",
+    responses={200: obj({"templates": {"type": "array", "items": ANY_OBJECT},
+                         "fonts": {"type": "array", "items": ANY_OBJECT}}, ("templates",))})
 @require()
 async def list_templates():
     templates = []
@@ -51,6 +56,8 @@ def _template_for(filename: str) -> str:
 
 
 @bp.get(f"{BASE}/full/<path:filename>")
+@doc(
+    "Meme templates", "A template image", responses={200: binary("image/jpeg", "JPEG")}, errors=(404,))
 @require()
 async def full_image(filename: str):
     template_id = _template_for(filename)
@@ -59,6 +66,8 @@ async def full_image(filename: str):
 
 
 @bp.get(f"{BASE}/thumbs/<path:filename>")
+@doc(
+    "Meme templates", "A template thumbnail", responses={200: binary("image/jpeg", "JPEG")}, errors=(404,))
 @require()
 async def thumbnail(filename: str):
     template_id = _template_for(filename)
@@ -67,6 +76,9 @@ async def thumbnail(filename: str):
 
 
 @bp.get(f"{BASE}/fonts/<path:filename>")
+@doc(
+    "Meme templates", "A font used for meme text", responses={200: binary("font/ttf", "The font")},
+    errors=(404,))
 @require()
 async def font(filename: str):
     path = _memes.font_for_filename(filename)

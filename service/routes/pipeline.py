@@ -14,6 +14,7 @@ from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from service import pipelines
+from service.apidoc import BINARY, ID_PARAM, STR, TEXT_HEADER, binary, doc, obj, ref
 from service.auth import Principal, current_principal, require
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
@@ -22,6 +23,20 @@ from service.toolrun import JobUpload, check_input_kind, receive_upload
 from service.uploads import parse_json_field
 
 bp = Blueprint("pipeline", __name__)
+
+# the request and answer shapes the docs name
+MULTIPART = obj({
+    "file": {**BINARY, "description": "The input file"},
+    "pipeline": {**ref("PipelineSpec"), "description": "JSON: {steps:[{toolId, settings}]} or {pipelineId}"},
+    "fileId": {"type": "string", "description": "Save the result as a new version of this library file"},
+}, ("file", "pipeline"))
+BATCH_MULTIPART = obj({
+    "files": {"type": "array", "items": BINARY, "minItems": 1},
+    "pipeline": ref("PipelineSpec"),
+}, ("files", "pipeline"))
+ZIP_HEADERS = {"X-Job-Id": {**TEXT_HEADER, "description": "The batch job (ZIP stays at /api/v1/download/...)"},
+               "X-File-Results": {**TEXT_HEADER, "description": "URL-encoded JSON: input index -> output name"},
+               "X-File-Errors": {**TEXT_HEADER, "description": "URL-encoded JSON list of {filename, error}"}}
 
 
 def sees_all(principal: Principal) -> bool:
@@ -65,6 +80,14 @@ async def _receive(services, principal, received: JobUpload, no_file_message: st
 
 
 @bp.post("/api/v1/pipeline/execute")
+@doc(
+    "Pipelines", "Run one file through a chain of tools",
+    "Each step's output is the next step's input. Every step's settings are validated before anything "
+    "runs. 200 adds `stepsCompleted` and `steps`; 202 when a step is long or the run outlasts SYNC_WAIT_MS. "
+    "404: an unknown (or another user's) `pipelineId` or `fileId`.",
+    body=("multipart", MULTIPART),
+    responses={200: ref("ToolResult"), 202: ref("AsyncJob")},
+    errors=(400, 404, 409, 413, 415, 422, 501, 503, 504))
 @require("tools:use")
 async def execute():
     services = current_app.lutra
@@ -99,6 +122,12 @@ async def execute():
 
 
 @bp.post("/api/v1/pipeline/batch")
+@doc(
+    "Pipelines", "Run several files through a chain of tools (ZIP)",
+    "404: an unknown (or another user's) `pipelineId`.",
+    body=("multipart", BATCH_MULTIPART),
+    responses={200: binary("application/zip", "The results", ZIP_HEADERS)},
+    errors=(400, 404, 413, 415, 422, 501, 503))
 @require("tools:use")
 async def batch():
     services = current_app.lutra
@@ -150,6 +179,8 @@ def pipeline_json(row) -> dict[str, Any]:
 
 
 @bp.post("/api/v1/pipeline/save")
+@doc("Pipelines", "Save a named pipeline", body=SaveBody,
+     responses={201: ref("Pipeline")}, errors=(400,))
 @require("pipelines:own")
 async def save():
     services = current_app.lutra
@@ -180,6 +211,9 @@ async def save():
 
 
 @bp.get("/api/v1/pipeline/list")
+@doc(
+    "Pipelines", "Saved pipelines (admins see all)",
+    responses={200: obj({"pipelines": {"type": "array", "items": ref("Pipeline")}}, ("pipelines",))})
 @require("pipelines:own")
 async def list_pipelines():
     services = current_app.lutra
@@ -198,6 +232,9 @@ async def list_pipelines():
 
 
 @bp.delete("/api/v1/pipeline/<pipeline_id>")
+@doc("Pipelines", "Delete a saved pipeline",
+     responses={200: ref("Ok")}, errors=(404,),
+     params={"pipeline_id": ID_PARAM})
 @require("pipelines:own")
 async def delete_pipeline(pipeline_id: str):
     services = current_app.lutra
@@ -208,6 +245,9 @@ async def delete_pipeline(pipeline_id: str):
 
 
 @bp.get("/api/v1/pipeline/tools")
+@doc(
+    "Pipelines", "Tool ids usable as pipeline steps",
+    responses={200: obj({"toolIds": {"type": "array", "items": STR}}, ("toolIds",))})
 @require("tools:use")
 async def pipeline_tools():
     services = current_app.lutra

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, update
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit
+from service.apidoc import BOOL, ID_PARAM, INT, STR, doc, model_body, obj, ref
 from service.auth import current_principal, iso_time, require
 from service.permissions import PERMISSIONS
 from service.responses import json_body, json_response
@@ -19,6 +20,7 @@ from service.routes._identity import ROLE_NAME, check_can_grant, check_permissio
 from service.routes.auth import parse
 
 bp = Blueprint("roles", __name__)
+ROLE_BODY = obj({"role": ref("Role")}, ("role",), allOf=[ref("Role")])  # the role, also flattened
 
 
 class RoleBody(BaseModel):
@@ -72,6 +74,10 @@ def _load_custom(conn, principal, role_id: str):
 
 
 @bp.get("/api/v1/roles")
+@doc(
+    "Roles", "List roles with their user counts",
+    responses={200: obj({"roles": {"type": "array", "items": ref("Role")},
+                         "permissions": {"type": "array", "items": STR}}, ("roles",))})
 @require("audit:read")
 async def list_roles():
     def read(conn):
@@ -83,6 +89,8 @@ async def list_roles():
 
 
 @bp.post("/api/v1/roles")
+@doc("Roles", "Create a custom role", f"Permissions: {', '.join(PERMISSIONS)}.",
+     body=RoleBody, responses={201: ROLE_BODY}, errors=(400, 409))
 @require("users:manage")
 async def create_role():
     principal = await current_principal()
@@ -106,6 +114,10 @@ async def create_role():
 
 
 @bp.put("/api/v1/roles/<role_id>")
+@doc(
+    "Roles", "Update a custom role", "Built-in roles cannot be changed.",
+    body=model_body(RoleUpdateBody, minProperties=1), responses={200: ROLE_BODY},
+    errors=(400, 404, 409), params={"role_id": ID_PARAM})
 @require("users:manage")
 async def update_role(role_id: str):
     principal = await current_principal()
@@ -146,6 +158,10 @@ async def update_role(role_id: str):
 
 
 @bp.delete("/api/v1/roles/<role_id>")
+@doc(
+    "Roles", "Delete a custom role", "Its users move to the `user` role.",
+    responses={200: obj({"ok": BOOL, "usersMoved": INT}, ("ok",))}, errors=(404,),
+    params={"role_id": ID_PARAM})
 @require("users:manage")
 async def delete_role(role_id: str):
     principal = await current_principal()

@@ -10,6 +10,7 @@ from quart import Blueprint, current_app
 
 from protocols.errors import ApiError, ErrorCode
 from service import audit
+from service.apidoc import ANY_OBJECT, BOOL, STR, doc, obj
 from service.auth import current_principal, require
 from service.responses import json_body, json_response
 from service.runtime_settings import DEFAULTS
@@ -159,12 +160,19 @@ def all_settings(services) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/settings")
+@doc("Settings", "All runtime settings",
+     responses={200: obj({"settings": ANY_OBJECT}, ("settings",))})
 @require("settings:read")
 async def get_settings():
     return json_response({"settings": all_settings(current_app.lutra)})
 
 
 @bp.get("/api/v1/settings/<key>")
+@doc(
+    "Settings", "One setting",
+    responses={200: obj({"key": STR, "value": {"description": "The setting's value (type depends on the key)"}},
+                        ("key",))},
+    errors=(404,), params={"key": {"type": "string", "description": "e.g. loginAttemptLimit"}})
 @require("settings:read")
 async def get_setting(key: str):
     if key not in DEFAULTS:
@@ -173,6 +181,15 @@ async def get_setting(key: str):
 
 
 @bp.put("/api/v1/settings")
+@doc(
+    "Settings", "Update settings",
+    "A JSON object of keys and values (or `{settings: {...}}`). Known keys: disabledTools (array of tool "
+    "ids), enableExperimentalTools (bool), loginAttemptLimit (1-1000), auditToolOperations (bool).",
+    body=obj({"disabledTools": {"type": "array", "items": STR},
+              "enableExperimentalTools": BOOL,
+              "loginAttemptLimit": {"type": "integer", "minimum": 1, "maximum": 1000},
+              "auditToolOperations": BOOL}, minProperties=1),
+    responses={200: obj({"ok": BOOL, "settings": ANY_OBJECT}, ("ok", "settings"))}, errors=(400,))
 @require("settings:write")
 async def put_settings():
     principal = await current_principal()

@@ -12,12 +12,14 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit
+from service.apidoc import ID_PARAM, doc, obj, ref
 from service.auth import DEFAULT_TEAM_ID, iso_time, require
 from service.responses import json_body, json_response
 from service.routes._identity import not_found, valid_id
 from service.routes.auth import parse
 
 bp = Blueprint("teams", __name__)
+TEAM_BODY = obj({"team": ref("Team")}, ("team",), allOf=[ref("Team")])  # the team, also flattened
 
 
 class TeamBody(BaseModel):
@@ -53,6 +55,8 @@ def _unique(conn, name: str, except_id: str | None = None) -> None:
 
 
 @bp.get("/api/v1/teams")
+@doc("Teams", "List teams",
+     responses={200: obj({"teams": {"type": "array", "items": ref("Team")}}, ("teams",))})
 @require("teams:manage")
 async def list_teams():
     def read(conn):
@@ -65,6 +69,8 @@ async def list_teams():
 
 
 @bp.post("/api/v1/teams")
+@doc("Teams", "Create a team", body=TeamBody, responses={201: TEAM_BODY},
+     errors=(400, 409))
 @require("teams:manage")
 async def create_team():
     body = parse(TeamBody, await json_body())
@@ -81,6 +87,9 @@ async def create_team():
 
 
 @bp.put("/api/v1/teams/<team_id>")
+@doc("Teams", "Rename a team", body=TeamBody,
+     responses={200: TEAM_BODY}, errors=(400, 404, 409),
+     params={"team_id": ID_PARAM})
 @require("teams:manage")
 async def rename_team(team_id: str):
     valid_id(team_id, "team")
@@ -103,6 +112,9 @@ async def rename_team(team_id: str):
 
 
 @bp.delete("/api/v1/teams/<team_id>")
+@doc(
+    "Teams", "Delete a team", "The default team and teams with members cannot be deleted (CONFLICT).",
+    responses={200: ref("Ok")}, errors=(404, 409), params={"team_id": ID_PARAM})
 @require("teams:manage")
 async def delete_team(team_id: str):
     valid_id(team_id, "team")

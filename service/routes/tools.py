@@ -11,6 +11,7 @@ from quart import Blueprint, current_app, request, send_file
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from protocols.tools import ToolCall, ToolSpec
+from service.apidoc import doc, obj, ref
 from service.auth import require
 from service.jobs import new_job_id
 from service.library import autosave_request
@@ -221,6 +222,9 @@ async def batch_response(parent, zip_path, rejected: list[dict[str, str]]):
 
 
 @bp.get("/api/v1/tools")
+@doc(
+    "Tools", "The tool catalogue",
+    responses={200: obj({"tools": {"type": "array", "items": ref("ToolInfo")}}, ("tools",))})
 @require("tools:use")
 async def list_tools():
     from protocols.tools import REGISTRY

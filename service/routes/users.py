@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service import audit
+from service.apidoc import ID_PARAM, doc, model_body, obj, ref
 from service.auth import DEFAULT_TEAM_ID, current_principal, hash_password, require
 from service.responses import json_body, json_response
 from service.routes._identity import (
@@ -29,6 +30,7 @@ from service.routes._identity import (
 from service.routes.auth import MAX_PASSWORD, MIN_PASSWORD, parse
 
 bp = Blueprint("users", __name__)
+USER_BODY = obj({"user": ref("User")}, ("user",), allOf=[ref("User")])  # the user, also flattened
 
 
 class RegisterBody(BaseModel):
@@ -95,6 +97,9 @@ def _load_target(conn, principal, user_id: str):
 
 
 @bp.get("/api/auth/users")
+@doc("Users", "List all users",
+     responses={200: obj({"users": {"type": "array", "items": ref("User")}},
+                         ("users",))})
 @require("users:manage")
 async def list_users():
     def read(conn):
@@ -107,6 +112,9 @@ async def list_users():
 
 
 @bp.post("/api/auth/register")
+@doc(
+    "Users", "Create a user", "Nobody can grant permissions they do not hold (ESCALATION_DENIED).",
+    body=RegisterBody, responses={201: USER_BODY}, errors=(400, 409))
 @require("users:manage")
 async def register():
     principal = await current_principal()
@@ -142,6 +150,11 @@ async def register():
 
 
 @bp.put("/api/auth/users/<user_id>")
+@doc(
+    "Users", "Change a user's role, team or disabled flag",
+    "The last admin cannot be demoted or disabled (LAST_ADMIN).",
+    body=model_body(UpdateUserBody, minProperties=1),
+    responses={200: USER_BODY}, errors=(400, 404, 409), params={"user_id": ID_PARAM})
 @require("users:manage")
 async def update_user(user_id: str):
     principal = await current_principal()
@@ -193,6 +206,11 @@ async def update_user(user_id: str):
 
 
 @bp.post("/api/auth/users/<user_id>/reset-password")
+@doc(
+    "Users", "Reset a user's password",
+    "Ends all their sessions, deletes their API keys and sets must-change-password.",
+    body=ResetPasswordBody, responses={200: ref("Ok")}, errors=(400, 404),
+    params={"user_id": ID_PARAM})
 @require("users:manage")
 async def reset_password(user_id: str):
     principal = await current_principal()
@@ -216,6 +234,9 @@ async def reset_password(user_id: str):
 
 
 @bp.delete("/api/auth/users/<user_id>")
+@doc(
+    "Users", "Delete a user", "Nobody deletes themselves (SELF_DELETE); the last admin stays (LAST_ADMIN).",
+    responses={200: ref("Ok")}, errors=(404, 409), params={"user_id": ID_PARAM})
 @require("users:manage")
 async def delete_user(user_id: str):
     principal = await current_principal()

@@ -9,14 +9,16 @@ import httpx
 import pytest
 import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from pydantic import BaseModel, Field
 from quart import Blueprint
 
 from actors import catalog
 from protocols.tools import REGISTRY
-from service import openapi
+from service import apidoc, openapi, openapi_content, openapi_tools
 from service.app import create_app
+from service.auth import require
 from service.config import Config
-from service.toolrun import waits_for_result
+from service.toolrun import supports_batch, waits_for_result
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +68,44 @@ def test_a_route_without_a_description_fails_the_strict_build(tmp_path):
     assert "/api/v1/not-described" in openapi.build(app)["paths"]
 
 
+def test_a_route_declares_its_description_where_it_is_defined(tmp_path):
+    """`@doc` is read from the view whichever side of `require` it sits on; its body model, extra constraints,
+    path parameters and answers reach the document, and `require` still decides the permissions shown."""
+    app = create_app(Config.from_env(data_dir=str(tmp_path)))
+    extra = Blueprint("described_for_test", __name__)
+
+    class Rename(BaseModel):
+        name: str = Field(..., min_length=1, max_length=40)
+
+    @extra.put("/api/v1/widgets/<widget_id>")
+    @apidoc.doc("Widgets", "Rename a widget", "Names are unique.", body=apidoc.model_body(Rename, minProperties=1),
+                responses={200: apidoc.obj({"id": apidoc.STR}, ("id",))}, errors=(404,),
+                params={"widget_id": apidoc.ID_PARAM})
+    @require("teams:manage")
+    async def rename_widget(widget_id):
+        return "x"
+
+    @extra.delete("/api/v1/widgets/<widget_id>")
+    @require("teams:manage")
+    @apidoc.doc("Widgets", "Delete a widget", responses={200: apidoc.ref("Ok")})
+    async def delete_widget(widget_id):
+        return "x"
+
+    app.register_blueprint(extra)
+    built = openapi.build(app, strict=True)
+    put = built["paths"]["/api/v1/widgets/{widget_id}"]["put"]
+    delete = built["paths"]["/api/v1/widgets/{widget_id}"]["delete"]
+    assert (put["summary"], delete["summary"]) == ("Rename a widget", "Delete a widget")
+    assert put["description"] == "Names are unique.\n\nRequires: teams:manage."
+    assert put["x-required-permissions"] == delete["x-required-permissions"] == ["teams:manage"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    assert body["minProperties"] == 1 and body["allOf"] == [{"$ref": "#/components/schemas/Rename"}]
+    assert built["components"]["schemas"]["Rename"]["properties"]["name"]["maxLength"] == 40
+    assert put["parameters"] == [{"name": "widget_id", "in": "path", "required": True, "schema": apidoc.ID_PARAM}]
+    assert {"200", "400", "401", "403", "404", "429"} <= set(put["responses"])
+    assert delete["responses"]["200"]["content"]["application/json"]["schema"] == apidoc.ref("Ok")
+
+
 def test_every_tool_is_its_own_operation(doc):
     assert len(REGISTRY) > 100
     operation_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
@@ -74,7 +114,7 @@ def test_every_tool_is_its_own_operation(doc):
         path = f"/api/v1/tools/{spec.section.value}/{spec.id}"
         op = doc["paths"][path]["post"]
         assert op["x-tool-id"] == spec.id
-        assert op["tags"] == [openapi.SECTION_TAGS[spec.section][0]]
+        assert op["tags"] == [openapi_content.SECTION_TAGS[spec.section][0]]
         content = op["requestBody"]["content"]
         if spec.body == "json":
             assert set(content) == {"application/json"}, spec.id
@@ -92,7 +132,7 @@ def test_every_tool_is_its_own_operation(doc):
         elif spec.response == "json":  # fast tools and AI image tools: 200 when done in time, else 202
             assert {"200", "202"} <= set(op["responses"]), spec.id
         batch = doc["paths"].get(path + "/batch", {}).get("post")
-        assert (batch is not None) == openapi.supports_batch(spec), spec.id
+        assert (batch is not None) == supports_batch(spec), spec.id
         for role in spec.roles if batch else ():  # a shared second input, sent once
             assert batch["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"][role]
     # sub-routes are there too
@@ -118,10 +158,10 @@ def test_every_tool_is_its_own_operation(doc):
 def test_settings_schemas_come_from_the_models(doc):
     schemas = doc["components"]["schemas"]
     for spec in REGISTRY.values():
-        component = schemas[openapi.settings_component(spec)]
+        component = schemas[openapi_tools.settings_component(spec)]
         model_fields = spec.settings.model_fields
         aliases = {f.alias or name for name, f in model_fields.items()}
-        aliases |= set(openapi.setting_aliases(spec.settings))  # the peer's names, documented as aliases
+        aliases |= set(openapi_tools.setting_aliases(spec.settings))  # the peer's names, documented as aliases
         assert set(component.get("properties", {})) == aliases, spec.id
         for name, prop in component.get("properties", {}).items():
             assert prop.get("description"), f"{spec.id}.{name} has no description"

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image, ImageStat
 
-from service.openapi import AREA_TAGS, SECTION_TAGS
+from service.openapi_content import AREA_TAGS, SECTION_TAGS
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -7,7 +7,7 @@ import zipfile
 import pytest
 import pyvips
 
-from service.openapi import setting_aliases
+from service.openapi_tools import setting_aliases
 from tests.helpers import run_tool
 from tests.unit.image.test_overlay import changed, flat
 from tests.unit.image.test_utilities import read_codes
