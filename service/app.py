@@ -11,6 +11,7 @@ from quart import g, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers.request import TrioBody, TrioRequest
 from quart_trio.wrappers.response import TrioFileBody, TrioResponse
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from actors import catalog, families
@@ -169,6 +170,8 @@ def create_app(config: Config) -> QuartTrio:
     @app.after_serving
     async def _stop():
         if app.lutra is not None:
+            if app.lutra.cluster is not None:
+                await app.lutra.cluster.leave()
             await app.lutra.store.drain()
 
     return app
@@ -227,7 +230,10 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     jobs = JobManager(config, store, supervisor)
     await jobs.recover()
     auth = Authenticator(store, config)
-    await auth.seed()
+    try:
+        await auth.seed()
+    except IntegrityError:  # several nodes on one database: another one seeded it at the same moment
+        await auth.seed()
     settings = RuntimeSettings(store)
     await settings.load()
     services = Services(config=config, store=store, supervisor=supervisor, jobs=jobs, auth=auth, settings=settings)

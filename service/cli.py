@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -37,7 +38,21 @@ def serve(args: argparse.Namespace) -> None:
     receive_buffer.install()  # and h11 hands those slices on without copying them three times
     _close_connections_even_when_cancelled(tcp_server)
     print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
-    trio.run(hypercorn_serve, app, hc)
+    shutdown = _on_stop_signal if config.clustered else None
+    trio.run(partial(hypercorn_serve, app, hc, shutdown_trigger=shutdown))
+
+
+async def _on_stop_signal() -> None:
+    """Several nodes: SIGTERM (systemctl stop) or SIGINT stops the node cleanly, so that it hands its running
+    jobs back to the queue at once instead of leaving them to a lease. (A single box keeps the old default:
+    the process ends at once and its running jobs are marked failed at the next start.)"""
+    import signal
+
+    import trio
+
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            return
 
 
 def _require_database(url: str) -> None:

@@ -154,6 +154,7 @@ class ClusterNode:
         self._backlog = True
         self._limiter = trio.CapacityLimiter(2)  # the queue's own connections, apart from the store's thread
         self._nursery: trio.Nursery | None = None
+        self.leaving = False
 
     # ---- database --------------------------------------------------------------------------------------
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -183,6 +184,20 @@ class ClusterNode:
              "running": json.dumps(self.running)})
         # nodes silent for a day are forgotten (a crashed node's row is kept that long, for the operator)
         conn.execute(text(f"DELETE FROM nodes WHERE heartbeat_at < {NOW} - 86400"))
+
+    async def leave(self) -> None:
+        """A clean stop: this node's running jobs go back to the queue at once (no lease to wait out) and
+        its row goes; what its actors report after this is ignored."""
+        self.leaving = True
+        for job_id in list(self._attempts):  # stopped here first: its files are not written twice at once
+            self.supervisor.cancel(job_id)
+        try:
+            with trio.fail_after(10):
+                requeued = await self._db(_leave, self.id)
+            if requeued:
+                log.info("cluster: %d running jobs handed back to the queue", requeued)
+        except Exception:
+            log.exception("cluster: leaving cleanly failed; the leases of its jobs will lapse")
 
     def free(self, family: str) -> int:
         return self.capacities.get(family, 0) - self.running.get(family, 0)
@@ -291,6 +306,9 @@ class ClusterNode:
             self.store.post(_NOTIFY, {"c": JOBS_CHANNEL, "p": json.dumps({"id": job_id, "p": event.progress, "m": message})})
 
     def _end(self, job_id: str, event: Done | Failed) -> None:
+        if self.leaving:  # stopped by this node's shutdown: the job went back to the queue (leave)
+            self._attempts.pop(job_id, None)
+            return
         attempt, family, payload = self._attempts.pop(job_id)
         self._last_progress.pop(job_id, None)
         self.running[family] -= 1
@@ -315,8 +333,11 @@ class ClusterNode:
 
     async def _apply_when_committed(self, rec: JobRecord, params: dict[str, Any], committed: trio.Event) -> None:
         await committed.wait()
-        if params.get("won"):
-            await self.apply_outcome(rec, params["outcome"], persisted=True)
+        won = params.get("won")
+        if won is None:  # the database refused the write (unreachable): the waiting client still gets its answer
+            log.error("cluster: job %s's end could not be committed; answering from memory", rec.id)
+        if won is not False:
+            await self.apply_outcome(rec, params["outcome"], persisted=won is True)
 
     # ---- following jobs (any node holding a record) ----------------------------------------------------
     async def apply_outcome(self, rec: JobRecord, outcome: dict[str, Any], *, persisted: bool) -> None:
@@ -525,6 +546,16 @@ def _heartbeat(conn: Connection, node_id: str, running: dict[str, int], mine: li
     for family in set(requeued):
         conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
     return len(requeued) + len(failed)
+
+
+def _leave(conn: Connection, node_id: str) -> int:
+    families = conn.execute(text(
+        "UPDATE job_queue SET state = 'queued', node_id = NULL, lease_until = NULL"
+        " WHERE node_id = :id AND state = 'running' RETURNING family"), {"id": node_id}).scalars().all()
+    for family in set(families):
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
+    conn.execute(text("DELETE FROM nodes WHERE id = :id"), {"id": node_id})
+    return len(families)
 
 
 def _outcome_of(conn: Connection, job_id: str) -> dict[str, Any] | None:
