@@ -11,7 +11,7 @@ from quart import g, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers.request import TrioBody, TrioRequest
 from quart_trio.wrappers.response import TrioFileBody, TrioResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from actors import catalog, families
@@ -143,6 +143,11 @@ def create_app(config: Config) -> QuartTrio:
 
     @app.errorhandler(Exception)
     async def _unexpected(err: Exception):
+        if isinstance(err, (OperationalError, InterfaceError)):  # the database server is gone (or going)
+            log.error("the database is unreachable on %s %s: %s", request.method, request.path,
+                      str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+            return json_response({"error": "The database is unreachable; try again shortly.",
+                                  "code": ErrorCode.BUSY.value}, 503, headers={"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"error": "Internal server error.", "code": ErrorCode.INTERNAL_ERROR.value}, 500)
 
