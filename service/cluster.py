@@ -155,6 +155,7 @@ class ClusterNode:
         self._limiter = trio.CapacityLimiter(2)  # the queue's own connections, apart from the store's thread
         self._nursery: trio.Nursery | None = None
         self.leaving = False
+        self._finishing: set[str] = set()  # records whose end is being applied (see apply_outcome)
 
     # ---- database --------------------------------------------------------------------------------------
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -342,19 +343,25 @@ class ClusterNode:
     # ---- following jobs (any node holding a record) ----------------------------------------------------
     async def apply_outcome(self, rec: JobRecord, outcome: dict[str, Any], *, persisted: bool) -> None:
         """Finish a record from its job's committed outcome; a library auto-save waiting on it runs first."""
-        if rec.status.terminal:
+        # one way in only: the end reaches a record here from the job itself, its NOTIFY and the periodic
+        # check, and a second arrival must not finish it while the first awaits its hook (library save)
+        if rec.status.terminal or rec.id in self._finishing:
             return
-        status = JobState(outcome["status"])
-        hook = self.jobs.before_finish.pop(rec.id, None)
-        if status is JobState.COMPLETED and hook is not None:
-            try:
-                await hook(rec, outcome["result"])  # it adds to the body, which is then stored again
-            except Exception:
-                log.exception("cluster: job %s's finishing hook failed", rec.id)
-        elif persisted:
-            rec.persist = False  # the running node committed this very state already
-        self.jobs.finish(rec, status, result=outcome.get("result"), error=outcome.get("error"),
-                         code=outcome.get("code"), http_status=outcome.get("httpStatus"))
+        self._finishing.add(rec.id)
+        try:
+            status = JobState(outcome["status"])
+            hook = self.jobs.before_finish.pop(rec.id, None)
+            if status is JobState.COMPLETED and hook is not None:
+                try:
+                    await hook(rec, outcome["result"])  # it adds to the body, which is then stored again
+                except Exception:
+                    log.exception("cluster: job %s's finishing hook failed", rec.id)
+            elif persisted:
+                rec.persist = False  # the running node committed this very state already
+            self.jobs.finish(rec, status, result=outcome.get("result"), error=outcome.get("error"),
+                             code=outcome.get("code"), http_status=outcome.get("httpStatus"))
+        finally:
+            self._finishing.discard(rec.id)
 
     async def _follow_end(self, job_id: str) -> None:
         rec = self.jobs.records.get(job_id)
