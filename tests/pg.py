@@ -8,6 +8,7 @@ programs run as, an unprivileged account: `postgres` (which the Debian package c
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -127,6 +128,9 @@ def shared_cluster() -> PostgresCluster:
     with _shared_lock:
         if _shared is None:
             _shared = PostgresCluster().start()
+            # also when no session fixture ends it: a test's subprocess (LUTRA_TEST_DATABASE is inherited)
+            # or a session cut short
+            atexit.register(stop_shared_cluster)
         return _shared
 
 
