@@ -12,6 +12,7 @@ from quart import g, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers.request import TrioBody, TrioRequest
 from quart_trio.wrappers.response import TrioFileBody, TrioResponse
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from actors import catalog, families, sandbox
@@ -183,6 +184,11 @@ def create_app(config: Config) -> QuartTrio:
 
     @app.errorhandler(Exception)
     async def _unexpected(err: Exception):
+        if isinstance(err, (OperationalError, InterfaceError)):  # the database server is gone (or going)
+            log.error("the database is unreachable on %s %s: %s", request.method, request.path,
+                      str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+            return json_response({"error": "The database is unreachable; try again shortly.",
+                                  "code": ErrorCode.BUSY.value}, 503, headers={"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response({"error": "Internal server error.", "code": ErrorCode.INTERNAL_ERROR.value}, 500)
 
@@ -210,6 +216,8 @@ def create_app(config: Config) -> QuartTrio:
     @app.after_serving
     async def _stop():
         if app.lutra is not None:
+            if app.lutra.cluster is not None:
+                await app.lutra.cluster.leave()
             await app.lutra.store.drain()
 
     return app
@@ -270,7 +278,10 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     jobs = JobManager(config, store, supervisor)
     await jobs.recover()
     auth = Authenticator(store, config)
-    await auth.seed()
+    try:
+        await auth.seed()
+    except IntegrityError:  # several nodes on one database: another one seeded it at the same moment
+        await auth.seed()
     settings = RuntimeSettings(store)
     await settings.load()
     services = Services(config=config, store=store, supervisor=supervisor, jobs=jobs, auth=auth, settings=settings)

@@ -38,12 +38,39 @@ def serve(args: argparse.Namespace) -> None:
     receive_buffer.install()  # and h11 hands those slices on without copying them three times
     _close_connections_even_when_cancelled(tcp_server)
     print(f"Lutra listening on http://{config.host}:{config.port} (data: {config.data_dir})", file=sys.stderr, flush=True)
-    trio.run(partial(hypercorn_serve, app, hc, shutdown_trigger=app.runtime_failed.wait))
+    trio.run(partial(hypercorn_serve, app, hc, shutdown_trigger=partial(_until_stop, app, config.clustered)))
     if app.runtime_failed.is_set():
         sys.exit(RUNTIME_FAILED)
 
 
 RUNTIME_FAILED = 70  # EX_SOFTWARE: the runtime stopped while serving; systemd restarts the service
+
+
+async def _until_stop(app, clustered: bool) -> None:
+    """Serving ends when the runtime fails, or, on one of several nodes, at SIGTERM/SIGINT."""
+    import trio
+
+    async with trio.open_nursery() as nursery:
+        async def first(wait) -> None:
+            await wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(first, app.runtime_failed.wait)
+        if clustered:
+            nursery.start_soon(first, _on_stop_signal)
+
+
+async def _on_stop_signal() -> None:
+    """Several nodes: SIGTERM (systemctl stop) or SIGINT stops the node cleanly, so that it hands its running
+    jobs back to the queue at once instead of leaving them to a lease. (A single box keeps the old default:
+    the process ends at once and its running jobs are marked failed at the next start.)"""
+    import signal
+
+    import trio
+
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            return
 
 
 def _require_database(url: str) -> None:

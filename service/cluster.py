@@ -90,34 +90,35 @@ class _Enqueue(Write):
 
 class _Complete(Write):
     """A job's end, committed once: only by the node holding the current attempt (a node whose lease lapsed
-    while it was still working finds the row taken and its result is dropped). The job's row and the
-    announcement go in the same transaction. Sets params["won"]."""
+    while it was still working finds the row taken and its result is dropped). The queue row, the job's row
+    and the announcement are one statement (one round trip: on a busy box each round trip to the database
+    process waits for the scheduler, and this one is on the job's response path). Sets params["won"]."""
 
-    SQL = ("UPDATE job_queue SET state = 'done', outcome = %(outcome)s::json, finished_at = " + NOW +
-           " WHERE id = %(id)s AND state = 'running' AND node_id = %(node)s AND attempts = %(attempt)s"
-           " RETURNING persist")
-    JOB_SQL = ("UPDATE jobs SET status = %(status)s, progress = %(progress)s, result = %(result)s::json,"
-               " error = %(error)s, code = %(code)s, http_status = %(http_status)s, updated_at = %(now)s"
-               " WHERE id = %(id)s AND status NOT IN ('completed', 'failed', 'canceled')")
+    SQL = (
+        "WITH q AS (UPDATE job_queue SET state = 'done', outcome = %(outcome)s::json, finished_at = " + NOW +
+        "           WHERE id = %(id)s AND state = 'running' AND node_id = %(node)s AND attempts = %(attempt)s"
+        "           RETURNING id, persist),"
+        " j AS (UPDATE jobs SET status = %(status)s, progress = %(progress)s, result = %(result)s::json,"
+        "           error = %(error)s, code = %(code)s, http_status = %(http_status)s, updated_at = %(now)s"
+        "       WHERE id IN (SELECT id FROM q WHERE persist)"
+        "         AND status NOT IN ('completed', 'failed', 'canceled') RETURNING id)"
+        " SELECT pg_notify(%(c)s, %(note)s), (SELECT count(*) FROM j) FROM q")
 
     def __init__(self) -> None:
         super().__init__(text(self.SQL))
 
     def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
-        driver = _driver(conn)
         outcome = params["outcome"]
-        row = driver.execute(self.SQL, {**params, "outcome": json.dumps(outcome)}).fetchone()
+        completed = outcome["status"] == "completed"
+        row = _driver(conn).execute(self.SQL, {
+            "id": params["id"], "node": params["node"], "attempt": params["attempt"],
+            "outcome": json.dumps(outcome), "status": outcome["status"],
+            "progress": 100.0 if completed else params["progress"],
+            "result": json.dumps(outcome["result"]) if outcome.get("result") is not None else None,
+            "error": outcome.get("error"), "code": outcome.get("code"), "http_status": outcome.get("httpStatus"),
+            "now": time.time(), "c": JOBS_CHANNEL, "note": json.dumps({"id": params["id"], "end": 1}),
+        }).fetchone()
         params["won"] = row is not None
-        if row is None:
-            return
-        if row[0]:
-            driver.execute(self.JOB_SQL, {
-                "id": params["id"], "status": outcome["status"],
-                "progress": 100.0 if outcome["status"] == "completed" else params["progress"],
-                "result": json.dumps(outcome["result"]) if outcome.get("result") is not None else None,
-                "error": outcome.get("error"), "code": outcome.get("code"), "http_status": outcome.get("httpStatus"),
-                "now": time.time()})
-        driver.execute(_NOTIFY_SQL, {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
 
 
 class _Notify(Write):
@@ -154,6 +155,8 @@ class ClusterNode:
         self._backlog = True
         self._limiter = trio.CapacityLimiter(2)  # the queue's own connections, apart from the store's thread
         self._nursery: trio.Nursery | None = None
+        self.leaving = False
+        self._finishing: set[str] = set()  # records whose end is being applied (see apply_outcome)
 
     # ---- database --------------------------------------------------------------------------------------
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -183,6 +186,20 @@ class ClusterNode:
              "running": json.dumps(self.running)})
         # nodes silent for a day are forgotten (a crashed node's row is kept that long, for the operator)
         conn.execute(text(f"DELETE FROM nodes WHERE heartbeat_at < {NOW} - 86400"))
+
+    async def leave(self) -> None:
+        """A clean stop: this node's running jobs go back to the queue at once (no lease to wait out) and
+        its row goes; what its actors report after this is ignored."""
+        self.leaving = True
+        for job_id in list(self._attempts):  # stopped here first: its files are not written twice at once
+            self.supervisor.cancel(job_id)
+        try:
+            with trio.fail_after(10):
+                requeued = await self._db(_leave, self.id)
+            if requeued:
+                log.info("cluster: %d running jobs handed back to the queue", requeued)
+        except Exception:
+            log.exception("cluster: leaving cleanly failed; the leases of its jobs will lapse")
 
     def free(self, family: str) -> int:
         return self.capacities.get(family, 0) - self.running.get(family, 0)
@@ -291,6 +308,9 @@ class ClusterNode:
             self.store.post(_NOTIFY, {"c": JOBS_CHANNEL, "p": json.dumps({"id": job_id, "p": event.progress, "m": message})})
 
     def _end(self, job_id: str, event: Done | Failed) -> None:
+        if self.leaving:  # stopped by this node's shutdown: the job went back to the queue (leave)
+            self._attempts.pop(job_id, None)
+            return
         attempt, family, payload = self._attempts.pop(job_id)
         self._last_progress.pop(job_id, None)
         self.running[family] -= 1
@@ -315,25 +335,34 @@ class ClusterNode:
 
     async def _apply_when_committed(self, rec: JobRecord, params: dict[str, Any], committed: trio.Event) -> None:
         await committed.wait()
-        if params.get("won"):
-            await self.apply_outcome(rec, params["outcome"], persisted=True)
+        won = params.get("won")
+        if won is None:  # the database refused the write (unreachable): the waiting client still gets its answer
+            log.error("cluster: job %s's end could not be committed; answering from memory", rec.id)
+        if won is not False:
+            await self.apply_outcome(rec, params["outcome"], persisted=won is True)
 
     # ---- following jobs (any node holding a record) ----------------------------------------------------
     async def apply_outcome(self, rec: JobRecord, outcome: dict[str, Any], *, persisted: bool) -> None:
         """Finish a record from its job's committed outcome; a library auto-save waiting on it runs first."""
-        if rec.status.terminal:
+        # one way in only: the end reaches a record here from the job itself, its NOTIFY and the periodic
+        # check, and a second arrival must not finish it while the first awaits its hook (library save)
+        if rec.status.terminal or rec.id in self._finishing:
             return
-        status = JobState(outcome["status"])
-        hook = self.jobs.before_finish.pop(rec.id, None)
-        if status is JobState.COMPLETED and hook is not None:
-            try:
-                await hook(rec, outcome["result"])  # it adds to the body, which is then stored again
-            except Exception:
-                log.exception("cluster: job %s's finishing hook failed", rec.id)
-        elif persisted:
-            rec.persist = False  # the running node committed this very state already
-        self.jobs.finish(rec, status, result=outcome.get("result"), error=outcome.get("error"),
-                         code=outcome.get("code"), http_status=outcome.get("httpStatus"))
+        self._finishing.add(rec.id)
+        try:
+            status = JobState(outcome["status"])
+            hook = self.jobs.before_finish.pop(rec.id, None)
+            if status is JobState.COMPLETED and hook is not None:
+                try:
+                    await hook(rec, outcome["result"])  # it adds to the body, which is then stored again
+                except Exception:
+                    log.exception("cluster: job %s's finishing hook failed", rec.id)
+            elif persisted:
+                rec.persist = False  # the running node committed this very state already
+            self.jobs.finish(rec, status, result=outcome.get("result"), error=outcome.get("error"),
+                             code=outcome.get("code"), http_status=outcome.get("httpStatus"))
+        finally:
+            self._finishing.discard(rec.id)
 
     async def _follow_end(self, job_id: str) -> None:
         rec = self.jobs.records.get(job_id)
@@ -525,6 +554,16 @@ def _heartbeat(conn: Connection, node_id: str, running: dict[str, int], mine: li
     for family in set(requeued):
         conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
     return len(requeued) + len(failed)
+
+
+def _leave(conn: Connection, node_id: str) -> int:
+    families = conn.execute(text(
+        "UPDATE job_queue SET state = 'queued', node_id = NULL, lease_until = NULL"
+        " WHERE node_id = :id AND state = 'running' RETURNING family"), {"id": node_id}).scalars().all()
+    for family in set(families):
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
+    conn.execute(text("DELETE FROM nodes WHERE id = :id"), {"id": node_id})
+    return len(families)
 
 
 def _outcome_of(conn: Connection, job_id: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ programs run as, an unprivileged account: `postgres` (which the Debian package c
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -76,11 +77,18 @@ class PostgresCluster:
         self._cmd(str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--encoding=UTF8", "--locale=C", "--no-sync")
         # fsync off: a test cluster is thrown away, and tests must not wait on the disk
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._cmd(str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data), "-l",
-                  str(self.log), "-o", options)
+        self._options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self.start_server()
         return self
+
+    def stop_server(self) -> None:
+        """Stop the server as a crash would (immediate), keeping its data: `start_server` brings it back."""
+        self._cmd(str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w")
+
+    def start_server(self) -> None:
+        self._cmd(str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data), "-l",
+                  str(self.log), "-o", self._options)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -120,6 +128,9 @@ def shared_cluster() -> PostgresCluster:
     with _shared_lock:
         if _shared is None:
             _shared = PostgresCluster().start()
+            # also when no session fixture ends it: a test's subprocess (LUTRA_TEST_DATABASE is inherited)
+            # or a session cut short
+            atexit.register(stop_shared_cluster)
         return _shared
 
 

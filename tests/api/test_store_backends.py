@@ -166,6 +166,7 @@ def test_library_versions_search_and_delete(backend, admin, samples):
     assert r.status_code == 200, r.text
     got = admin.get(f"/api/v1/files/{original['id']}").json()
     assert [v["version"] for v in got["versions"]] == [1, 2]
+    assert r.json()["savedFileId"] == got["versions"][1]["id"]  # the auto-save ran before the job ended
     # search is case-insensitive and literal on both stores (ILIKE on PostgreSQL, LIKE on SQLite)
     found = admin.get("/api/v1/files", params={"search": f"lib-{tag}"}).json()
     assert found["total"] == 1 and found["files"][0]["version"] == 2
