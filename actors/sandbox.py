@@ -447,7 +447,11 @@ def confine_worker() -> bool:
     scratch.mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(scratch)
     tempfile.tempdir = None
-    code = [sys.prefix, sys.base_prefix, sys.exec_prefix, *(e for e in sys.path if e and os.path.isdir(e))]
+    # Lutra's own code: an editable install (`lutra serve` from .venv/bin) reaches it through an import
+    # hook, not sys.path, so its root is named here (a DATA_DIR inside it is carved out below)
+    project = Path(__file__).resolve().parents[1]
+    code = [sys.prefix, sys.base_prefix, sys.exec_prefix, project,
+            *(e for e in sys.path if e and os.path.isdir(e))]
     read = landlock.without([*SYSTEM_READ, *code], [data])
     try:
         _confined = landlock.restrict(read, [workspace, "/dev/null"])

@@ -386,7 +386,7 @@ def test_low_disk_refuses_new_work_with_503(make_server, samples):
             r = c.post(path, files=files, data=extra)
         assert r.status_code == 503, (path, r.text)
         assert r.json()["code"] == "BUSY" and r.headers.get("retry-after")
-    assert not any((srv.data_dir / "workspace").iterdir())
+    assert not job_folders(srv)
 
 
 def test_refused_uploads_leave_no_job_folder_and_one_off_uploads_none_at_all(make_server, samples):
@@ -412,7 +412,7 @@ def test_refused_uploads_leave_no_job_folder_and_one_off_uploads_none_at_all(mak
         assert c.post("/api/v1/files/upload", files={"files": ("kept.jpg", data)}).status_code == 201
         preview = c.post("/api/v1/preview", files={"file": ("a.jpg", data)})
         assert preview.status_code == 200 and preview.headers["content-type"] == "image/webp"
-    assert [p.name for p in (srv.data_dir / "workspace").iterdir()] == []
+    assert job_folders(srv) == []
 
 
 # ---- the sweep never touches the library ---------------------------------------------------------------------
@@ -533,3 +533,8 @@ def test_thumbnail_of_camera_raw(client, tmp_path):
     assert image_size(r.content) == (300, 225)
     red, green, blue = _centre_rgb(r.content)
     assert red > 150 and green < 90 and blue < 120, (red, green, blue)
+
+
+def job_folders(srv) -> list[str]:
+    """The workspace's job folders (not the confined image workers' scratch folder, `.tmp`)."""
+    return [p.name for p in (srv.data_dir / "workspace").iterdir() if not p.name.startswith(".")]

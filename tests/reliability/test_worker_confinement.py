@@ -76,10 +76,10 @@ async def test_an_image_worker_reaches_the_workspace_only(data_dir, tmp_path):
     actor = ImageActor(1)
     async with trio.open_nursery() as nursery:
         await nursery.start(actor.run)
-        seen = await actor._run_sync(attempt, paths, port)
+        seen = await in_confined_worker(actor, attempt, paths, port)
         with pytest.raises(MemoryError):
-            await actor._run_sync(allocate, 1024)  # a bomb over the 512 MB limit fails alone
-        assert await actor._run_sync(allocate, 64) == 64 << 20  # and the same worker goes on
+            await in_confined_worker(actor, allocate, 1024)  # a bomb over the 512 MB limit fails alone
+        assert await in_confined_worker(actor, allocate, 64) == 64 << 20  # and the same worker goes on
         nursery.cancel_scope.cancel()
     listener.close()
     assert seen["workspace write"] == "ok" and seen["workspace read"] == "ok" and seen["system read"] == "ok"
@@ -173,3 +173,8 @@ async def test_an_svg_cannot_draw_another_jobs_image(data_dir, reference):
         assert image.getpixel((20, 20)) == (0, 0, 255)  # the SVG's own blue, never the other job's red
     else:
         assert events[-1].status < 500
+
+
+async def in_confined_worker(actor, fn, *args):
+    """Run `fn` in one of the actor's own (confined) worker processes, as its image tools run."""
+    return await actor.worker_context.run_sync(fn, *args, kill_on_cancel=True, limiter=actor.worker_limiter)

@@ -23,7 +23,10 @@ def test_save_results_to_the_library_and_see_the_version_chain(server, open_page
     card = page.locator(".file-card").first
     card.wait_for()
     assert "320×240" in card.inner_text()
-    assert card.locator(".thumb img").evaluate("img => img.complete && img.naturalWidth > 0")
+    # the thumbnail is rendered on first request: on a busy box it may arrive after the card
+    card.locator(".thumb img").wait_for()
+    page.wait_for_function("() => { const img = document.querySelector('.file-card .thumb img');"
+                           " return img && img.complete && img.naturalWidth > 0; }", timeout=60_000)
     card.get_by_role("button", name="Open in tool: photo.jpg").click()
     page.get_by_role("combobox", name="Tool").fill("rotate")
     page.get_by_role("button", name="Open", exact=True).click()
