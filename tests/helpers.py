@@ -128,6 +128,16 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(5)
 
+    def db(self):
+        """A connection to this server's database, SQLite or PostgreSQL alike: `with srv.db() as conn:
+        conn.execute(sql_with_qmarks, params)`; committed when the block ends."""
+        url = self.env.get("DATABASE_URL")
+        if not url:
+            import sqlite3
+
+            return sqlite3.connect(self.data_dir / "lutra.db", timeout=30)
+        return _QmarkConnection(url)
+
     def healthy(self) -> bool:
         return httpx.get(self.base_url + "/api/v1/health", timeout=5).status_code == 200
 
@@ -158,3 +168,22 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class _QmarkConnection:
+    """psycopg behind sqlite3's calling convention (`?` placeholders), for tests that read or set rows."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+
+    def execute(self, sql: str, params: tuple = ()):
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def __enter__(self) -> _QmarkConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.conn:  # commits (or rolls back on an error) and closes
+            pass
