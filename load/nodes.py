@@ -62,7 +62,7 @@ def total_cpu(pids: list[int]) -> dict[int, float]:
 
 
 def start(data_dir: Path, database_url: str | None):
-    from tests.helpers import Server
+    from load.harness.server import Server
 
     env = {"LOG_LEVEL": "warning", "RATE_LIMIT_PER_MIN": "0", "DATABASE_URL": database_url or ""}
     return Server(data_dir, env).start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import time
 import uuid
 
@@ -47,7 +46,7 @@ def new_key(client, **body) -> dict:
 
 
 def db(srv):
-    return sqlite3.connect(srv.data_dir / "lutra.db", timeout=30)
+    return srv.db()
 
 
 def status(srv, token, path="/api/auth/session") -> int:

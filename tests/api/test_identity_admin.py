@@ -245,7 +245,7 @@ def test_auth_disabled_is_an_anonymous_admin(make_server):
 
 def test_cli_gets_the_operator_back_in(make_server):
     srv = make_server()
-    env = {**os.environ, "DATA_DIR": str(srv.data_dir)}
+    env = {**os.environ, "DATA_DIR": str(srv.data_dir), "DATABASE_URL": srv.env.get("DATABASE_URL", "")}
     run = subprocess.run([sys.executable, "-m", "service.cli", "admin", "reset-password", "admin", "--password-stdin"],
                          input="recovered-pass-1\n", text=True, capture_output=True, env=env, cwd=ROOT, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -299,7 +299,7 @@ def test_passwords_and_keys_never_leak(make_server):
     srv.stop()
     log = srv.log_path.read_text()
     assert '"event":"request"' in log.replace(" ", "")  # request logging was really on
-    with __import__("sqlite3").connect(srv.data_dir / "lutra.db") as conn:
+    with srv.db() as conn:
         audit_rows = json.dumps(conn.execute("select * from audit_log").fetchall())
         sessions = json.dumps(conn.execute("select * from sessions").fetchall())
         keys = json.dumps(conn.execute("select * from api_keys").fetchall())

@@ -8,7 +8,6 @@ authentication" (or to the permissions its `require` decorator declares) unless 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -174,7 +173,7 @@ def matrix(make_server):
     assert scoped.status_code == 201, scoped.text
     with srv.client(login(*accounts["user"][1:])) as c:
         expired = c.post("/api/v1/api-keys", json={"name": "to-expire"}).json()
-    with sqlite3.connect(srv.data_dir / "lutra.db", timeout=30) as conn:
+    with srv.db() as conn:
         conn.execute("update api_keys set expires_at=? where id=?", (time.time() - 60, expired["id"]))
     doomed_id, doomed_name, doomed_password = make_user("user")
     doomed = login(doomed_name, doomed_password)
