@@ -19,7 +19,9 @@ SCREENSHOTS = Path(os.environ.get("LUTRA_WEB_SCREENSHOTS", "/tmp/lutra-web-scree
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
-@pytest.fixture(scope="session")
+# per module: a Playwright left running would refuse any later sync_playwright() in this worker process
+# (tests/e2e/test_docs_page.py runs its own)
+@pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
         pytest.fail("Debian's chromium is not installed (deps/image2.apt)")

@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pyvips
+from playwright.sync_api import expect
 
 
 def test_save_results_to_the_library_and_see_the_version_chain(server, open_page, samples, tmp_path):
@@ -54,9 +55,11 @@ def test_save_results_to_the_library_and_see_the_version_chain(server, open_page
     page.locator("#no-files").wait_for(state="visible")
     page.get_by_label("Search").fill("")
     page.locator(".file-card").first.wait_for()
+    cards = page.locator(".file-card")
+    before = cards.count()
     page.once("dialog", lambda d: d.accept())
-    page.locator(".file-card").first.get_by_role("button", name=re.compile("^Delete")).click()
-    page.locator("#no-files").wait_for(state="visible")
+    cards.first.get_by_role("button", name=re.compile("^Delete")).click()
+    expect(cards).to_have_count(before - 1, timeout=60_000)
     assert not w.errors, w.errors
 
 
@@ -176,6 +179,6 @@ def test_create_an_api_key_in_the_browser_and_use_it_from_httpx(server, open_pag
         assert img.width == 40
     page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Delete key from-the-browser").click()
-    page.locator("#no-keys").wait_for(state="visible")
+    expect(page.locator("#keys tbody tr", has_text="from-the-browser")).to_have_count(0, timeout=60_000)
     assert httpx.get(server.base_url + "/api/v1/api-keys", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     assert not w.errors, w.errors
