@@ -13,6 +13,7 @@ import mimetypes
 import os
 import struct
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -248,7 +249,9 @@ def _normalise(image, flatten: bool):
 
 def render_thumbnail(src: str, kind: str, dest: str, max_pixels: float) -> bool:
     """A 300 px wide JPEG of an image, the first page of a PDF or the first frame of a video."""
-    tmp = dest + ".tmp"
+    # a temp name of its own: a page asks for the same thumbnail twice at once (the card and the version
+    # list), and two renders into one temp file lost the race on the rename (422)
+    tmp = f"{dest}.{os.getpid()}-{threading.get_ident()}.tmp"
     if kind in ("image", "svg"):
         image = _load_any_image(src, THUMB_WIDTH, 1_000_000, "both", max_pixels)
         if image is None:
