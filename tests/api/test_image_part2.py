@@ -257,7 +257,7 @@ def test_html_to_image_captures_an_allowed_host(make_server, local_site):
     from actors.image.html_to_image import find_chromium
 
     if find_chromium() is None:
-        pytest.skip("chromium is not installed")
+        pytest.skip("chromium is not installed: run ./run setup (deps/image2.apt)")
     srv = make_server(allowed_fetch_hosts="127.0.0.1")
     with srv.client() as c:
         r = c.post("/api/v1/tools/image/html-to-image", json={"url": local_site, "devicePreset": "custom",

@@ -13,7 +13,7 @@ from service.config import Config
 from tests.helpers import ROOT
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed: run ./run setup (deps/core.apt: systemd)")
 def test_unit_verifies(tmp_path):
     unit = (ROOT / "deploy" / "lutra.service").read_text().replace("/opt/lutra", str(ROOT))
     (tmp_path / "lutra.service").write_text(unit)

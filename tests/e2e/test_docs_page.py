@@ -22,7 +22,7 @@ def browser():
     from pathlib import Path
 
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (deps: chromium)")
+        pytest.skip("chromium is not installed: run ./run setup (deps/image2.apt)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -169,7 +169,7 @@ def test_killed_libreoffice_is_replaced_and_the_next_conversion_works(make_serve
     import shutil
 
     if not shutil.which("soffice"):
-        pytest.skip("LibreOffice is not installed")
+        pytest.skip("LibreOffice is not installed: run ./run setup (deps/documents.apt)")
     srv = make_server(sync_wait_ms=0, office_warm="true")
     big = _docx(tmp_path / "big.docx", 12000)  # ~12 s of layout: the kill lands mid-conversion
     small = _docx(tmp_path / "small.docx", 3)
@@ -439,7 +439,7 @@ def small_disk(tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
+        pytest.skip("mounting a tmpfs needs root: run this test as root")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()[:200]}")

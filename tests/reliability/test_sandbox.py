@@ -23,7 +23,7 @@ from protocols.errors import ToolError
 from protocols.jobs import Done, Failed, Job
 from protocols.tools import ToolCall
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap cannot start a sandbox here")
+pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap cannot start a sandbox here: install it (deps/core.apt) and allow user namespaces (kernel.unprivileged_userns_clone=1)")
 
 
 class Box:
@@ -202,7 +202,7 @@ def test_ghostscript_file_operators_and_pipe_are_contained(box):
 
 
 # ---- ExifTool: values that look like shell -----------------------------------------------------------
-@pytest.mark.skipif(not _exiftool.available(), reason="ExifTool is not installed")
+@pytest.mark.skipif(not _exiftool.available(), reason="ExifTool is not installed: run ./run setup (deps/image1.apt)")
 def test_exiftool_values_that_look_like_shell_stay_text(box):
     from PIL import Image
 
@@ -293,7 +293,7 @@ End Sub
         zf.writestr("META-INF/manifest.xml", manifest)
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed: run ./run setup (deps/documents.apt)")
 def test_libreoffice_macros_and_links_are_contained(box):
     from actors.documents._office import OfficeListener
 

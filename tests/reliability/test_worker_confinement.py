@@ -16,7 +16,7 @@ from actors.image.actor import ImageActor
 from protocols.jobs import Done, Job
 from tests.helpers import run_tool  # noqa: F401 - the catalog's tools import cleanly
 
-pytestmark = pytest.mark.skipif(landlock.abi() < 1, reason="this kernel has no Landlock")
+pytestmark = pytest.mark.skipif(landlock.abi() < 1, reason="this kernel has no Landlock: run on Linux >= 5.13 with Landlock enabled (lsm=...,landlock)")
 
 
 def attempt(paths: dict[str, tuple[str, str]], port: int) -> dict[str, str]:

@@ -16,7 +16,7 @@ from actors.image import _netguard, html_to_image
 from protocols.errors import ToolError
 from tests.helpers import run_tool
 
-pytestmark = pytest.mark.skipif(html_to_image.find_chromium() is None, reason="chromium is not installed")
+pytestmark = pytest.mark.skipif(html_to_image.find_chromium() is None, reason="chromium is not installed: run ./run setup (deps/image2.apt)")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
