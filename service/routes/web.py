@@ -199,8 +199,8 @@ async def tool_page(tool_id: str):
     principal, refused = await signed_in("tools:use")
     if refused:
         return refused
-    spec = REGISTRY.get(tool_id)
-    if spec is None or spec.is_subroute or tool_id in current_app.lutra.settings.disabled_tools():
+    spec = _visible_tool(tool_id)
+    if spec is None:
         return await render("missing.html", principal, title="No such tool"), 404
     return await render("tool.html", principal, title=catalogue.name(spec.id), **tool_context(spec))
 
@@ -211,8 +211,8 @@ async def tool_form(tool_id: str):
     principal, refused = await signed_in("tools:use")
     if refused:
         return refused
-    spec = REGISTRY.get(tool_id)
-    if spec is None or spec.is_subroute or tool_id in current_app.lutra.settings.disabled_tools():
+    spec = _visible_tool(tool_id)
+    if spec is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No such tool.")
     step = request.args.get("step", "")
     prefix = f"step{step}-" if step.isdigit() and len(step) < 6 else "step-"
@@ -296,3 +296,11 @@ async def admin_page(slug: str):
 
 
 __all__ = ["bp", "Section"]
+
+
+def _visible_tool(tool_id: str):
+    """The tool's declaration if it has a page here: registered, not a sub-route, not disabled."""
+    spec = REGISTRY.get(tool_id)
+    if spec is None or spec.is_subroute or tool_id in current_app.lutra.settings.disabled_tools():
+        return None
+    return spec
