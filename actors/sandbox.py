@@ -388,7 +388,8 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether `pid` is alive (not gone, not a zombie)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             state = f.read().rpartition(")")[2].split()[0]
@@ -410,7 +411,7 @@ async def kill(process) -> None:
             os.kill(pid, signal.SIGKILL)
     await process.wait()
     with trio.move_on_after(5):
-        while any(_running(pid) for pid in below):
+        while any(running(pid) for pid in below):
             await trio.sleep(0.005)
 
 

@@ -11,29 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from actors import sandbox
 from tests.helpers import Server, settings_field, wait_for
-
-
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except (OSError, ValueError):
-                continue
-            found += kids
-            todo += kids
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def _name(pid: int) -> str:
@@ -61,16 +40,16 @@ def test_a_stopped_server_leaves_no_program_behind(tmp_path, long_video, sandbox
             r = client.post("/api/v1/tools/video/convert-video", files={"file": ("long.mp4", fh, "video/mp4")},
                             data=settings_field({"format": "webm", "quality": "high"}))
             assert r.status_code in (200, 202), r.text
-        ffmpeg = wait_for(lambda: [p for p in _descendants(server.proc.pid) if _name(p) == "ffmpeg"], 60,
+        ffmpeg = wait_for(lambda: [p for p in sandbox.descendants(server.proc.pid) if _name(p) == "ffmpeg"], 60,
                           "ffmpeg to start")
-        everything = _descendants(server.proc.pid)
+        everything = sandbox.descendants(server.proc.pid)
         assert set(ffmpeg) <= set(everything)
         server.proc.send_signal(how)
         server.proc.wait(15)
-        wait_for(lambda: not any(_running(p) for p in everything), 5, "every child of the server to be gone")
+        wait_for(lambda: not any(sandbox.running(p) for p in everything), 5, "every child of the server to be gone")
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
-        for pid in _descendants(os.getpid()):
+        for pid in sandbox.descendants(os.getpid()):
             if _name(pid) == "ffmpeg":
                 os.kill(pid, signal.SIGKILL)
