@@ -19,6 +19,15 @@ SCREENSHOTS = Path(os.environ.get("LUTRA_WEB_SCREENSHOTS", "/tmp/lutra-web-scree
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
+# The browser tests' own server: the session's shared one holds what the API tests uploaded (a broken JPEG whose
+# thumbnail is rightly a 422), and the library pages would show it; these tests count every 4xx as an error.
+@pytest.fixture(scope="package")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("web-server") / "data").start()
+    yield srv
+    srv.stop()
+
+
 # per module: a Playwright left running would refuse any later sync_playwright() in this worker process
 # (tests/e2e/test_docs_page.py runs its own)
 @pytest.fixture(scope="module")
