@@ -12,10 +12,10 @@ from quart import g, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers.request import TrioBody, TrioRequest
 from quart_trio.wrappers.response import TrioFileBody, TrioResponse
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from actors import catalog, families, sandbox
+from actors.store import errors as store_errors
 from actors.store.actor import StoreActor
 from actors.supervisor import Supervisor
 from protocols.errors import ApiError, ErrorCode
@@ -184,7 +184,7 @@ def create_app(config: Config) -> QuartTrio:
 
     @app.errorhandler(Exception)
     async def _unexpected(err: Exception):
-        if isinstance(err, (OperationalError, InterfaceError)):  # the database server is gone (or going)
+        if isinstance(err, store_errors.UNREACHABLE):  # the database server is gone (or going)
             log.error("the database is unreachable on %s %s: %s", request.method, request.path,
                       str(getattr(err, "orig", err)).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
             return json_response({"error": "The database is unreachable; try again shortly.",
@@ -280,7 +280,7 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     auth = Authenticator(store, config)
     try:
         await auth.seed()
-    except IntegrityError:  # several nodes on one database: another one seeded it at the same moment
+    except store_errors.DuplicateRow:  # several nodes on one database: another one seeded it at the same moment
         await auth.seed()
     settings = RuntimeSettings(store)
     await settings.load()

@@ -10,10 +10,8 @@ import time
 from typing import Any
 
 from quart import current_app, g, has_request_context, request
-from sqlalchemy import bindparam, insert
 
-from actors.store import schema
-from actors.store.actor import Write
+from actors.store.repos import audit as audit_entries
 
 log = logging.getLogger("lutra.audit")
 
@@ -44,10 +42,6 @@ def scrub(value: Any) -> Any:
     return value
 
 
-_INSERT = Write(insert(schema.audit_log).values({name: bindparam(name) for name in (
-    "at", "action", "actor_id", "actor_name", "target", "ip", "details")}))
-
-
 def record(action: str, target: str | None = None, details: dict[str, Any] | None = None, *,
            principal: Any = None, ip: str | None = None, services: Any = None) -> None:
     """Queue one entry. Actor and IP default to the current request's caller."""
@@ -68,6 +62,6 @@ def record(action: str, target: str | None = None, details: dict[str, Any] | Non
     if getattr(principal, "api_key_id", None):
         values["details"] = {**(values["details"] or {}), "apiKeyId": principal.api_key_id}
     try:
-        services.store.post(_INSERT, values)
+        services.store.post(audit_entries.RECORD, values)
     except Exception:  # the audit trail must never break the action it records
         log.exception("audit: could not queue %s", action)

@@ -21,10 +21,8 @@ import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from quart import current_app, g, request
-from sqlalchemy import bindparam, delete, insert, select, update
 
-from actors.store import schema
-from actors.store.actor import Write
+from actors.store.repos import keys, roles, sessions, teams, users
 from protocols.errors import ApiError, ErrorCode
 from service.permissions import BUILTIN_ROLES, DEFAULT_TEAM, PERMISSIONS
 
@@ -140,26 +138,14 @@ def verify_api_key_hash(stored: str, key: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
-def _load_key_candidates(conn, prefix: str) -> list:
-    return conn.execute(
-        select(schema.api_keys.c.id, schema.api_keys.c.key_hash, schema.api_keys.c.permissions,
-               schema.api_keys.c.expires_at, schema.api_keys.c.user_id)
-        .where(schema.api_keys.c.prefix == prefix)
-    ).all()
-
-
 def _load_key_principal(conn, key_id: str, user_id: str, scope, expires_at) -> Principal | None:
-    user = conn.execute(select(schema.users).where(schema.users.c.id == user_id)).first()
+    user = users.by_id(conn, user_id)
     if user is None or user.disabled:
         return None
-    owner = principal_for_user(conn, user)
+    owner = users.identity(conn, user)
     permissions = owner.permissions if scope is None else owner.permissions & frozenset(scope)
     return Principal(owner.user_id, owner.username, owner.role, permissions, owner.team_name,
                      owner.must_change_password, api_key_id=key_id, expires_at=expires_at)
-
-
-_TOUCH_KEY = Write(update(schema.api_keys).where(schema.api_keys.c.id == bindparam("b_id"))
-                   .values(last_used_at=bindparam("b_now")))
 
 
 class ApiKeyVerifier:
@@ -172,7 +158,7 @@ class ApiKeyVerifier:
     async def __call__(self, key: str) -> Principal | None:
         if len(key) != len(API_KEY_PREFIX) + API_KEY_HEX:
             return None
-        rows = await self.store.call(_load_key_candidates, key_lookup_prefix(key))
+        rows = await self.store.call(keys.candidates, key_lookup_prefix(key))
         now = self.clock()
         for row in rows:
             if not await trio.to_thread.run_sync(verify_api_key_hash, row.key_hash, key):
@@ -182,7 +168,7 @@ class ApiKeyVerifier:
             principal = await self.store.call(_load_key_principal, row.id, row.user_id, row.permissions,
                                               row.expires_at)
             if principal is not None:
-                self.store.post(_TOUCH_KEY, {"b_id": row.id, "b_now": now})
+                self.store.post(keys.TOUCH, {"b_id": row.id, "b_now": now})
             return principal
         return None
 
@@ -250,7 +236,7 @@ class Authenticator:
     async def login(self, username: str, password: str, ip: str | None, user_agent: str | None) -> tuple[str, float, Principal]:
         """Check the password (the same cost for unknown users) and open a session. Raises AUTH_REQUIRED on
         bad credentials (the caller counts failures for the throttle), USER_DISABLED for a disabled account."""
-        row = await self.store.call(_load_user_by_name, username)
+        row = await self.store.call(users.by_name, username)
         # verify off the event loop: argon2 takes tens of ms; same cost for unknown users
         ok = await trio.to_thread.run_sync(verify_password, row.password_hash if row else None, password)
         if not ok or row is None:
@@ -259,7 +245,8 @@ class Authenticator:
             raise ApiError(ErrorCode.USER_DISABLED, "This account is disabled.")
         token = secrets.token_urlsafe(32)
         expires = self.clock() + self.config.session_duration_hours * 3600
-        await self.store.call(_insert_session, str(uuid.uuid4()), token_hash(token), row.id, expires, ip, user_agent)
+        await self.store.call(sessions.open_session, str(uuid.uuid4()), token_hash(token), row.id, time.time(), expires,
+                              ip, user_agent)
         # not put in the cache: the first request with the token reads the row, like every later miss
         principal = await self.store.call(_load_session_principal, token_hash(token), self.clock())
         assert principal is not None
@@ -267,8 +254,7 @@ class Authenticator:
 
     async def logout(self, token: str) -> None:
         # the row first, then the cache: a lookup in between must not find the row and cache it again
-        await self.store.call(lambda conn: conn.execute(delete(schema.sessions).where(
-            schema.sessions.c.token_hash == token_hash(token))))
+        await self.store.call(sessions.close, token_hash(token))
         self.forget_token(token)
 
     async def seed(self) -> None:
@@ -276,82 +262,28 @@ class Authenticator:
         await self.store.call(_seed, self.config.default_username, hash_password(self.config.default_password))
 
 
-def _role_permissions(conn, role_name: str) -> frozenset[str]:
-    row = conn.execute(select(schema.roles.c.permissions).where(schema.roles.c.name == role_name)).first()
-    if row is None:
-        row = conn.execute(select(schema.roles.c.permissions).where(schema.roles.c.name == "user")).first()
-    return frozenset(row.permissions if row else ())
-
-
-def principal_for_user(conn, user, **kwargs: Any) -> Principal:
-    team = None
-    if user.team_id:
-        team = conn.execute(select(schema.teams.c.name).where(schema.teams.c.id == user.team_id)).scalar()
-    return Principal(
-        user.id, user.username, user.role, _role_permissions(conn, user.role), team,
-        bool(user.must_change_password), **kwargs,
-    )
-
-
 def _load_session_principal(conn, digest: str, now: float) -> Principal | None:
-    row = conn.execute(
-        # label the session's columns: a bare sessions.id would shadow users.id as `row.id`
-        select(schema.sessions.c.id.label("session_id"), schema.sessions.c.expires_at.label("session_expires_at"),
-               schema.users)
-        .join(schema.users, schema.users.c.id == schema.sessions.c.user_id)
-        .where(schema.sessions.c.token_hash == digest)
-    ).first()
-    if row is None:
+    row = sessions.with_user(conn, digest, now)
+    if row is None or row.disabled:
         return None
-    if row.session_expires_at <= now:
-        conn.execute(delete(schema.sessions).where(schema.sessions.c.token_hash == digest))
-        return None
-    if row.disabled:
-        return None
-    return principal_for_user(conn, row, session_id=row.session_id, expires_at=row.session_expires_at)
-
-
-def _load_user_by_name(conn, username: str):
-    return conn.execute(select(schema.users).where(schema.users.c.username == username)).first()
-
-
-def _insert_session(conn, session_id, digest, user_id, expires, ip, user_agent) -> None:
-    conn.execute(insert(schema.sessions).values(
-        id=session_id, token_hash=digest, user_id=user_id, created_at=time.time(), expires_at=expires, ip=ip,
-        user_agent=(user_agent or "")[:500],
-    ))
+    who = users.identity(conn, row)
+    return Principal(who.user_id, who.username, who.role, who.permissions, who.team_name, who.must_change_password,
+                     session_id=row.session_id, expires_at=row.session_expires_at)
 
 
 def seed_roles_and_team(conn) -> str:
     """The built-in roles and the default team (idempotent); returns the default team's id."""
     now = time.time()
-    existing = {r.name for r in conn.execute(select(schema.roles.c.name))}
-    for name, (description, perms) in BUILTIN_ROLES.items():
-        if name not in existing:
-            conn.execute(insert(schema.roles).values(
-                id=name, name=name, description=description, permissions=list(perms), builtin=True,
-                created_at=now, updated_at=now,
-            ))
-        else:  # built-ins follow the code (a new permission reaches them on upgrade)
-            conn.execute(update(schema.roles).where(schema.roles.c.name == name).values(
-                permissions=list(perms), builtin=True))
-    team_id = conn.execute(select(schema.teams.c.id).where(schema.teams.c.id == DEFAULT_TEAM_ID)).scalar()
-    if team_id is None:
-        team_id = conn.execute(select(schema.teams.c.id).where(schema.teams.c.name == DEFAULT_TEAM)).scalar()
-    if team_id is None:
-        team_id = DEFAULT_TEAM_ID
-        conn.execute(insert(schema.teams).values(id=team_id, name=DEFAULT_TEAM, created_at=now))
-    return team_id
+    roles.ensure_builtin(conn, BUILTIN_ROLES, now)
+    return teams.ensure_default(conn, DEFAULT_TEAM_ID, DEFAULT_TEAM, now)
 
 
 def _seed(conn, username: str, password_hash: str) -> None:
-    now = time.time()
     team_id = seed_roles_and_team(conn)
-    if conn.execute(select(schema.users.c.id).limit(1)).first() is None:
-        conn.execute(insert(schema.users).values(
-            id=str(uuid.uuid4()), username=username, password_hash=password_hash, role="admin", team_id=team_id,
-            must_change_password=True, disabled=False, created_at=now, updated_at=now,
-        ))
+    if not users.exists(conn):
+        now = time.time()
+        users.create(conn, id=str(uuid.uuid4()), username=username, password_hash=password_hash, role="admin",
+                     team_id=team_id, must_change_password=True, disabled=False, created_at=now, updated_at=now)
 
 
 # ---- request-side helpers --------------------------------------------------------------------

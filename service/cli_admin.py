@@ -10,9 +10,7 @@ import sys
 import time
 import uuid
 
-from sqlalchemy import delete, func, insert, select, update
-
-from actors.store import schema
+from actors.store.repos import audit, keys, roles, sessions, teams, users
 
 
 def register(subparsers) -> None:
@@ -83,20 +81,20 @@ def create_user(engine, username: str, password: str, role: str = "admin", team:
     password_hash = hash_password(password)
     with engine.begin() as conn:
         default_team = seed_roles_and_team(conn)
-        if conn.execute(select(schema.roles.c.id).where(schema.roles.c.name == role)).first() is None:
+        if not roles.exists(conn, role):
             raise CliError(f"no such role: {role}")
-        if conn.execute(select(schema.users.c.id).where(func.lower(schema.users.c.username) == username.lower())).first():
+        if users.name_taken(conn, username):
             raise CliError(f"the username {username!r} is taken")
         team_id = default_team
         if team is not None:
-            team_id = conn.execute(select(schema.teams.c.id).where(func.lower(schema.teams.c.name) == team.lower())).scalar()
-            if team_id is None:
+            found = teams.by_name(conn, team)
+            if found is None:
                 raise CliError(f"no such team: {team}")
+            team_id = found.id
         user_id = str(uuid.uuid4())
         now = time.time()
-        conn.execute(insert(schema.users).values(
-            id=user_id, username=username, password_hash=password_hash, role=role, team_id=team_id,
-            must_change_password=must_change, disabled=False, created_at=now, updated_at=now))
+        users.create(conn, id=user_id, username=username, password_hash=password_hash, role=role, team_id=team_id,
+                     must_change_password=must_change, disabled=False, created_at=now, updated_at=now)
         _audit(conn, "USER_CREATED", username, {"userId": user_id, "role": role, "via": "cli"})
     return user_id
 
@@ -107,22 +105,22 @@ def reset_password(engine, username: str, password: str, must_change: bool = Tru
 
     password_hash = hash_password(password)
     with engine.begin() as conn:
-        row = conn.execute(select(schema.users).where(schema.users.c.username == username)).first()
+        row = users.by_name(conn, username)
         if row is None:
             raise CliError(f"no such user: {username}")
         values = {"password_hash": password_hash, "must_change_password": must_change, "updated_at": time.time()}
         if enable:
             values["disabled"] = False
-        conn.execute(update(schema.users).where(schema.users.c.id == row.id).values(**values))
-        conn.execute(delete(schema.sessions).where(schema.sessions.c.user_id == row.id))
-        keys = conn.execute(delete(schema.api_keys).where(schema.api_keys.c.user_id == row.id)).rowcount
-        _audit(conn, "PASSWORD_RESET", username, {"userId": row.id, "apiKeysRevoked": keys, "via": "cli"})
-    return keys
+        users.change(conn, row.id, **values)
+        sessions.end_all(conn, row.id)
+        revoked = keys.revoke_all(conn, row.id)
+        _audit(conn, "PASSWORD_RESET", username, {"userId": row.id, "apiKeysRevoked": revoked, "via": "cli"})
+    return revoked
 
 
 def _audit(conn, action: str, target: str, details: dict) -> None:
-    conn.execute(insert(schema.audit_log).values(at=time.time(), action=action, actor_id=None, actor_name="cli",
-                                                 target=target, ip=None, details=details))
+    audit.append(conn, {"at": time.time(), "action": action, "actor_id": None, "actor_name": "cli",
+                        "target": target, "ip": None, "details": details})
 
 
 def create_user_command(args: argparse.Namespace) -> None:

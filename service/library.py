@@ -24,10 +24,9 @@ from urllib.parse import unquote
 
 import trio
 import trio_parallel
-from sqlalchemy import and_, delete, func, insert, select
 
 from actors import sandbox
-from actors.store import schema
+from actors.store.repos import files as stored_files
 from protocols.errors import ApiError, ErrorCode, ToolError
 from protocols.jobs import JobState
 from service.sniff import HEAD_BYTES, sniff
@@ -353,7 +352,7 @@ class Library:
         return int(self.config.max_storage_per_user_mb * 1048576)
 
     async def used_bytes(self, owner_id: str | None) -> int:
-        return await self.store.call(_used_bytes, owner_id)
+        return await self.store.call(stored_files.used_bytes, owner_id)
 
     async def add(self, owner_id: str | None, items: list[NewFile], *, parent: Any = None,
                   tools: list[str] | None = None) -> list[Any]:
@@ -380,7 +379,10 @@ class Library:
                     "original_name": name, "stored_name": name, "mime_type": mime, "size": size,
                     "width": width, "height": height, "tool_chain": chain, "created_at": now,
                 })
-            return await self.store.call(_insert_files, rows, self.quota_bytes)
+            try:
+                return await self.store.call(stored_files.add_within_quota, rows, self.quota_bytes)
+            except stored_files.OverQuota as over:
+                raise quota_error(over.used, over.adding, over.quota) from None
         except BaseException:
             for file_id in placed:
                 self.files.delete_prefix(f"{file_id}/")
@@ -399,7 +401,7 @@ class Library:
         the bytes and committing the row) are unreachable; remove them. Rows are never touched."""
         if not self.root.is_dir():
             return 0
-        known = set(await self.store.call(lambda conn: [r.id for r in conn.execute(select(schema.files.c.id))]))
+        known = await self.store.call(stored_files.all_ids)
 
         # with several nodes on one storage, another node may be between moving a file and committing its
         # row right now: only folders untouched for an hour are orphans there
@@ -424,7 +426,7 @@ class Library:
         return removed
 
     async def get(self, file_id: str) -> Any:
-        return await self.store.call(_get_file, file_id)
+        return await self.store.call(stored_files.by_id, file_id)
 
     async def visible(self, principal, file_id: Any) -> Any:
         """The file row, or 404 for an unknown or foreign id (foreign files are not revealed)."""
@@ -435,17 +437,17 @@ class Library:
 
     async def list(self, principal, search: str, limit: int, offset: int) -> tuple[list[Any], int]:
         everyone = sees_all(principal)
-        return await self.store.call(_list_latest, principal.user_id, everyone, search, limit, offset)
+        return await self.store.call(stored_files.latest, principal.user_id, everyone, search, limit, offset)
 
     async def versions(self, root_id: str) -> list[Any]:
-        return await self.store.call(_chain, root_id)
+        return await self.store.call(stored_files.chain, root_id)
 
     async def delete(self, principal, ids: list[str]) -> int:
         """Delete the whole chains of the given files. Any unknown or foreign id: 404, nothing deleted."""
         roots: set[str] = set()
         for file_id in ids:
             roots.add((await self.visible(principal, file_id)).root_id)
-        removed = await self.store.call(_delete_chains, sorted(roots))
+        removed = await self.store.call(stored_files.delete_chains, sorted(roots))
         for file_id in removed:
             await trio.to_thread.run_sync(self.files.delete_prefix, f"{file_id}/")
         return len(removed)
@@ -520,68 +522,6 @@ def get_library(services) -> Library:
         lib = Library(services.config, services.store)
         services.library = lib
     return lib
-
-
-# ---- queries (run on the store's thread) -----------------------------------------------------------
-
-def _owner_is(owner_id):
-    return schema.files.c.owner_id.is_(None) if owner_id is None else schema.files.c.owner_id == owner_id
-
-
-def _used_bytes(conn, owner_id) -> int:
-    return int(conn.execute(select(func.coalesce(func.sum(schema.files.c.size), 0))
-                            .where(_owner_is(owner_id))).scalar() or 0)
-
-
-def _insert_files(conn, rows: list[dict[str, Any]], quota: int) -> list[Any]:
-    """Quota check and insert in one transaction on the store's single thread, so two uploads can't
-    both squeeze under the limit."""
-    by_owner: dict[Any, int] = {}
-    for row in rows:
-        by_owner[row["owner_id"]] = by_owner.get(row["owner_id"], 0) + row["size"]
-    if quota > 0:
-        for owner, adding in by_owner.items():
-            used = _used_bytes(conn, owner)
-            if used + adding > quota:
-                raise quota_error(used, adding, quota)
-    for row in rows:
-        if row["parent_id"] is not None:
-            top = conn.execute(select(func.max(schema.files.c.version))
-                               .where(schema.files.c.root_id == row["root_id"])).scalar()
-            row["version"] = int(top or 0) + 1
-        conn.execute(insert(schema.files).values(**row))
-    return [conn.execute(select(schema.files).where(schema.files.c.id == r["id"])).first() for r in rows]
-
-
-def _get_file(conn, file_id: str):
-    return conn.execute(select(schema.files).where(schema.files.c.id == file_id)).first()
-
-
-def _chain(conn, root_id: str) -> list[Any]:
-    return list(conn.execute(select(schema.files).where(schema.files.c.root_id == root_id)
-                             .order_by(schema.files.c.version, schema.files.c.created_at)))
-
-
-def _list_latest(conn, user_id, everyone: bool, search: str, limit: int, offset: int):
-    f = schema.files
-    newest = (select(f.c.root_id, func.max(f.c.version).label("top")).group_by(f.c.root_id)
-              .subquery("newest"))
-    query = select(f).join(newest, and_(f.c.root_id == newest.c.root_id, f.c.version == newest.c.top))
-    if not everyone:
-        query = query.where(_owner_is(user_id))
-    if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(f.c.original_name.ilike(f"%{escaped}%", escape="\\"))
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
-    rows = list(conn.execute(query.order_by(f.c.created_at.desc(), f.c.id).limit(limit).offset(offset)))
-    return rows, int(total)
-
-
-def _delete_chains(conn, roots: list[str]) -> list[str]:
-    ids = [r.id for r in conn.execute(select(schema.files.c.id).where(schema.files.c.root_id.in_(roots)))]
-    if ids:
-        conn.execute(delete(schema.files).where(schema.files.c.id.in_(ids)))
-    return ids
 
 
 # ---- the auto-save hook of the tool route --------------------------------------------------------------

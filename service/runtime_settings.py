@@ -6,10 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
-from actors.store import schema
-from actors.store.upsert import upsert
+from actors.store.repos import settings as stored_settings
 
 DEFAULTS: dict[str, Any] = {
     "disabledTools": [],
@@ -29,9 +26,7 @@ class RuntimeSettings:
         self.on_change: Callable[[Any], None] | None = None
 
     async def load(self) -> None:
-        rows = await self.store.call(lambda conn: conn.execute(select(schema.settings)).all())
-        for row in rows:
-            self.values[row.key] = row.value
+        self.values.update(await self.store.call(stored_settings.all_values))
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, DEFAULTS.get(key, default))
@@ -44,9 +39,7 @@ class RuntimeSettings:
         now = time.time()
 
         def write(conn) -> None:
-            for key, value in updates.items():
-                upsert(conn, schema.settings, {"key": key, "value": value, "updated_at": now, "updated_by": user_id},
-                       ["key"])
+            stored_settings.put(conn, updates, user_id, now)
             if self.on_change is not None:
                 self.on_change(conn)
 

@@ -6,9 +6,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, or_, select
-
-from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from service.auth import Principal, iso_time
 from service.permissions import PERMISSIONS
@@ -43,30 +40,6 @@ def check_can_grant(principal: Principal, permissions: Iterable[str], what: str 
     if missing:
         raise ApiError(ErrorCode.ESCALATION_DENIED,
                        f"You cannot {what} permissions you do not hold: {', '.join(missing)}.")
-
-
-def role_permissions(conn, role_name: str) -> list[str] | None:
-    row = conn.execute(select(schema.roles.c.permissions).where(schema.roles.c.name == role_name)).first()
-    return None if row is None else list(row.permissions)
-
-
-def active_admin_count(conn) -> int:
-    return conn.execute(select(func.count()).select_from(schema.users).where(
-        schema.users.c.role == "admin", schema.users.c.disabled.is_(False))).scalar() or 0
-
-
-def team_names(conn) -> dict[str, str]:
-    return {r.id: r.name for r in conn.execute(select(schema.teams.c.id, schema.teams.c.name))}
-
-
-def find_team(conn, team_id: str | None = None, team_name: str | None = None):
-    if team_id is not None:
-        return conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
-    if team_name is not None:
-        # SQLite's lower() folds ASCII only: an exact match finds non-ASCII names too
-        return conn.execute(select(schema.teams).where(or_(
-            func.lower(schema.teams.c.name) == team_name.lower(), schema.teams.c.name == team_name))).first()
-    return None
 
 
 def user_json(row, teams: dict[str, str], permissions: list[str] | None = None) -> dict[str, Any]:

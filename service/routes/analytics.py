@@ -6,9 +6,8 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from quart import Blueprint, current_app
-from sqlalchemy import select, update
 
-from actors.store import schema
+from actors.store.repos import users
 from protocols.errors import ApiError, ErrorCode
 from service.apidoc import BOOL, NUM, STR, TIME, doc, model_body, nullable, obj
 from service.auth import current_principal, iso_time, require
@@ -59,8 +58,7 @@ async def get_consent():
     principal = await current_principal()
     if principal.user_id is None:
         return json_response({"analytics": _consent_json(None)})
-    value = await current_app.lutra.store.call(lambda conn: conn.execute(
-        select(schema.users.c.analytics).where(schema.users.c.id == principal.user_id)).scalar())
+    value = await current_app.lutra.store.call(users.analytics, principal.user_id)
     return json_response({"analytics": _consent_json(value)})
 
 
@@ -77,14 +75,13 @@ async def put_consent():
         raise ApiError(ErrorCode.VALIDATION_ERROR, "Authentication is disabled; there is no account to store consent on.")
 
     def write(conn):
-        current = conn.execute(select(schema.users.c.analytics).where(schema.users.c.id == principal.user_id)).scalar()
-        value = dict(current or {})
+        value = dict(users.analytics(conn, principal.user_id) or {})
         if body.enabled is not None:
             value.update(enabled=body.enabled, remindLater=False)
         elif body.remind_later:
             value.update(remindLater=True)
         value["at"] = time.time()
-        conn.execute(update(schema.users).where(schema.users.c.id == principal.user_id).values(analytics=value))
+        users.change(conn, principal.user_id, analytics=value)
         return value
 
     value = await current_app.lutra.store.call(write)

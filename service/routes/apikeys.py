@@ -9,9 +9,8 @@ import uuid
 import trio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from quart import Blueprint, current_app, request
-from sqlalchemy import delete, insert, select
 
-from actors.store import schema
+from actors.store.repos import keys
 from protocols.errors import ApiError, ErrorCode
 from service import audit
 from service.apidoc import ID_PARAM, doc, obj, q, ref
@@ -117,12 +116,10 @@ async def create_key():
     key_id = str(uuid.uuid4())
 
     def write(conn):
-        count = len(conn.execute(select(schema.api_keys.c.id).where(schema.api_keys.c.user_id == principal.user_id)).all())
-        if count >= MAX_KEYS_PER_USER:
+        if keys.count_of(conn, principal.user_id) >= MAX_KEYS_PER_USER:
             raise ApiError(ErrorCode.CONFLICT, f"You already have {MAX_KEYS_PER_USER} API keys; delete some first.")
-        conn.execute(insert(schema.api_keys).values(
-            id=key_id, user_id=principal.user_id, name=body.name, prefix=key_lookup_prefix(key), key_hash=key_hash,
-            permissions=scope, created_at=now, expires_at=expires_at, last_used_at=None))
+        keys.create(conn, id=key_id, user_id=principal.user_id, name=body.name, prefix=key_lookup_prefix(key),
+                    key_hash=key_hash, permissions=scope, created_at=now, expires_at=expires_at, last_used_at=None)
 
     await current_app.lutra.store.call(write)
     audit.record("API_KEY_CREATED", target=body.name,
@@ -144,17 +141,8 @@ async def list_keys():
     principal = await current_principal()
     see_all = principal.can("apikeys:all") and request.args.get("mine", "").lower() not in ("1", "true")
 
-    def read(conn):
-        query = (select(schema.api_keys.c.id, schema.api_keys.c.name, schema.api_keys.c.permissions,
-                        schema.api_keys.c.created_at, schema.api_keys.c.expires_at, schema.api_keys.c.last_used_at,
-                        schema.api_keys.c.user_id, schema.users.c.username)
-                 .join(schema.users, schema.users.c.id == schema.api_keys.c.user_id)
-                 .order_by(schema.api_keys.c.created_at))
-        if not see_all:
-            query = query.where(schema.api_keys.c.user_id == principal.user_id)
-        return [key_json(r, r.username) for r in conn.execute(query)]
-
-    return json_response({"apiKeys": await current_app.lutra.store.call(read)})
+    rows = await current_app.lutra.store.call(keys.listing, None if see_all else principal.user_id)
+    return json_response({"apiKeys": [key_json(r, r.username) for r in rows]})
 
 
 @bp.delete("/api/v1/api-keys/<key_id>")
@@ -167,11 +155,10 @@ async def delete_key(key_id: str):
     services = current_app.lutra
 
     def write(conn):
-        row = conn.execute(select(schema.api_keys.c.id, schema.api_keys.c.name, schema.api_keys.c.user_id)
-                           .where(schema.api_keys.c.id == key_id)).first()
+        row = keys.by_id(conn, key_id)
         if row is None or (row.user_id != principal.user_id and not principal.can("apikeys:all")):
             raise not_found("API key")  # someone else's key: its existence does not leak
-        conn.execute(delete(schema.api_keys).where(schema.api_keys.c.id == key_id))
+        keys.revoke(conn, key_id)
         return row
 
     row = await services.store.call(write)

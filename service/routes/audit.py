@@ -4,9 +4,8 @@ TOOL_EXECUTED for tool and pipeline runs when the `auditToolOperations` setting 
 from __future__ import annotations
 
 from quart import Blueprint, current_app, g, request
-from sqlalchemy import func, select
 
-from actors.store import schema
+from actors.store.repos import audit as audit_entries
 from protocols.errors import ApiError, ErrorCode
 from service import audit
 from service.apidoc import INT, STR, doc, obj, q, ref
@@ -74,22 +73,8 @@ async def audit_log():
     services = current_app.lutra
     await services.store.flush()  # entries are written behind: make this request's view complete
 
-    def read(conn):
-        conditions = []
-        if actions:
-            conditions.append(schema.audit_log.c.action.in_(actions))
-        if since is not None:
-            conditions.append(schema.audit_log.c.at >= since)
-        if until is not None:
-            conditions.append(schema.audit_log.c.at <= until)
-        total = conn.execute(select(func.count()).select_from(schema.audit_log).where(*conditions)).scalar() or 0
-        rows = conn.execute(select(schema.audit_log).where(*conditions)
-                            .order_by(schema.audit_log.c.at.desc(), schema.audit_log.c.id.desc())
-                            .limit(limit).offset((page - 1) * limit)).all()
-        return total, [entry_json(r) for r in rows]
-
-    total, entries = await services.store.call(read)
-    return json_response({"entries": entries, "total": total, "page": page, "limit": limit})
+    total, rows = await services.store.call(audit_entries.page, actions, since, until, limit, (page - 1) * limit)
+    return json_response({"entries": [entry_json(r) for r in rows], "total": total, "page": page, "limit": limit})
 
 
 @bp.after_app_request

@@ -7,9 +7,8 @@ import time
 import trio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from quart import Blueprint, current_app, request
-from sqlalchemy import delete, select, update
 
-from actors.store import schema
+from actors.store.repos import keys, sessions, users
 from protocols.errors import ApiError, ErrorCode
 from service import audit, ratelimit
 from service.apidoc import BOOL, STR, TIME, doc, nullable, obj, ref
@@ -142,8 +141,7 @@ async def change_password():
     throttle = services.auth.login_throttle
     # guessing the current password from a stolen session counts like failed logins
     throttle.check(principal.username, None, int(services.settings.get("loginAttemptLimit", 10) or 0))
-    row = await services.store.call(
-        lambda conn: conn.execute(select(schema.users.c.password_hash).where(schema.users.c.id == principal.user_id)).first())
+    row = await services.store.call(users.by_id, principal.user_id)
     if row is None or not await trio.to_thread.run_sync(verify_password, row.password_hash, body.current_password):
         throttle.failed(principal.username, None)
         raise ApiError(ErrorCode.VALIDATION_ERROR, "The current password is wrong.")
@@ -152,12 +150,11 @@ async def change_password():
     new_hash = await trio.to_thread.run_sync(hash_password, body.new_password)
 
     def write(conn):
-        conn.execute(update(schema.users).where(schema.users.c.id == principal.user_id).values(
-            password_hash=new_hash, must_change_password=False, updated_at=time.time()))
+        users.change(conn, principal.user_id, password_hash=new_hash, must_change_password=False,
+                     updated_at=time.time())
         # other sessions and every API key die with the old password
-        conn.execute(delete(schema.sessions).where(
-            schema.sessions.c.user_id == principal.user_id, schema.sessions.c.id != principal.session_id))
-        return conn.execute(delete(schema.api_keys).where(schema.api_keys.c.user_id == principal.user_id)).rowcount
+        sessions.end_all(conn, principal.user_id, keep=principal.session_id)
+        return keys.revoke_all(conn, principal.user_id)
 
     keys_revoked = await services.store.call(write)
     services.auth.forget_user(principal.user_id)

@@ -8,9 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from quart import Blueprint, current_app
-from sqlalchemy import delete, insert, select
 
-from actors.store import schema
+from actors.store.repos import pipelines as saved_pipelines
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
 from service import pipelines
@@ -56,8 +55,7 @@ async def steps_from(services, principal: Principal, raw: Any) -> list[pipelines
 
 
 async def visible_pipeline(services, principal: Principal, pipeline_id: str):
-    row = await services.store.call(
-        lambda conn: conn.execute(select(schema.pipelines).where(schema.pipelines.c.id == pipeline_id)).first())
+    row = await services.store.call(saved_pipelines.by_id, pipeline_id)
     if row is None or not (sees_all(principal) or row.owner_id == principal.user_id):
         raise ApiError(ErrorCode.NOT_FOUND, "No such pipeline.")
     return row
@@ -202,11 +200,7 @@ async def save():
     values = {"id": str(uuid.uuid4()), "owner_id": principal.user_id, "name": name,
               "description": body.description, "steps": [s.as_json() for s in steps], "created_at": time.time()}
 
-    def write(conn):
-        conn.execute(insert(schema.pipelines).values(**values))
-        return conn.execute(select(schema.pipelines).where(schema.pipelines.c.id == values["id"])).first()
-
-    row = await services.store.call(write)
+    row = await services.store.call(saved_pipelines.save, values)
     return json_response(pipeline_json(row), 201)
 
 
@@ -220,14 +214,7 @@ async def list_pipelines():
     principal = await current_principal()
     everyone = sees_all(principal)
 
-    def read(conn):
-        query = select(schema.pipelines).order_by(schema.pipelines.c.created_at.desc())
-        if not everyone:
-            owner = schema.pipelines.c.owner_id
-            query = query.where(owner.is_(None) if principal.user_id is None else owner == principal.user_id)
-        return list(conn.execute(query))
-
-    rows = await services.store.call(read)
+    rows = await services.store.call(saved_pipelines.listing, principal.user_id, everyone)
     return json_response({"pipelines": [pipeline_json(r) for r in rows]})
 
 
@@ -240,7 +227,7 @@ async def delete_pipeline(pipeline_id: str):
     services = current_app.lutra
     principal = await current_principal()
     row = await visible_pipeline(services, principal, pipeline_id)
-    await services.store.call(lambda conn: conn.execute(delete(schema.pipelines).where(schema.pipelines.c.id == row.id)))
+    await services.store.call(saved_pipelines.delete_pipeline, row.id)
     return json_response({"ok": True})
 
 

@@ -7,9 +7,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from quart import Blueprint, current_app
-from sqlalchemy import delete, func, insert, select, update
 
-from actors.store import schema
+from actors.store.repos import roles
 from protocols.errors import ApiError, ErrorCode
 from service import audit
 from service.apidoc import BOOL, ID_PARAM, INT, STR, doc, model_body, obj, ref
@@ -58,13 +57,8 @@ def role_json(row, user_count: int) -> dict:
     }
 
 
-def _counts(conn) -> dict[str, int]:
-    return {r.role: r.n for r in conn.execute(
-        select(schema.users.c.role, func.count().label("n")).group_by(schema.users.c.role))}
-
-
 def _load_custom(conn, principal, role_id: str):
-    row = conn.execute(select(schema.roles).where(schema.roles.c.id == role_id)).first()
+    row = roles.by_id(conn, role_id)
     if row is None:
         raise not_found("role")
     if row.builtin:
@@ -81,9 +75,8 @@ def _load_custom(conn, principal, role_id: str):
 @require("audit:read")
 async def list_roles():
     def read(conn):
-        counts = _counts(conn)
-        rows = conn.execute(select(schema.roles).order_by(schema.roles.c.builtin.desc(), schema.roles.c.name)).all()
-        return [role_json(r, counts.get(r.name, 0)) for r in rows]
+        counts = roles.user_counts(conn)
+        return [role_json(r, counts.get(r.name, 0)) for r in roles.listing(conn)]
 
     return json_response({"roles": await current_app.lutra.store.call(read), "permissions": list(PERMISSIONS)})
 
@@ -101,12 +94,12 @@ async def create_role():
     now = time.time()
 
     def write(conn):
-        if conn.execute(select(schema.roles.c.id).where(func.lower(schema.roles.c.name) == name.lower())).first():
+        if roles.name_taken(conn, name):
             raise ApiError(ErrorCode.CONFLICT, f"A role named '{name}' already exists.")
         role_id = str(uuid.uuid4())
-        conn.execute(insert(schema.roles).values(id=role_id, name=name, description=body.description,
-                                                 permissions=perms, builtin=False, created_at=now, updated_at=now))
-        return role_json(conn.execute(select(schema.roles).where(schema.roles.c.id == role_id)).first(), 0)
+        roles.create(conn, id=role_id, name=name, description=body.description, permissions=perms, builtin=False,
+                     created_at=now, updated_at=now)
+        return role_json(roles.by_id(conn, role_id), 0)
 
     role = await current_app.lutra.store.call(write)
     audit.record("ROLE_CREATED", target=name, details={"roleId": role["id"], "permissions": perms})
@@ -133,18 +126,16 @@ async def update_role(role_id: str):
         row = _load_custom(conn, principal, role_id)
         changes: dict = {}
         if name is not None and name != row.name:
-            if conn.execute(select(schema.roles.c.id).where(
-                    func.lower(schema.roles.c.name) == name.lower(), schema.roles.c.id != role_id)).first():
+            if roles.name_taken(conn, name, except_id=role_id):
                 raise ApiError(ErrorCode.CONFLICT, f"A role named '{name}' already exists.")
-            changes["name"] = name
-            conn.execute(update(schema.users).where(schema.users.c.role == row.name).values(role=name))
+            roles.rename(conn, row.name, name)
         if body.description is not None:
             changes["description"] = body.description
         if perms is not None:
             changes["permissions"] = perms
-        conn.execute(update(schema.roles).where(schema.roles.c.id == role_id).values(**changes, updated_at=time.time()))
-        new = conn.execute(select(schema.roles).where(schema.roles.c.id == role_id)).first()
-        return role_json(new, _counts(conn).get(new.name, 0)), row
+        roles.change(conn, role_id, **changes, updated_at=time.time())
+        new = roles.by_id(conn, role_id)
+        return role_json(new, roles.user_counts(conn).get(new.name, 0)), row
 
     role, before = await services.store.call(write)
     services.auth.forget_user()  # every member's cached permissions are stale
@@ -170,10 +161,7 @@ async def delete_role(role_id: str):
 
     def write(conn):
         row = _load_custom(conn, principal, role_id)
-        moved = conn.execute(update(schema.users).where(schema.users.c.role == row.name).values(
-            role="user", updated_at=time.time())).rowcount
-        conn.execute(delete(schema.roles).where(schema.roles.c.id == role_id))
-        return row, moved
+        return row, roles.delete_moving_users(conn, role_id, row.name, "user", time.time())
 
     row, moved = await services.store.call(write)
     services.auth.forget_user()

@@ -7,9 +7,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from quart import Blueprint, current_app
-from sqlalchemy import delete, func, insert, or_, select, update
 
-from actors.store import schema
+from actors.store.repos import teams
 from protocols.errors import ApiError, ErrorCode
 from service import audit
 from service.apidoc import ID_PARAM, doc, obj, ref
@@ -40,17 +39,8 @@ def team_json(row, members: int) -> dict:
             "createdAt": iso_time(row.created_at)}
 
 
-def _members(conn, team_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(schema.users).where(schema.users.c.team_id == team_id)).scalar() or 0
-
-
 def _unique(conn, name: str, except_id: str | None = None) -> None:
-    # SQLite's lower() folds ASCII only: also compare the exact name, which the UNIQUE index enforces
-    query = select(schema.teams.c.id).where(
-        or_(func.lower(schema.teams.c.name) == name.lower(), schema.teams.c.name == name))
-    if except_id is not None:
-        query = query.where(schema.teams.c.id != except_id)
-    if conn.execute(query).first():
+    if teams.name_taken(conn, name, except_id=except_id):
         raise ApiError(ErrorCode.CONFLICT, f"A team named '{name}' already exists.")
 
 
@@ -60,10 +50,8 @@ def _unique(conn, name: str, except_id: str | None = None) -> None:
 @require("teams:manage")
 async def list_teams():
     def read(conn):
-        counts = {r.team_id: r.n for r in conn.execute(
-            select(schema.users.c.team_id, func.count().label("n")).group_by(schema.users.c.team_id))}
-        rows = conn.execute(select(schema.teams).order_by(schema.teams.c.created_at, schema.teams.c.name)).all()
-        return [team_json(r, counts.get(r.id, 0)) for r in rows]
+        counts = teams.member_counts(conn)
+        return [team_json(r, counts.get(r.id, 0)) for r in teams.listing(conn)]
 
     return json_response({"teams": await current_app.lutra.store.call(read)})
 
@@ -78,8 +66,8 @@ async def create_team():
     def write(conn):
         _unique(conn, body.name)
         team_id = str(uuid.uuid4())
-        conn.execute(insert(schema.teams).values(id=team_id, name=body.name, created_at=time.time()))
-        return team_json(conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first(), 0)
+        teams.create(conn, team_id, body.name, time.time())
+        return team_json(teams.by_id(conn, team_id), 0)
 
     team = await current_app.lutra.store.call(write)
     audit.record("TEAM_CREATED", target=team["name"], details={"teamId": team["id"]})
@@ -97,13 +85,12 @@ async def rename_team(team_id: str):
     services = current_app.lutra
 
     def write(conn):
-        row = conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
+        row = teams.by_id(conn, team_id)
         if row is None:
             raise not_found("team")
         _unique(conn, body.name, team_id)
-        conn.execute(update(schema.teams).where(schema.teams.c.id == team_id).values(name=body.name))
-        new = conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
-        return team_json(new, _members(conn, team_id)), row.name
+        teams.rename(conn, team_id, body.name)
+        return team_json(teams.by_id(conn, team_id), teams.members(conn, team_id)), row.name
 
     team, old_name = await services.store.call(write)
     services.auth.forget_user()  # cached principals carry the team name
@@ -120,15 +107,15 @@ async def delete_team(team_id: str):
     valid_id(team_id, "team")
 
     def write(conn):
-        row = conn.execute(select(schema.teams).where(schema.teams.c.id == team_id)).first()
+        row = teams.by_id(conn, team_id)
         if row is None:
             raise not_found("team")
         if row.id == DEFAULT_TEAM_ID:
             raise ApiError(ErrorCode.CONFLICT, "The default team cannot be deleted.")
-        members = _members(conn, team_id)
+        members = teams.members(conn, team_id)
         if members:
             raise ApiError(ErrorCode.CONFLICT, f"The team still has {members} member(s); move them first.")
-        conn.execute(delete(schema.teams).where(schema.teams.c.id == team_id))
+        teams.delete_team(conn, team_id)
         return row
 
     row = await current_app.lutra.store.call(write)

@@ -8,9 +8,8 @@ import uuid
 import trio
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from quart import Blueprint, current_app
-from sqlalchemy import delete, func, insert, select, update
 
-from actors.store import schema
+from actors.store.repos import keys, roles, sessions, teams, users
 from protocols.errors import ApiError, ErrorCode
 from service import audit
 from service.apidoc import ID_PARAM, doc, model_body, obj, ref
@@ -18,12 +17,8 @@ from service.auth import DEFAULT_TEAM_ID, current_principal, hash_password, requ
 from service.responses import json_body, json_response
 from service.routes._identity import (
     USERNAME,
-    active_admin_count,
     check_can_grant,
-    find_team,
     not_found,
-    role_permissions,
-    team_names,
     user_json,
     valid_id,
 )
@@ -80,7 +75,7 @@ class ResetPasswordBody(BaseModel):
 def _resolve_team(conn, team_id, team_name):
     if team_id is None and team_name is None:
         return None
-    row = find_team(conn, team_id=team_id) if team_id is not None else find_team(conn, team_name=team_name)
+    row = teams.by_id(conn, team_id) if team_id is not None else teams.by_name(conn, team_name)
     if row is None:
         raise ApiError(ErrorCode.VALIDATION_ERROR, "No such team.", details=[{"path": "teamId", "message": "unknown team"}])
     return row
@@ -89,10 +84,10 @@ def _resolve_team(conn, team_id, team_name):
 def _load_target(conn, principal, user_id: str):
     """The user to act on, if the caller may act on them: an account whose role holds permissions the
     caller lacks is out of reach (a partial user manager must not take over an admin)."""
-    row = conn.execute(select(schema.users).where(schema.users.c.id == user_id)).first()
+    row = users.by_id(conn, user_id)
     if row is None:
         raise not_found("user")
-    check_can_grant(principal, role_permissions(conn, row.role) or [], "manage a user with")
+    check_can_grant(principal, roles.permissions_of(conn, row.role) or [], "manage a user with")
     return row
 
 
@@ -103,10 +98,9 @@ def _load_target(conn, principal, user_id: str):
 @require("users:manage")
 async def list_users():
     def read(conn):
-        teams = team_names(conn)
-        perms = {r.name: list(r.permissions) for r in conn.execute(select(schema.roles.c.name, schema.roles.c.permissions))}
-        rows = conn.execute(select(schema.users).order_by(schema.users.c.created_at, schema.users.c.username)).all()
-        return [user_json(r, teams, perms.get(r.role, perms.get("user", []))) for r in rows]
+        names = teams.names(conn)
+        perms = roles.permissions_by_name(conn)
+        return [user_json(r, names, perms.get(r.role, perms.get("user", []))) for r in users.listing(conn)]
 
     return json_response({"users": await current_app.lutra.store.call(read)})
 
@@ -126,22 +120,19 @@ async def register():
     now = time.time()
 
     def write(conn):
-        perms = role_permissions(conn, body.role)
+        perms = roles.permissions_of(conn, body.role)
         if perms is None:
             raise ApiError(ErrorCode.VALIDATION_ERROR, f"No such role: {body.role}.",
                            details=[{"path": "role", "message": "unknown role"}])
         check_can_grant(principal, perms)
-        if conn.execute(select(schema.users.c.id).where(
-                func.lower(schema.users.c.username) == body.username.lower())).first():
+        if users.name_taken(conn, body.username):
             raise ApiError(ErrorCode.CONFLICT, "That username is taken.")
         team = _resolve_team(conn, body.team_id, body.team_name or body.team)
         user_id = str(uuid.uuid4())
-        conn.execute(insert(schema.users).values(
-            id=user_id, username=body.username, password_hash=password_hash, role=body.role,
-            team_id=team.id if team else DEFAULT_TEAM_ID, must_change_password=body.must_change_password,
-            disabled=False, created_at=now, updated_at=now))
-        row = conn.execute(select(schema.users).where(schema.users.c.id == user_id)).first()
-        return user_json(row, team_names(conn), perms)
+        users.create(conn, id=user_id, username=body.username, password_hash=password_hash, role=body.role,
+                     team_id=team.id if team else DEFAULT_TEAM_ID, must_change_password=body.must_change_password,
+                     disabled=False, created_at=now, updated_at=now)
+        return user_json(users.by_id(conn, user_id), teams.names(conn), perms)
 
     user = await current_app.lutra.store.call(write)
     audit.record("USER_CREATED", target=user["username"],
@@ -166,7 +157,7 @@ async def update_user(user_id: str):
         row = _load_target(conn, principal, user_id)
         changes: dict = {}
         if body.role is not None and body.role != row.role:
-            perms = role_permissions(conn, body.role)
+            perms = roles.permissions_of(conn, body.role)
             if perms is None:
                 raise ApiError(ErrorCode.VALIDATION_ERROR, f"No such role: {body.role}.",
                                details=[{"path": "role", "message": "unknown role"}])
@@ -181,15 +172,14 @@ async def update_user(user_id: str):
             changes["disabled"] = body.disabled
         losing_admin = row.role == "admin" and not row.disabled and (
             changes.get("role", "admin") != "admin" or changes.get("disabled", False))
-        if losing_admin and active_admin_count(conn) <= 1:
+        if losing_admin and users.active_admin_count(conn) <= 1:
             raise ApiError(ErrorCode.LAST_ADMIN, "This is the last admin: promote someone else first.")
         if changes:
-            conn.execute(update(schema.users).where(schema.users.c.id == user_id).values(
-                **changes, updated_at=time.time()))
+            users.change(conn, user_id, **changes, updated_at=time.time())
             if changes.get("disabled"):
-                conn.execute(delete(schema.sessions).where(schema.sessions.c.user_id == user_id))
-        new = conn.execute(select(schema.users).where(schema.users.c.id == user_id)).first()
-        return user_json(new, team_names(conn), role_permissions(conn, new.role)), changes, row
+                sessions.end_all(conn, user_id)
+        new = users.by_id(conn, user_id)
+        return user_json(new, teams.names(conn), roles.permissions_of(conn, new.role)), changes, row
 
     user, changes, before = await services.store.call(write)
     services.auth.forget_user(user_id)
@@ -221,15 +211,13 @@ async def reset_password(user_id: str):
 
     def write(conn):
         row = _load_target(conn, principal, user_id)
-        conn.execute(update(schema.users).where(schema.users.c.id == user_id).values(
-            password_hash=password_hash, must_change_password=True, updated_at=time.time()))
-        conn.execute(delete(schema.sessions).where(schema.sessions.c.user_id == user_id))
-        keys = conn.execute(delete(schema.api_keys).where(schema.api_keys.c.user_id == user_id)).rowcount
-        return row, keys
+        users.change(conn, user_id, password_hash=password_hash, must_change_password=True, updated_at=time.time())
+        sessions.end_all(conn, user_id)
+        return row, keys.revoke_all(conn, user_id)
 
-    row, keys = await services.store.call(write)
+    row, revoked = await services.store.call(write)
     services.auth.forget_user(user_id)
-    audit.record("PASSWORD_RESET", target=row.username, details={"userId": user_id, "apiKeysRevoked": keys})
+    audit.record("PASSWORD_RESET", target=row.username, details={"userId": user_id, "apiKeysRevoked": revoked})
     return json_response({"ok": True})
 
 
@@ -247,11 +235,9 @@ async def delete_user(user_id: str):
 
     def write(conn):
         row = _load_target(conn, principal, user_id)
-        if row.role == "admin" and not row.disabled and active_admin_count(conn) <= 1:
+        if row.role == "admin" and not row.disabled and users.active_admin_count(conn) <= 1:
             raise ApiError(ErrorCode.LAST_ADMIN, "This is the last admin and cannot be deleted.")
-        conn.execute(delete(schema.sessions).where(schema.sessions.c.user_id == user_id))
-        conn.execute(delete(schema.api_keys).where(schema.api_keys.c.user_id == user_id))
-        conn.execute(delete(schema.users).where(schema.users.c.id == user_id))
+        users.delete_with_credentials(conn, user_id)
         return row
 
     row = await services.store.call(write)
