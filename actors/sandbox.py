@@ -410,7 +410,9 @@ async def kill(process) -> None:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     await process.wait()
-    with trio.move_on_after(5):
+    # shielded: trio.run_process cancels its deliver_cancel as soon as bwrap itself has exited, which is
+    # before the program under it is gone
+    with trio.CancelScope(shield=True), trio.move_on_after(5):
         while any(running(pid) for pid in below):
             await trio.sleep(0.005)
 
