@@ -1,8 +1,9 @@
-"""Shared image plumbing for the image tools: safe loading, format detection, saving.
+"""Image I/O for every family that reads or writes pictures (image, vision): safe loading with limits,
+format detection, encoding.
 
 pyvips first (streaming, shrink-on-load); pillow-heif where libvips lacks a codec (HEVC); Pillow for BMP,
 ICO, PSD (the flattened composite) and JPEG XL, which this libvips build does not read. An SVG is
-sanitised (_svgsafe) and rasterised at its own size before any tool sees it, never handed to libvips as
+sanitised (svgsafe) and rasterised at its own size before any tool sees it, never handed to libvips as
 it came. Every decode error becomes a client error with a message that names no path.
 """
 
@@ -142,9 +143,9 @@ def open_image(path: Path, limits: Limits, *, access: str = "random") -> tuple[p
 
 def _render_svg(path: Path, limits: Limits) -> pyvips.Image:
     """The sanitised SVG rendered at its own size (72 dpi: one SVG px per pixel)."""
-    from actors.image import _svgsafe
+    from actors.common import svgsafe
 
-    clean, _removed = _svgsafe.sanitize(path.read_bytes())
+    clean, _removed = svgsafe.sanitize(path.read_bytes())
     try:
         header = pyvips.Image.svgload_buffer(clean, unlimited=False)
     except pyvips.Error:
