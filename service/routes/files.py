@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import trio
 from quart import Blueprint, Response, current_app, request, send_file
 
+from actors.common.camera_raw import is_camera_raw
+from actors.image.library_renders import PreviewSettings
 from protocols.errors import ApiError, ErrorCode
 from service.apidoc import BINARY, BOOL, ID_PARAM, INT, MULTI_FILES, STR, binary, doc, obj, q, ref
 from service.auth import current_principal, require
-from service.library import NewFile, file_json, get_library, in_worker, is_camera_raw, render_preview
+from service.library import NewFile, file_json, get_library
 from service.responses import json_body, json_response
 from service.routes.tools import guard_capacity
 from service.toolrun import receive_upload
@@ -256,20 +259,17 @@ async def preview():
     services = current_app.lutra
     guard_capacity(services)
     async with receive_upload(services, keep=False) as received:
-        job_dir = received.job_dir
         item = received.files("No file uploaded: send it as a multipart part named 'file'.")[0]
         if item.size == 0:
             raise ApiError(ErrorCode.VALIDATION_ERROR, "The file is empty.")
         if item.kind not in ("image", "svg", "unknown") and not is_camera_raw(str(item.path)):
             raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "A preview can only be made from an image.")
-        dest = job_dir / "preview.webp"
-        try:
-            ok = await in_worker(render_preview, str(item.path), str(dest), services.config.max_megapixels * 1e6)
-        except ApiError:
-            raise
-        except Exception:
-            ok = False
-        if not ok:
-            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file could not be decoded as an image.")
-        data = dest.read_bytes()
+        try:  # the upload is in the workspace, where the image workers may read it
+            async with get_library(services).internal.run("library-preview", item.path, PreviewSettings(),
+                                                          name=item.name) as result:
+                data = await trio.to_thread.run_sync(result.outputs[0].read_bytes)
+        except ApiError as err:
+            if err.code is not ErrorCode.PROCESSING_FAILED:
+                raise
+            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file could not be decoded as an image.") from None
     return Response(data, content_type="image/webp", headers={"Cache-Control": "no-store"})
