@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.common import pdfs
-from actors.documents import _office, _web
+from actors.documents import _office_input, _web
 from protocols.errors import bad_input
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -20,7 +20,7 @@ class ToEpubSettings(ToolSettings):
 
 def source_kind(call: ToolCall) -> str:
     ext = (call.names[0].rsplit(".", 1)[-1].lower() if call.names and "." in call.names[0] else "")
-    actual = _office.detect(call.inputs[0])
+    actual = _office_input.detect(call.inputs[0])
     if actual == "docx":
         return "docx"
     if actual != "text":
