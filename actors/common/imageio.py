@@ -162,13 +162,10 @@ def _decode_pillow(path: Path, limits: Limits, fmt: str) -> pyvips.Image:
     first frame), decoded through Pillow into 8-bit sRGB(A) or grey(+alpha)."""
     import warnings
 
-    from PIL import Image, ImageFile
+    from PIL import Image
 
     if fmt == "jxl":
         import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin)
-    # WeasyPrint, once imported into a process (html/markdown to PDF), sets Pillow's process-wide
-    # LOAD_TRUNCATED_IMAGES, which turns a truncated upload into a grey picture instead of a 400
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             # the server's own pixel limit (check_pixels) decides, not Pillow's fixed 89 MP warning
