@@ -1,9 +1,8 @@
 """The file library: files kept under DATA_DIR/files/<id>/ (never swept), rows in the `files` table,
-version chains (root_id = first version), per-user quota, cached thumbnails, the browser preview,
+version chains (root_id = first version), per-user quota, cached thumbnails,
 and the auto-save of a tool result into a chain.
 
-Decoding untrusted files (thumbnails, probes) is the image and media actors' work: internal jobs
-(`@tool(internal=True)`) with a slot, a deadline and stats like any tool, never the event loop's.
+Decoding untrusted files (thumbnails, probes) is the image and media actors' work (library_renders).
 """
 
 from __future__ import annotations
@@ -21,20 +20,16 @@ from urllib.parse import unquote
 import trio
 from sqlalchemy import and_, delete, func, insert, select
 
-from actors.common.camera_raw import is_camera_raw
-from actors.image.library_renders import ProbeSettings, ThumbnailSettings
-from actors.media.library_renders import VideoThumbnailSettings
 from actors.store import schema
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
-from service.internal_jobs import InternalJobs, place
-from service.sniff import mime_type, sniff_file
+from service import library_renders as renders
+from service.internal_jobs import InternalJobs
 from service.storage import LocalStorage
 from service.uploads import Upload, safe_name
 
 log = logging.getLogger("lutra.library")
 
-THUMB_WIDTH = 300
 THUMB_NAME = ".thumbnail.jpg"
 
 
@@ -65,24 +60,6 @@ def file_json(row: Any) -> dict[str, Any]:
         "toolChain": list(row.tool_chain or []),
         "createdAt": iso(row.created_at),
     }
-
-
-# ---- probing (by the image and media actors: internal jobs) ------------------------------------------
-
-async def probe(internal: InternalJobs, path: Path, name: str) -> tuple[str, int | None, int | None]:
-    """(mime type, width, height) of a file about to be stored (still in the workspace, where the image
-    workers may read it); dimensions for images and videos only, None where they cannot be read."""
-    kind, fmt = await trio.to_thread.run_sync(sniff_file, path, name)
-    mime = mime_type(fmt, name)
-    job = {"image": "library-probe", "svg": "library-probe", "video": "library-video-probe"}.get(kind)
-    if job is None:
-        return mime, None, None
-    try:
-        async with internal.run(job, path, ProbeSettings(), name=name) as result:
-            return mime, result.extra.get("width"), result.extra.get("height")
-    except ApiError as err:  # unreadable: the file is kept, without dimensions
-        log.info("no dimensions for %s: %s", name, err.message)
-        return mime, None, None
 
 
 # ---- the library ----------------------------------------------------------------------------------
@@ -128,7 +105,7 @@ class Library:
                 placed.append(file_id)
                 name = safe_name(item.name, "file")
                 key = f"{file_id}/{name}"
-                mime, width, height = await probe(self.internal, item.path, name)
+                mime, width, height = await renders.probe(self.internal, item.path, name)
                 size = await trio.to_thread.run_sync(partial(self.files.put, key, item.path, move=not item.copy))
                 chain = list(parent.tool_chain or []) if parent is not None else []
                 chain.extend(t for t in (tools or []) if t)
@@ -210,30 +187,14 @@ class Library:
         return len(removed)
 
     async def thumbnail(self, row: Any) -> Path:
-        """The cached thumbnail, made by the image actor (images, RAW, PDFs) or the media actor (videos)."""
+        """The cached thumbnail, made once by the image actor (images, RAW, PDFs) or the media actor (videos)."""
         dest = self.dir_for(row.id) / THUMB_NAME
         if dest.is_file():
             return dest
         src = self.path_of(row)
         if not src.is_file():
             raise ApiError(ErrorCode.INPUT_MISSING, "The stored file is missing.")
-        kind, _fmt = await trio.to_thread.run_sync(sniff_file, src, row.original_name)
-        if kind != "image" and await trio.to_thread.run_sync(is_camera_raw, src):
-            kind = "image"  # CR3 is an ISO media file underneath, RAF/ORF are unknown to the sniffer
-        if kind not in ("image", "svg", "pdf", "video"):
-            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "No thumbnail is available for this kind of file.")
-        if kind == "video":  # ffmpeg's sandbox reads the stored file where it is
-            job, settings, copy = "library-video-thumbnail", VideoThumbnailSettings(width=THUMB_WIDTH), False
-        else:  # the image workers may read only the workspace: the file is copied into the job's folder
-            job, copy = "library-thumbnail", True
-            settings = ThumbnailSettings(kind="pdf" if kind == "pdf" else "image", width=THUMB_WIDTH)
-        try:
-            async with self.internal.run(job, src, settings, name=row.stored_name, copy=copy) as result:
-                await trio.to_thread.run_sync(place, result.outputs[0], dest)
-        except ApiError as err:
-            if err.code is not ErrorCode.PROCESSING_FAILED:
-                raise
-            raise ApiError(ErrorCode.PROCESSING_FAILED, "A thumbnail could not be made from this file.") from None
+        await renders.thumbnail(self.internal, src, row.original_name, dest)
         return dest
 
     # ---- tool results into chains ---------------------------------------------------------------

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 
-import trio
 from quart import Blueprint, Response, current_app, request, send_file
 
 from actors.common.camera_raw import is_camera_raw
-from actors.image.library_renders import PreviewSettings
 from protocols.errors import ApiError, ErrorCode
+from service import library_renders as renders
 from service.apidoc import BINARY, BOOL, ID_PARAM, INT, MULTI_FILES, STR, binary, doc, obj, q, ref
 from service.auth import current_principal, require
 from service.library import NewFile, file_json, get_library
@@ -264,12 +263,5 @@ async def preview():
             raise ApiError(ErrorCode.VALIDATION_ERROR, "The file is empty.")
         if item.kind not in ("image", "svg", "unknown") and not is_camera_raw(str(item.path)):
             raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "A preview can only be made from an image.")
-        try:  # the upload is in the workspace, where the image workers may read it
-            async with get_library(services).internal.run("library-preview", item.path, PreviewSettings(),
-                                                          name=item.name) as result:
-                data = await trio.to_thread.run_sync(result.outputs[0].read_bytes)
-        except ApiError as err:
-            if err.code is not ErrorCode.PROCESSING_FAILED:
-                raise
-            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file could not be decoded as an image.") from None
+        data = await renders.preview(get_library(services).internal, item.path, item.name)
     return Response(data, content_type="image/webp", headers={"Cache-Control": "no-store"})
