@@ -24,9 +24,13 @@ PACKAGES = {
 }
 
 
-def build(capacity: int, queue_size: int, options: dict[str, Any]) -> list[tuple[Family, Actor]]:
+def build(capacity: int, queue_size: int, options: dict[str, Any],
+          only: set[Family] | None = None) -> list[tuple[Family, Actor]]:
+    """The actors of every family present (of `only` those, when given)."""
     actors = []
     for family, module_name in PACKAGES.items():
+        if only is not None and family not in only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:

@@ -25,15 +25,20 @@ class WorkerPoolActor(Actor):
     # Workers of their own, confined at start (sandbox.confine_worker: Landlock + memory limit), instead of
     # the processes shared by every family: for families that decode untrusted images in-process.
     confined = False
+    # Workers of its own (unconfined) instead of the shared ones: for a family whose libraries change a
+    # process for good (WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported).
+    own_workers = False
 
     async def setup(self, nursery: trio.Nursery) -> None:
         if self.confined and sandbox.policy().enabled:
-            self.worker_context = await nursery.start(self._hold_confined_workers)
+            self.worker_context = await nursery.start(self._hold_workers, sandbox.confine_worker)
+        elif self.own_workers:
+            self.worker_context = await nursery.start(self._hold_workers, _nothing)
         nursery.start_soon(self._warm_workers)
 
-    async def _hold_confined_workers(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """The confined workers live as long as the actor."""
-        async with trio_parallel.open_worker_context(init=sandbox.confine_worker, grace_period=5) as context:
+    async def _hold_workers(self, init, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The actor's own workers live as long as the actor."""
+        async with trio_parallel.open_worker_context(init=init, grace_period=5) as context:
             task_status.started(context)
             await trio.sleep_forever()
 
@@ -48,3 +53,7 @@ class WorkerPoolActor(Actor):
     async def _warm_one(self) -> None:
         run_sync = self.worker_context.run_sync if self.worker_context is not None else trio_parallel.run_sync
         await run_sync(workers.warm, self.warm_modules, kill_on_cancel=True, limiter=self.worker_limiter)
+
+
+def _nothing() -> bool:
+    return True

@@ -25,7 +25,7 @@ import trio_parallel
 from actors import models, workers
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, Progress
-from protocols.tools import REGISTRY, ToolResult
+from protocols.tools import ToolResult, spec_for
 
 log = logging.getLogger("lutra.actors")
 
@@ -143,7 +143,7 @@ class Actor:
         def progress(percent: float, message: str | None = None) -> None:
             job.reply(Progress(job.id, max(0.0, min(100.0, float(percent))), message))
 
-        return await workers.run_tool(REGISTRY[job.tool_id], job.call, limiter=self.worker_limiter,
+        return await workers.run_tool(spec_for(job.tool_id), job.call, limiter=self.worker_limiter,
                                       progress=progress, context=self.worker_context)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:

@@ -10,7 +10,7 @@ import trio
 from actors.runtime import Actor
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Job
-from protocols.tools import REGISTRY, Family
+from protocols.tools import Family, spec_for
 
 log = logging.getLogger("lutra.supervisor")
 
@@ -21,7 +21,7 @@ class Supervisor:
         self.max_backoff_s = max_backoff_s
 
     def actor_for(self, tool_id: str) -> Actor:
-        spec = REGISTRY.get(tool_id)
+        spec = spec_for(tool_id)
         if spec is None:
             raise ApiError(ErrorCode.NOT_FOUND, f"Unknown tool: {tool_id}")
         actor = self.actors.get(spec.family)

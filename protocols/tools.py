@@ -136,7 +136,16 @@ class ToolSpec:
         return self.pipeline and not self.multi_input and not self.is_subroute and self.body == "multipart"
 
 
-REGISTRY: dict[str, ToolSpec] = {}
+REGISTRY: dict[str, ToolSpec] = {}  # the public tools: routes, OpenAPI, the web app, pipelines, the CLI
+# Internal jobs: what the server asks of its own actors (the library's thumbnails, previews and probes).
+# Declared with `@tool(..., internal=True)` and run like any tool (same mailbox, slots, deadline, stats),
+# but kept out of REGISTRY, so that no public listing or route can reach them.
+INTERNAL: dict[str, ToolSpec] = {}
+
+
+def spec_for(tool_id: str) -> ToolSpec | None:
+    """The declaration of a public tool or an internal job: what an actor runs."""
+    return REGISTRY.get(tool_id) or INTERNAL.get(tool_id)
 
 
 def tool(
@@ -154,16 +163,18 @@ def tool(
     requires: tuple[str, ...] | Requirement = (),
     pipeline: bool = True,
     response: str = "json",
+    internal: bool = False,
 ) -> Callable[[ToolFn], ToolFn]:
     """Register a tool: the one declaration of it. Adding a tool = adding one module that uses this
     decorator in its family's package (`actors.<family>.<module>`), which names the family. `runs` says
     where its function runs; `requires` names the model bundles it needs (a tuple, or a function of its
-    settings)."""
+    settings). `internal`: a job the server gives its actors itself, never a public tool (see INTERNAL)."""
 
     def register(fn: ToolFn) -> ToolFn:
-        if tool_id in REGISTRY and REGISTRY[tool_id].run is not fn:
+        existing = spec_for(tool_id)
+        if existing is not None and existing.run is not fn:
             raise ValueError(f"tool {tool_id!r} registered twice")
-        REGISTRY[tool_id] = ToolSpec(
+        (INTERNAL if internal else REGISTRY)[tool_id] = ToolSpec(
             id=tool_id,
             section=Section(section),
             family=family_of(fn.__module__),

@@ -19,6 +19,7 @@ from actors.store import errors as store_errors
 from actors.store.actor import StoreActor
 from actors.supervisor import Supervisor
 from protocols.errors import ApiError, ErrorCode
+from protocols.tools import Family
 from service.auth import Authenticator
 from service.config import Config
 from service.jobs import JobManager
@@ -272,8 +273,10 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     await store.start()
     catalog.load()
     options = {k: getattr(config, k) for k in config.__dataclass_fields__}
-    # a web node runs no jobs, so it starts no actors (and no worker processes)
-    actors = [] if config.role == "web" else families.build(config.workers, config.queue_size, options)
+    # a web node runs no tool jobs (it takes none from the queue: its capacities are 0), but the library's
+    # thumbnails, previews and probes are internal jobs of the image and media actors, run where asked
+    only = {Family.IMAGE, Family.MEDIA} if config.role == "web" else None
+    actors = families.build(config.workers, config.queue_size, options, only=only)
     supervisor = Supervisor(actors)
     jobs = JobManager(config, store, supervisor)
     await jobs.recover()

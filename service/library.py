@@ -1,19 +1,14 @@
 """The file library: files kept under DATA_DIR/files/<id>/ (never swept), rows in the `files` table,
-version chains (root_id = first version), per-user quota, cached thumbnails, the browser preview,
+version chains (root_id = first version), per-user quota, cached thumbnails,
 and the auto-save of a tool result into a chain.
 
-Decoding untrusted files (thumbnails, previews) runs in worker processes, never on the event loop.
+Decoding untrusted files (thumbnails, probes) is the image and media actors' work (library_renders).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import mimetypes
-import os
-import struct
-import subprocess
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,37 +18,18 @@ from typing import Any
 from urllib.parse import unquote
 
 import trio
-import trio_parallel
 
-from actors import sandbox
 from actors.store.repos import files as stored_files
-from protocols.errors import ApiError, ErrorCode, ToolError
+from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
-from service.sniff import HEAD_BYTES, sniff
+from service import library_renders as renders
+from service.internal_jobs import InternalJobs
 from service.storage import LocalStorage
 from service.uploads import Upload, safe_name
 
 log = logging.getLogger("lutra.library")
 
-THUMB_WIDTH = 300
 THUMB_NAME = ".thumbnail.jpg"
-PREVIEW_BOX = 1200
-
-MIME_BY_FORMAT = {
-    "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp", "tiff": "image/tiff",
-    "bmp": "image/bmp", "ico": "image/x-icon", "psd": "image/vnd.adobe.photoshop", "jp2": "image/jp2",
-    "jxl": "image/jxl", "heic": "image/heic", "avif": "image/avif", "svg": "image/svg+xml",
-    "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
-    "avi": "video/x-msvideo", "flv": "video/x-flv", "mpeg": "video/mpeg", "ts": "video/mp2t", "ogv": "video/ogg",
-    "m4a": "audio/mp4", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg",
-    "aac": "audio/aac", "amr": "audio/amr", "caf": "audio/x-caf",
-    "pdf": "application/pdf", "zip": "application/zip", "epub": "application/epub+zip",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "csv": "text/csv", "json": "application/json", "txt": "text/plain", "xml": "application/xml",
-    "md": "text/markdown", "html": "text/html",
-}
 
 
 # ---- who sees what ----------------------------------------------------------------------------
@@ -85,246 +61,6 @@ def file_json(row: Any) -> dict[str, Any]:
     }
 
 
-# ---- probing and rendering (in worker processes) -------------------------------------------------
-
-def kind_of(path: Path, name: str = "") -> tuple[str, str]:
-    with open(path, "rb") as fh:
-        return sniff(fh.read(HEAD_BYTES), name or path.name)
-
-
-def probe(path: str, name: str) -> tuple[str, int | None, int | None]:
-    """(mime type, width, height) of a stored file; dimensions for images and videos only."""
-    kind, fmt = kind_of(Path(path), name)
-    mime = MIME_BY_FORMAT.get(fmt) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    width = height = None
-    if kind in ("image", "svg"):
-        try:
-            import pyvips
-
-            image = pyvips.Image.new_from_file(path)  # header only: pixels are decoded lazily
-            width, height = image.width, image.height
-        except Exception:
-            try:
-                img = _pil_open(path)
-                width, height = img.size
-            except Exception:
-                pass
-    elif kind == "video":
-        try:
-            done = sandbox.run(
-                ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-                 "-of", "json", path], timeout=30, readable=[Path(path)])
-            streams = json.loads(done.stdout or b"{}").get("streams") or []
-            if streams:
-                width, height = streams[0].get("width"), streams[0].get("height")
-        except (subprocess.TimeoutExpired, ValueError, OSError):
-            pass
-    return mime, width, height
-
-
-def _pil_open(path: str):
-    from PIL import Image
-
-    try:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    except ImportError:  # pragma: no cover - pillow-heif is a core dependency
-        pass
-    return Image.open(path)
-
-
-# Camera RAW files by name. Most are TIFF underneath, so libvips would "decode" them as the undemosaiced
-# sensor mosaic (or a tiny embedded thumbnail): rawpy (LibRaw) goes first for these.
-RAW_SUFFIXES = frozenset({".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
-                          ".rw2", ".rwl", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
-                          ".iiq", ".mef"})
-_DNG_VERSION_TAG = 50706
-
-
-def is_camera_raw(path: str) -> bool:
-    """A camera RAW: by its name, or a DNG under any name (a TIFF whose first IFD carries DNGVersion)."""
-    if Path(path).suffix.lower() in RAW_SUFFIXES:
-        return True
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            if head[:4] not in (b"II*\x00", b"MM\x00*"):
-                return False
-            order = "<" if head[:2] == b"II" else ">"
-            fh.seek(struct.unpack(order + "I", head[4:8])[0])
-            (count,) = struct.unpack(order + "H", fh.read(2))
-            entries = fh.read(12 * min(count, 1000))
-        return any(struct.unpack_from(order + "H", entries, i)[0] == _DNG_VERSION_TAG
-                   for i in range(0, len(entries) - 11, 12))
-    except (OSError, struct.error):
-        return False
-
-
-def _tiff_based(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) in (b"II*\x00", b"MM\x00*")
-    except OSError:
-        return False
-
-
-def _has_rawpy() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("rawpy") is not None
-
-
-def _load_camera_raw(path: str, width: int, height: int, size: str, max_pixels: float):
-    """A demosaiced, white-balanced camera RAW (rawpy, half size: plenty for a preview), or None."""
-    try:
-        import numpy
-        import pyvips
-        import rawpy
-    except ImportError:  # pragma: no cover - rawpy comes with deps/preview.pip
-        return None
-    try:
-        with rawpy.imread(path) as raw:
-            if max_pixels and raw.sizes.raw_width * raw.sizes.raw_height > max_pixels:
-                raise ToolError("The image is too large to preview.", ErrorCode.PAYLOAD_TOO_LARGE, 413)
-            rgb = numpy.ascontiguousarray(raw.postprocess(use_camera_wb=True, half_size=True, output_bps=8))
-    except ApiError:
-        raise
-    except Exception:  # not a RAW LibRaw can read (rawpy.LibRawError and friends)
-        return None
-    image = pyvips.Image.new_from_memory(rgb.tobytes(), rgb.shape[1], rgb.shape[0], rgb.shape[2], "uchar")
-    return image.copy(interpretation="srgb").thumbnail_image(width, height=height, size=size)
-
-
-def _load_any_image(path: str, width: int, height: int, size: str, max_pixels: float):
-    """A pyvips image scaled into width x height (`size` as pyvips.thumbnail), from whatever decoder works:
-    rawpy for camera RAW, libvips (shrink-on-load), Pillow with pillow-heif."""
-    import pyvips
-
-    if is_camera_raw(path):
-        image = _load_camera_raw(path, width, height, size, max_pixels)
-        if image is not None:
-            return image
-        if _tiff_based(path) and _has_rawpy():
-            return None  # a RAW LibRaw cannot read (cut short...): libvips would show the bare sensor mosaic
-    try:
-        header = pyvips.Image.new_from_file(path)
-        if max_pixels and header.width * header.height > max_pixels:
-            raise ToolError("The image is too large to preview.", ErrorCode.PAYLOAD_TOO_LARGE, 413)
-        # decode now (pixels are lazy): a codec libvips lacks (HEVC) fails here, not at save time
-        return pyvips.Image.thumbnail(path, width, height=height, size=size).copy_memory()
-    except pyvips.Error:
-        pass
-    pil = None
-    try:
-        img = _pil_open(path)
-        if max_pixels and img.size[0] * img.size[1] > max_pixels:
-            raise ToolError("The image is too large to preview.", ErrorCode.PAYLOAD_TOO_LARGE, 413)
-        img.draft("RGB", (width, min(height, 65535)))
-        pil = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-    except ApiError:
-        raise
-    except Exception:
-        pil = None
-    if pil is None:  # a RAW under a name that does not say so (CR3, RAF ... are not TIFF)
-        return _load_camera_raw(path, width, height, size, max_pixels)
-    image = pyvips.Image.new_from_memory(pil.tobytes(), pil.size[0], pil.size[1], len(pil.getbands()), "uchar")
-    image = image.copy(interpretation="srgb")
-    return image.thumbnail_image(width, height=height, size=size)
-
-
-def _normalise(image, flatten: bool):
-    if image.interpretation not in ("srgb", "b-w"):
-        try:
-            image = image.colourspace("srgb")
-        except Exception:
-            pass
-    if flatten and image.hasalpha():
-        image = image.flatten(background=[255, 255, 255])
-    if image.format != "uchar":
-        image = image.cast("uchar")
-    return image
-
-
-def render_thumbnail(src: str, kind: str, dest: str, max_pixels: float) -> bool:
-    """A 300 px wide JPEG of an image, the first page of a PDF or the first frame of a video."""
-    # a temp name of its own: a page asks for the same thumbnail twice at once (the card and the version
-    # list), and two renders into one temp file lost the race on the rename (422)
-    tmp = f"{dest}.{os.getpid()}-{threading.get_ident()}.tmp"
-    if kind in ("image", "svg"):
-        image = _load_any_image(src, THUMB_WIDTH, 1_000_000, "both", max_pixels)
-        if image is None:
-            return False
-        image = _normalise(image, flatten=True)
-        if image.width != THUMB_WIDTH:
-            image = image.resize(THUMB_WIDTH / image.width)
-        image.jpegsave(tmp, Q=80, keep="none")
-    elif kind == "pdf":
-        if not _pdf_first_page(src, tmp):
-            return False
-    elif kind == "video":
-        try:
-            done = sandbox.run(
-                ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-frames:v", "1",
-                 "-vf", f"scale={THUMB_WIDTH}:-2", "-f", "image2", "-c:v", "mjpeg", "-q:v", "4", tmp],
-                timeout=60, readable=[Path(src)], writable=[Path(tmp).parent])
-        except subprocess.TimeoutExpired:
-            return False
-        if done.returncode != 0 or not os.path.exists(tmp):
-            return False
-    else:
-        return False
-    os.replace(tmp, dest)
-    return True
-
-
-def _pdf_first_page(src: str, tmp: str) -> bool:
-    try:
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(src)
-        try:
-            page = pdf[0]
-            width, _height = page.get_size()
-            pil = page.render(scale=THUMB_WIDTH / max(1.0, width)).to_pil().convert("RGB")
-        finally:
-            pdf.close()
-        if pil.size[0] != THUMB_WIDTH:
-            pil = pil.resize((THUMB_WIDTH, max(1, round(pil.size[1] * THUMB_WIDTH / pil.size[0]))))
-        pil.save(tmp, "JPEG", quality=80)
-        return True
-    except Exception:
-        pass
-    try:  # poppler as a fallback
-        stem = tmp + ".pdftoppm"
-        done = sandbox.run(
-            ["pdftoppm", "-f", "1", "-l", "1", "-singlefile", "-jpeg", "-scale-to-x", str(THUMB_WIDTH),
-             "-scale-to-y", "-1", src, stem], timeout=60, readable=[Path(src)], writable=[Path(stem).parent])
-        if done.returncode == 0 and os.path.exists(stem + ".jpg"):
-            os.replace(stem + ".jpg", tmp)
-            return True
-    except subprocess.TimeoutExpired:
-        pass
-    return False
-
-
-def render_preview(src: str, dest: str, max_pixels: float) -> bool:
-    """A browser-friendly WebP inside 1200x1200 (HEIC/HEIF, RAW, TIFF, PSD ... anything we can decode)."""
-    image = _load_any_image(src, PREVIEW_BOX, PREVIEW_BOX, "down", max_pixels)
-    if image is None:
-        return False
-    _normalise(image, flatten=False).webpsave(dest, Q=82, keep="none")
-    return True
-
-
-_decode_limiter = trio.CapacityLimiter(2)
-
-
-async def in_worker(fn, *args):
-    """Run an untrusted decode in a worker process (a native crash fails the request, not the server)."""
-    return await trio_parallel.run_sync(fn, *args, kill_on_cancel=True, limiter=_decode_limiter)
-
-
 # ---- the library ----------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -335,9 +71,10 @@ class NewFile:
 
 
 class Library:
-    def __init__(self, config, store) -> None:
+    def __init__(self, config, store, internal: InternalJobs) -> None:
         self.config = config
         self.store = store
+        self.internal = internal  # thumbnails and probes: internal jobs of the image and media actors
         self.root = config.storage / "files"  # shared by every node (STORAGE_ROOT)
         self.files = LocalStorage(self.root)  # keys: <fileId>/<stored name>
 
@@ -367,9 +104,8 @@ class Library:
                 placed.append(file_id)
                 name = safe_name(item.name, "file")
                 key = f"{file_id}/{name}"
+                mime, width, height = await renders.probe(self.internal, item.path, name)
                 size = await trio.to_thread.run_sync(partial(self.files.put, key, item.path, move=not item.copy))
-                target = self.files.local_path(key)
-                mime, width, height = await in_worker(probe, str(target), name)
                 chain = list(parent.tool_chain or []) if parent is not None else []
                 chain.extend(t for t in (tools or []) if t)
                 rows.append({
@@ -453,28 +189,14 @@ class Library:
         return len(removed)
 
     async def thumbnail(self, row: Any) -> Path:
-        folder = self.dir_for(row.id)
-        dest = folder / THUMB_NAME
+        """The cached thumbnail, made once by the image actor (images, RAW, PDFs) or the media actor (videos)."""
+        dest = self.dir_for(row.id) / THUMB_NAME
         if dest.is_file():
             return dest
         src = self.path_of(row)
         if not src.is_file():
             raise ApiError(ErrorCode.INPUT_MISSING, "The stored file is missing.")
-        kind, _fmt = await trio.to_thread.run_sync(kind_of, src, row.original_name)
-        if kind != "image" and await trio.to_thread.run_sync(is_camera_raw, str(src)):
-            kind = "image"  # CR3 is an ISO media file underneath, RAF/ORF are unknown to the sniffer
-        if kind not in ("image", "svg", "pdf", "video"):
-            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "No thumbnail is available for this kind of file.")
-        max_pixels = self.config.max_megapixels * 1e6
-        try:
-            ok = await in_worker(render_thumbnail, str(src), kind, str(dest), max_pixels)
-        except ApiError:
-            raise
-        except Exception:
-            log.exception("thumbnail of %s failed", row.id)
-            ok = False
-        if not ok:
-            raise ApiError(ErrorCode.PROCESSING_FAILED, "A thumbnail could not be made from this file.")
+        await renders.thumbnail(self.internal, src, row.original_name, dest)
         return dest
 
     # ---- tool results into chains ---------------------------------------------------------------
@@ -519,7 +241,7 @@ def quota_error(used: int, adding: int, quota: int) -> ApiError:
 def get_library(services) -> Library:
     lib = getattr(services, "library", None)
     if lib is None:
-        lib = Library(services.config, services.store)
+        lib = Library(services.config, services.store, InternalJobs(services.jobs))
         services.library = lib
     return lib
 

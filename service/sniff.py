@@ -6,7 +6,8 @@ unknown. The name only breaks ties the bytes cannot (a ZIP that is a .docx, a te
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import mimetypes
+from pathlib import Path, PurePath
 
 HEAD_BYTES = 4096
 
@@ -145,3 +146,31 @@ KIND_NAMES = {
     "office": "an office document", "epub": "an EPUB", "text": "a text file", "svg": "an SVG image",
     "archive": "an archive", "unknown": "an unrecognised file", "empty": "an empty file",
 }
+
+
+def sniff_file(path: Path, name: str = "") -> tuple[str, str]:
+    """`sniff` of a file on disk."""
+    with open(path, "rb") as fh:
+        return sniff(fh.read(HEAD_BYTES), name or path.name)
+
+
+# what the library reports as a file's mimeType, by sniffed format
+MIME_BY_FORMAT = {
+    "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp", "tiff": "image/tiff",
+    "bmp": "image/bmp", "ico": "image/x-icon", "psd": "image/vnd.adobe.photoshop", "jp2": "image/jp2",
+    "jxl": "image/jxl", "heic": "image/heic", "avif": "image/avif", "svg": "image/svg+xml",
+    "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo", "flv": "video/x-flv", "mpeg": "video/mpeg", "ts": "video/mp2t", "ogv": "video/ogg",
+    "m4a": "audio/mp4", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg",
+    "aac": "audio/aac", "amr": "audio/amr", "caf": "audio/x-caf",
+    "pdf": "application/pdf", "zip": "application/zip", "epub": "application/epub+zip",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "csv": "text/csv", "json": "application/json", "txt": "text/plain", "xml": "application/xml",
+    "md": "text/markdown", "html": "text/html",
+}
+
+
+def mime_type(fmt: str, name: str) -> str:
+    return MIME_BY_FORMAT.get(fmt) or mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -18,6 +18,20 @@ def _postgres_cluster_cleanup():
     pg.stop_shared_cluster()
 
 
+@pytest.fixture(autouse=True)
+def _pillow_truncated_images_flag():
+    """Tests that run html/markdown-to-pdf in the pytest process import WeasyPrint there, which sets Pillow's
+    process-wide LOAD_TRUNCATED_IMAGES for good. A server renders HTML only in the documents actor's own
+    workers (tests/api/test_documents.py checks it); here the flag is put back after each test, so that a
+    later image test in this process sees Pillow as an image worker does."""
+    yield
+    import sys
+
+    image_file = sys.modules.get("PIL.ImageFile")
+    if image_file is not None:
+        image_file.LOAD_TRUNCATED_IMAGES = False
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """This test process's throwaway PostgreSQL cluster (skips the test where PostgreSQL is not installed)."""

@@ -20,6 +20,9 @@ from protocols.errors import ErrorCode, ToolError
 
 log = logging.getLogger("lutra.documents")
 
+GS_TIMEOUT = 600  # ghostscript rewrites of a whole PDF
+SHORT_TIMEOUT = 120  # qpdf and pdftotext
+
 _PR_SET_PDEATHSIG = 1
 
 try:
@@ -51,3 +54,16 @@ def run(argv: Sequence[str | os.PathLike], *, timeout: float, what: str, cwd: Pa
         log.warning("%s failed (exit %s): %s", args[0], proc.returncode, proc.stderr[-2000:].decode("utf-8", "replace"))
         raise ToolError(f"{what} failed: the file may be corrupt or use features this server cannot process.")
     return proc
+
+
+
+# ---- ghostscript ------------------------------------------------------------------------------
+def ghostscript(src: Path | list[Path], out: Path, options: list[str], *, what: str,
+                timeout: float = GS_TIMEOUT) -> Path:
+    """Rewrite a PDF through ghostscript's pdfwrite device (-dSAFER: no file access beyond its own)."""
+    argv = ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dNOINTERPOLATE", "-sDEVICE=pdfwrite",
+            *options, f"-sOutputFile={out}", "-f", *(src if isinstance(src, list) else [src])]
+    run(argv, timeout=timeout, what=what)
+    if not out.is_file() or out.stat().st_size == 0:
+        raise ToolError(f"{what} produced no output: the PDF may be damaged (try repair-pdf).")
+    return out

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.documents import _layout, _pdf
+from actors.common import pdfs
+from actors.documents import _layout
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -47,11 +48,11 @@ def run(call: ToolCall[BookletSettings]) -> ToolResult:
     """Impose a PDF as a printable booklet."""
     s = call.settings
     rows = s.per_sheet // 2
-    with _pdf.opened(call.inputs[0], call.limits) as src:
+    with pdfs.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)
         page_w, page_h = _layout.visible_size(src.pages[0])
         _, _, sheet_w, sheet_h = _layout.best_grid(s.per_sheet, page_w, page_h, page_w, page_h, [(2, rows)])
         sides = booklet_sides(count, rows)
         with _layout.impose(src, sides, 2, rows, sheet_w, sheet_h) as out:
-            target = _pdf.save(out, _pdf.out_path(call, "_booklet"))
+            target = pdfs.save(out, pdfs.out_path(call, "_booklet"))
     return ToolResult([target], {"sides": len(sides), "blankPages": -(-count // 4) * 4 - count})

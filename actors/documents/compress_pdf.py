@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from actors.documents import _pdf
+from actors.common import pdfs
+from actors.documents import _proc
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -43,7 +44,7 @@ def gs_options(quality: int) -> list[str]:
 
 def compress_once(call: ToolCall, quality: int) -> int:
     out = call.workdir / f"_q{quality}.pdf"
-    _pdf.ghostscript(call.inputs[0], out, gs_options(quality), what="Compressing the PDF")
+    _proc.ghostscript(call.inputs[0], out, gs_options(quality), what="Compressing the PDF")
     return out.stat().st_size
 
 
@@ -52,7 +53,7 @@ def run(call: ToolCall[CompressSettings]) -> ToolResult:
     """Make a PDF smaller."""
     s = call.settings
     src = call.inputs[0]
-    _pdf.check_input(src, call.limits)
+    pdfs.check_input(src, call.limits)
     original = src.stat().st_size
     sizes: dict[int, int] = {}
     extra: dict = {}
@@ -74,7 +75,7 @@ def run(call: ToolCall[CompressSettings]) -> ToolResult:
         if chosen is None:
             chosen = min(sizes, key=sizes.get)  # nothing fits: the smallest we made
         extra["targetMet"] = min(sizes[chosen], original) <= target
-    out = _pdf.out_path(call)
+    out = pdfs.out_path(call)
     if sizes[chosen] < original:
         (call.workdir / f"_q{chosen}.pdf").replace(out)
         extra["compressed"] = True

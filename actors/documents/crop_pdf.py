@@ -5,7 +5,7 @@ from __future__ import annotations
 import pikepdf
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -18,7 +18,7 @@ class CropSettings(ToolSettings):
 def run(call: ToolCall[CropSettings]) -> ToolResult:
     """Crop the margins of a PDF."""
     m: float = call.settings.margin
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         for number, page in enumerate(pdf.pages, 1):
             box = [float(v) for v in page.cropbox]
             x0, y0, x1, y1 = min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3])
@@ -31,5 +31,5 @@ def run(call: ToolCall[CropSettings]) -> ToolResult:
             for key in ("/TrimBox", "/BleedBox", "/ArtBox"):
                 if key in page.obj:
                     del page.obj[key]
-        out = _pdf.save(pdf, _pdf.out_path(call))
+        out = pdfs.save(pdf, pdfs.out_path(call))
     return ToolResult([out])

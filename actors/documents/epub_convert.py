@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.documents import _pdf, _web
+from actors.common import pdfs
+from actors.documents import _web
 from protocols.errors import bad_input
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -40,7 +41,7 @@ def run(call: ToolCall[EpubConvertSettings]) -> ToolResult:
     check_epub(call.inputs[0])
     source = call.workdir / "_input.epub"
     source.write_bytes(call.inputs[0].read_bytes())
-    out = _pdf.out_path(call, ext=fmt)
+    out = pdfs.out_path(call, ext=fmt)
     what = "Converting the EPUB"
     if fmt == "docx":
         _web.pandoc_convert(source, "epub", "docx", out, what=what)
@@ -54,6 +55,6 @@ def run(call: ToolCall[EpubConvertSettings]) -> ToolResult:
             markup = html_out.read_text("utf-8", errors="replace")
             _web.render_pdf(markup, out, stylesheet=True)
             html_out.unlink(missing_ok=True)
-            _pdf.check_input(out, call.limits)
+            pdfs.check_input(out, call.limits)
     source.unlink(missing_ok=True)
     return ToolResult([out], {"format": fmt})

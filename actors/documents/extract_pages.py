@@ -5,7 +5,7 @@ from __future__ import annotations
 import pikepdf
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -16,12 +16,12 @@ class ExtractSettings(ToolSettings):
 
 
 def pick(call: ToolCall, pages_text: str, suffix: str) -> ToolResult:
-    with _pdf.opened(call.inputs[0], call.limits) as src:
-        pages = _pdf.parse_pages(pages_text, len(src.pages))
+    with pdfs.opened(call.inputs[0], call.limits) as src:
+        pages = pdfs.parse_pages(pages_text, len(src.pages))
         with pikepdf.new() as out:
             for number in pages:
                 out.pages.append(src.pages[number - 1])
-            target = _pdf.save(out, _pdf.out_path(call, suffix))
+            target = pdfs.save(out, pdfs.out_path(call, suffix))
     return ToolResult([target], {"pages": len(pages)})
 
 

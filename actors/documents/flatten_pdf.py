@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -13,7 +13,7 @@ class FlattenSettings(ToolSettings):
 @tool("flatten-pdf", section=Section.PDF, settings=FlattenSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Flatten form fields and annotations into the page content."""
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         before = sum(len(page.obj.get("/Annots", [])) for page in pdf.pages)
         if "/AcroForm" in pdf.Root:
             # field values without an appearance stream would vanish: have qpdf draw them first
@@ -26,5 +26,5 @@ def run(call: ToolCall) -> ToolResult:
                 del page.obj["/Annots"]
         if "/AcroForm" in pdf.Root:
             del pdf.Root["/AcroForm"]
-        out = _pdf.save(pdf, _pdf.out_path(call))
+        out = pdfs.save(pdf, pdfs.out_path(call))
     return ToolResult([out], {"flattenedAnnotations": before})

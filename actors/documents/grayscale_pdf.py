@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actors.documents import _pdf
+from actors.common import pdfs
+from actors.documents import _proc
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -13,8 +14,8 @@ class GrayscaleSettings(ToolSettings):
 @tool("grayscale-pdf", section=Section.PDF, settings=GrayscaleSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Convert a PDF to grayscale."""
-    _pdf.check_input(call.inputs[0], call.limits)
-    out = _pdf.ghostscript(call.inputs[0], _pdf.out_path(call),
+    pdfs.check_input(call.inputs[0], call.limits)
+    out = _proc.ghostscript(call.inputs[0], pdfs.out_path(call),
                            ["-sColorConversionStrategy=Gray", "-dProcessColorModel=/DeviceGray",
                             "-dCompatibilityLevel=1.7", "-dOverrideICC=true"],
                            what="Converting the PDF to grayscale")

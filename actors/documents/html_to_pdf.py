@@ -3,7 +3,8 @@ when inline (data: URIs); nothing is fetched from the network or the server's di
 
 from __future__ import annotations
 
-from actors.documents import _pdf, _web
+from actors.common import pdfs
+from actors.documents import _web
 from protocols.errors import bad_input
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,6 +20,6 @@ def run(call: ToolCall) -> ToolResult:
     markup = _web.read_text(call.inputs[0], "HTML file")
     if "<" not in markup:
         raise bad_input("The file does not look like HTML.")
-    out = _web.render_pdf(markup, _pdf.out_path(call), stylesheet=False)
-    pages = _pdf.check_input(out, call.limits)
+    out = _web.render_pdf(markup, pdfs.out_path(call), stylesheet=False)
+    pages = pdfs.check_input(out, call.limits)
     return ToolResult([out], {"pages": pages})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pikepdf
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -15,7 +15,7 @@ class LinearizeSettings(ToolSettings):
 @tool("linearize-pdf", section=Section.PDF, settings=LinearizeSettings, accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Linearize a PDF for fast web viewing."""
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
-        out = _pdf.save(pdf, _pdf.out_path(call), linearize=True, compress_streams=True,
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
+        out = pdfs.save(pdf, pdfs.out_path(call), linearize=True, compress_streams=True,
                         object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return ToolResult([out], {"linearized": True})

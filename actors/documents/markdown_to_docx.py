@@ -3,7 +3,8 @@ not fetched (they are replaced by their alt text)."""
 
 from __future__ import annotations
 
-from actors.documents import _pdf, _web
+from actors.common import pdfs
+from actors.documents import _web
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -18,7 +19,7 @@ def run(call: ToolCall) -> ToolResult:
     text = _web.read_text(call.inputs[0], "Markdown file")
     source = call.workdir / "_input.md"
     source.write_text(text, encoding="utf-8")
-    out = _pdf.out_path(call, ext="docx")
+    out = pdfs.out_path(call, ext="docx")
     dropped = _web.pandoc_convert(source, "markdown", "docx", out, what="Converting the Markdown")
     source.unlink(missing_ok=True)
     return ToolResult([out], {"droppedReferences": dropped})

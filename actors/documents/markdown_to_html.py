@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actors.documents import _pdf, _web
+from actors.common import pdfs
+from actors.documents import _web
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -15,6 +16,6 @@ class MarkdownToHtmlSettings(ToolSettings):
 def run(call: ToolCall) -> ToolResult:
     """Convert Markdown to HTML."""
     text = _web.read_text(call.inputs[0], "Markdown file")
-    out = _pdf.out_path(call, ext="html")
+    out = pdfs.out_path(call, ext="html")
     out.write_text(_web.markdown_to_html(text, call.stem()), encoding="utf-8")
     return ToolResult([out])

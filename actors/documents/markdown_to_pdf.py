@@ -3,7 +3,8 @@ remote resources disabled (no network or disk fetches; only inline data: images)
 
 from __future__ import annotations
 
-from actors.documents import _pdf, _web
+from actors.common import pdfs
+from actors.documents import _web
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -17,6 +18,6 @@ def run(call: ToolCall) -> ToolResult:
     """Render a Markdown file to PDF."""
     text = _web.read_text(call.inputs[0], "Markdown file")
     markup = _web.markdown_to_html(text, call.stem())
-    out = _web.render_pdf(markup, _pdf.out_path(call))
-    pages = _pdf.check_input(out, call.limits)
+    out = _web.render_pdf(markup, pdfs.out_path(call))
+    pages = pdfs.check_input(out, call.limits)
     return ToolResult([out], {"pages": pages})

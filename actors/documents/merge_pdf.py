@@ -11,7 +11,8 @@ import contextlib
 
 import pikepdf
 
-from actors.documents import _pdf, _proc
+from actors.common import pdfs
+from actors.documents import _proc
 from protocols.errors import ToolError
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -29,22 +30,22 @@ def run(call: ToolCall) -> ToolResult:
     with contextlib.ExitStack() as stack:
         sources = []
         for index, path in enumerate(call.inputs):
-            pdf = stack.enter_context(_pdf.opened(path, call.limits))
+            pdf = stack.enter_context(pdfs.opened(path, call.limits))
             sources.append(pdf)
             total += len(pdf.pages)
             forms = forms or "/AcroForm" in pdf.Root
             if call.limits.max_pdf_pages:
-                _pdf.check_pages(total, call.limits, f"The merged PDF (after file {index + 1})")
+                pdfs.check_pages(total, call.limits, f"The merged PDF (after file {index + 1})")
         if not forms:
             merged = stack.enter_context(pikepdf.new())
             try:
                 for pdf in sources:
                     merged.pages.extend(pdf.pages)
-            except _pdf.DAMAGED:
+            except pdfs.DAMAGED:
                 raise ToolError("The PDFs could not be merged: one of them may be damaged (try repair-pdf first).") \
                     from None
-            _pdf.save(merged, target, min_version=max(pdf.pdf_version for pdf in sources))
+            pdfs.save(merged, target, min_version=max(pdf.pdf_version for pdf in sources))
     if forms:  # the inputs are closed by now: the program reads the files itself
         argv = ["qpdf", "--warning-exit-0", "--empty", "--pages", *call.inputs, "--", target]
-        _proc.run(argv, timeout=_pdf.SHORT_TIMEOUT, what="Merging the PDFs")
+        _proc.run(argv, timeout=_proc.SHORT_TIMEOUT, what="Merging the PDFs")
     return ToolResult([target], {"pages": total})

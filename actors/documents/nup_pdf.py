@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.documents import _layout, _pdf
+from actors.common import pdfs
+from actors.documents import _layout
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -21,11 +22,11 @@ def run(call: ToolCall[NupSettings]) -> ToolResult:
     """Put several pages on each sheet."""
     s = call.settings
     n = s.per_sheet
-    with _pdf.opened(call.inputs[0], call.limits) as src:
+    with pdfs.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)
         page_w, page_h = _layout.visible_size(src.pages[0])
         cols, rows, sheet_w, sheet_h = _layout.best_grid(n, page_w, page_h, page_w, page_h)
         sheets: list[list[int | None]] = [list(range(i, min(i + n, count))) for i in range(0, count, n)]
         with _layout.impose(src, sheets, cols, rows, sheet_w, sheet_h, s.margin) as out:
-            target = _pdf.save(out, _pdf.out_path(call, f"_{n}up"))
+            target = pdfs.save(out, pdfs.out_path(call, f"_{n}up"))
     return ToolResult([target], {"sheets": len(sheets), "grid": f"{cols}x{rows}"})

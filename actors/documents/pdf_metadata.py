@@ -12,7 +12,7 @@ import pikepdf
 from pikepdf.models.metadata import DOCINFO_MAPPING
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 FIELDS = {"title": "/Title", "author": "/Author", "subject": "/Subject", "keywords": "/Keywords"}
@@ -42,7 +42,7 @@ def run(call: ToolCall[MetadataSettings]) -> ToolResult:
     """Read or change a PDF's metadata."""
     s = call.settings
     changes = {name: getattr(s, name) for name in FIELDS if getattr(s, name) is not None}
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         if changes:
             with pdf.open_metadata(set_pikepdf_as_editor=False) as xmp:
                 for name, value in changes.items():
@@ -58,5 +58,5 @@ def run(call: ToolCall[MetadataSettings]) -> ToolResult:
                     warnings.simplefilter("ignore")
                     xmp.load_from_docinfo(twins, delete_missing=True)
         metadata = read(pdf)
-        out = _pdf.save(pdf, _pdf.out_path(call))
+        out = pdfs.save(pdf, pdfs.out_path(call))
     return ToolResult([out], {"metadata": metadata, "updated": sorted(changes)})

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field
 from reportlab.pdfgen import canvas
 
-from actors.documents import _layout, _pdf
+from actors.common import pdfs
+from actors.documents import _layout
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 EDGE = 28  # points from the page edge to the text
@@ -35,7 +36,7 @@ def run(call: ToolCall[PageNumberSettings]) -> ToolResult:
     s = call.settings
     overlay = call.workdir / "_numbers.pdf"
     font = _layout.font_name()
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         count = len(pdf.pages)
         total = s.start_number + count - 1
         c = canvas.Canvas(str(overlay))
@@ -54,6 +55,6 @@ def run(call: ToolCall[PageNumberSettings]) -> ToolResult:
             c.showPage()
         c.save()
         _layout.overlay_pages(pdf, overlay)
-        out = _pdf.save(pdf, _pdf.out_path(call, "_numbered"))
+        out = pdfs.save(pdf, pdfs.out_path(call, "_numbered"))
     overlay.unlink(missing_ok=True)
     return ToolResult([out], {"pages": count})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.documents import _pdf, _proc
+from actors.common import pdfs
+from actors.documents import _proc
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 INLINE_LIMIT = 100_000
@@ -19,10 +20,10 @@ class PdfToTextSettings(ToolSettings):
 def run(call: ToolCall[PdfToTextSettings]) -> ToolResult:
     """Extract the text of a PDF."""
     s = call.settings
-    pages = _pdf.check_input(call.inputs[0], call.limits)
-    out = _pdf.out_path(call, ext="txt")
+    pages = pdfs.check_input(call.inputs[0], call.limits)
+    out = pdfs.out_path(call, ext="txt")
     argv = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if s.layout else []), call.inputs[0], out]
-    _proc.run(argv, timeout=_pdf.SHORT_TIMEOUT * 2, what="Extracting the text")
+    _proc.run(argv, timeout=_proc.SHORT_TIMEOUT * 2, what="Extracting the text")
     text = out.read_text("utf-8", errors="replace")
     return ToolResult([out], {"pages": pages, "text": text[:INLINE_LIMIT], "truncated": len(text) > INLINE_LIMIT,
                               "characters": len(text)})

@@ -12,7 +12,7 @@ from docx.enum.text import WD_BREAK
 from docx.shared import Pt
 
 from actors._lazy import pymupdf
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.errors import bad_input
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -81,11 +81,11 @@ def _add_image_block(document, block: dict) -> None:
       accepts={"pdf"})
 def run(call: ToolCall) -> ToolResult:
     """Convert a PDF to an editable Word document."""
-    pages = _pdf.check_input(call.inputs[0], call.limits)
+    pages = pdfs.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")
     except mupdf_errors():
-        raise bad_input(_pdf.CORRUPT_MESSAGE) from None
+        raise bad_input(pdfs.CORRUPT_MESSAGE) from None
     document = Document()
     try:
         body = _body_size(doc)
@@ -101,11 +101,11 @@ def run(call: ToolCall) -> ToolResult:
             if call.progress:
                 call.progress(100 * (index + 1) / pages, None)
     except mupdf_errors():
-        raise bad_input(_pdf.CORRUPT_MESSAGE) from None
+        raise bad_input(pdfs.CORRUPT_MESSAGE) from None
     finally:
         doc.close()
     core = document.core_properties
     core.title = call.stem()
-    out = _pdf.out_path(call, ext="docx")
+    out = pdfs.out_path(call, ext="docx")
     document.save(out)
     return ToolResult([out], {"pages": pages})

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pikepdf
 
-from actors.documents import _pdf
+from actors.common import pdfs
+from actors.documents import _proc
 from protocols.errors import ErrorCode, ToolError
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -53,18 +54,18 @@ def definition(icc: Path, title: str) -> str:
 def run(call: ToolCall) -> ToolResult:
     """Convert a PDF to PDF/A-2b for archiving."""
     src = call.inputs[0]
-    with _pdf.opened(src, call.limits) as pdf:
+    with pdfs.opened(src, call.limits) as pdf:
         title = str(pdf.docinfo.get("/Title") or call.stem())
     icc = srgb_profile()
     definition_file = call.workdir / "_pdfa_def.ps"
     definition_file.write_text(definition(icc, title[:200]), encoding="latin-1", errors="replace")
-    out = _pdf.out_path(call, "_pdfa")
+    out = pdfs.out_path(call, "_pdfa")
     # the definition file goes first so that its pdfmarks apply to the document
-    _pdf.ghostscript([definition_file, src], out, [
+    _proc.ghostscript([definition_file, src], out, [
         "-dPDFA=2", "-dPDFACompatibilityPolicy=1", "-sColorConversionStrategy=RGB",
         "-sProcessColorModel=DeviceRGB", "-dEmbedAllFonts=true", "-dSubsetFonts=true",
         f"--permit-file-read={icc}", f"--permit-file-read={src}",
-    ], what="Converting the PDF to PDF/A", timeout=_pdf.GS_TIMEOUT)
+    ], what="Converting the PDF to PDF/A", timeout=_proc.GS_TIMEOUT)
     definition_file.unlink(missing_ok=True)
     with pikepdf.open(out) as pdf:
         meta = pdf.open_metadata()

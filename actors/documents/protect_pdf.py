@@ -5,7 +5,7 @@ from __future__ import annotations
 import pikepdf
 from pydantic import Field, model_validator
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -27,7 +27,7 @@ def run(call: ToolCall[ProtectSettings]) -> ToolResult:
     """Encrypt a PDF with a password (AES-256)."""
     s = call.settings
     owner = s.owner_password or s.user_password
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         encryption = pikepdf.Encryption(owner=owner, user=s.user_password, R=6, aes=True)
-        out = _pdf.save(pdf, _pdf.out_path(call, "_protected"), encryption=encryption)
+        out = pdfs.save(pdf, pdfs.out_path(call, "_protected"), encryption=encryption)
     return ToolResult([out], {"encryption": "AES-256"})

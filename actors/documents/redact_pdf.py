@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from actors._lazy import pymupdf
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -51,11 +51,11 @@ def _matches(page: pymupdf.Page, term: str, case_sensitive: bool) -> list[pymupd
 def run(call: ToolCall[RedactSettings]) -> ToolResult:
     """Permanently remove words or phrases from a PDF."""
     s = call.settings
-    _pdf.check_input(call.inputs[0], call.limits)
+    pdfs.check_input(call.inputs[0], call.limits)
     try:
         doc = pymupdf.open(call.inputs[0], filetype="pdf")
     except mupdf_errors():
-        raise bad_input(_pdf.CORRUPT_MESSAGE) from None
+        raise bad_input(pdfs.CORRUPT_MESSAGE) from None
     counts: dict[str, int] = dict.fromkeys(s.terms, 0)
     try:
         for page in doc:
@@ -82,10 +82,10 @@ def run(call: ToolCall[RedactSettings]) -> ToolResult:
         if changed:
             doc.set_metadata({k: v for k, v in metadata.items() if k not in ("format", "encryption")})
             doc.del_xml_metadata()
-        out = _pdf.out_path(call, "_redacted")
+        out = pdfs.out_path(call, "_redacted")
         doc.save(out, garbage=3, deflate=True, clean=True)
     except mupdf_errors():  # damage qpdf tolerated but MuPDF does not (or no page it can keep)
-        raise bad_input(_pdf.CORRUPT_MESSAGE) from None
+        raise bad_input(pdfs.CORRUPT_MESSAGE) from None
     finally:
         doc.close()
     return ToolResult([out], {"redactions": sum(counts.values()), "matches": counts})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pikepdf
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.errors import bad_input
 from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
@@ -20,14 +20,14 @@ class RemoveSettings(ToolSettings):
 def run(call: ToolCall[RemoveSettings]) -> ToolResult:
     """Remove pages from a PDF."""
     s = call.settings
-    with _pdf.opened(call.inputs[0], call.limits) as src:
+    with pdfs.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)
-        drop = set(_pdf.parse_pages(s.pages, count))
+        drop = set(pdfs.parse_pages(s.pages, count))
         keep = [n for n in range(1, count + 1) if n not in drop]
         if not keep:
             raise bad_input("That would remove every page; at least one page must remain.")
         with pikepdf.new() as out:
             for number in keep:
                 out.pages.append(src.pages[number - 1])
-            target = _pdf.save(out, _pdf.out_path(call))
+            target = pdfs.save(out, pdfs.out_path(call))
     return ToolResult([target], {"pages": len(keep), "removedPages": count - len(keep)})

@@ -6,7 +6,8 @@ import re
 
 import pikepdf
 
-from actors.documents import _pdf, _proc
+from actors.common import pdfs
+from actors.documents import _proc
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -20,14 +21,14 @@ def _rewrite(src, out) -> int:
     try:
         with pikepdf.open(src) as pdf:
             if pdf.is_encrypted:
-                raise bad_input(_pdf.ENCRYPTED_MESSAGE)
+                raise bad_input(pdfs.ENCRYPTED_MESSAGE)
             count = len(pdf.pages)
             if count == 0:
                 raise bad_input("No pages could be recovered from this PDF.")
             pdf.save(out)
             return count
     except pikepdf.PasswordError:
-        raise bad_input(_pdf.ENCRYPTED_MESSAGE) from None
+        raise bad_input(pdfs.ENCRYPTED_MESSAGE) from None
 
 
 def _has_pages(path) -> bool:
@@ -40,12 +41,12 @@ def _has_pages(path) -> bool:
 def run(call: ToolCall) -> ToolResult:
     """Repair a damaged PDF."""
     src = call.inputs[0]
-    _pdf.check_pdf_header(src)
-    out = _pdf.out_path(call, "_repaired")
+    pdfs.check_pdf_header(src)
+    out = pdfs.out_path(call, "_repaired")
     method = "qpdf"
     try:
         count = _rewrite(src, out)
-    except (*_pdf.DAMAGED, ValueError):
+    except (*pdfs.DAMAGED, ValueError):
         # qpdf gave up: let ghostscript re-interpret the page content and write a new file, if there is any
         if not _has_pages(src):
             raise bad_input("This PDF is too damaged to repair: no pages were found in it.") from None
@@ -53,11 +54,11 @@ def run(call: ToolCall) -> ToolResult:
         rebuilt = call.workdir / "_gs_rebuilt.pdf"
         try:
             _proc.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite", f"-sOutputFile={rebuilt}",
-                       src], timeout=_pdf.GS_TIMEOUT, what="Repairing the PDF")
+                       src], timeout=_proc.GS_TIMEOUT, what="Repairing the PDF")
             count = _rewrite(rebuilt, out)
-        except (ToolError, *_pdf.DAMAGED, ValueError):
+        except (ToolError, *pdfs.DAMAGED, ValueError):
             raise bad_input("This PDF is too damaged to repair: no readable pages were found.") from None
         finally:
             rebuilt.unlink(missing_ok=True)
-    _pdf.check_pages(count, call.limits)
+    pdfs.check_pages(count, call.limits)
     return ToolResult([out], {"pages": count, "method": method})

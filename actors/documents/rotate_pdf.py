@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.fields import page_list
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -21,10 +21,10 @@ class RotateSettings(ToolSettings):
 def run(call: ToolCall[RotateSettings]) -> ToolResult:
     """Rotate PDF pages."""
     s = call.settings
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         count = len(pdf.pages)
-        pages = sorted(set(_pdf.parse_pages(s.range, count))) if s.range and s.range.strip() else range(1, count + 1)
+        pages = sorted(set(pdfs.parse_pages(s.range, count))) if s.range and s.range.strip() else range(1, count + 1)
         for number in pages:
             pdf.pages[number - 1].rotate(s.angle, relative=True)
-        out = _pdf.save(pdf, _pdf.out_path(call))
+        out = pdfs.save(pdf, pdfs.out_path(call))
     return ToolResult([out], {"rotatedPages": len(pages)})

@@ -7,7 +7,7 @@ from typing import Literal
 import pikepdf
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -31,10 +31,10 @@ def run(call: ToolCall[SplitSettings]) -> ToolResult:
     """Split a PDF into several files."""
     s = call.settings
     outputs = []
-    with _pdf.opened(call.inputs[0], call.limits) as src:
+    with pdfs.opened(call.inputs[0], call.limits) as src:
         count = len(src.pages)
         if s.mode == "range":
-            groups = _pdf.parse_groups(s.range or "", count)
+            groups = pdfs.parse_groups(s.range or "", count)
         else:
             groups = [list(range(i, min(i + s.every_n, count + 1))) for i in range(1, count + 1, s.every_n)]
         used: set[str] = set()
@@ -46,5 +46,5 @@ def run(call: ToolCall[SplitSettings]) -> ToolResult:
             with pikepdf.new() as part:
                 for number in group:
                     part.pages.append(src.pages[number - 1])
-                outputs.append(_pdf.save(part, _pdf.out_path(call, f"_{label}")))
+                outputs.append(pdfs.save(part, pdfs.out_path(call, f"_{label}")))
     return ToolResult(outputs, {"files": len(outputs)})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.documents import _office, _pdf, _web
+from actors.common import pdfs
+from actors.documents import _office_input, _web
 from protocols.errors import bad_input
 from protocols.tools import Mode, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,7 +20,7 @@ class ToEpubSettings(ToolSettings):
 
 def source_kind(call: ToolCall) -> str:
     ext = (call.names[0].rsplit(".", 1)[-1].lower() if call.names and "." in call.names[0] else "")
-    actual = _office.detect(call.inputs[0])
+    actual = _office_input.detect(call.inputs[0])
     if actual == "docx":
         return "docx"
     if actual != "text":
@@ -44,7 +45,7 @@ def run(call: ToolCall[ToEpubSettings]) -> ToolResult:
         text = _web.read_text(call.inputs[0])
         source = call.workdir / f"_input.{'md' if READERS[kind] == 'markdown' else 'html'}"
         source.write_text(_web.text_to_html(text, title) if kind == "txt" else text, encoding="utf-8")
-    out = _pdf.out_path(call, ext="epub")
+    out = pdfs.out_path(call, ext="epub")
     extra = ["--metadata", f"title={title}"]
     if s.author:
         extra += ["--metadata", f"author={s.author}"]

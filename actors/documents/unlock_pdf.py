@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -17,7 +17,7 @@ class UnlockSettings(ToolSettings):
 def run(call: ToolCall[UnlockSettings]) -> ToolResult:
     """Remove the password from a PDF."""
     s = call.settings
-    with _pdf.opened(call.inputs[0], call.limits, password=s.password, allow_encrypted=True) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits, password=s.password, allow_encrypted=True) as pdf:
         was_encrypted = pdf.is_encrypted
-        out = _pdf.save(pdf, _pdf.out_path(call, "_unlocked"), encryption=False)
+        out = pdfs.save(pdf, pdfs.out_path(call, "_unlocked"), encryption=False)
     return ToolResult([out], {"wasEncrypted": was_encrypted})

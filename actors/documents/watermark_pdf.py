@@ -10,7 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from reportlab.pdfgen import canvas
 
-from actors.documents import _layout, _pdf
+from actors.common import pdfs
+from actors.documents import _layout
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 Position = Literal["top-left", "top-center", "top-right", "center-left", "center", "center-right",
@@ -79,7 +80,7 @@ def run(call: ToolCall[WatermarkPdfSettings]) -> ToolResult:
     """Add a text watermark to every page."""
     s = call.settings
     overlay = call.workdir / "_watermark.pdf"
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         c = canvas.Canvas(str(overlay))
         for page in pdf.pages:
             w, h = _layout.begin_overlay_page(c, page)
@@ -87,6 +88,6 @@ def run(call: ToolCall[WatermarkPdfSettings]) -> ToolResult:
             c.showPage()
         c.save()
         _layout.overlay_pages(pdf, overlay)
-        out = _pdf.save(pdf, _pdf.out_path(call, "_watermarked"))
+        out = pdfs.save(pdf, pdfs.out_path(call, "_watermarked"))
     overlay.unlink(missing_ok=True)
     return ToolResult([out])

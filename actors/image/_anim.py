@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyvips
 
+from actors.common import imageio as v
 from actors.image import _layout as lay
-from actors.image import _vips as v
 from protocols.errors import bad_input
 from protocols.tools import Limits
 

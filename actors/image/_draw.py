@@ -11,8 +11,8 @@ from typing import Literal
 import pyvips
 from PIL import Image, ImageDraw
 
+from actors.common import imageio as v
 from actors.image import _fonts
-from actors.image import _vips as v
 from protocols.errors import bad_input
 
 HEX = r"^#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"

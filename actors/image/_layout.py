@@ -11,7 +11,7 @@ from typing import Any
 
 import pyvips
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.errors import bad_input
 from protocols.tools import Limits
 

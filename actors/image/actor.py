@@ -7,7 +7,7 @@ from actors.pool import WorkerPoolActor
 
 class ImageActor(WorkerPoolActor):
     name = "image"
-    warm_modules = ("actors.image._vips",)
+    warm_modules = ("actors.common.imageio",)
     confined = True  # pyvips/Pillow decode untrusted images in these workers: Landlock + memory limit
 
 

@@ -12,8 +12,8 @@ from typing import Literal
 import pyvips
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 SEPIA = [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]

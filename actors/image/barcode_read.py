@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _layout as lay
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 # zxing-cpp's format names -> the ids we report

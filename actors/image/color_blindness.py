@@ -18,8 +18,8 @@ from typing import Literal
 import pyvips
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 _S = (0.00031087, 0.00191661, 0.01528089)  # Smith–Pokorny S-cone row on linear sRGB

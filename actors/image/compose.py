@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 Blend = Literal["normal", "over", "multiply", "screen", "overlay", "darken", "lighten", "color-dodge",

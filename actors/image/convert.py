@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 FORMAT_NAMES = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif", "tiff": "tiff",

@@ -14,8 +14,8 @@ import pyvips
 from PIL import Image
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 PNG_SIZES = {

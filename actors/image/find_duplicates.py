@@ -14,8 +14,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from actors._lazy import np
+from actors.common import imageio as v
 from actors.image import _layout as lay
-from actors.image import _vips as v
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

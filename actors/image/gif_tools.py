@@ -8,9 +8,9 @@ from xml.sax.saxutils import escape
 
 from pydantic import Field, model_validator
 
+from actors.common import imageio as v
 from actors.image import _anim
 from actors.image import _layout as lay
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 

@@ -21,8 +21,8 @@ import trio
 from pydantic import Field
 
 from actors import sandbox
+from actors.common import imageio as v
 from actors.image import _egress, _netguard
-from actors.image import _vips as v
 from actors.processes import FAST_NICE, child_env, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from actors.common import imageio as v
 from actors.image import _layout as lay
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}

@@ -14,7 +14,7 @@ import img2pdf
 import pyvips
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.errors import ToolError
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

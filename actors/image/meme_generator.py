@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
 from actors.image import _memes
-from actors.image import _vips as v
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

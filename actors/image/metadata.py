@@ -21,8 +21,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from actors import png_text
+from actors.common import imageio as v
 from actors.image import _exiftool as et
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 IPTC_FORMATS = {"jpeg", "tiff"}

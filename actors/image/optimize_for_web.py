@@ -11,7 +11,7 @@ from typing import Literal
 import pyvips
 from pydantic import Field
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 WebFormat = Literal["webp", "jpeg", "jpg", "avif", "png"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyvips
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 import pyvips
 from pydantic import Field, model_validator
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 # name -> (width, height)

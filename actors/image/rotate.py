@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 HEX = r"^#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"

@@ -15,8 +15,8 @@ from typing import Literal
 import pyvips
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.fields import when
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 

@@ -7,9 +7,9 @@ from typing import Literal
 import pyvips
 from pydantic import Field
 
+from actors.common import imageio as v
+from actors.common import svgsafe
 from actors.image import _layout as lay
-from actors.image import _svgsafe
-from actors.image import _vips as v
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -61,7 +61,7 @@ def render(svg: bytes, s: SvgToRasterSettings, limits) -> pyvips.Image:
 def run(call: ToolCall[SvgToRasterSettings]) -> ToolResult:
     """Render an SVG to PNG, JPEG, WebP, AVIF, TIFF, GIF or HEIF."""
     s = call.settings
-    clean, removed = _svgsafe.sanitize(call.inputs[0].read_bytes())
+    clean, removed = svgsafe.sanitize(call.inputs[0].read_bytes())
     image = render(clean, s, call.limits)
     fmt = FORMATS[s.format]
     background = s.background or ("#ffffff" if fmt == "jpeg" else None)

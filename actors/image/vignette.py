@@ -12,8 +12,8 @@ import math
 import pyvips
 from pydantic import Field
 
+from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _vips as v
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
 

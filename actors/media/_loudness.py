@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from actors.media import _ffmpeg as ff
+from actors.media import _probe
 from protocols.errors import ToolError
 from protocols.tools import ToolCall
 
@@ -35,7 +36,7 @@ async def measure(call: ToolCall, path: Path, duration: float, *, target: float 
     return values
 
 
-def apply_filter(m: dict[str, float], stream: ff.StreamInfo, *, target: float = TARGET_LUFS) -> list[str]:
+def apply_filter(m: dict[str, float], stream: _probe.StreamInfo, *, target: float = TARGET_LUFS) -> list[str]:
     """Pass 2: the measured values make loudnorm apply one linear gain where the true-peak limit allows."""
     return [
         f"loudnorm=I={target:g}:TP={TRUE_PEAK:g}:LRA={LRA:g}:measured_I={m['input_i']:.2f}"
@@ -46,7 +47,7 @@ def apply_filter(m: dict[str, float], stream: ff.StreamInfo, *, target: float = 
     ]
 
 
-def channel_layout(stream: ff.StreamInfo) -> str:
+def channel_layout(stream: _probe.StreamInfo) -> str:
     """The input's channel layout, named again after filters that lose it (encoders need one)."""
     if stream.layout and "(" not in stream.layout:
         return stream.layout

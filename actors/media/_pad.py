@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from actors.media import _ffmpeg as ff
+from actors.media import _codecs
 
 Target = Literal["16:9", "9:16", "1:1", "4:3", "3:4"]
 
@@ -16,5 +16,5 @@ def canvas(w: int, h: int, target: str) -> tuple[int, int]:
         cw, ch = w, w * th / tw
     else:
         cw, ch = h * tw / th, h
-    cw, ch = ff.even(cw), ff.even(ch)
+    cw, ch = _codecs.even(cw), _codecs.even(ch)
     return max(cw, w + w % 2), max(ch, h + h % 2)

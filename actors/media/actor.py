@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from actors.media import _ffmpeg
+from actors.media import _codecs, _probe
 from actors.runtime import Actor, ActorStats
 from protocols.jobs import Job
 from protocols.tools import ToolResult
@@ -26,7 +26,7 @@ class MediaStats(ActorStats):
     actor's stats under queue.actors) shows whether video is encoded with NVENC or on the CPU."""
 
     def as_dict(self) -> dict[str, Any]:  # type: ignore[override]
-        hw = _ffmpeg.HARDWARE
+        hw = _codecs.HARDWARE
         return {**super().as_dict(), "encoder": "h264_nvenc" if hw.nvenc_h264 else "libx264", "nvenc": hw.nvenc_h264,
                 "hardwareChecked": hw.checked}
 
@@ -41,18 +41,18 @@ class MediaActor(Actor):
         self.max_duration_s = float(options.get("max_video_duration_s") or 0)
 
     async def setup(self, nursery: trio.Nursery) -> None:
-        nursery.start_soon(_ffmpeg.detect_hardware)  # in the background: start-up is not delayed
+        nursery.start_soon(_codecs.detect_hardware)  # in the background: start-up is not delayed
 
     def health(self) -> dict[str, Any]:
         """What admin health reports for media: encoders (NVENC or CPU) and optional filters."""
-        return {**_ffmpeg.HARDWARE.as_dict(), "checked": _ffmpeg.HARDWARE.checked, "slots": self.capacity}
+        return {**_codecs.HARDWARE.as_dict(), "checked": _codecs.HARDWARE.checked, "slots": self.capacity}
 
     async def execute(self, job: Job) -> ToolResult:
-        token = _ffmpeg.MAX_DURATION_S.set(self.max_duration_s)
+        token = _probe.MAX_DURATION_S.set(self.max_duration_s)
         try:
             return await super().execute(job)
         finally:
-            _ffmpeg.MAX_DURATION_S.reset(token)
+            _probe.MAX_DURATION_S.reset(token)
 
 
 def create(capacity: int, queue_size: int, options: dict) -> MediaActor:

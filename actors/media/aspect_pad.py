@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from actors.media._pad import Target, canvas
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -19,10 +20,10 @@ class AspectPadSettings(ToolSettings):
 async def run(call: ToolCall[AspectPadSettings]) -> ToolResult:
     """Pad a video to an aspect ratio with a colour."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     cw, ch = canvas(w, h, s.target)
     vf = [f"pad={cw}:{ch}:(ow-iw)/2:(oh-ih)/2:color={ff.hex_color(s.color)}", "setsar=1"]
-    target = await ff.reencode_video(call, info, vf=vf, message="padding")
+    target = await _codecs.reencode_video(call, info, vf=vf, message="padding")
     return ToolResult([target], {"width": cw, "height": ch})

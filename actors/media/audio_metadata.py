@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -24,10 +25,10 @@ def _clean(value: str) -> str:
 async def run(call: ToolCall[AudioMetadataSettings]) -> ToolResult:
     """Read, strip or edit audio tags."""
     s = call.settings
-    info = await ff.open_input(call, audio=True)
+    info = await _probe.open_input(call, audio=True)
     assert info.audio is not None
     before = {**info.audio.tags, **info.tags}
-    fmt = ff.audio_format(call, info)
+    fmt = _codecs.audio_format(call, info)
     target = ff.output_path(call, "opus" if fmt == "opus" else fmt)
     args = [*ff.inp(call.inputs[0])]
     args += ["-map", "0:a:0"] if s.strip else ["-map", "0:a", "-map", "0:v?"]
@@ -44,7 +45,7 @@ async def run(call: ToolCall[AudioMetadataSettings]) -> ToolResult:
         args += ["-fflags", "+bitexact"]
     args.append(ff.out(target))
     await ff.run(args, call=call, duration=info.duration, message="writing tags", what="audio")
-    after = await ff.probe(target, call.names[0])
+    after = await _probe.probe(target, call.names[0])
     tags = {**(after.audio.tags if after.audio else {}), **after.tags}
     a = info.audio
     return ToolResult([target], {

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _audio
-from actors.media import _ffmpeg as ff
+from actors.media import _audio, _codecs
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -19,6 +18,6 @@ async def run(call: ToolCall[AudioSpeedSettings]) -> ToolResult:
     """Speed audio up or slow it down (pitch kept)."""
     s = call.settings
     info = await _audio.open_audio(call)
-    target = await _audio.encode(call, info, ff.atempo_chain(s.factor), duration=info.duration / s.factor,
+    target = await _audio.encode(call, info, _codecs.atempo_chain(s.factor), duration=info.duration / s.factor,
                                  message="changing speed")
     return ToolResult([target])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from actors.media._pad import Target, canvas
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -19,19 +20,19 @@ class BlurPadSettings(ToolSettings):
 async def run(call: ToolCall[BlurPadSettings]) -> ToolResult:
     """Pad a video to an aspect ratio with a blurred background."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     cw, ch = canvas(w, h, s.target)
-    container = ff.video_container(call, info)
+    container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)
     graph = (f"[0:v:0]split[bg][fg];"
              f"[bg]scale={cw}:{ch}:force_original_aspect_ratio=increase,crop={cw}:{ch},gblur=sigma={s.blur}[blur];"
              f"[blur][fg]overlay=(W-w)/2:(H-h)/2,setsar=1[v]")
     args = [*ff.inp(call.inputs[0]), "-filter_complex", graph, "-map", "[v]"]
     if info.audio:
-        args += ["-map", "0:a:0", *ff.audio_args(container, info)]
-    args += [*ff.video_codec_args(container, 20), "-map_metadata", "0", *ff.container_args(container),
+        args += ["-map", "0:a:0", *_codecs.audio_args(container, info)]
+    args += [*_codecs.video_codec_args(container, 20), "-map_metadata", "0", *_codecs.container_args(container),
              ff.out(target)]
     await ff.run(args, call=call, duration=info.duration, message="padding", what="video")
     return ToolResult([target], {"width": cw, "height": ch})

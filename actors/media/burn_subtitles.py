@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from actors.media._subtitles import charset, copy_plain, open_subtitle
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -18,21 +19,21 @@ class BurnSubtitlesSettings(ToolSettings):
 async def run(call: ToolCall[BurnSubtitlesSettings]) -> ToolResult:
     """Burn subtitles into a video."""
     s = call.settings
-    info = await ff.open_input(call, 0, video=True)
+    info = await _probe.open_input(call, 0, video=True)
     fmt, _ = await open_subtitle(call, 1)
     with ff.scratch(call) as tmp:
         copy_plain(call, 1, fmt, tmp)
         # ffmpeg runs inside the scratch folder: the file is named plainly, the style is escaped all the same
         style = ff.escape_option(f"FontName=DejaVu Sans,FontSize={s.font_size},Outline=1.5,Shadow=0.5")
         vf = f"subtitles=filename=subtitles.{fmt}:charenc={charset(call.inputs[1])}:force_style={style}"
-        container = ff.video_container(call, info)
+        container = _codecs.video_container(call, info)
         target = ff.output_path(call, container)
         args = [*ff.inp(call.inputs[0]), "-map", "0:v:0"]
         if info.audio:
             args += ["-map", "0:a:0"]
-        args += ["-vf", vf, *ff.video_codec_args(container, 20)]
+        args += ["-vf", vf, *_codecs.video_codec_args(container, 20)]
         if info.audio:
-            args += ff.audio_args(container, info)
-        args += ["-map_metadata", "0", *ff.container_args(container), ff.out(target)]
+            args += _codecs.audio_args(container, info)
+        args += ["-map_metadata", "0", *_codecs.container_args(container), ff.out(target)]
         await ff.run(args, call=call, duration=info.duration, message="burning subtitles", cwd=tmp, what="video")
     return ToolResult([target])

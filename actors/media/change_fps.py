@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _ffmpeg as ff
+from actors.media import _codecs, _probe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -17,8 +17,8 @@ class ChangeFpsSettings(ToolSettings):
 async def run(call: ToolCall[ChangeFpsSettings]) -> ToolResult:
     """Change a video's frame rate."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     rate = f"{s.fps:g}"
-    target = await ff.reencode_video(call, info, vf=[f"fps={rate}"], message="changing frame rate",
+    target = await _codecs.reencode_video(call, info, vf=[f"fps={rate}"], message="changing frame rate",
                                      extra=["-r", rate])
     return ToolResult([target], {"fps": s.fps})

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -26,21 +27,21 @@ class CompressVideoSettings(ToolSettings):
 async def run(call: ToolCall[CompressVideoSettings]) -> ToolResult:
     """Make a video smaller (MP4, H.264 + AAC)."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     if s.resolution != "original" and h > RESOLUTION_HEIGHT[s.resolution]:
         th = RESOLUTION_HEIGHT[s.resolution]
-        w, h = ff.even(w * th / h), th
+        w, h = _codecs.even(w * th / h), th
     vf = [f"scale={w - w % 2}:{h - h % 2}", "setsar=1"]
     target = ff.output_path(call, "mp4")
     args = [*ff.inp(call.inputs[0]), "-map", "0:v:0"]
     if info.audio:
         args += ["-map", "0:a:0"]
-    args += ["-vf", ",".join(vf), *ff.h264_args(QUALITY_CRF[s.quality], "medium", hardware=s.hardware)]
+    args += ["-vf", ",".join(vf), *_codecs.h264_args(QUALITY_CRF[s.quality], "medium", hardware=s.hardware)]
     if info.audio:
         args += ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS[s.quality]}k"]
-    args += ["-map_metadata", "-1", *ff.container_args("mp4"), ff.out(target)]
+    args += ["-map_metadata", "-1", *_codecs.container_args("mp4"), ff.out(target)]
     await ff.run(args, call=call, duration=info.duration, message="compressing", what="video")
     original = call.inputs[0].stat().st_size
     size = target.stat().st_size

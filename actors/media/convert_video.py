@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,7 +20,7 @@ class ConvertVideoSettings(ToolSettings):
     hardware: bool = Field(True, description="Use the GPU encoder (NVENC) when the server has one")
 
 
-def build_args(info: ff.MediaInfo, s: ConvertVideoSettings, source: Path, target: Path) -> list[str]:
+def build_args(info: _probe.MediaInfo, s: ConvertVideoSettings, source: Path, target: Path) -> list[str]:
     """The ffmpeg arguments (after the global options) for one conversion; also used by the load harness."""
     assert info.video is not None
     w, h = info.video.display_size
@@ -30,12 +31,12 @@ def build_args(info: ff.MediaInfo, s: ConvertVideoSettings, source: Path, target
     if w % 2 or h % 2:
         args += ["-vf", f"scale={w - w % 2}:{h - h % 2}"]
     if s.format == "webm":
-        args += ff.vp9_args(crf + 9)
+        args += _codecs.vp9_args(crf + 9)
     else:
-        args += ff.h264_args(crf, hardware=s.hardware)
+        args += _codecs.h264_args(crf, hardware=s.hardware)
     if info.audio:
-        args += ff.audio_codec_args(s.format, {"high": 192, "balanced": 128, "small": 96}[s.quality])
-    return [*args, "-map_metadata", "0", *ff.container_args(s.format), ff.out(target)]
+        args += _codecs.audio_codec_args(s.format, {"high": 192, "balanced": 128, "small": 96}[s.quality])
+    return [*args, "-map_metadata", "0", *_codecs.container_args(s.format), ff.out(target)]
 
 
 @tool("convert-video", section=Section.VIDEO, settings=ConvertVideoSettings, mode=Mode.LONG,
@@ -43,7 +44,7 @@ def build_args(info: ff.MediaInfo, s: ConvertVideoSettings, source: Path, target
 async def run(call: ToolCall[ConvertVideoSettings]) -> ToolResult:
     """Convert a video to MP4, MOV or WebM."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     target = ff.output_path(call, s.format)
     await ff.run(build_args(info, s, call.inputs[0], target), call=call, duration=info.duration,
                  message="converting", what="video")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _ffmpeg as ff
+from actors.media import _codecs, _probe
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -21,11 +21,11 @@ class CropVideoSettings(ToolSettings):
 async def run(call: ToolCall[CropVideoSettings]) -> ToolResult:
     """Crop a video to a rectangle."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     if s.x + s.width > w or s.y + s.height > h:
         raise bad_input(f"The crop {s.width}x{s.height} at ({s.x}, {s.y}) does not fit inside the {w}x{h} video.")
     cw, ch = s.width - s.width % 2, s.height - s.height % 2  # 4:2:0 needs even sizes
-    target = await ff.reencode_video(call, info, vf=[f"crop={cw}:{ch}:{s.x}:{s.y}", "setsar=1"], message="cropping")
+    target = await _codecs.reencode_video(call, info, vf=[f"crop={cw}:{ch}:{s.x}:{s.y}", "setsar=1"], message="cropping")
     return ToolResult([target], {"width": cw, "height": ch})

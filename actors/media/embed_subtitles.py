@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from actors.media._subtitles import charset, open_subtitle
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -20,15 +21,15 @@ class EmbedSubtitlesSettings(ToolSettings):
 async def run(call: ToolCall[EmbedSubtitlesSettings]) -> ToolResult:
     """Add a subtitle track to a video (soft subtitles)."""
     s = call.settings
-    info = await ff.open_input(call, 0, video=True)
+    info = await _probe.open_input(call, 0, video=True)
     await open_subtitle(call, 1)
-    container = ff.video_container(call, info)
+    container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)
     kept = len(info.subtitles)
     args = ["-sub_charenc", charset(call.inputs[1]), *ff.inp(call.inputs[1])]
     args = [*ff.inp(call.inputs[0]), *args, "-map", "0:v", "-map", "0:a?", "-map", "0:s?", "-map", "1:0",
             "-c:v", "copy", "-c:a", "copy", "-c:s", SUBTITLE_CODEC[container],
             f"-metadata:s:s:{kept}", f"language={s.language}", f"-disposition:s:{kept}", "default",
-            "-map_metadata", "0", *ff.container_args(container), ff.out(target)]
+            "-map_metadata", "0", *_codecs.container_args(container), ff.out(target)]
     await ff.run(args, call=call, duration=info.duration, message="embedding subtitles", what="video")
     return ToolResult([target])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,10 +20,10 @@ class MergeVideosSettings(ToolSettings):
       inputs=(2, MAX_CLIPS), accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Join several videos into one."""
-    infos = [await ff.open_input(call, i, video=True, limit=False) for i in range(len(call.inputs))]
+    infos = [await _probe.open_input(call, i, video=True, limit=False) for i in range(len(call.inputs))]
     lengths = [clip_length(i) for i in infos]
     total = sum(lengths)
-    limit = ff.max_duration()
+    limit = _probe.max_duration()
     if limit and total > limit + 0.05:
         from protocols.errors import ErrorCode, ToolError
 
@@ -55,7 +56,7 @@ async def run(call: ToolCall) -> ToolResult:
     args += ["-filter_complex", graph, "-map", "[v]"]
     if with_audio:
         args += ["-map", "[a]", "-c:a", "aac", "-b:a", "160k"]
-    args += [*ff.h264_args(20), *ff.container_args("mp4"), ff.out(target)]
+    args += [*_codecs.h264_args(20), *_codecs.container_args("mp4"), ff.out(target)]
     await ff.run(args, call=call, duration=total, message="merging", what="videos")
     return ToolResult([target], {"clips": len(infos), "width": w, "height": h})
 
@@ -70,7 +71,7 @@ def _clock(text: str) -> float:
     return value if math.isfinite(value) and value > 0 else 0.0
 
 
-def clip_length(info: ff.MediaInfo) -> float:
+def clip_length(info: _probe.MediaInfo) -> float:
     """How long a clip lasts in the merge: its video stream's length, not the container's. Each clip's audio
     is padded or cut to it, so that audio and video of a clip end together; a container header that declares
     136 years over one second of video (or audio longer than the picture) would otherwise make the audio

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _audio
-from actors.media import _ffmpeg as ff
+from actors.media import _audio, _codecs
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -21,11 +20,11 @@ async def run(call: ToolCall[PitchShiftSettings]) -> ToolResult:
     info = await _audio.open_audio(call)
     assert info.audio is not None
     ratio = 2 ** (s.semitones / 12)
-    hw = await ff.detect_hardware()
+    hw = await _codecs.detect_hardware()
     if hw.rubberband:
         af = [f"rubberband=pitch={ratio:.6f}:pitchq=quality:formant=preserved"]
     else:
         rate = info.audio.sample_rate or 44100
-        af = [f"asetrate={rate * ratio:.0f}", f"aresample={rate}", *ff.atempo_chain(1 / ratio)]
+        af = [f"asetrate={rate * ratio:.0f}", f"aresample={rate}", *_codecs.atempo_chain(1 / ratio)]
     target = await _audio.encode(call, info, af, message="shifting pitch")
     return ToolResult([target], {"semitones": s.semitones})

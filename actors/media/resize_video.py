@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from actors.media import _ffmpeg as ff
+from actors.media import _codecs, _probe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 PRESET_HEIGHTS = {"2160p": 2160, "1440p": 1440, "1080p": 1080, "720p": 720, "480p": 480, "360p": 360}
@@ -28,13 +28,13 @@ class ResizeVideoSettings(ToolSettings):
 def target_size(w: int, h: int, s: ResizeVideoSettings) -> tuple[int, int]:
     if s.preset != "custom":
         th = PRESET_HEIGHTS[s.preset]
-        return ff.even(w * th / h), ff.even(th)
+        return _codecs.even(w * th / h), _codecs.even(th)
     if s.width and s.height:
-        return ff.even(s.width), ff.even(s.height)
+        return _codecs.even(s.width), _codecs.even(s.height)
     if s.width:
-        return ff.even(s.width), ff.even(h * s.width / w)
+        return _codecs.even(s.width), _codecs.even(h * s.width / w)
     assert s.height
-    return ff.even(w * s.height / h), ff.even(s.height)
+    return _codecs.even(w * s.height / h), _codecs.even(s.height)
 
 
 @tool("resize-video", section=Section.VIDEO, settings=ResizeVideoSettings, accepts={"video"},
@@ -42,10 +42,10 @@ def target_size(w: int, h: int, s: ResizeVideoSettings) -> tuple[int, int]:
 async def run(call: ToolCall[ResizeVideoSettings]) -> ToolResult:
     """Change a video's resolution."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     tw, th = target_size(w, h, s)
-    target = await ff.reencode_video(call, info, vf=[f"scale={tw}:{th}:flags=lanczos", "setsar=1"],
+    target = await _codecs.reencode_video(call, info, vf=[f"scale={tw}:{th}:flags=lanczos", "setsar=1"],
                                      message="resizing")
     return ToolResult([target], {"width": tw, "height": th})

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _audio
+from actors.media import _audio, _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -24,7 +24,7 @@ class SplitAudioSettings(ToolSettings):
     min_silence_s: float = Field(0.5, ge=0.1, le=10, description="mode=silence: shortest pause to split at")
 
 
-async def silence_cuts(call: ToolCall, info: ff.MediaInfo, threshold_db: float, min_silence_s: float) -> list[float]:
+async def silence_cuts(call: ToolCall, info: _probe.MediaInfo, threshold_db: float, min_silence_s: float) -> list[float]:
     """Cut points in the middle of each pause that has sound on both sides."""
     stderr = await ff.run([*ff.inp(call.inputs[0]), "-map", "0:a:0", "-af",
                            f"silencedetect=n={threshold_db:g}dB:d={min_silence_s:g}", "-f", "null", "-"],
@@ -60,9 +60,9 @@ async def run(call: ToolCall[SplitAudioSettings]) -> ToolResult:
         raise bad_input(f"The audio ({info.duration:.2f} s) is shorter than one segment; nothing to split.")
     if len(cuts) + 1 > MAX_PARTS:
         raise bad_input(f"That would make {len(cuts) + 1} files; the limit is {MAX_PARTS}.")
-    fmt = ff.audio_format(call, info)
+    fmt = _codecs.audio_format(call, info)
     with ff.scratch(call) as tmp:
-        args = [*ff.inp(call.inputs[0]), "-map", "0:a:0", "-vn", *ff.audio_encode_args(fmt),
+        args = [*ff.inp(call.inputs[0]), "-map", "0:a:0", "-vn", *_codecs.audio_encode_args(fmt),
                 "-f", "segment", "-segment_format", SEGMENT_FORMAT[fmt], "-segment_times",
                 ",".join(f"{c:.3f}" for c in cuts), "-reset_timestamps", "1", ff.out(tmp / f"part_%04d.{fmt}")]
         await ff.run(args, call=call, duration=info.duration, span=(50 if s.mode == "silence" else 0, 100),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -18,10 +19,10 @@ class StabilizeVideoSettings(ToolSettings):
 async def run(call: ToolCall[StabilizeVideoSettings]) -> ToolResult:
     """Remove camera shake from a video."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
-    hw = await ff.detect_hardware()
+    info = await _probe.open_input(call, video=True)
+    hw = await _codecs.detect_hardware()
     if not hw.vidstab:
-        target = await ff.reencode_video(call, info, vf=["deshake"], message="stabilising")
+        target = await _codecs.reencode_video(call, info, vf=["deshake"], message="stabilising")
         return ToolResult([target], {"method": "deshake"})
     with ff.scratch(call) as tmp:
         # relative names inside the scratch folder (ffmpeg runs there): nothing to escape in the filter
@@ -29,17 +30,17 @@ async def run(call: ToolCall[StabilizeVideoSettings]) -> ToolResult:
                       "vidstabdetect=shakiness=8:accuracy=15:result=transforms.trf", "-f", "null", "-"],
                      call=call, duration=info.duration, span=(0, 50), message="analysing motion", cwd=tmp,
                      what="video")
-        container = ff.video_container(call, info)
+        container = _codecs.video_container(call, info)
         target = ff.output_path(call, container)
         args = [*ff.inp(call.inputs[0]), "-map", "0:v:0"]
         if info.audio:
             args += ["-map", "0:a:0"]
         args += ["-vf", f"vidstabtransform=input=transforms.trf:smoothing={s.smoothing}:zoom=0:optzoom=1,"
                         "unsharp=5:5:0.8:3:3:0.4",
-                 *ff.video_codec_args(container, 20)]
+                 *_codecs.video_codec_args(container, 20)]
         if info.audio:
-            args += ff.audio_args(container, info)
-        args += ["-map_metadata", "0", *ff.container_args(container), ff.out(target)]
+            args += _codecs.audio_args(container, info)
+        args += ["-map_metadata", "0", *_codecs.container_args(container), ff.out(target)]
         await ff.run(args, call=call, duration=info.duration, span=(50, 100), message="stabilising", cwd=tmp,
                      what="video")
     return ToolResult([target], {"method": "vidstab"})

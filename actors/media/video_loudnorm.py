@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.media import _codecs, _loudness, _probe
 from actors.media import _ffmpeg as ff
-from actors.media import _loudness
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -19,13 +19,13 @@ class VideoLoudnormSettings(ToolSettings):
 async def run(call: ToolCall[VideoLoudnormSettings]) -> ToolResult:
     """Normalize the loudness of a video's sound (EBU R128)."""
     s = call.settings
-    info = await ff.open_input(call, video=True, audio=True)
+    info = await _probe.open_input(call, video=True, audio=True)
     assert info.audio is not None
     measured = await _loudness.measure(call, call.inputs[0], info.duration, target=s.target_lufs)
-    container = ff.video_container(call, info)
+    container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)
     args = [*ff.inp(call.inputs[0]), "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
             "-af", ",".join(_loudness.apply_filter(measured, info.audio, target=s.target_lufs)),
-            *ff.audio_codec_args(container, 192), "-map_metadata", "0", *ff.container_args(container), ff.out(target)]
+            *_codecs.audio_codec_args(container, 192), "-map_metadata", "0", *_codecs.container_args(container), ff.out(target)]
     await ff.run(args, call=call, duration=info.duration, span=(50, 100), message="normalising", what="video")
     return ToolResult([target], {"inputLufs": measured["input_i"], "targetLufs": s.target_lufs})

@@ -3,6 +3,7 @@ streams are copied untouched."""
 
 from __future__ import annotations
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -18,13 +19,13 @@ class VideoMetadataSettings(ToolSettings):
       accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Remove metadata from a video."""
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     removed = sorted({k for k in info.tags if k.lower() not in TECHNICAL} |
                      {k for s in info.streams for k in s.tags if k.lower() not in TECHNICAL})
-    container = ff.video_container(call, info)
+    container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)
     args = [*ff.inp(call.inputs[0]), "-map", "0", "-map", "-0:d?", "-c", "copy", "-map_metadata", "-1",
             "-map_chapters", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-            *ff.container_args(container), ff.out(target)]
+            *_codecs.container_args(container), ff.out(target)]
     await ff.run(args, call=call, duration=info.duration, message="cleaning metadata", what="video")
     return ToolResult([target], {"removed": removed})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _ffmpeg as ff
+from actors.media import _codecs, _probe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -15,7 +15,7 @@ class VideoSpeedSettings(ToolSettings):
 
 def audio_speed_filters(factor: float, sample_rate: int, keep_pitch: bool) -> list[str]:
     if keep_pitch:
-        return ff.atempo_chain(factor)
+        return _codecs.atempo_chain(factor)
     rate = sample_rate or 44100
     return [f"asetrate={rate * factor:.0f}", f"aresample={rate}"]
 
@@ -25,9 +25,9 @@ def audio_speed_filters(factor: float, sample_rate: int, keep_pitch: bool) -> li
 async def run(call: ToolCall[VideoSpeedSettings]) -> ToolResult:
     """Speed a video up or slow it down."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     af = audio_speed_filters(s.factor, info.audio.sample_rate, s.keep_pitch) if info.audio else []
     fps = info.video.fps if info.video and info.video.fps else 25
-    target = await ff.reencode_video(call, info, vf=[f"setpts=PTS/{s.factor:g}", f"fps={fps:.3f}"], af=af,
+    target = await _codecs.reencode_video(call, info, vf=[f"setpts=PTS/{s.factor:g}", f"fps={fps:.3f}"], af=af,
                                      duration=info.duration / s.factor, message="changing speed")
     return ToolResult([target])

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from actors.media import _codecs, _probe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -35,12 +36,12 @@ class WatermarkVideoSettings(ToolSettings):
 async def run(call: ToolCall[WatermarkVideoSettings]) -> ToolResult:
     """Put a text watermark on a video."""
     s = call.settings
-    info = await ff.open_input(call, video=True)
+    info = await _probe.open_input(call, video=True)
     x, y = POSITIONS[s.position]
     with ff.scratch(call) as tmp:
         (tmp / "text.txt").write_text(s.text.replace("\r\n", "\n"), encoding="utf-8")
         drawtext = (f"drawtext=fontfile={ff.escape_option(ff.FONT)}:textfile={ff.escape_option(str(tmp / 'text.txt'))}"
                     f":expansion=none:fontsize={s.font_size}:fontcolor={ff.hex_color(s.color)}@{s.opacity:g}"
                     f":x={x}:y={y}:shadowcolor=black@{s.opacity * 0.6:.2f}:shadowx=1:shadowy=1")
-        target = await ff.reencode_video(call, info, vf=[drawtext], message="watermarking")
+        target = await _codecs.reencode_video(call, info, vf=[drawtext], message="watermarking")
     return ToolResult([target])

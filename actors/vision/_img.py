@@ -7,7 +7,7 @@ from pathlib import Path
 import pyvips
 
 from actors._lazy import np
-from actors.image import _vips as v
+from actors.common import imageio as v
 from protocols.errors import bad_input
 from protocols.tools import Limits, ToolCall
 

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from actors import sandbox
 from actors._lazy import np
-from actors.documents import _pdf
+from actors.common import pdfs
 from actors.vision import _ocr
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -105,14 +105,14 @@ def run(call: ToolCall[OcrPdfSettings]) -> ToolResult:
     dpi = 300 if s.quality == "best" else 200
     scale = dpi / 72
     texts: list[str] = []
-    with _pdf.opened(call.inputs[0], call.limits) as pdf:
+    with pdfs.opened(call.inputs[0], call.limits) as pdf:
         count = len(pdf.pages)
         selected = sorted(set(range(1, count + 1) if s.pages.strip().lower() in ("", "all")
-                              else _pdf.parse_pages(s.pages, count)))
+                              else pdfs.parse_pages(s.pages, count)))
         try:
             document = pdfium.PdfDocument(str(call.inputs[0]))
         except pdfium.PdfiumError:
-            raise bad_input(_pdf.CORRUPT_MESSAGE) from None
+            raise bad_input(pdfs.CORRUPT_MESSAGE) from None
         with tempfile.TemporaryDirectory(dir=call.workdir.parent, prefix="ocrpdf-") as scratch_dir:
             scratch = Path(scratch_dir)
             for n, number in enumerate(selected):
@@ -145,7 +145,7 @@ def run(call: ToolCall[OcrPdfSettings]) -> ToolResult:
                 _add_layer(pdf, page, _text_layer(words, scale, rotate, box))
                 texts.append(_ocr.text_of(words))
             document.close()
-            out = _pdf.out_path(call, "_ocr")
-            _pdf.save(pdf, out)
+            out = pdfs.out_path(call, "_ocr")
+            pdfs.save(pdf, out)
     text = "\n\n".join(texts)
     return ToolResult([out], {"text": text, "pageCount": count, "pagesProcessed": len(selected), "engine": engine})

@@ -7,10 +7,12 @@ import re
 
 from quart import Blueprint, Response, current_app, request, send_file
 
+from actors.common.camera_raw import is_camera_raw
 from protocols.errors import ApiError, ErrorCode
+from service import library_renders as renders
 from service.apidoc import BINARY, BOOL, ID_PARAM, INT, MULTI_FILES, STR, binary, doc, obj, q, ref
 from service.auth import current_principal, require
-from service.library import NewFile, file_json, get_library, in_worker, is_camera_raw, render_preview
+from service.library import NewFile, file_json, get_library
 from service.responses import json_body, json_response
 from service.routes.tools import guard_capacity
 from service.toolrun import receive_upload
@@ -256,20 +258,10 @@ async def preview():
     services = current_app.lutra
     guard_capacity(services)
     async with receive_upload(services, keep=False) as received:
-        job_dir = received.job_dir
         item = received.files("No file uploaded: send it as a multipart part named 'file'.")[0]
         if item.size == 0:
             raise ApiError(ErrorCode.VALIDATION_ERROR, "The file is empty.")
         if item.kind not in ("image", "svg", "unknown") and not is_camera_raw(str(item.path)):
             raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "A preview can only be made from an image.")
-        dest = job_dir / "preview.webp"
-        try:
-            ok = await in_worker(render_preview, str(item.path), str(dest), services.config.max_megapixels * 1e6)
-        except ApiError:
-            raise
-        except Exception:
-            ok = False
-        if not ok:
-            raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The file could not be decoded as an image.")
-        data = dest.read_bytes()
+        data = await renders.preview(get_library(services).internal, item.path, item.name)
     return Response(data, content_type="image/webp", headers={"Cache-Control": "no-store"})

@@ -292,3 +292,24 @@ def test_html_to_pdf_and_markdown_to_docx_over_http(client, tmp_path):
     body = finished(client, post(client, "markdown-to-docx", md))
     doc = Document(str(fetch(client, tmp_path, body, "n.docx")))
     assert [p.text for p in doc.paragraphs if p.text] == ["Title Here", "Body text."]
+
+
+def test_a_truncated_bmp_is_still_400_after_an_html_render(make_server, tmp_path):
+    """WeasyPrint (html-to-pdf) sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when it is imported, which
+    turns a truncated upload into a grey picture. The documents actor has worker processes of its own, so
+    no image decode runs in a process that imported it. (No sandbox and one job slot: without workers of
+    its own, the documents actor would share its one worker process with the image actor.)"""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 150), (200, 10, 10)).save(buffer, "BMP")
+    cut = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><h1>Rendered first</h1></body></html>")
+    srv = make_server(sandbox="false", concurrent_jobs="1")
+    with srv.client() as c:
+        finished(c, post(c, "html-to-pdf", page))
+        for _ in range(3):
+            r = c.post("/api/v1/tools/image/resize", files={"file": ("cut.bmp", cut)},
+                       data=settings_field({"width": 10}))
+            assert_error(r, 400)

@@ -251,6 +251,32 @@ def test_thumbnail_refused_for_text_and_corrupt_images(client, samples):
     assert 400 <= r.status_code < 500 and set(r.json()) >= {"error", "code"}
 
 
+INTERNAL_JOBS = ("library-thumbnail", "library-preview", "library-probe", "library-video-thumbnail",
+                 "library-video-probe")
+
+
+def test_thumbnails_and_probes_are_internal_jobs_of_the_image_and_media_actors(client, samples, tmp_path):
+    """Each counts in its actor's stats like any tool job, and no route, listing or OpenAPI offers them."""
+    def completed() -> tuple[int, int]:
+        actors = client.get("/api/v1/admin/health").json()["queue"]["actors"]
+        return actors["image"]["completed"], actors["media"]["completed"]
+
+    image_before, media_before = completed()
+    picture = uploaded(client, uniq("counted", "jpg"), (samples / "large.jpg").read_bytes())  # a probe
+    assert client.get(f"/api/v1/files/{picture['id']}/thumbnail").status_code == 200
+    video = uploaded(client, uniq("counted", "mp4"), make_video(tmp_path / "c.mp4").read_bytes())  # a probe
+    assert client.get(f"/api/v1/files/{video['id']}/thumbnail").status_code == 200
+    image_after, media_after = completed()
+    assert (image_after - image_before, media_after - media_before) == (2, 2)
+
+    listed = {t["id"] for t in client.get("/api/v1/tools").json()["tools"]}
+    document = client.get("/api/v1/openapi.json").text
+    for job in INTERNAL_JOBS:
+        assert job not in listed and job not in document
+        r = client.post(f"/api/v1/tools/{job}", files={"file": ("a.jpg", (samples / "large.jpg").read_bytes())})
+        assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+
+
 # ---- delete -----------------------------------------------------------------------------------------------
 
 def test_bulk_delete_removes_whole_chains(client, server, samples):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from load import report, soak
+from load import report, scenarios, soak
 from load.harness import sampling
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +44,8 @@ def check_files(folder: Path, result: dict) -> dict:
 
 # ---- no server -------------------------------------------------------------------------------------------
 def test_mixed_scenario_is_weighted_like_real_use():
-    items = soak.scenario("mixed")
-    weight = {f: sum(i.weight for i in items if i.family == f) for f in soak.FAMILIES}
+    items = scenarios.scenario("mixed")
+    weight = {f: sum(i.weight for i in items if i.family == f) for f in scenarios.FAMILIES}
     total = sum(weight.values())
     assert {"image", "documents", "data", "media"} <= {i.family for i in items}
     assert weight["image"] / total > 0.5  # mostly fast image tools
@@ -53,12 +53,12 @@ def test_mixed_scenario_is_weighted_like_real_use():
     office = [i for i in items if i.name == "word-to-pdf"]
     assert len(office) == 1 and office[0].weight / total <= 0.02  # rare
     assert weight["ai"] == 0  # no bundle installed: no AI items
-    assert {i.name for i in soak.scenario("ai", installed=frozenset({"ocr"}))} == {"ocr"}
-    assert "word-to-pdf" not in {i.name for i in soak.scenario("mixed", office=False)}
-    for family in soak.FAMILIES[:-1]:
-        assert soak.scenario(family), family
+    assert {i.name for i in scenarios.scenario("ai", installed=frozenset({"ocr"}))} == {"ocr"}
+    assert "word-to-pdf" not in {i.name for i in scenarios.scenario("mixed", office=False)}
+    for family in scenarios.FAMILIES[:-1]:
+        assert scenarios.scenario(family), family
     with pytest.raises(SystemExit):
-        soak.scenario("nope")
+        scenarios.scenario("nope")
 
 
 def test_arguments_bounds_and_loopback_only():
@@ -130,7 +130,7 @@ def test_short_sweep_holds(tmp_path):
                         "--photo-width", "640", "--clip-s", "2", "--out", str(folder)])
     warm, *levels = result["phases"]
     # the warm-up ran every tool of the scenario once: image, documents, data and media tools
-    assert set(warm["tools"]) == {"ALL"} | {i.name for i in soak.scenario("mixed", office=False)}
+    assert set(warm["tools"]) == {"ALL"} | {i.name for i in scenarios.scenario("mixed", office=False)}
     assert [p["clients"] for p in levels] == [1, 2, 4]
     assert [p["tools"]["ALL"]["requests"] for p in levels] == [2, 4, 8]  # bounded by count
     checks = result["verdict"]["checks"]

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from reportlab.pdfgen import canvas
 
-from actors.documents import _pdf
+from actors.common import pdfs
 from protocols.errors import ToolError
 from protocols.tools import Limits
 from tests.helpers import run_tool
@@ -37,13 +37,13 @@ def refused(tool_id, inputs, settings, tmp_path, status=400, **kw):
     ("3,3,1", [3, 3, 1]),
 ])
 def test_qpdf_range_syntax(text, expected):
-    assert _pdf.parse_pages(text, 10) == expected
+    assert pdfs.parse_pages(text, 10) == expected
 
 
 @pytest.mark.parametrize("text", ["0", "11", "1-11", "a-3", "1,,2", "", "r11", "1:foo"])
 def test_bad_ranges_are_client_errors(text):
     with pytest.raises(ToolError) as err:
-        _pdf.parse_pages(text, 10)
+        pdfs.parse_pages(text, 10)
     assert err.value.status == 400
 
 

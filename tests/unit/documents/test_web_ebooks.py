@@ -257,7 +257,7 @@ def _deflated_with_broken_mimetype(path, mimetype: bytes, extra: dict[str, bytes
 
 def test_archives_that_do_not_inflate_are_400(tmp_path):
     """An EPUB (or an ODF document) whose parts fail to inflate: a clear 400, not an unexpected error."""
-    from actors.documents import _office
+    from actors.documents import _office_input
 
     book = _deflated_with_broken_mimetype(tmp_path / "b.epub", b"application/epub+zip",
                                           {"META-INF/container.xml": b"<container/>"})
@@ -266,7 +266,7 @@ def test_archives_that_do_not_inflate_are_400(tmp_path):
     assert err.value.status == 400 and "EPUB" in err.value.message
     odt = _deflated_with_broken_mimetype(tmp_path / "d.odt", b"application/vnd.oasis.opendocument.text",
                                          {"content.xml": b"<x/>"})
-    assert _office.detect(odt) is None
+    assert _office_input.detect(odt) is None
     with pytest.raises(ToolError) as err:
-        _office.check_input(odt, "d.odt", "document")
+        _office_input.check_input(odt, "d.odt", "document")
     assert err.value.status == 400

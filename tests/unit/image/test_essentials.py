@@ -125,7 +125,7 @@ def test_compress_quality_makes_smaller(samples, tmp_path):
 def test_compress_streams_the_same_bytes_for_every_orientation(samples, tmp_path, orientation):
     # quality mode decodes row by row into the encoder; its output must equal an encode of the whole
     # decoded, EXIF-rotated picture
-    from actors.image import _vips as v
+    from actors.common import imageio as v
 
     src = tmp_path / f"oriented{orientation}.jpg"
     image = pyvips.Image.new_from_file(str(samples / "photo.jpg"))
@@ -139,7 +139,7 @@ def test_compress_streams_the_same_bytes_for_every_orientation(samples, tmp_path
 
 @pytest.mark.parametrize("name", ["photo.png", "alpha.png", "photo.webp", "photo.heic", "photo.avif"])
 def test_compress_streams_the_same_bytes_for_each_format(samples, tmp_path, name):
-    from actors.image import _vips as v
+    from actors.common import imageio as v
     from actors.image.compress import _lossy_format
 
     out = run_tool("compress", samples / name, {"quality": 50}, tmp_path).outputs[0]

@@ -12,7 +12,7 @@ import pyvips
 from PIL import Image
 from pydantic import ValidationError
 
-from actors.image._svgsafe import sanitize
+from actors.common.svgsafe import sanitize
 from protocols.errors import ToolError
 from tests.helpers import run_tool
 

@@ -1,8 +1,9 @@
-"""Shared image plumbing for the image tools: safe loading, format detection, saving.
+"""Image I/O for every family that reads or writes pictures (image, vision): safe loading with limits,
+format detection, encoding.
 
 pyvips first (streaming, shrink-on-load); pillow-heif where libvips lacks a codec (HEVC); Pillow for BMP,
 ICO, PSD (the flattened composite) and JPEG XL, which this libvips build does not read. An SVG is
-sanitised (_svgsafe) and rasterised at its own size before any tool sees it, never handed to libvips as
+sanitised (svgsafe) and rasterised at its own size before any tool sees it, never handed to libvips as
 it came. Every decode error becomes a client error with a message that names no path.
 """
 
@@ -142,9 +143,9 @@ def open_image(path: Path, limits: Limits, *, access: str = "random") -> tuple[p
 
 def _render_svg(path: Path, limits: Limits) -> pyvips.Image:
     """The sanitised SVG rendered at its own size (72 dpi: one SVG px per pixel)."""
-    from actors.image import _svgsafe
+    from actors.common import svgsafe
 
-    clean, _removed = _svgsafe.sanitize(path.read_bytes())
+    clean, _removed = svgsafe.sanitize(path.read_bytes())
     try:
         header = pyvips.Image.svgload_buffer(clean, unlimited=False)
     except pyvips.Error:
@@ -161,13 +162,10 @@ def _decode_pillow(path: Path, limits: Limits, fmt: str) -> pyvips.Image:
     first frame), decoded through Pillow into 8-bit sRGB(A) or grey(+alpha)."""
     import warnings
 
-    from PIL import Image, ImageFile
+    from PIL import Image
 
     if fmt == "jxl":
         import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin)
-    # WeasyPrint, once imported into a process (html/markdown to PDF), sets Pillow's process-wide
-    # LOAD_TRUNCATED_IMAGES, which turns a truncated upload into a grey picture instead of a 400
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             # the server's own pixel limit (check_pixels) decides, not Pillow's fixed 89 MP warning

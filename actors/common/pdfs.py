@@ -1,4 +1,4 @@
-"""Shared PDF plumbing: safe opening (not-a-PDF, encrypted and page-limit checks), qpdf page ranges,
+"""PDF files, for every family that reads them (documents, vision): safe opening (not-a-PDF, encrypted and page-limit checks), qpdf page ranges,
 saving, and output naming. Every error becomes a client-safe message that names no path."""
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from protocols.tools import Limits, ToolCall
 
 ENCRYPTED_MESSAGE = "The PDF is password-protected; remove the password first with unlock-pdf."
 CORRUPT_MESSAGE = "The file is not a readable PDF: it may be corrupt (try repair-pdf)."
-GS_TIMEOUT = 600
-SHORT_TIMEOUT = 120
 # what a damaged PDF can raise while it is read or written (qpdf's runtime errors, e.g. a content stream
 # that fails to decode while it is being overlaid, are not PdfError subclasses)
 DAMAGED = (pikepdf.PikepdfError, RecursionError)
@@ -150,18 +148,3 @@ def parse_groups(text: str, count: int) -> list[list[int]]:
 def parse_pages(text: str, count: int) -> list[int]:
     """A qpdf page list flattened, in the order given (duplicates kept)."""
     return [p for group in parse_groups(text, count) for p in group]
-
-
-
-# ---- ghostscript ------------------------------------------------------------------------------
-def ghostscript(src: Path | list[Path], out: Path, options: list[str], *, what: str,
-                timeout: float = GS_TIMEOUT) -> Path:
-    """Rewrite a PDF through ghostscript's pdfwrite device (-dSAFER: no file access beyond its own)."""
-    from actors.documents import _proc
-
-    argv = ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dNOINTERPOLATE", "-sDEVICE=pdfwrite",
-            *options, f"-sOutputFile={out}", "-f", *(src if isinstance(src, list) else [src])]
-    _proc.run(argv, timeout=timeout, what=what)
-    if not out.is_file() or out.stat().st_size == 0:
-        raise ToolError(f"{what} produced no output: the PDF may be damaged (try repair-pdf).")
-    return out
