@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -44,19 +45,15 @@ class Box:
 
 @pytest.fixture
 def box(tmp_path):
-    saved = sandbox._policy
+    saved = sandbox.policy()
     made = Box(tmp_path)
-    sandbox.configure(sandbox.Policy(data_dir=str(made.data)))
+    sandbox.use(sandbox.Policy(data_dir=str(made.data)))
     yield made
-    sandbox._policy = saved
-    if saved is not None:
-        os.environ[sandbox.POLICY_ENV] = saved.to_env()
-    else:
-        os.environ.pop(sandbox.POLICY_ENV, None)
+    sandbox.use(saved)
 
 
 def _unsandboxed(box: Box) -> None:
-    sandbox._policy = sandbox.Policy(enabled=False, data_dir=str(box.data))
+    sandbox.use(sandbox.Policy(enabled=False, data_dir=str(box.data)))
 
 
 # ---- a running converter's view ------------------------------------------------------------------------
@@ -230,7 +227,7 @@ def test_the_off_switch_keeps_limits_and_says_so(box):
 
 
 def test_a_program_over_its_memory_limit_fails_alone(box):
-    sandbox._policy = sandbox.Policy(data_dir=str(box.data), memory_mb=64)
+    sandbox.use(sandbox.Policy(data_dir=str(box.data), memory_mb=64))
     with sandbox.job_scope(box.out, []):
         done = sandbox.run(["/usr/bin/python3", "-c", "b = bytearray(256 << 20); print('allocated')"], timeout=30)
         small = sandbox.run(["/usr/bin/python3", "-c", "b = bytearray(8 << 20); print('allocated')"], timeout=30)
@@ -321,3 +318,25 @@ def test_libreoffice_macros_and_links_are_contained(box):
     assert "OTHER-JOB-SECRET" not in text
     assert not marker.exists()
     assert not any((box.data / "office" / "exchange").iterdir())  # nothing of the job stays behind
+
+
+# ---- the policy reaches worker processes through their init ----------------------------------------------
+async def test_the_shared_workers_get_the_policy_through_their_init(box):
+    """trio-parallel's shared workers (library previews) start with the server's policy (here: the off
+    switch, so their programs do not ask for bubblewrap), given in their init, with no environment variable."""
+    import trio_parallel
+
+    off = sandbox.Policy(enabled=False, data_dir=str(box.data), memory_mb=777)
+    sandbox.configure(off)
+    try:
+        seen = await trio_parallel.run_sync(_policy_and_environment)
+    finally:
+        sandbox.use(sandbox.Policy(data_dir=str(box.data)))
+        with warnings.catch_warnings():  # the previous default workers are left to retire
+            warnings.simplefilter("ignore")
+            trio_parallel.configure_default_context()
+    assert seen == (off, None)
+
+
+def _policy_and_environment() -> tuple[sandbox.Policy, str | None]:
+    return sandbox.policy(), os.environ.get("LUTRA_SANDBOX_POLICY")
