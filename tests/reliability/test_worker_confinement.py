@@ -223,3 +223,35 @@ async def test_an_svg_cannot_draw_another_jobs_image(data_dir, reference):
 async def in_confined_worker(actor, fn, *args):
     """Run `fn` in one of the actor's own (confined) worker processes, as its image tools run."""
     return await actor.worker_context.run_sync(fn, *args, kill_on_cancel=True, limiter=actor.worker_limiter)
+
+
+async def test_a_confined_vision_worker_reads_the_face_models(data_dir):
+    """content-aware-resize with protectFaces runs in the vision family's confined workers: they get the
+    models folder in their init and may read it (the face cascades), nothing else of DATA_DIR."""
+    from PIL import Image
+    from skimage import data as samples
+
+    from actors import models
+    from protocols.tools import ToolCall
+
+    models.configure(data_dir / "models")
+    if not models.is_installed("face-detection"):
+        models.install("face-detection")  # from the opencv-python-headless wheel already installed
+    job_dir = data_dir / "workspace" / "job-a"
+    source = job_dir / "astronaut.png"
+    Image.fromarray(samples.astronaut()).save(source)
+    spec = catalog.load()["content-aware-resize"]
+    call = ToolCall(inputs=[source], names=["astronaut.png"],
+                    settings=spec.settings.model_validate({"width": 470, "protectFaces": True}), workdir=job_dir / "out")
+    events: list = []
+    actor = VisionActor(1, 8, data_dir / "models")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        actor.submit(Job(id="job-a", tool_id="content-aware-resize", call=call, deadline_s=120, reply=events.append))
+        with trio.fail_after(120):
+            while not any(hasattr(e, "result") or hasattr(e, "status") for e in events):
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+    done = events[-1]
+    assert isinstance(done, Done), done
+    assert done.result.extra["facesProtected"] >= 1 and Image.open(done.result.outputs[0]).width == 470
