@@ -1,6 +1,6 @@
 """The capture browser's only way out: an HTTP proxy that checks the address of every connection.
 
-The browser runs in a sandbox without a network (actors/sandbox.py); its one door is a Unix socket in
+The browser runs in a sandbox without a network (actors/sandbox/); its one door is a Unix socket in
 the job's folder, served here, in the server process. For each connection (a CONNECT for https, an
 absolute-URI request for http) the host is resolved once, every address is checked by _netguard
 (public only, unless the admin's allowed_fetch_hosts names the host), and the proxy connects to that

@@ -1,4 +1,4 @@
-"""Hostile files against the program sandbox (actors/sandbox.py): each attack is shown contained.
+"""Hostile files against the program sandbox (actors/sandbox/): each attack is shown contained.
 
 A fake DATA_DIR holds this job, another job's output, a library file and a database. Each attack is
 also run once with the sandbox off, to show the file really is hostile (the test could fail).
