@@ -34,6 +34,7 @@ class EgressGuard:
         self.socket_path = socket_path
         self.allowed = set(allowed_hosts)
         self.blocked: list[str] = []
+        self.asked: list[str] = []  # every host:port the browser asked for, allowed or not
         self.connections = 0
         self._slots = trio.CapacityLimiter(MAX_CONNECTIONS)
 
@@ -74,6 +75,7 @@ class EgressGuard:
             headers = [h for h in lines[1:] if h and h.split(b":", 1)[0].strip().lower() not in _HOP_HEADERS]
             forward = b"\r\n".join([f"{method} {path} HTTP/1.1".encode("latin-1"), *headers,
                                     b"Connection: close", b"", b""]) + rest
+        self.asked.append(f"{host}:{port}"[:200])
         try:
             addresses = await trio.to_thread.run_sync(_netguard.checked_addresses, host, port, self.allowed)
         except _netguard.Blocked:
