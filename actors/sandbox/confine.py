@@ -101,19 +101,15 @@ def job_temp(job_folder: Path) -> Iterator[None]:
 
     folder = Path(job_folder) / TEMP_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    saved = tempfile.tempdir, os.environ.get("TMPDIR")
     tempfile.tempdir = str(folder)
     os.environ["TMPDIR"] = str(folder)
     _job_temp = folder
     try:
         yield
-    finally:
+    finally:  # between jobs there is no temporary folder: none outside a job is writable
         _job_temp = None
-        tempfile.tempdir = saved[0]
-        if saved[1] is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = saved[1]
+        tempfile.tempdir = None
+        os.environ.pop("TMPDIR", None)
 
 
 def program_preexec(program: str, args: list[str], cwd: str | None, writable: Sequence[Path],
