@@ -41,15 +41,19 @@ __all__ = ["Launch", "Policy", "WorkerInit", "bwrap_works", "configure", "confin
 def status() -> dict:
     """What admin health shows."""
     from actors import landlock
+    from actors.sandbox import cgroup
 
     p = policy()
+    # per program: a cgroup's memory.max over the whole program where the service has a cgroup v2 subtree
+    # of its own, else RLIMIT_DATA per process (which a program that forks can exceed in total)
+    memory_limit = "cgroup" if cgroup.active() else "rlimit"
     if not p.enabled:
-        programs = {"mechanism": "none", "enabled": False,
+        programs = {"mechanism": "none", "enabled": False, "memoryLimit": memory_limit,
                     "warning": "SANDBOX=off: external programs run unconfined"}
     else:
         programs = {"mechanism": "bubblewrap" if bwrap_works() else "unavailable", "enabled": True,
-                    "network": False, "pidNamespace": True, "memoryMb": p.memory_mb, "fileMb": p.file_mb,
-                    "openFiles": p.open_files}
+                    "network": False, "pidNamespace": True, "memoryMb": p.memory_mb, "memoryLimit": memory_limit,
+                    "fileMb": p.file_mb, "openFiles": p.open_files}
     abi = landlock.abi()
     if not p.enabled:
         workers = {"mechanism": "none", "enabled": False}

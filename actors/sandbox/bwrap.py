@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors.sandbox import confine
+from actors.sandbox import cgroup, confine
 from actors.sandbox.policy import current_jail, folder_for, forbidden, log, named_paths, policy
 from protocols.errors import ErrorCode, ToolError
 
@@ -147,7 +147,7 @@ def prepare(argv: Sequence[str | os.PathLike], *, env: dict[str, str] | None = N
     p = policy()
     if not p.enabled:
         death = [SETPRIV, "--pdeathsig", "KILL", "--"] if SETPRIV else []
-        return Launch([*_limits(cpu_s), *death, *args], env, False)
+        return Launch(cgroup.enter([*_limits(cpu_s), *death, *args], p.memory_mb), env, False)
     if confine.confined():
         found = program_binds(args[0], env.get("PATH", os.defpath))[0]
         temp = confine.job_temp_folder()  # no private /tmp here: the job's own temporary folder instead
@@ -167,7 +167,7 @@ def prepare(argv: Sequence[str | os.PathLike], *, env: dict[str, str] | None = N
         box += ["--setenv", key, value]
     if cwd_text:
         box += ["--chdir", os.path.abspath(cwd_text)]
-    return Launch([*_limits(cpu_s), *box, "--", program, *args[1:]], env, True)
+    return Launch(cgroup.enter([*_limits(cpu_s), *box, "--", program, *args[1:]], p.memory_mb), env, True)
 
 
 def run(argv: Sequence[str | os.PathLike], *, timeout: float, cwd: str | os.PathLike | None = None,

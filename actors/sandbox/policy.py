@@ -37,10 +37,11 @@ _policy = Policy()
 def configure(policy: Policy) -> None:
     """The server's settings (called once at start): this process's. Worker processes get them through
     their init (WorkerInit), trio-parallel's shared ones included."""
-    from actors.sandbox import bwrap, confine
+    from actors.sandbox import bwrap, cgroup, confine
 
     use(policy)
     confine.share_with_default_workers(policy)
+    cgroup.setup()
     if not policy.enabled:
         log.warning("SANDBOX=off: external programs (ffmpeg, ghostscript, LibreOffice, pandoc, ExifTool, "
                     "Chromium, tesseract) run WITHOUT a sandbox: a parser exploited by an uploaded file can read "

@@ -340,3 +340,51 @@ async def test_the_shared_workers_get_the_policy_through_their_init(box):
 
 def _policy_and_environment() -> tuple[sandbox.Policy, str | None]:
     return sandbox.policy(), os.environ.get("LUTRA_SANDBOX_POLICY")
+
+
+# ---- a cgroup per program, where the service has one to manage -------------------------------------------
+def _fake_cgroup(root: Path, members: list[int]) -> Path:
+    """A cgroup v2 folder as the kernel shows it (interface files): the service's, before set-up."""
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (root / "cgroup.subtree_control").write_text("\n")
+    (root / "cgroup.procs").write_text("".join(f"{pid}\n" for pid in members))
+    return root
+
+
+def test_a_program_gets_a_cgroup_of_its_own_with_memory_max(box, tmp_path, monkeypatch):
+    """Where the service's cgroup is its own: the server moves into a leaf, hands the memory controller
+    down, and each program starts in a cgroup of its own whose memory.max is the policy's; admin health
+    says so. (The kernel's cgroup files are plain files here: what is checked is what the server writes.)"""
+    from actors.sandbox import cgroup
+
+    monkeypatch.setattr(cgroup, "_programs", None)
+    assert sandbox.status()["programs"]["memoryLimit"] == "rlimit"
+    base = _fake_cgroup(tmp_path / "lutra.service", [os.getpid()])
+    programs = cgroup.setup(base)
+    assert programs == base / "programs"
+    assert (base / "server" / "cgroup.procs").read_text() == str(os.getpid())
+    assert (base / "cgroup.subtree_control").read_text() == "+memory"
+    assert (programs / "cgroup.subtree_control").read_text() == "+memory"
+
+    sandbox.use(sandbox.Policy(data_dir=str(box.data), memory_mb=300))
+    with sandbox.job_scope(box.out, []):
+        done = sandbox.run(["/usr/bin/python3", "-c", "print('ran')"], timeout=30)
+    assert done.returncode == 0 and done.stdout == b"ran\n"
+    (group,) = [g for g in programs.iterdir() if g.is_dir()]
+    assert (group / "memory.max").read_text() == str(300 << 20) and (group / "memory.swap.max").read_text() == "0"
+    assert int((group / "cgroup.procs").read_text()) > 1  # the program's shell wrote its pid, then exec'd it
+    assert sandbox.status()["programs"]["memoryLimit"] == "cgroup"
+
+
+def test_a_cgroup_shared_with_other_processes_is_left_alone(box, tmp_path, monkeypatch):
+    """A server started from a login shell shares the shell's cgroup: it must not move the shell. The
+    rlimits stay, and a program's command is unchanged."""
+    from actors.sandbox import cgroup
+
+    monkeypatch.setattr(cgroup, "_programs", None)
+    base = _fake_cgroup(tmp_path / "session.scope", [os.getppid(), os.getpid()])
+    assert cgroup.setup(base) is None
+    assert not (base / "server").exists() and (base / "cgroup.subtree_control").read_text() == "\n"
+    assert sandbox.prepare(["ffprobe", "-version"]).argv[0].endswith("prlimit")
+    assert sandbox.status()["programs"]["memoryLimit"] == "rlimit"
