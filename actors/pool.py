@@ -12,33 +12,30 @@ from actors.runtime import Actor
 
 log = logging.getLogger("lutra.actors")
 
-# Worker processes are shared by every family (trio-parallel's cache): families warm theirs one after the
-# other, so each reuses the processes the previous one started instead of starting as many again.
+# Families warm their workers one after the other: start-up does not start every family's at once.
 _warming = trio.Lock()
 
 
 class WorkerPoolActor(Actor):
     """CPU tools run in a worker process each: the loop never blocks, a native crash fails one job,
-    and a cancelled or timed-out job's process is killed. Its workers start with the actor."""
+    and a cancelled or timed-out job's process is killed. The workers are the family's own, started
+    confined (sandbox.WorkerInit: Landlock + memory limit): they decode untrusted files in-process."""
 
     warm_modules: tuple[str, ...] = ()  # imported in each worker at start (the family's heavy libraries)
-    # Workers of their own, confined at start (sandbox.confine_worker: Landlock + memory limit), instead of
-    # the processes shared by every family: for families that decode untrusted images in-process.
-    confined = False
-    # Workers of its own (unconfined) instead of the shared ones: for a family whose libraries change a
-    # process for good (WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported).
-    own_workers = False
+    warm_at_start = True  # False: workers start with the first job that needs one
+
+    def worker_init(self) -> sandbox.WorkerInit:
+        """How each of the family's worker processes starts."""
+        return sandbox.WorkerInit(sandbox.policy())
 
     async def setup(self, nursery: trio.Nursery) -> None:
-        if self.confined and sandbox.policy().enabled:
-            self.worker_context = await nursery.start(self._hold_workers, sandbox.confine_worker)
-        elif self.own_workers:
-            self.worker_context = await nursery.start(self._hold_workers, _nothing)
-        nursery.start_soon(self._warm_workers)
+        self.worker_context = await nursery.start(self._hold_workers)
+        if self.warm_at_start:
+            nursery.start_soon(self._warm_workers)
 
-    async def _hold_workers(self, init, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """The actor's own workers live as long as the actor."""
-        async with trio_parallel.open_worker_context(init=init, grace_period=5) as context:
+    async def _hold_workers(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The workers live as long as the actor."""
+        async with trio_parallel.open_worker_context(init=self.worker_init(), grace_period=5) as context:
             task_status.started(context)
             await trio.sleep_forever()
 
@@ -51,9 +48,5 @@ class WorkerPoolActor(Actor):
             log.exception("actor %s: warming workers failed", self.name)
 
     async def _warm_one(self) -> None:
-        run_sync = self.worker_context.run_sync if self.worker_context is not None else trio_parallel.run_sync
-        await run_sync(workers.warm, self.warm_modules, kill_on_cancel=True, limiter=self.worker_limiter)
-
-
-def _nothing() -> bool:
-    return True
+        await self.worker_context.run_sync(workers.warm, self.warm_modules, kill_on_cancel=True,
+                                           limiter=self.worker_limiter)

@@ -1,4 +1,4 @@
-"""Sandbox overhead per program start: each command bare and sandboxed (actors/sandbox.py: prlimit +
+"""Sandbox overhead per program start: each command bare and sandboxed (actors/sandbox/: prlimit +
 bubblewrap), interleaved so that both see the same machine, inside a job scope like a real job's.
 
     python -m load.sandbox              # 40 pairs per command

@@ -391,9 +391,6 @@ class JobManager:
         cutoff = (now or time.time()) - self.config.file_max_age_hours * 3600
         removed = 0
         for entry in self.config.workspace.iterdir():
-            if entry.name.startswith("."):  # the confined workers' scratch (.tmp): kept, its old files go
-                _remove_older(entry, cutoff)
-                continue
             rec = self.records.get(entry.name)
             if rec is not None and not rec.status.terminal:
                 continue
@@ -414,15 +411,6 @@ def spool_folder(config: Config) -> Path:
     from service.cluster import node_name
 
     return config.storage / "spool" / re.sub(r"[^A-Za-z0-9._-]", "_", node_name(config))
-
-
-def _remove_older(folder: Path, cutoff: float) -> None:
-    for entry in folder.iterdir():
-        try:
-            if entry.lstat().st_mtime < cutoff:
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-        except OSError:
-            continue
 
 
 def _remove_all(folders: list[Path]) -> None:

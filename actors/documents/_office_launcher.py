@@ -9,7 +9,7 @@ unoserver with the system's `uno` module (argv[1]: where it lives), plus:
 - every document loads with macros never executed and links never updated (MacroExecutionMode,
   UpdateDocMode): a document cannot run code or pull in files or URLs;
 - with `--interface` a path, the XML-RPC server listens on that Unix socket: this process and its
-  LibreOffice run in a sandbox without a network (actors/sandbox.py), the socket is their one door.
+  LibreOffice run in a sandbox without a network (actors/sandbox/), the socket is their one door.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Running external programs (qpdf, ghostscript, pdftotext, pandoc) from a worker process.
 
-Argument lists only, never a shell; in the sandbox (actors/sandbox.py); a timeout on every call; the child is killed if the worker dies
+Argument lists only, never a shell; in the sandbox (actors/sandbox/); a timeout on every call; the child is killed if the worker dies
 (PR_SET_PDEATHSIG), so a cancelled job's worker takes its ghostscript with it. stderr is logged, never
 shown to a client.
 """

@@ -19,9 +19,9 @@ from protocols.tools import ToolResult
 
 class DocumentActor(WorkerPoolActor):
     name = "documents"
-    # html/markdown to PDF import WeasyPrint, which sets Pillow's process-wide LOAD_TRUNCATED_IMAGES: in
-    # workers of their own, no image decode elsewhere ever runs in a process that imported it
-    own_workers = True
+    # html/markdown to PDF import WeasyPrint, which sets Pillow's process-wide LOAD_TRUNCATED_IMAGES: the
+    # family's workers are its own (WorkerPoolActor), so no image decode elsewhere runs in a process that
+    # imported it
 
     def __init__(self, capacity: int, queue_size: int, options: dict[str, Any]) -> None:
         super().__init__(capacity, queue_size)

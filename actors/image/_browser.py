@@ -20,11 +20,28 @@ import time
 
 from actors.image import _netguard
 
+# No background traffic: the browser's only connections are the page's own (checked by the egress guard).
+# Chromium keeps the last --disable-features it is given, so Playwright's own list is repeated here.
+_OFF_FEATURES = (
+    # Playwright's own list
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled",
+    "PreconnectToSearch",
+    # traffic of our own concern: DNS over HTTPS, prefetching, model and hint downloads, translation,
+    # autofill, certificate-transparency lists, feeds, the cast router
+    "DnsOverHttps", "NetworkPrediction", "OptimizationHintsFetching", "OptimizationGuideModelDownloading",
+    "DialMediaRouteProvider", "Translate", "AutofillServerCommunication", "CertificateTransparencyComponentUpdater",
+    "InterestFeedContentSuggestions", "PrivacySandboxSettings4")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                  "--disable-extensions", "--mute-audio", "--disable-features=DnsOverHttps,NetworkPrediction",
+                  "--disable-extensions", "--mute-audio", f"--disable-features={','.join(_OFF_FEATURES)}",
                   "--dns-prefetch-disable", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-                  "--webrtc-ip-handling-policy=disable_non_proxied_udp"]
+                  "--webrtc-ip-handling-policy=disable_non_proxied_udp", "--disable-client-side-phishing-detection",
+                  "--safebrowsing-disable-auto-update", "--disable-domain-reliability", "--metrics-recording-only",
+                  "--disable-breakpad", "--no-pings", "--disable-default-apps", "--no-default-browser-check",
+                  "--disable-component-extensions-with-background-pages", "--no-service-autorun",
+                  "--disable-field-trial-config", "--variations-server-url=http://0.0.0.0/", "--component-updater=url-source=http://0.0.0.0:9/"]
 MAX_REQUESTS = 500
 
 

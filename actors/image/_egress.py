@@ -1,6 +1,6 @@
 """The capture browser's only way out: an HTTP proxy that checks the address of every connection.
 
-The browser runs in a sandbox without a network (actors/sandbox.py); its one door is a Unix socket in
+The browser runs in a sandbox without a network (actors/sandbox/); its one door is a Unix socket in
 the job's folder, served here, in the server process. For each connection (a CONNECT for https, an
 absolute-URI request for http) the host is resolved once, every address is checked by _netguard
 (public only, unless the admin's allowed_fetch_hosts names the host), and the proxy connects to that
@@ -34,6 +34,7 @@ class EgressGuard:
         self.socket_path = socket_path
         self.allowed = set(allowed_hosts)
         self.blocked: list[str] = []
+        self.asked: list[str] = []  # every host:port the browser asked for, allowed or not
         self.connections = 0
         self._slots = trio.CapacityLimiter(MAX_CONNECTIONS)
 
@@ -74,6 +75,7 @@ class EgressGuard:
             headers = [h for h in lines[1:] if h and h.split(b":", 1)[0].strip().lower() not in _HOP_HEADERS]
             forward = b"\r\n".join([f"{method} {path} HTTP/1.1".encode("latin-1"), *headers,
                                     b"Connection: close", b"", b""]) + rest
+        self.asked.append(f"{host}:{port}"[:200])
         try:
             addresses = await trio.to_thread.run_sync(_netguard.checked_addresses, host, port, self.allowed)
         except _netguard.Blocked:

@@ -8,7 +8,6 @@ from actors.pool import WorkerPoolActor
 class ImageActor(WorkerPoolActor):
     name = "image"
     warm_modules = ("actors.common.imageio",)
-    confined = True  # pyvips/Pillow decode untrusted images in these workers: Landlock + memory limit
 
 
 def create(capacity: int, queue_size: int, options: dict) -> ImageActor:

@@ -27,7 +27,9 @@ from actors.processes import FAST_NICE, child_env, lowered
 from protocols.errors import ErrorCode, ToolError, bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
-CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"]
+# the browser itself before Debian's wrapper script, which adds flags from /etc/chromium.d (remote extensions:
+# a fetch from clients2.google.com at every start)
+CHROMIUM_CANDIDATES = ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
 PAGE_TIMEOUT_S = 30
 MAX_FULL_PAGE_HEIGHT = 16384
 PRESETS = {  # width, height, device scale, mobile

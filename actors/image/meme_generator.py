@@ -74,10 +74,8 @@ def run(call: ToolCall[MemeSettings]) -> ToolResult:
         templates = _memes.templates()
         if s.template_id not in templates:
             raise bad_input(f"Unknown meme template '{s.template_id}'.")
-        from PIL import Image
-
-        with Image.open(_memes.assets_dir() / "full" / _memes.full_name(s.template_id)) as src:
-            canvas = src.convert("RGB")
+        # drawn here, not read from the shared assets folder: a confined worker's temporary folder is the job's
+        canvas = _memes.draw_template(s.template_id).convert("RGB")
         boxes = templates[s.template_id]["textBoxes"]
         fmt, stem = "jpeg", f"{s.template_id}-meme"
     if canvas.mode not in ("RGB", "RGBA"):

@@ -1,4 +1,4 @@
-"""Hostile files against the program sandbox (actors/sandbox.py): each attack is shown contained.
+"""Hostile files against the program sandbox (actors/sandbox/): each attack is shown contained.
 
 A fake DATA_DIR holds this job, another job's output, a library file and a database. Each attack is
 also run once with the sandbox off, to show the file really is hostile (the test could fail).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,19 +46,15 @@ class Box:
 
 @pytest.fixture
 def box(tmp_path):
-    saved = sandbox._policy
+    saved = sandbox.policy()
     made = Box(tmp_path)
-    sandbox.configure(sandbox.Policy(data_dir=str(made.data)))
+    sandbox.use(sandbox.Policy(data_dir=str(made.data)))
     yield made
-    sandbox._policy = saved
-    if saved is not None:
-        os.environ[sandbox.POLICY_ENV] = saved.to_env()
-    else:
-        os.environ.pop(sandbox.POLICY_ENV, None)
+    sandbox.use(saved)
 
 
 def _unsandboxed(box: Box) -> None:
-    sandbox._policy = sandbox.Policy(enabled=False, data_dir=str(box.data))
+    sandbox.use(sandbox.Policy(enabled=False, data_dir=str(box.data)))
 
 
 # ---- a running converter's view ------------------------------------------------------------------------
@@ -231,7 +228,7 @@ def test_the_off_switch_keeps_limits_and_says_so(box):
 
 
 def test_a_program_over_its_memory_limit_fails_alone(box):
-    sandbox._policy = sandbox.Policy(data_dir=str(box.data), memory_mb=64)
+    sandbox.use(sandbox.Policy(data_dir=str(box.data), memory_mb=64))
     with sandbox.job_scope(box.out, []):
         done = sandbox.run(["/usr/bin/python3", "-c", "b = bytearray(256 << 20); print('allocated')"], timeout=30)
         small = sandbox.run(["/usr/bin/python3", "-c", "b = bytearray(8 << 20); print('allocated')"], timeout=30)
@@ -322,3 +319,73 @@ def test_libreoffice_macros_and_links_are_contained(box):
     assert "OTHER-JOB-SECRET" not in text
     assert not marker.exists()
     assert not any((box.data / "office" / "exchange").iterdir())  # nothing of the job stays behind
+
+
+# ---- the policy reaches worker processes through their init ----------------------------------------------
+async def test_the_shared_workers_get_the_policy_through_their_init(box):
+    """trio-parallel's shared workers (library previews) start with the server's policy (here: the off
+    switch, so their programs do not ask for bubblewrap), given in their init, with no environment variable."""
+    import trio_parallel
+
+    off = sandbox.Policy(enabled=False, data_dir=str(box.data), memory_mb=777)
+    sandbox.configure(off)
+    try:
+        seen = await trio_parallel.run_sync(_policy_and_environment)
+    finally:
+        sandbox.use(sandbox.Policy(data_dir=str(box.data)))
+        with warnings.catch_warnings():  # the previous default workers are left to retire
+            warnings.simplefilter("ignore")
+            trio_parallel.configure_default_context()
+    assert seen == (off, None)
+
+
+def _policy_and_environment() -> tuple[sandbox.Policy, str | None]:
+    return sandbox.policy(), os.environ.get("LUTRA_SANDBOX_POLICY")
+
+
+# ---- a cgroup per program, where the service has one to manage -------------------------------------------
+def _fake_cgroup(root: Path, members: list[int]) -> Path:
+    """A cgroup v2 folder as the kernel shows it (interface files): the service's, before set-up."""
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (root / "cgroup.subtree_control").write_text("\n")
+    (root / "cgroup.procs").write_text("".join(f"{pid}\n" for pid in members))
+    return root
+
+
+def test_a_program_gets_a_cgroup_of_its_own_with_memory_max(box, tmp_path, monkeypatch):
+    """Where the service's cgroup is its own: the server moves into a leaf, hands the memory controller
+    down, and each program starts in a cgroup of its own whose memory.max is the policy's; admin health
+    says so. (The kernel's cgroup files are plain files here: what is checked is what the server writes.)"""
+    from actors.sandbox import cgroup
+
+    monkeypatch.setattr(cgroup, "_programs", None)
+    assert sandbox.status()["programs"]["memoryLimit"] == "rlimit"
+    base = _fake_cgroup(tmp_path / "lutra.service", [os.getpid()])
+    programs = cgroup.setup(base)
+    assert programs == base / "programs"
+    assert (base / "server" / "cgroup.procs").read_text() == str(os.getpid())
+    assert (base / "cgroup.subtree_control").read_text() == "+memory"
+    assert (programs / "cgroup.subtree_control").read_text() == "+memory"
+
+    sandbox.use(sandbox.Policy(data_dir=str(box.data), memory_mb=300))
+    with sandbox.job_scope(box.out, []):
+        done = sandbox.run(["/usr/bin/python3", "-c", "print('ran')"], timeout=30)
+    assert done.returncode == 0 and done.stdout == b"ran\n"
+    (group,) = [g for g in programs.iterdir() if g.is_dir()]
+    assert (group / "memory.max").read_text() == str(300 << 20) and (group / "memory.swap.max").read_text() == "0"
+    assert int((group / "cgroup.procs").read_text()) > 1  # the program's shell wrote its pid, then exec'd it
+    assert sandbox.status()["programs"]["memoryLimit"] == "cgroup"
+
+
+def test_a_cgroup_shared_with_other_processes_is_left_alone(box, tmp_path, monkeypatch):
+    """A server started from a login shell shares the shell's cgroup: it must not move the shell. The
+    rlimits stay, and a program's command is unchanged."""
+    from actors.sandbox import cgroup
+
+    monkeypatch.setattr(cgroup, "_programs", None)
+    base = _fake_cgroup(tmp_path / "session.scope", [os.getppid(), os.getpid()])
+    assert cgroup.setup(base) is None
+    assert not (base / "server").exists() and (base / "cgroup.subtree_control").read_text() == "\n"
+    assert sandbox.prepare(["ffprobe", "-version"]).argv[0].endswith("prlimit")
+    assert sandbox.status()["programs"]["memoryLimit"] == "rlimit"

@@ -1,6 +1,8 @@
-"""Image workers (pyvips/Pillow decode untrusted images in-process) are confined with Landlock and a
-memory limit: they read and write the workspace, and cannot open the database or the library, write
-anywhere else or connect out; a decompression bomb that slips past the checks fails its own job."""
+"""Worker processes decode untrusted files in-process (images with pyvips/Pillow, PDFs with pikepdf and
+pypdfium2, spreadsheets with openpyxl and pandas, seam carving with OpenCV): the image, document, data
+and vision families' workers are confined with Landlock and a memory limit. They read and write the
+workspace, and cannot open the database or the library, write anywhere else or connect out; vision's may
+read the models; a decompression bomb that slips past the checks fails its own job."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ import pytest
 import trio
 
 from actors import catalog, landlock, sandbox
+from actors.data.actor import DataActor
+from actors.documents.actor import DocumentActor
 from actors.image.actor import ImageActor
+from actors.vision.actor import VisionActor
 from protocols.jobs import Done, Job
 from tests.helpers import run_tool  # noqa: F401 - the catalog's tools import cleanly
 
@@ -20,8 +25,8 @@ pytestmark = pytest.mark.skipif(landlock.abi() < 1, reason="this kernel has no L
 
 
 def attempt(paths: dict[str, tuple[str, str]], port: int) -> dict[str, str]:
-    """Runs inside a worker: what each access does ('ok' or the error's name)."""
-    out: dict[str, str] = {}
+    """Runs inside a worker: what each access does ('ok' or the error's name), and the policy it got."""
+    out: dict[str, str] = {"policy": sandbox.policy().data_dir, "policy env": str(os.environ.get("LUTRA_SANDBOX_POLICY"))}
     for name, (path, mode) in paths.items():
         try:
             with open(path, mode) as fh:
@@ -44,22 +49,28 @@ def allocate(mb: int) -> int:
 
 @pytest.fixture
 def data_dir(tmp_path):
-    saved = sandbox._policy
+    saved = sandbox.policy()
     data = tmp_path / "data"
-    for folder in ("workspace/job-a/out", "files/f1", "models"):
+    for folder in ("workspace/job-a/out", "files/f1", "models/face-detection"):
         (data / folder).mkdir(parents=True)
     (data / "lutra.db").write_bytes(b"SQLite format 3\x00")
     (data / "files/f1/photo.jpg").write_bytes(b"\xff\xd8library")
-    sandbox.configure(sandbox.Policy(data_dir=str(data), memory_mb=512))
+    (data / "models/face-detection/face.xml").write_text("<cascade/>")
+    sandbox.use(sandbox.Policy(data_dir=str(data), memory_mb=512))
     yield data
-    sandbox._policy = saved
-    if saved is not None:
-        os.environ[sandbox.POLICY_ENV] = saved.to_env()
-    else:
-        os.environ.pop(sandbox.POLICY_ENV, None)
+    sandbox.use(saved)
 
 
-async def test_an_image_worker_reaches_the_workspace_only(data_dir, tmp_path):
+FAMILIES = {
+    "image": lambda data: ImageActor(1),
+    "documents": lambda data: DocumentActor(1, 8, {"data_dir": str(data)}),
+    "data": lambda data: DataActor(1),
+    "vision": lambda data: VisionActor(1, 8, data / "models"),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+async def test_a_worker_reaches_the_workspace_only(data_dir, tmp_path, family):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -72,8 +83,10 @@ async def test_an_image_worker_reaches_the_workspace_only(data_dir, tmp_path):
         "library": (str(data_dir / "files/f1/photo.jpg"), "rb"),
         "outside write": (str(outside), "w"),
         "system read": ("/etc/hostname" if Path("/etc/hostname").exists() else "/etc/passwd", "r"),
+        "models read": (str(data_dir / "models/face-detection/face.xml"), "r"),
+        "models write": (str(data_dir / "models/face-detection/face.xml"), "a"),
     }
-    actor = ImageActor(1)
+    actor = FAMILIES[family](data_dir)
     async with trio.open_nursery() as nursery:
         await nursery.start(actor.run)
         seen = await in_confined_worker(actor, attempt, paths, port)
@@ -85,6 +98,9 @@ async def test_an_image_worker_reaches_the_workspace_only(data_dir, tmp_path):
     assert seen["workspace write"] == "ok" and seen["workspace read"] == "ok" and seen["system read"] == "ok"
     assert seen["database"] == "PermissionError" and seen["library"] == "PermissionError"
     assert seen["outside write"] == "PermissionError" and not outside.exists()
+    assert seen["policy"] == str(data_dir) and seen["policy env"] == "None"  # through the init, not the environment
+    assert seen["models write"] == "PermissionError"  # no family may change a model
+    assert seen["models read"] == ("ok" if family == "vision" else "PermissionError")  # face cascades
     if landlock.abi() >= 4:
         assert seen["tcp"] == "PermissionError"
     # the server process itself is not confined by its workers
@@ -117,23 +133,52 @@ async def test_a_confined_worker_runs_image_tools(data_dir, tmp_path):
     assert Image.open(done.result.outputs[0]).size == (100, 75)
 
 
-def test_the_workers_scratch_folder_outlives_the_sweep_but_its_old_files_do_not(tmp_path):
-    import time
+async def test_a_confined_workers_temporary_files_go_to_its_job(data_dir):
+    """/tmp is not writable from a confined worker: Python's and libvips' temporary files (TMPDIR) go to
+    the job's own folder, which is removed with the job; between jobs the worker is back to its own."""
+    actor = DataActor(1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        inside, after = await in_confined_worker(actor, temp_in_job, str(data_dir / "workspace/job-a/out"))
+        nursery.cancel_scope.cancel()
+    folder = data_dir / "workspace" / "job-a" / ".tmp"
+    assert inside["tempdir"] == inside["TMPDIR"] == str(folder)
+    assert Path(inside["file"]).parent == folder and inside["written"] == "ok"
+    assert after == {"tempdir": None, "TMPDIR": None}
+    assert inside["/tmp"] == "PermissionError"
 
-    from service.config import Config
-    from service.jobs import JobManager
 
-    config = Config(data_dir=tmp_path, file_max_age_hours=1)
-    scratch = config.workspace / ".tmp"
-    scratch.mkdir(parents=True)
-    old, fresh = scratch / "vips-old.v", scratch / "vips-new.v"
-    old.write_bytes(b"x")
-    fresh.write_bytes(b"x")
-    past = time.time() - 7200
-    os.utime(old, (past, past))
-    os.utime(scratch, (past, past))
-    assert JobManager(config, store=None, supervisor=None).sweep_once() == 0
-    assert scratch.is_dir() and fresh.exists() and not old.exists()
+def temp_in_job(workdir: str) -> tuple[dict, dict]:
+    import tempfile
+
+    from actors import workers
+
+    def probe(_call) -> dict:
+        seen = {"tempdir": tempfile.gettempdir(), "TMPDIR": os.environ.get("TMPDIR")}
+        with tempfile.NamedTemporaryFile(delete=False) as fh:
+            fh.write(b"x")
+            seen["file"], seen["written"] = fh.name, "ok"
+        try:
+            open("/tmp/lutra-confined-probe", "w").close()
+            seen["/tmp"] = "ok"
+        except OSError as err:
+            seen["/tmp"] = type(err).__name__
+        return seen
+
+    seen: dict = {}
+
+    def tool(call):
+        seen.update(probe(call))
+        from protocols.tools import ToolResult
+
+        out = Path(workdir) / "done.txt"
+        out.write_text("ok")
+        return ToolResult([out])
+
+    from protocols.tools import ToolCall
+
+    workers.run_here(tool, ToolCall(inputs=[], names=[], settings=None, workdir=Path(workdir)))  # type: ignore[arg-type]
+    return seen, {"tempdir": tempfile.tempdir, "TMPDIR": os.environ.get("TMPDIR")}
 
 
 @pytest.mark.parametrize("reference", ["file://{path}", "{path}", "../../job-b/out/secret.png"])
@@ -178,3 +223,35 @@ async def test_an_svg_cannot_draw_another_jobs_image(data_dir, reference):
 async def in_confined_worker(actor, fn, *args):
     """Run `fn` in one of the actor's own (confined) worker processes, as its image tools run."""
     return await actor.worker_context.run_sync(fn, *args, kill_on_cancel=True, limiter=actor.worker_limiter)
+
+
+async def test_a_confined_vision_worker_reads_the_face_models(data_dir):
+    """content-aware-resize with protectFaces runs in the vision family's confined workers: they get the
+    models folder in their init and may read it (the face cascades), nothing else of DATA_DIR."""
+    from PIL import Image
+    from skimage import data as samples
+
+    from actors import models
+    from protocols.tools import ToolCall
+
+    models.configure(data_dir / "models")
+    if not models.is_installed("face-detection"):
+        models.install("face-detection")  # from the opencv-python-headless wheel already installed
+    job_dir = data_dir / "workspace" / "job-a"
+    source = job_dir / "astronaut.png"
+    Image.fromarray(samples.astronaut()).save(source)
+    spec = catalog.load()["content-aware-resize"]
+    call = ToolCall(inputs=[source], names=["astronaut.png"],
+                    settings=spec.settings.model_validate({"width": 470, "protectFaces": True}), workdir=job_dir / "out")
+    events: list = []
+    actor = VisionActor(1, 8, data_dir / "models")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        actor.submit(Job(id="job-a", tool_id="content-aware-resize", call=call, deadline_s=120, reply=events.append))
+        with trio.fail_after(120):
+            while not any(hasattr(e, "result") or hasattr(e, "status") for e in events):
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+    done = events[-1]
+    assert isinstance(done, Done), done
+    assert done.result.extra["facesProtected"] >= 1 and Image.open(done.result.outputs[0]).width == 470

@@ -221,3 +221,25 @@ def test_the_egress_guard_connects_only_to_checked_addresses(site, tmp_path, mon
     result = run_tool("html-to-image", [], {"url": f"http://pinned.example:{port}/"}, tmp_path)
     assert result.extra["httpStatus"] == 200 and Handler.hits == ["/"]
     assert pyvips.Image.new_from_file(str(result.outputs[0])).getpoint(5, 5)[:3] == [255, 0, 0]
+
+
+def test_a_capture_connects_only_to_the_pages_origin(site, tmp_path, allow_local, monkeypatch):
+    """The browser makes no connection of its own (component updates, network time, safe browsing,
+    metrics...): every host it asks the egress guard for is the page's. With Chromium's default
+    background networking it asked for update.googleapis.com and clients2.google.com in every capture."""
+    from actors.image import _egress
+
+    guards: list[_egress.EgressGuard] = []
+    real_init = _egress.EgressGuard.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        guards.append(self)
+
+    monkeypatch.setattr(_egress.EgressGuard, "__init__", recording_init)
+    origin = site.removeprefix("http://")
+    for path in ("/", "/redirect-in"):
+        result = run_tool("html-to-image", [], {"url": site + path}, tmp_path)
+        assert result.extra["httpStatus"] == 200
+    assert len(guards) == 2 and all(guard.asked for guard in guards)
+    assert {host for guard in guards for host in guard.asked} == {origin}

@@ -63,7 +63,7 @@ async def test_model_inference_runs_below_the_fast_tools(tmp_path):
     REGISTRY["test-priority"] = ToolSpec("test-priority", Section.IMAGE, Family.VISION, ToolSettings, probe,
                                          runs=Runs.THREAD)
     loop_before = priority()
-    actor = VisionActor(1)
+    actor = VisionActor(1, 8, tmp_path / "models")
     replies = []
     try:
         async with trio.open_nursery() as nursery:
