@@ -25,6 +25,7 @@ REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR, MAKE_REG = 1 << 4, 1 << 5, 1 << 6,
 MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 9, 1 << 10, 1 << 11, 1 << 12
 REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 READ = EXECUTE | READ_FILE | READ_DIR
 _FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # what a rule on a file (not a folder) may hold
@@ -62,13 +63,20 @@ def _fs_rights(version: int) -> int:
 def restrict(read: Iterable[Path | str], write: Iterable[Path | str], *, deny_tcp: bool = True) -> int:
     """From now on this process (and whatever it starts) may only read `read` and read/write `write`
     (each a folder with everything below it, or a file), and, on ABI >= 4, make no TCP connection nor
-    listen. Missing paths are skipped. Returns the ABI used; raises Unsupported where there is none."""
+    listen; on ABI >= 6 it can signal no process outside its own domain (the server, other jobs) and
+    reach no abstract Unix socket outside it (what a PID and network namespace of its own would hide).
+    Missing paths are skipped. Returns the ABI used; raises Unsupported where there is none."""
     version = abi()
     if version < 1:
         raise Unsupported("Landlock is not available on this kernel")
     handled = _fs_rights(version)
     net = (NET_BIND_TCP | NET_CONNECT_TCP) if deny_tcp and version >= 4 else 0
-    attr = struct.pack("=QQ", handled, net) if version >= 4 else struct.pack("=Q", handled)
+    if version >= 6:
+        attr = struct.pack("=QQQ", handled, net, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
+    elif version >= 4:
+        attr = struct.pack("=QQ", handled, net)
+    else:
+        attr = struct.pack("=Q", handled)
     ruleset = _libc.syscall(_SYS_CREATE_RULESET, attr, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset < 0:
         raise Unsupported(f"landlock_create_ruleset: {os.strerror(ctypes.get_errno())}")

@@ -24,7 +24,7 @@ from tests.helpers import run_tool  # noqa: F401 - the catalog's tools import cl
 pytestmark = pytest.mark.skipif(landlock.abi() < 1, reason="this kernel has no Landlock: run on Linux >= 5.13 with Landlock enabled (lsm=...,landlock)")
 
 
-def attempt(paths: dict[str, tuple[str, str]], port: int) -> dict[str, str]:
+def attempt(paths: dict[str, tuple[str, str]], port: int, server_pid: int) -> dict[str, str]:
     """Runs inside a worker: what each access does ('ok' or the error's name), and the policy it got."""
     out: dict[str, str] = {"policy": sandbox.policy().data_dir, "policy env": str(os.environ.get("LUTRA_SANDBOX_POLICY"))}
     for name, (path, mode) in paths.items():
@@ -39,6 +39,11 @@ def attempt(paths: dict[str, tuple[str, str]], port: int) -> dict[str, str]:
             out["tcp"] = "ok"
     except OSError as err:
         out["tcp"] = type(err).__name__
+    try:
+        os.kill(server_pid, 0)  # signal 0: only asks whether a signal could be sent
+        out["signal server"] = "ok"
+    except OSError as err:
+        out["signal server"] = type(err).__name__
     return out
 
 
@@ -89,7 +94,7 @@ async def test_a_worker_reaches_the_workspace_only(data_dir, tmp_path, family):
     actor = FAMILIES[family](data_dir)
     async with trio.open_nursery() as nursery:
         await nursery.start(actor.run)
-        seen = await in_confined_worker(actor, attempt, paths, port)
+        seen = await in_confined_worker(actor, attempt, paths, port, os.getpid())
         with pytest.raises(MemoryError):
             await in_confined_worker(actor, allocate, 1024)  # a bomb over the 512 MB limit fails alone
         assert await in_confined_worker(actor, allocate, 64) == 64 << 20  # and the same worker goes on
@@ -103,6 +108,8 @@ async def test_a_worker_reaches_the_workspace_only(data_dir, tmp_path, family):
     assert seen["models read"] == ("ok" if family == "vision" else "PermissionError")  # face cascades
     if landlock.abi() >= 4:
         assert seen["tcp"] == "PermissionError"
+    if landlock.abi() >= 6:  # nor kill the server (nor another job's process)
+        assert seen["signal server"] == "PermissionError"
     # the server process itself is not confined by its workers
     assert (data_dir / "lutra.db").read_bytes().startswith(b"SQLite")
 
