@@ -268,7 +268,8 @@ async def start_services(app: QuartTrio, config: Config) -> Services:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.workspace.mkdir(parents=True, exist_ok=True)
     sandbox.configure(sandbox.Policy(enabled=config.sandbox, memory_mb=config.sandbox_memory_mb,
-                                     file_mb=config.sandbox_file_mb, data_dir=str(config.data_dir.resolve())))
+                                     file_mb=config.sandbox_file_mb, data_dir=str(config.data_dir.resolve()),
+                                     storage=str(config.storage.resolve())))
     store = StoreActor(config.db_url)
     await store.start()
     catalog.load()

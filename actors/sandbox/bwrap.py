@@ -96,12 +96,13 @@ def _binds(argv: Sequence[str], cwd: str | None, writable: Sequence[Path], reada
             binds.append((mode, real, alias))
     # A bound folder that holds DATA_DIR (code checked out with ./data inside) must not show it: an empty
     # tmpfs goes over DATA_DIR, and only then the job's own folders are bound back in.
-    data = os.path.realpath(policy().data_dir) if policy().data_dir else ""
-    inside = [b for b in binds if data and (b[2] + "/").startswith(data + "/")]
+    roots = [os.path.realpath(r) for r in policy().roots()]
+    inside = [b for b in binds if any((b[2] + "/").startswith(r + "/") for r in roots)]
     outside = [b for b in binds if b not in inside]
     args = [a for b in outside for a in b]
-    if data and any((data + "/").startswith(b[2].rstrip("/") + "/") for b in outside):
-        args += ["--tmpfs", data]
+    for root in roots:
+        if any((root + "/").startswith(b[2].rstrip("/") + "/") for b in outside):
+            args += ["--tmpfs", root]
     return args + [a for b in inside for a in b]
 
 

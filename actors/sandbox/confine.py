@@ -62,7 +62,7 @@ def share_with_default_workers(p: Policy) -> None:
 def confine_worker(readable: Sequence[str] = ()) -> None:
     """A memory limit (a decompression bomb fails its own job, or kills this worker, never the box), then
     Landlock: read the system, Python and Lutra's code and `readable`; read and write the workspace;
-    nothing else of DATA_DIR (no database, no library, no models unless named); no TCP. Where the kernel
+    nothing else of DATA_DIR or the storage root (no database, no library, no models unless named); no TCP. Where the kernel
     has no Landlock the worker runs with the memory limit only (admin health says so)."""
     global _confined
     import resource
@@ -76,15 +76,15 @@ def confine_worker(readable: Sequence[str] = ()) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     if not p.data_dir:
         return
-    data = Path(os.path.realpath(p.data_dir))
+    roots = [Path(os.path.realpath(r)) for r in p.roots()]
     # Lutra's own code: an editable install (`lutra serve` from .venv/bin) reaches it through an import
     # hook, not sys.path, so its root is named here (a DATA_DIR inside it is carved out below)
     project = Path(__file__).resolve().parents[2]
     code = [sys.prefix, sys.base_prefix, sys.exec_prefix, project,
             *(e for e in sys.path if e and os.path.isdir(e))]
-    read = [*landlock.without([*SYSTEM_READ, *code], [data]), *readable]
+    read = [*landlock.without([*SYSTEM_READ, *code], roots), *readable]
     try:
-        _confined = landlock.restrict(read, [data / "workspace", "/dev/null"])
+        _confined = landlock.restrict(read, [os.path.realpath(p.workspace()), "/dev/null"])
     except landlock.Unsupported as err:
         log.warning("worker processes run without Landlock (%s): only the memory limit applies", err)
 

@@ -29,6 +29,17 @@ class Policy:
     file_mb: int = 16384  # largest file it may write
     open_files: int = 1024
     data_dir: str = ""  # never bound as a whole (nor its files/, models/, database)
+    storage: str = ""  # where workspace/ and files/ are (STORAGE_ROOT, shared by nodes); "" = data_dir
+
+    def roots(self) -> list[str]:
+        """DATA_DIR and the storage root (the same folder unless STORAGE_ROOT is set), absolute."""
+        found = [os.path.normpath(os.path.abspath(r)) for r in (self.data_dir, self.storage) if r]
+        return list(dict.fromkeys(found))
+
+    def workspace(self) -> str:
+        """The jobs' folders: <storage root>/workspace ("" outside a server)."""
+        root = self.storage or self.data_dir
+        return os.path.join(os.path.normpath(os.path.abspath(root)), "workspace") if root else ""
 
 
 _policy = Policy()
@@ -94,10 +105,9 @@ def current_jail() -> Jail | None:
 def job_folders(workdir: Path) -> tuple[Path, ...]:
     """In a server, workspace/<jobId>. Outside one (unit tests, scripts: no DATA_DIR configured) the
     layout is unknown: the workdir and its parent, where tools keep scratch files beside their output."""
-    data = policy().data_dir
-    if not data:
+    if not policy().workspace():
         return (Path(workdir), Path(workdir).parent)
-    workspace = Path(os.path.abspath(data)) / "workspace"
+    workspace = Path(policy().workspace())
     with contextlib.suppress(ValueError):
         relative = Path(os.path.abspath(workdir)).relative_to(workspace)
         if relative.parts:
@@ -122,21 +132,19 @@ def named_paths(argv: Sequence[str], cwd: str | None) -> list[Path]:
 
 
 def forbidden(path: Path, *, named: bool) -> bool:
-    """Never bound: the system, DATA_DIR itself, the whole workspace, the database and the library or
-    models as a whole. A folder a command line merely names (`named`) must also be inside the workspace;
+    """Never bound: the system, DATA_DIR and the storage root themselves, the whole workspace, the database
+    and the library or models as a whole. A folder a command line merely names (`named`) must also be inside the workspace;
     a caller may bind one library file's folder explicitly (thumbnails)."""
     text = os.path.normpath(str(path))
     if text == "/" or any(text == p or text.startswith(p + "/") for p in _SYSTEM_PREFIXES):
         return True
-    data = policy().data_dir
-    if data:
-        data = os.path.normpath(os.path.abspath(data))
-        workspace = os.path.join(data, "workspace")
-        if text in (data, workspace) or text in {os.path.join(data, d) for d in ("files", "models", "spool")}:
+    workspace = policy().workspace()
+    for root in policy().roots():
+        if text in (root, workspace) or text in {os.path.join(root, d) for d in ("files", "models", "spool")}:
             return True
-        if text.startswith(os.path.join(data, "lutra.db")):
+        if text.startswith(os.path.join(root, "lutra.db")):
             return True
-        if named and text.startswith(data + "/") and not text.startswith(workspace + "/"):
+        if named and text.startswith(root + "/") and not text.startswith(workspace + "/"):
             return True
     return False
 

@@ -227,6 +227,31 @@ async def test_an_svg_cannot_draw_another_jobs_image(data_dir, reference):
         assert events[-1].status < 500
 
 
+async def test_a_worker_with_a_separate_storage_root_reaches_its_workspace_only(data_dir, tmp_path):
+    """With STORAGE_ROOT (shared by several nodes) the workspace and the library are there, not in
+    DATA_DIR: the worker writes that workspace, and reads neither that library nor DATA_DIR's database."""
+    storage = tmp_path / "shared"
+    for folder in ("workspace/job-b/out", "files/f2"):
+        (storage / folder).mkdir(parents=True)
+    (storage / "files/f2/photo.jpg").write_bytes(b"\xff\xd8library")
+    sandbox.use(sandbox.Policy(data_dir=str(data_dir), storage=str(storage), memory_mb=512))
+    paths = {
+        "workspace write": (str(storage / "workspace/job-b/out/result.txt"), "w"),
+        "library": (str(storage / "files/f2/photo.jpg"), "rb"),
+        "database": (str(data_dir / "lutra.db"), "rb"),
+        "old workspace": (str(data_dir / "workspace/job-a/out/x.txt"), "w"),
+    }
+    actor = ImageActor(1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(actor.run)
+        seen = await in_confined_worker(actor, attempt, paths, 9, os.getpid())
+        nursery.cancel_scope.cancel()
+    assert seen["workspace write"] == "ok"
+    assert seen["library"] == seen["database"] == seen["old workspace"] == "PermissionError"
+    # programs started for a job get its whole folder in the storage root
+    assert sandbox.job_folders(storage / "workspace/job-b/out") == (storage / "workspace/job-b",)
+
+
 async def in_confined_worker(actor, fn, *args):
     """Run `fn` in one of the actor's own (confined) worker processes, as its image tools run."""
     return await actor.worker_context.run_sync(fn, *args, kill_on_cancel=True, limiter=actor.worker_limiter)
