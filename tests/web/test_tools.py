@@ -162,6 +162,49 @@ def test_video_conversion_reports_progress_to_100_and_a_second_run_can_be_cancel
     assert json.dumps(page.evaluate("window.__frames.at(-1)")).count("canceled") >= 1
 
 
+def test_a_batch_shows_each_files_state_live_with_its_own_download_or_error(server, open_page, video, tmp_path):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/convert-video")
+    clips = []
+    for name in ("one.mp4", "two.mp4"):
+        (tmp_path / name).write_bytes(video.read_bytes())
+        clips.append(str(tmp_path / name))
+    (tmp_path / "notes.txt").write_text("not a video\n")
+    page.locator("#input-file").set_input_files([*clips, str(tmp_path / "notes.txt")])
+    page.locator('[data-field="format"]').get_by_text("webm", exact=True).click()
+    # every state each row shows, as it shows it (the rows are made when Run is pressed)
+    page.evaluate("""() => { window.__seen = {}; new MutationObserver(() => {
+        for (const li of document.querySelectorAll('.batch-status li')) {
+          const seen = (window.__seen[li.dataset.index] ||= []);
+          const now = li.dataset.state + ' ' + li.querySelector('.pct').textContent;
+          if (seen.at(-1) !== now) seen.push(now);
+        } }).observe(document.getElementById('result'), {subtree: true, childList: true, characterData: true,
+                                                         attributes: true}); }""")
+    page.get_by_role("button", name="Run").click()
+    zip_link = page.get_by_role("link", name="Download convert-video-batch.zip")
+    zip_link.wait_for(timeout=180_000)
+    rows = page.locator(".batch-status li")
+    seen = page.evaluate("window.__seen")
+    for index in ("0", "1"):  # each video was seen running with its own percent before it was done
+        running = [s for s in seen[index] if s.startswith("processing ")]
+        assert any(0 < int(s.split()[1]) < 100 for s in running), seen
+        assert seen[index][-1].startswith("completed"), seen
+    assert rows.nth(2).locator(".state").inner_text().startswith("failed: convert-video expects")
+    assert "notes.txt" in rows.nth(2).locator(".state").inner_text()
+    assert rows.nth(2).get_by_role("link").count() == 0
+    with page.expect_download() as info:  # one file's own result, without the ZIP
+        rows.nth(1).get_by_role("link", name="Download two.webm").click()
+    info.value.save_as(tmp_path / "two.webm")
+    assert (tmp_path / "two.webm").read_bytes()[:4] == bytes.fromhex("1a45dfa3")  # EBML: a WebM file
+    with page.expect_download() as info:
+        zip_link.click()
+    info.value.save_as(tmp_path / "batch.zip")
+    assert sorted(zip_names((tmp_path / "batch.zip").read_bytes())) == ["one.webm", "two.webm"]
+    w.screenshot("tool-batch-live")
+    assert not w.errors, w.errors
+
+
 def test_usable_at_375_px_wide(server, open_page):
     w = open_page(server, viewport={"width": 375, "height": 740})
     page = w.page
