@@ -166,3 +166,30 @@ def test_pick_and_order_pdf_pages_from_thumbnails(server, open_page, tmp_path):
     assert len(pdf_pages(download(page, tmp_path, "ordered.pdf").read_bytes())) == 3
     w.screenshot("control-pages", full_page=False)
     assert not w.errors, w.errors
+
+
+def test_turn_single_pdf_pages_from_their_thumbnails(server, open_page, tmp_path):
+    import json
+
+    import pikepdf
+
+    w = open_page(server)
+    page = w.page
+    doc = make_pdf(tmp_path / "three.pdf", pages=3)
+    w.goto("/tools/rotate-pdf")
+    page.locator("#input-file").set_input_files(str(doc))
+    page.get_by_role("button", name="Turn page 3 left").wait_for()
+    wait_until(page, "[...document.querySelectorAll('.pages img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.get_by_role("button", name="Turn page 2 right").click()
+    page.get_by_role("button", name="Turn page 2 right").click()
+    page.get_by_role("button", name="Turn page 3 left").click()
+    assert json.loads(page.locator("#f-pageAngles").input_value()) == {"2": 180, "3": 270}
+    thumbs = page.locator(".pages .turned img")
+    assert [thumbs.nth(i).evaluate("i => i.style.transform") for i in range(3)] == ["", "rotate(180deg)", "rotate(270deg)"]
+    page.get_by_role("button", name="Turn page 3 right").click()
+    page.get_by_role("button", name="Turn page 3 right").click()  # 270 -> 0 -> 90
+    w.screenshot("control-pages-rotate", full_page=False)
+    page.get_by_role("button", name="Run").click()
+    with pikepdf.open(download(page, tmp_path, "turned.pdf")) as pdf:
+        assert [int(p.obj.get("/Rotate", 0)) for p in pdf.pages] == [0, 180, 90]
+    assert not w.errors, w.errors
