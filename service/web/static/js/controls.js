@@ -1,7 +1,9 @@
 // Richer controls, chosen by what a tool's form holds (its model's field names) and by its named inputs:
-// draw a box (left/top/width/height), click to place (x/y), a timeline (startS/endS), paint a mask (role
-// "mask"). Each writes into the generated form's own fields, so the request is the same as typing them.
+// draw a box (left/top/width/height), click to place (x/y, or a `position` of named places: place.js), a
+// timeline (startS/endS), paint a mask (role "mask"). Each writes into the generated form's own fields, so
+// the request is the same as typing them.
 import { el, request } from './api.js';
+import { placeControl, placesOf } from './place.js';
 
 function field(box, name) { return box.querySelector(`[data-field="${name}"]`); }
 
@@ -226,6 +228,9 @@ export function attach(form, box) {
   else if (has('left', 'top', 'width', 'height')) kind = 'region';
   else if (has('startS', 'endS')) kind = 'timeline';
   else if (has('x', 'y')) kind = 'point';
+  const position = field(box, 'position');
+  const places = position && placesOf([...position.querySelectorAll('option, input[type=radio]')].map((o) => o.value).filter((v) => v !== ''));
+  if (!kind && places) kind = 'place';
   const state = { painted: false, maskFile: null };
   if (!kind) return { update() {}, state };
   form.querySelector('.settings-title').before(host);
@@ -238,6 +243,9 @@ export function attach(form, box) {
       else if (kind === 'point' && image) pointControl(host, box, file);
       else if (kind === 'mask' && image) maskControl(host, file, state);
       else if (kind === 'timeline' && /^(video|audio)\//.test(file.type)) timelineControl(host, box, file);
+      else if (kind === 'place' && (image || file.type.startsWith('video/') || file.type === 'application/pdf' || /\.pdf$/i.test(file.name))) {
+        placeControl(host, box, position, places, file, setValue);
+      }
       else if (kind === 'pages' && (file.type === 'application/pdf' || /\.pdf$/i.test(file.name))) {
         pagesControl(host, box, file, pageField.dataset.field, pageField.dataset.pages);
       }
