@@ -37,6 +37,9 @@ def test_resize_roundtrip_and_download(client, samples):
     # Range support
     part = client.get(body["downloadUrl"], headers={"Range": "bytes=0-9"})
     assert part.status_code == 206 and len(part.content) == 10
+    whole = client.get(body["downloadUrl"], headers={"Range": "bytes=0-99999999"})  # past the end: cut there
+    assert whole.status_code == 206 and whole.content == d.content
+    assert whole.headers["content-range"] == f"bytes 0-{len(d.content) - 1}/{len(d.content)}"
     # security headers on every response
     assert d.headers["x-content-type-options"] == "nosniff" and d.headers["x-frame-options"] == "DENY"
 

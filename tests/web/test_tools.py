@@ -205,6 +205,46 @@ def test_a_batch_shows_each_files_state_live_with_its_own_download_or_error(serv
     assert not w.errors, w.errors
 
 
+def table_rows(region) -> list[list[str]]:
+    region.locator("table").wait_for(timeout=120_000)
+    return region.locator("tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+
+
+def test_spreadsheets_in_and_out_are_shown_as_tables(server, open_page, tmp_path):
+    import openpyxl
+
+    expected = [["fruit", "note", "qty"], ["apple", "red, sweet", "3"], ["pear", "green", "5"]]
+    csv = tmp_path / "fruit.csv"
+    csv.write_text('fruit,note,qty\napple,"red, sweet",3\npear,green,5\n')
+    w = open_page(server)
+    page = w.page
+    # CSV in (read in the page), XLSX out (turned back into rows by the server's csv-excel)
+    w.goto("/tools/csv-excel")
+    page.locator("#input-file").set_input_files(str(csv))
+    assert table_rows(page.get_by_role("region", name="Preview of fruit.csv")) == expected
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("link", name="Download fruit.xlsx").wait_for(timeout=120_000)
+    assert table_rows(page.get_by_role("region", name="Preview of fruit.xlsx (first sheet)")) == expected
+    # XLSX in: its first sheet, shown before anything runs
+    book = openpyxl.Workbook()
+    for row in [["fruit", "note", "qty"], ["apple", "red, sweet", 3], ["pear", "green", 5]]:
+        book.active.append(row)
+    book.create_sheet("other").append(["not", "shown"])
+    book.save(tmp_path / "stock.xlsx")
+    w.goto("/tools/excel-to-pdf")
+    page.locator("#input-file").set_input_files(str(tmp_path / "stock.xlsx"))
+    assert table_rows(page.get_by_role("region", name="Preview of stock.xlsx (first sheet)")) == expected
+    # ODS out (LibreOffice makes it, and turns it back into CSV for the preview)
+    w.goto("/tools/convert-spreadsheet")
+    page.locator("#input-file").set_input_files(str(csv))
+    page.locator('[data-field="format"]').get_by_text("ods", exact=True).click()
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("link", name="Download fruit.ods").wait_for(timeout=120_000)
+    assert table_rows(page.get_by_role("region", name="Preview of fruit.ods (first sheet)")) == expected
+    w.screenshot("tool-spreadsheet-preview")
+    assert not w.errors, w.errors
+
+
 def test_usable_at_375_px_wide(server, open_page):
     w = open_page(server, viewport={"width": 375, "height": 740})
     page = w.page

@@ -5,6 +5,7 @@ import { collect, refresh, showErrors, wire } from './form.js';
 import { attach } from './controls.js';
 import { render } from './result.js';
 import { statusList, zipLink } from './batch.js';
+import { SHEET, sheetPreview } from './sheet.js';
 
 const form = document.getElementById('tool-form');
 const settingsBox = form.querySelector('[data-settings]');
@@ -19,6 +20,20 @@ let parentId = null; // the library file this page's input came from
 
 wire(settingsBox);
 const control = attach(form, settingsBox);
+const inputPreview = el('div', { class: 'input-preview' });
+form.querySelector('.drop[data-role="file"]')?.after(inputPreview);
+
+// a spreadsheet input shows its first rows (the result gets the same preview)
+async function previewInput(file) {
+  if (file === inputPreview.file) return; // the list changed around it (reordered, another added)
+  inputPreview.file = file;
+  inputPreview.replaceChildren();
+  if (!file || !SHEET.test(file.name)) return;
+  inputPreview.append(el('p', { class: 'hint', text: 'Loading a preview…' }));
+  let shown;
+  try { shown = await sheetPreview(file, file.name); } catch { shown = el('p', { class: 'hint', text: 'No preview of this file.' }); }
+  if ((files.get('file') || [])[0] === file) inputPreview.replaceChildren(shown);
+}
 
 function listFiles(zone) {
   const role = zone.dataset.role;
@@ -50,7 +65,7 @@ function listFiles(zone) {
     return li;
   }));
   zone.classList.toggle('has-files', !!items.length);
-  if (role === 'file') control.update(items[0]);
+  if (role === 'file') { control.update(items[0]); previewInput(items[0]); }
 }
 
 function addFiles(zone, incoming) {
