@@ -55,6 +55,12 @@ class Watched:
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status} {r.request.method} {r.url}")
                      if r.status >= 400 else None)
+        # the app asks in its own <dialog> forms: a native prompt()/confirm() is a defect (and is dismissed)
+        self.page.on("dialog", self._native_dialog)
+
+    def _native_dialog(self, dialog) -> None:
+        self.errors.append(f"native {dialog.type}(): {dialog.message}")
+        dialog.dismiss()
 
     def goto(self, path: str):
         return self.page.goto(self.base_url + path)

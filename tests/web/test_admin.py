@@ -130,3 +130,60 @@ def test_install_the_face_detection_bundle_and_watch_its_progress(make_server, o
     w.goto("/")
     assert page.locator('li.tool[data-id="blur-faces"] .badge').count() == 0
     assert not w.errors, w.errors
+
+
+def test_reset_a_password_rename_a_team_and_delete_in_the_apps_own_dialogs(server, open_page):
+    w = open_page(server)
+    page = w.page
+    w.goto("/admin/users")
+    page.get_by_label("Username", exact=True).fill("erin")
+    page.get_by_label("Password", exact=True).fill("erin-password-1")
+    page.get_by_label("Role", exact=True).select_option("user")  # waits for the roles to load
+    page.get_by_role("button", name="Create user").click()
+    page.locator("#users tbody tr", has_text="erin").wait_for()
+    # reset password: a labelled password field in a modal dialog; too short stays open and says why
+    page.get_by_role("button", name="Reset password of erin").click()
+    dialog = page.get_by_role("dialog", name="Reset the password of erin")
+    field = dialog.get_by_label("New password (at least 8 characters)")
+    assert field.get_attribute("type") == "password"
+    field.fill("short")
+    dialog.get_by_role("button", name="Reset password").click()
+    assert dialog.get_by_role("alert").inner_text()
+    field.fill("erin-new-password-2")
+    dialog.get_by_role("button", name="Reset password").click()
+    page.get_by_text("Password reset.").wait_for()
+    assert page.locator("dialog").count() == 0 and "erin-new-password-2" not in page.content()
+    r = httpx.post(server.base_url + "/api/auth/login", json={"username": "erin", "password": "erin-new-password-2"})
+    assert r.status_code == 200, r.text
+    # delete: Escape keeps the user, the dialog's button deletes
+    page.get_by_role("button", name="Delete erin").click()
+    page.get_by_role("dialog").get_by_text("Delete the user erin?").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("dialog").wait_for(state="detached")
+    assert page.locator("#users tbody tr", has_text="erin").count() == 1
+    page.get_by_role("button", name="Delete erin").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.locator("#users tbody tr", has_text="erin").wait_for(state="detached")
+    # rename a team: the name is filled in; the server's refusal shows in the dialog
+    w.goto("/admin/teams")
+    page.get_by_label("New team").fill("Night shift")
+    page.get_by_role("button", name="Create team").click()
+    page.get_by_role("button", name="Rename Night shift").click()
+    dialog = page.get_by_role("dialog", name="Rename the team Night shift")
+    name = dialog.get_by_label("New name")
+    assert name.input_value() == "Night shift"
+    taken = page.locator("#teams tbody th").first.inner_text().removesuffix(" (default)")
+    name.fill(taken)
+    dialog.get_by_role("button", name="Rename").click()
+    refusal = dialog.get_by_role("alert")
+    refusal.wait_for()
+    assert "already exists" in refusal.inner_text()
+    name.fill("Day shift")
+    dialog.get_by_role("button", name="Rename").click()
+    page.locator("#teams tbody th", has_text="Day shift").wait_for()
+    assert page.locator("#teams tbody th", has_text="Night shift").count() == 0
+    page.get_by_role("button", name="Delete Day shift").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.locator("#teams tbody th", has_text="Day shift").wait_for(state="detached")
+    w.errors = [e for e in w.errors if "409" not in e]  # the refused rename, shown above
+    assert not w.errors, w.errors
