@@ -8,13 +8,22 @@ import io
 import re
 
 import httpx
+import pytest
 from PIL import Image
 
 from tests.web.conftest import sign_in, wait_until
 
 
-def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(make_server, open_page):
-    srv = make_server()
+@pytest.fixture(scope="module")
+def scratch(make_server):
+    """A server of this module's own for the tests that change what every page shows (a tool disabled, the
+    branding, an installed bundle): the package's server stays as the other tests expect it. One for the
+    three, not one each: they change different things, and each start costs seconds."""
+    return make_server()
+
+
+def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(scratch, open_page):
+    srv = scratch
     admin = open_page(srv)
     page = admin.page
     admin.goto("/admin/users")
@@ -30,6 +39,7 @@ def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(make
     page.get_by_text("Settings saved.").wait_for()
 
     carol = open_page(srv, "carol", "carol-password-1")
+    carol.goto("/")
     ids = carol.page.locator("li.tool").evaluate_all("els => els.map(e => e.dataset.id)")
     assert "strip-metadata" not in ids and "resize" in ids
     carol.goto("/tools/strip-metadata")
@@ -78,8 +88,8 @@ def test_audit_log_filters_and_health(server, open_page):
     assert not w.errors, w.errors
 
 
-def test_branding_name_and_logo_show_in_the_header_and_on_sign_in(make_server, open_page, tmp_path):
-    srv = make_server()
+def test_branding_name_and_logo_show_in_the_header_and_on_sign_in(scratch, open_page, tmp_path):
+    srv = scratch
     w = open_page(srv)
     page = w.page
     w.goto("/admin/branding")
@@ -105,8 +115,8 @@ def test_branding_name_and_logo_show_in_the_header_and_on_sign_in(make_server, o
     assert not w.errors, w.errors
 
 
-def test_install_the_face_detection_bundle_and_watch_its_progress(make_server, open_page):
-    srv = make_server()
+def test_install_the_face_detection_bundle_and_watch_its_progress(scratch, open_page):
+    srv = scratch
     w = open_page(srv)
     page = w.page
     w.goto("/")

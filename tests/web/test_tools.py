@@ -24,6 +24,7 @@ def top_level_tools() -> list[str]:
 def test_catalogue_lists_every_tool_by_section_and_finds_by_name_id_and_purpose(server, open_page):
     w = open_page(server)
     page = w.page
+    w.goto("/")
     ids = page.locator("li.tool").evaluate_all("els => els.map(e => e.dataset.id)")
     assert sorted(ids) == sorted(top_level_tools())
     assert page.locator("#sec-image h3").all_text_contents()[:3] == ["Essentials", "Optimization", "Adjustments"]
