@@ -10,6 +10,7 @@ OpenAPI and the web app's generated form all read the same declaration.
   `amount: float = Field(100, json_schema_extra=when("method", "unsharp-mask"))`.
 - `page_list("select" | "order")`: a string of PDF pages in qpdf syntax ('1-3,5'), chosen by selecting pages
   or by putting them in order (schema key `x-pages`); a form shows the pages as thumbnails.
+  `page_list("rotate")`: an object {page number: clockwise angle}, set by turning each page's thumbnail.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ PAGES_KEY = "x-pages"
 
 
 def page_list(mode: str) -> dict[str, Any]:
-    """`json_schema_extra` of a page-list field: pages are picked ("select") or ordered ("order")."""
-    if mode not in ("select", "order"):
-        raise ValueError("page_list mode is 'select' or 'order'")
+    """`json_schema_extra` of a page-list field: pages are picked ("select"), ordered ("order") or each turned
+    by its own angle ("rotate")."""
+    if mode not in ("select", "order", "rotate"):
+        raise ValueError("page_list mode is 'select', 'order' or 'rotate'")
     return {PAGES_KEY: mode}
 
 

@@ -314,8 +314,14 @@ class JobManager:
         rejected = rejected or []
         shared = shared or []
         total = len(items) + len(rejected)
+        # each file's state, in upload order: the refused ones are the indices the items lack
+        entries = {index: {"index": index, "filename": name} for index, _, name in items}
+        refused = sorted(set(range(total)) - set(entries))
+        for index, error in zip(refused, rejected, strict=True):
+            entries[index] = {"index": index, "filename": error["filename"], "status": JobState.FAILED.value,
+                              "progress": 0, "error": error["error"]}
         parent.batch = {"totalFiles": total, "completedFiles": 0, "failedFiles": len(rejected),
-                        "errors": list(rejected), "_children": []}
+                        "errors": list(rejected), "_children": [], "_files": [entries[i] for i in range(total)]}
         parent.update(status=JobState.PROCESSING, progress=0)
         results: dict[str, str] = {}
         children: list[tuple[int, JobRecord, str]] = []
@@ -329,6 +335,8 @@ class JobManager:
                             settings=settings, workdir=workdir, limits=self.limits,
                             roles=["file", *(r for _, _, r in shared)])
             parent.batch["_children"].append(child.id)
+            child.parent = parent
+            entries[index]["_record"] = child
             try:
                 self.submit_tool(child, spec, call)
             except ApiError:
@@ -345,13 +353,30 @@ class JobManager:
                     arcname = archive.add(source, unquote(out_name))
                     results[str(index)] = arcname
                     parent.batch["completedFiles"] += 1
+                    entries[index].update(status=JobState.COMPLETED.value, progress=100, output=arcname,
+                                          downloadUrl=self.publish_item(parent.id, source, arcname))
                 else:
                     parent.batch["failedFiles"] += 1
                     parent.batch["errors"].append({"filename": name, "error": child.error or "failed"})
+                    entries[index].update(status=child.status.value if child.status.terminal else "failed",
+                                          progress=round(child.progress, 1), error=child.error or "failed")
+                entries[index].pop("_record", None)
+                child.parent = None
                 self.records.pop(child.id, None)
                 done = parent.batch["completedFiles"] + parent.batch["failedFiles"]
                 parent.update(progress=100 * done / total, message=f"{done}/{total} files")
         self.finish_batch(parent, zip_path, results)
+
+    def publish_item(self, job_id: str, source: Path, arcname: str) -> str:
+        """One file of a batch made downloadable on its own, beside the ZIP (`out/files/<name as zipped>`): a
+        hard link to the file the ZIP was written from, so it costs no copy (a copy where links fail)."""
+        target = self.out_dir(job_id) / "files" / arcname
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.hardlink_to(source)
+        except OSError:
+            shutil.copyfile(source, target)
+        return download_url(job_id, f"files/{arcname}")
 
     def finish_batch(self, parent: JobRecord, zip_path: Path, results: dict[str, str], **extra: Any) -> None:
         """End a batch-like job: failed when no file made it, else completed with its ZIP."""

@@ -87,7 +87,16 @@ COMPONENT_SCHEMAS: dict[str, dict[str, Any]] = {
         "error": STR, "code": STR,
         "totalFiles": INT, "completedFiles": INT, "failedFiles": INT,
         "errors": {"type": "array", "items": ref("FileError")},
+        "files": {"type": "array", "items": ref("BatchFile"), "description": "A tool batch: each file's state"},
     }, ("jobId", "status", "progress"), description="A job's state; also the JSON of each SSE `data:` frame."),
+    "BatchFile": obj({
+        "index": INT, "filename": STR,
+        "status": {"type": "string", "enum": ["queued", "processing", "completed", "failed", "canceled"]},
+        "progress": {"type": "number", "minimum": 0, "maximum": 100},
+        "message": STR, "error": STR,
+        "output": {"type": "string", "description": "Its name in the ZIP, once packed"},
+        "downloadUrl": {"type": "string", "description": "This file's result on its own, once packed"},
+    }, ("index", "filename", "status", "progress")),
     "User": obj({
         "id": STR, "username": STR, "role": STR, "teamId": nullable(STR), "teamName": nullable(STR),
         "mustChangePassword": BOOL, "disabled": BOOL, "createdAt": nullable(TIME), "updatedAt": nullable(TIME),

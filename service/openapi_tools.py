@@ -217,6 +217,10 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
             "x-tool-id": spec.id,
             "x-batch": True,
             "x-required-permissions": list(permissions),
+            "parameters": [{"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                            "description": "`respond-async`: answer 202 with the job id at once; its progress "
+                                           "frames list each file's state, and the terminal frame's `result` "
+                                           "carries the ZIP's `downloadUrl`"}],
             "requestBody": {"required": True, "content": {"multipart/form-data": {
                 "schema": batch_schema, "encoding": {"settings": {"contentType": "application/json"}}}}},
             "responses": {
@@ -228,6 +232,9 @@ def tool_operations(spec: ToolSpec, components: dict[str, Any], permissions) -> 
                                                    "description": "URL-encoded JSON list of warnings (unknown "
                                                                   "settings), when there are any"}},
                         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                "202": {"description": "Accepted (with `Prefer: respond-async`)",
+                        "headers": {"Preference-Applied": {"schema": {"type": "string"}}},
+                        "content": json_content(ref("AsyncJob"))},
                 **{str(s): {"$ref": f"#/components/responses/E{s}"} for s in (400, 401, 403, 413, 415, 429, 503)},
                 "422": {"description": "Every file failed", "content": json_content(ref("BatchError"))},
             },

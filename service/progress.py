@@ -14,11 +14,26 @@ from protocols.jobs import JobState
 _TERMINAL = frozenset(s.value for s in JobState if s.terminal)
 
 
+def file_state(entry: dict[str, Any]) -> dict[str, Any]:
+    """One file of a batch as its frame shows it: `{index, filename, status, progress, message?, error?,
+    downloadUrl?}`. While the file's job runs its record speaks; once the batch has packed the file (or
+    refused it) the entry holds the outcome, with the file's own download."""
+    state = {k: v for k, v in entry.items() if not k.startswith("_")}
+    rec: JobRecord | None = entry.get("_record")
+    if rec is not None:
+        state.update(status=rec.status.value, progress=round(rec.progress, 1))
+        if rec.message:
+            state["message"] = rec.message
+        if rec.status.terminal and rec.status is not JobState.COMPLETED:
+            state["error"] = rec.error or rec.status.value
+    return state
+
+
 class JobRecord:
     __slots__ = (
         "id", "owner_id", "kind", "tool_id", "status", "progress", "message", "result", "error", "code",
         "http_status", "created_at", "updated_at", "original_size", "batch", "persist", "_changed", "done",
-        "input_names", "persisted", "warnings",
+        "input_names", "persisted", "warnings", "parent",
     )
 
     def __init__(self, job_id: str, owner_id: str | None, kind: str, tool_id: str | None, *, persist: bool = True):
@@ -42,6 +57,7 @@ class JobRecord:
         self.input_names: list[str] = []
         self.persisted = trio.Event()  # set once the terminal state is committed to the database
         self.warnings: list[str] = []  # about the request (unknown settings), carried into the result body
+        self.parent: JobRecord | None = None  # a batch's file job: its changes are its batch's changes too
 
     # ---- updates (from the job manager's loop) -------------------------------------------
     def update(self, *, status: JobState | None = None, progress: float | None = None, message: str | None = None) -> None:
@@ -69,14 +85,18 @@ class JobRecord:
         self.updated_at = time.time()
         changed, self._changed = self._changed, trio.Event()
         changed.set()
+        if self.parent is not None:  # the batch's frame lists this file's state: its subscribers hear of it
+            self.parent._touch()
 
     # ---- reading ------------------------------------------------------------------------
     def frame(self) -> dict[str, Any]:
         frame: dict[str, Any] = {"jobId": self.id, "status": self.status.value, "progress": round(self.progress, 1)}
         if self.message:
             frame["message"] = self.message
-        if self.batch is not None:
-            frame.update(self.batch)
+        if self.batch is not None:  # private keys (children, per-file records) stay out of the frame
+            frame.update({k: v for k, v in self.batch.items() if not k.startswith("_")})
+            if "_files" in self.batch:
+                frame["files"] = [file_state(entry) for entry in self.batch["_files"]]
         if self.status is JobState.COMPLETED and self.result is not None:
             frame["result"] = self.result
         elif self.status.terminal and self.status is not JobState.COMPLETED:

@@ -74,7 +74,8 @@ async def job_progress(job_id: str):
     return response
 
 
-_SAFE_FILENAME = re.compile(r"^[^/\\\x00]+$")
+# a result's name, or `files/<name>`: one file of a batch on its own (JobManager.publish_item)
+_SAFE_FILENAME = re.compile(r"^(?:files/)?[^/\\\x00]+$")
 
 
 @bp.get("/api/v1/download/<job_id>/<path:filename>")
@@ -88,7 +89,7 @@ _SAFE_FILENAME = re.compile(r"^[^/\\\x00]+$")
 async def download(job_id: str, filename: str):
     """A capability URL: the random job id is the secret, so no auth. Range requests are served."""
     if (not _JOB_ID.match(job_id) or not _SAFE_FILENAME.match(filename) or filename in (".", "..")
-            or filename.startswith(".") or ".." in filename.split("/")):
+            or any(part.startswith(".") for part in filename.split("/"))):
         raise ApiError(ErrorCode.VALIDATION_ERROR, "Invalid download path.")
     out_dir = current_app.lutra.jobs.out_dir(job_id)
     path = out_dir / filename

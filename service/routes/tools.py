@@ -175,9 +175,19 @@ async def _run_batch(services, spec: ToolSpec):
             raise
 
     services.jobs.spawn(coordinate)
+    if prefers_async():  # the job's frames (GET /jobs/<id>/progress) then say each file's state as it runs
+        return json_response({"jobId": parent.id, "async": True, **warnings_of(parent)}, 202,
+                             {"Preference-Applied": "respond-async"})
     await parent.done.wait()
     await parent.persisted.wait()
     return await batch_response(parent, zip_path, rejected)
+
+
+def prefers_async() -> bool:
+    """RFC 7240 `Prefer: respond-async`: answer 202 with the job's id at once instead of waiting for the ZIP
+    (a client that follows the batch live, like the web app, needs the id while the files run)."""
+    prefer = ",".join(request.headers.getlist("Prefer")).lower()
+    return any(p.split(";")[0].strip() == "respond-async" for p in prefer.split(","))
 
 
 def shared_inputs(spec: ToolSpec, upload) -> list[tuple]:

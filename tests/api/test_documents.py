@@ -86,6 +86,18 @@ def test_rotate_and_organize(client, pdfs, tmp_path):
     assert markers(fetch(client, tmp_path, body, "r.pdf")) == [1, 3]
 
 
+def test_rotate_pdf_turns_each_page_by_its_own_angle(client, pdfs, tmp_path):
+    body = finished(client, post(client, "rotate-pdf", pdfs / "three.pdf", {"pageAngles": {"1": 270, "3": 180}}))
+    assert body["rotatedPages"] == 2
+    with pikepdf.open(fetch(client, tmp_path, body)) as pdf:
+        assert [int(p.obj.get("/Rotate", 0)) for p in pdf.pages] == [270, 0, 180]
+    assert_error(post(client, "rotate-pdf", pdfs / "three.pdf", {"pageAngles": {"4": 90}}), 400, "VALIDATION_ERROR")
+    for bad in ({"0": 90}, {"1": 45}, {"x": 90}):
+        assert_error(post(client, "rotate-pdf", pdfs / "three.pdf", {"pageAngles": bad}), 400, "VALIDATION_ERROR")
+    both = post(client, "rotate-pdf", pdfs / "three.pdf", {"pageAngles": {"1": 90}, "range": "2"})
+    assert_error(both, 400, "VALIDATION_ERROR")
+
+
 def test_protect_unlock_and_encrypted_refused(client, pdfs, tmp_path):
     body = finished(client, post(client, "protect-pdf", pdfs / "three.pdf", {"userPassword": "pw1"}))
     locked = fetch(client, tmp_path, body, "locked.pdf")

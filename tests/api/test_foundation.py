@@ -37,6 +37,9 @@ def test_resize_roundtrip_and_download(client, samples):
     # Range support
     part = client.get(body["downloadUrl"], headers={"Range": "bytes=0-9"})
     assert part.status_code == 206 and len(part.content) == 10
+    whole = client.get(body["downloadUrl"], headers={"Range": "bytes=0-99999999"})  # past the end: cut there
+    assert whole.status_code == 206 and whole.content == d.content
+    assert whole.headers["content-range"] == f"bytes 0-{len(d.content) - 1}/{len(d.content)}"
     # security headers on every response
     assert d.headers["x-content-type-options"] == "nosniff" and d.headers["x-frame-options"] == "DENY"
 
@@ -118,6 +121,34 @@ def test_batch_zip_with_per_file_errors(client, samples):
     assert again.status_code == 200 and again.content == r.content
 
 
+def test_batch_with_prefer_respond_async_answers_at_once_and_its_frames_say_each_files_state(client, samples):
+    files = [("files", ("a.jpg", (samples / "photo.jpg").read_bytes())),
+             ("files", ("bad.png", (samples / "text.png").read_bytes())),
+             ("files", ("c.png", (samples / "photo.png").read_bytes()))]
+    r = client.post("/api/v1/tools/image/resize/batch", files=files, data=settings_field({"width": 64}),
+                    headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    assert r.headers["preference-applied"] == "respond-async" and r.json()["async"] is True
+    frames = []
+    with client.stream("GET", f"/api/v1/jobs/{r.json()['jobId']}/progress", timeout=120) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                frames.append(json.loads(line[6:]))
+    assert frames and all(len(f["files"]) == 3 and not [k for k in f if k.startswith("_")] for f in frames)
+    final = frames[-1]
+    assert final["status"] == "completed"
+    states = final["files"]
+    assert [(s["index"], s["filename"], s["status"]) for s in states] == [
+        (0, "a.jpg", "completed"), (1, "bad.png", "failed"), (2, "c.png", "completed")]
+    assert "image" in states[1]["error"].lower() and "downloadUrl" not in states[1]
+    archive = zipfile.ZipFile(io.BytesIO(client.get(final["result"]["downloadUrl"]).content))
+    for state in (states[0], states[2]):  # each file's own download is its entry of the ZIP
+        own = client.get(state["downloadUrl"])
+        assert own.status_code == 200 and own.content == archive.read(state["output"])
+        assert pyvips.Image.new_from_buffer(own.content, "").width == 64
+    assert final["result"]["fileResults"] == {"0": states[0]["output"], "2": states[2]["output"]}
+
+
 def test_batch_duplicate_names_are_made_unique(client, samples):
     data = (samples / "photo.jpg").read_bytes()
     r = client.post("/api/v1/tools/image/compress/batch", files=[("files", ("x.jpg", data)), ("files", ("x.jpg", data))],
@@ -182,6 +213,9 @@ def test_unknown_tool_and_missing_file(client, samples):
     "/api/v1/download/00000000-0000-4000-8000-000000000000/.hidden",
     "/api/v1/download/..%2F..%2F/lutra.db",
     "/api/v1/download/00000000-0000-4000-8000-000000000000/a%5C..%5Cb",
+    "/api/v1/download/00000000-0000-4000-8000-000000000000/files/..%2F..%2Flutra.db",  # a batch's own files
+    "/api/v1/download/00000000-0000-4000-8000-000000000000/files/.hidden",
+    "/api/v1/download/00000000-0000-4000-8000-000000000000/items/0/out/a.jpg",  # only out/ and out/files/
 ])
 def test_download_traversal_refused(client, path):
     r = client.get(path)

@@ -8,13 +8,22 @@ import io
 import re
 
 import httpx
+import pytest
 from PIL import Image
 
 from tests.web.conftest import sign_in, wait_until
 
 
-def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(make_server, open_page):
-    srv = make_server()
+@pytest.fixture(scope="module")
+def scratch(make_server):
+    """A server of this module's own for the tests that change what every page shows (a tool disabled, the
+    branding, an installed bundle): the package's server stays as the other tests expect it. One for the
+    three, not one each: they change different things, and each start costs seconds."""
+    return make_server()
+
+
+def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(scratch, open_page):
+    srv = scratch
     admin = open_page(srv)
     page = admin.page
     admin.goto("/admin/users")
@@ -30,6 +39,7 @@ def test_admin_creates_a_user_disables_a_tool_and_it_vanishes_for_that_user(make
     page.get_by_text("Settings saved.").wait_for()
 
     carol = open_page(srv, "carol", "carol-password-1")
+    carol.goto("/")
     ids = carol.page.locator("li.tool").evaluate_all("els => els.map(e => e.dataset.id)")
     assert "strip-metadata" not in ids and "resize" in ids
     carol.goto("/tools/strip-metadata")
@@ -78,8 +88,8 @@ def test_audit_log_filters_and_health(server, open_page):
     assert not w.errors, w.errors
 
 
-def test_branding_name_and_logo_show_in_the_header_and_on_sign_in(make_server, open_page, tmp_path):
-    srv = make_server()
+def test_branding_name_and_logo_show_in_the_header_and_on_sign_in(scratch, open_page, tmp_path):
+    srv = scratch
     w = open_page(srv)
     page = w.page
     w.goto("/admin/branding")
@@ -105,8 +115,8 @@ def test_branding_name_and_logo_show_in_the_header_and_on_sign_in(make_server, o
     assert not w.errors, w.errors
 
 
-def test_install_the_face_detection_bundle_and_watch_its_progress(make_server, open_page):
-    srv = make_server()
+def test_install_the_face_detection_bundle_and_watch_its_progress(scratch, open_page):
+    srv = scratch
     w = open_page(srv)
     page = w.page
     w.goto("/")
@@ -129,4 +139,61 @@ def test_install_the_face_detection_bundle_and_watch_its_progress(make_server, o
     assert progress == sorted(progress)
     w.goto("/")
     assert page.locator('li.tool[data-id="blur-faces"] .badge').count() == 0
+    assert not w.errors, w.errors
+
+
+def test_reset_a_password_rename_a_team_and_delete_in_the_apps_own_dialogs(server, open_page):
+    w = open_page(server)
+    page = w.page
+    w.goto("/admin/users")
+    page.get_by_label("Username", exact=True).fill("erin")
+    page.get_by_label("Password", exact=True).fill("erin-password-1")
+    page.get_by_label("Role", exact=True).select_option("user")  # waits for the roles to load
+    page.get_by_role("button", name="Create user").click()
+    page.locator("#users tbody tr", has_text="erin").wait_for()
+    # reset password: a labelled password field in a modal dialog; too short stays open and says why
+    page.get_by_role("button", name="Reset password of erin").click()
+    dialog = page.get_by_role("dialog", name="Reset the password of erin")
+    field = dialog.get_by_label("New password (at least 8 characters)")
+    assert field.get_attribute("type") == "password"
+    field.fill("short")
+    dialog.get_by_role("button", name="Reset password").click()
+    assert dialog.get_by_role("alert").inner_text()
+    field.fill("erin-new-password-2")
+    dialog.get_by_role("button", name="Reset password").click()
+    page.get_by_text("Password reset.").wait_for()
+    assert page.locator("dialog").count() == 0 and "erin-new-password-2" not in page.content()
+    r = httpx.post(server.base_url + "/api/auth/login", json={"username": "erin", "password": "erin-new-password-2"})
+    assert r.status_code == 200, r.text
+    # delete: Escape keeps the user, the dialog's button deletes
+    page.get_by_role("button", name="Delete erin").click()
+    page.get_by_role("dialog").get_by_text("Delete the user erin?").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("dialog").wait_for(state="detached")
+    assert page.locator("#users tbody tr", has_text="erin").count() == 1
+    page.get_by_role("button", name="Delete erin").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.locator("#users tbody tr", has_text="erin").wait_for(state="detached")
+    # rename a team: the name is filled in; the server's refusal shows in the dialog
+    w.goto("/admin/teams")
+    page.get_by_label("New team").fill("Night shift")
+    page.get_by_role("button", name="Create team").click()
+    page.get_by_role("button", name="Rename Night shift").click()
+    dialog = page.get_by_role("dialog", name="Rename the team Night shift")
+    name = dialog.get_by_label("New name")
+    assert name.input_value() == "Night shift"
+    taken = page.locator("#teams tbody th").first.inner_text().removesuffix(" (default)")
+    name.fill(taken)
+    dialog.get_by_role("button", name="Rename").click()
+    refusal = dialog.get_by_role("alert")
+    refusal.wait_for()
+    assert "already exists" in refusal.inner_text()
+    name.fill("Day shift")
+    dialog.get_by_role("button", name="Rename").click()
+    page.locator("#teams tbody th", has_text="Day shift").wait_for()
+    assert page.locator("#teams tbody th", has_text="Night shift").count() == 0
+    page.get_by_role("button", name="Delete Day shift").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.locator("#teams tbody th", has_text="Day shift").wait_for(state="detached")
+    w.errors = [e for e in w.errors if "409" not in e]  # the refused rename, shown above
     assert not w.errors, w.errors

@@ -60,6 +60,50 @@ def test_click_to_place_a_text_overlay(server, open_page, samples):
     assert not w.errors, w.errors
 
 
+def test_click_picks_the_nearest_named_position_of_a_watermark(server, open_page, tmp_path):
+    w = open_page(server)
+    page = w.page
+    dark = tmp_path / "dark.png"
+    pyvips.Image.black(400, 300).pngsave(str(dark))
+    w.goto("/tools/watermark-text")
+    page.locator("#input-file").set_input_files(str(dark))
+    img = page.locator("#control .stage img")
+    img.wait_for()
+    wait_until(page, "document.querySelector('#control .stage img').naturalWidth > 0")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.12, "y": box["height"] * 0.2})  # nearest: the top-left corner
+    assert page.locator("#f-position").input_value() == "top-left"
+    marker = page.locator("#control .anchor")
+    assert marker.inner_text() == "top-left"
+    spot = marker.bounding_box()
+    assert spot["x"] - box["x"] < 2 and spot["y"] - box["y"] < 2  # drawn in the picture's top-left corner
+    img.click(position={"x": box["width"] * 0.55, "y": box["height"] * 0.45})
+    assert page.locator("#f-position").input_value() == "center"
+    page.locator("#f-position").select_option("bottom-left")  # the select and the picture agree
+    assert marker.inner_text() == "bottom-left"
+    img.click(position={"x": box["width"] * 0.9, "y": box["height"] * 0.1})
+    assert page.locator("#f-position").input_value() == "top-right"
+    page.locator("#f-text").fill("MARK")
+    page.locator('[data-field="opacity"] input[data-value]').fill("100")
+    img.evaluate("i => i.scrollIntoView({block: 'center'})")  # not under the sticky header
+    w.screenshot("control-place", full_page=False)
+    page.get_by_role("button", name="Run").click()
+    out = pyvips.Image.new_from_file(str(download(page, tmp_path, "marked.png")))
+    assert out.crop(200, 0, 200, 150).max() > 200  # the white text is in the top-right quarter
+    for left, top in ((0, 0), (0, 150), (200, 150)):
+        assert out.crop(left, top, 200, 150).max() < 30, (left, top)
+    # a PDF tool's short names (tl … br), placed on the first page as the server renders it
+    w.goto("/tools/pdf-page-numbers")
+    page.locator("#input-file").set_input_files(str(make_pdf(tmp_path / "doc.pdf", pages=2)))
+    first = page.locator("#control .stage img")
+    first.wait_for()
+    wait_until(page, "document.querySelector('#control .stage img').naturalWidth > 0")
+    box = first.bounding_box()
+    first.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.95})
+    assert page.locator("#f-position").input_value() == "bl"
+    assert not w.errors, w.errors
+
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return make_video(tmp_path_factory.mktemp("trim") / "clip.mp4", seconds=4)
@@ -165,4 +209,31 @@ def test_pick_and_order_pdf_pages_from_thumbnails(server, open_page, tmp_path):
     page.get_by_role("button", name="Run").click()
     assert len(pdf_pages(download(page, tmp_path, "ordered.pdf").read_bytes())) == 3
     w.screenshot("control-pages", full_page=False)
+    assert not w.errors, w.errors
+
+
+def test_turn_single_pdf_pages_from_their_thumbnails(server, open_page, tmp_path):
+    import json
+
+    import pikepdf
+
+    w = open_page(server)
+    page = w.page
+    doc = make_pdf(tmp_path / "three.pdf", pages=3)
+    w.goto("/tools/rotate-pdf")
+    page.locator("#input-file").set_input_files(str(doc))
+    page.get_by_role("button", name="Turn page 3 left").wait_for()
+    wait_until(page, "[...document.querySelectorAll('.pages img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.get_by_role("button", name="Turn page 2 right").click()
+    page.get_by_role("button", name="Turn page 2 right").click()
+    page.get_by_role("button", name="Turn page 3 left").click()
+    assert json.loads(page.locator("#f-pageAngles").input_value()) == {"2": 180, "3": 270}
+    thumbs = page.locator(".pages .turned img")
+    assert [thumbs.nth(i).evaluate("i => i.style.transform") for i in range(3)] == ["", "rotate(180deg)", "rotate(270deg)"]
+    page.get_by_role("button", name="Turn page 3 right").click()
+    page.get_by_role("button", name="Turn page 3 right").click()  # 270 -> 0 -> 90
+    w.screenshot("control-pages-rotate", full_page=False)
+    page.get_by_role("button", name="Run").click()
+    with pikepdf.open(download(page, tmp_path, "turned.pdf")) as pdf:
+        assert [int(p.obj.get("/Rotate", 0)) for p in pdf.pages] == [0, 180, 90]
     assert not w.errors, w.errors

@@ -24,6 +24,7 @@ def top_level_tools() -> list[str]:
 def test_catalogue_lists_every_tool_by_section_and_finds_by_name_id_and_purpose(server, open_page):
     w = open_page(server)
     page = w.page
+    w.goto("/")
     ids = page.locator("li.tool").evaluate_all("els => els.map(e => e.dataset.id)")
     assert sorted(ids) == sorted(top_level_tools())
     assert page.locator("#sec-image h3").all_text_contents()[:3] == ["Essentials", "Optimization", "Adjustments"]
@@ -160,6 +161,89 @@ def test_video_conversion_reports_progress_to_100_and_a_second_run_can_be_cancel
     page.locator(".form-error").wait_for()
     assert "cancel" in page.locator(".form-error").inner_text().lower()
     assert json.dumps(page.evaluate("window.__frames.at(-1)")).count("canceled") >= 1
+
+
+def test_a_batch_shows_each_files_state_live_with_its_own_download_or_error(server, open_page, video, tmp_path):
+    w = open_page(server)
+    page = w.page
+    w.goto("/tools/convert-video")
+    clips = []
+    for name in ("one.mp4", "two.mp4"):
+        (tmp_path / name).write_bytes(video.read_bytes())
+        clips.append(str(tmp_path / name))
+    (tmp_path / "notes.txt").write_text("not a video\n")
+    page.locator("#input-file").set_input_files([*clips, str(tmp_path / "notes.txt")])
+    page.locator('[data-field="format"]').get_by_text("webm", exact=True).click()
+    # every state each row shows, as it shows it (the rows are made when Run is pressed)
+    page.evaluate("""() => { window.__seen = {}; new MutationObserver(() => {
+        for (const li of document.querySelectorAll('.batch-status li')) {
+          const seen = (window.__seen[li.dataset.index] ||= []);
+          const now = li.dataset.state + ' ' + li.querySelector('.pct').textContent;
+          if (seen.at(-1) !== now) seen.push(now);
+        } }).observe(document.getElementById('result'), {subtree: true, childList: true, characterData: true,
+                                                         attributes: true}); }""")
+    page.get_by_role("button", name="Run").click()
+    zip_link = page.get_by_role("link", name="Download convert-video-batch.zip")
+    zip_link.wait_for(timeout=180_000)
+    rows = page.locator(".batch-status li")
+    seen = page.evaluate("window.__seen")
+    for index in ("0", "1"):  # each video was seen running with its own percent before it was done
+        running = [s for s in seen[index] if s.startswith("processing ")]
+        assert any(0 < int(s.split()[1]) < 100 for s in running), seen
+        assert seen[index][-1].startswith("completed"), seen
+    assert rows.nth(2).locator(".state").inner_text().startswith("failed: convert-video expects")
+    assert "notes.txt" in rows.nth(2).locator(".state").inner_text()
+    assert rows.nth(2).get_by_role("link").count() == 0
+    with page.expect_download() as info:  # one file's own result, without the ZIP
+        rows.nth(1).get_by_role("link", name="Download two.webm").click()
+    info.value.save_as(tmp_path / "two.webm")
+    assert (tmp_path / "two.webm").read_bytes()[:4] == bytes.fromhex("1a45dfa3")  # EBML: a WebM file
+    with page.expect_download() as info:
+        zip_link.click()
+    info.value.save_as(tmp_path / "batch.zip")
+    assert sorted(zip_names((tmp_path / "batch.zip").read_bytes())) == ["one.webm", "two.webm"]
+    w.screenshot("tool-batch-live")
+    assert not w.errors, w.errors
+
+
+def table_rows(region) -> list[list[str]]:
+    region.locator("table").wait_for(timeout=120_000)
+    return region.locator("tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+
+
+def test_spreadsheets_in_and_out_are_shown_as_tables(server, open_page, tmp_path):
+    import openpyxl
+
+    expected = [["fruit", "note", "qty"], ["apple", "red, sweet", "3"], ["pear", "green", "5"]]
+    csv = tmp_path / "fruit.csv"
+    csv.write_text('fruit,note,qty\napple,"red, sweet",3\npear,green,5\n')
+    w = open_page(server)
+    page = w.page
+    # CSV in (read in the page), XLSX out (turned back into rows by the server's csv-excel)
+    w.goto("/tools/csv-excel")
+    page.locator("#input-file").set_input_files(str(csv))
+    assert table_rows(page.get_by_role("region", name="Preview of fruit.csv")) == expected
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("link", name="Download fruit.xlsx").wait_for(timeout=120_000)
+    assert table_rows(page.get_by_role("region", name="Preview of fruit.xlsx (first sheet)")) == expected
+    # XLSX in: its first sheet, shown before anything runs
+    book = openpyxl.Workbook()
+    for row in [["fruit", "note", "qty"], ["apple", "red, sweet", 3], ["pear", "green", 5]]:
+        book.active.append(row)
+    book.create_sheet("other").append(["not", "shown"])
+    book.save(tmp_path / "stock.xlsx")
+    w.goto("/tools/excel-to-pdf")
+    page.locator("#input-file").set_input_files(str(tmp_path / "stock.xlsx"))
+    assert table_rows(page.get_by_role("region", name="Preview of stock.xlsx (first sheet)")) == expected
+    # ODS out (LibreOffice makes it, and turns it back into CSV for the preview)
+    w.goto("/tools/convert-spreadsheet")
+    page.locator("#input-file").set_input_files(str(csv))
+    page.locator('[data-field="format"]').get_by_text("ods", exact=True).click()
+    page.get_by_role("button", name="Run").click()
+    page.get_by_role("link", name="Download fruit.ods").wait_for(timeout=120_000)
+    assert table_rows(page.get_by_role("region", name="Preview of fruit.ods (first sheet)")) == expected
+    w.screenshot("tool-spreadsheet-preview")
+    assert not w.errors, w.errors
 
 
 def test_usable_at_375_px_wide(server, open_page):

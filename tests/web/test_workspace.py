@@ -57,8 +57,8 @@ def test_save_results_to_the_library_and_see_the_version_chain(server, open_page
     page.locator(".file-card").first.wait_for()
     cards = page.locator(".file-card")
     before = cards.count()
-    page.once("dialog", lambda d: d.accept())
     cards.first.get_by_role("button", name=re.compile("^Delete")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(cards).to_have_count(before - 1, timeout=60_000)
     assert not w.errors, w.errors
 
@@ -148,8 +148,8 @@ def test_build_save_load_and_run_a_three_step_pipeline(server, open_page, sample
     assert (img.width, img.height) == (75, 100)
     w.screenshot("pipelines")
     # delete it
-    page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Delete thumb-rotate-png").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     page.locator("#no-saved").wait_for(state="visible")
     assert not w.errors, w.errors
 
@@ -177,8 +177,8 @@ def test_create_an_api_key_in_the_browser_and_use_it_from_httpx(server, open_pag
         assert r.status_code == 200, r.text
         img = pyvips.Image.new_from_buffer(c.get(r.json()["downloadUrl"]).content, "")
         assert img.width == 40
-    page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Delete key from-the-browser").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator("#keys tbody tr", has_text="from-the-browser")).to_have_count(0, timeout=60_000)
     assert httpx.get(server.base_url + "/api/v1/api-keys", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     assert not w.errors, w.errors

@@ -1,5 +1,6 @@
 // Change password (also the forced change after first sign-in) and API keys: create (shown once), list, delete.
 import { api, el, toast, when } from './api.js';
+import { confirmThen } from './dialog.js';
 
 const pw = document.getElementById('change-password');
 if (pw) {
@@ -34,11 +35,10 @@ async function loadKeys() {
     el('td', { text: k.name }), el('td', { text: when(k.createdAt) }), el('td', { text: when(k.lastUsedAt) || 'never' }),
     el('td', { text: k.expiresAt ? when(k.expiresAt) + (k.expired ? ' (expired)' : '') : 'never' }),
     el('td', {}, el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete key ${k.name}`,
-      onclick: async () => {
-        if (!confirm(`Delete the key "${k.name}"? Scripts using it stop working.`)) return;
+      onclick: () => confirmThen(`Delete the key "${k.name}"? Scripts using it stop working.`, async () => {
         await api(`/api/v1/api-keys/${k.id}`, { method: 'DELETE' });
         loadKeys();
-      } })))));
+      }) })))));
   document.getElementById('no-keys').hidden = apiKeys.length > 0;
 }
 

@@ -1,5 +1,6 @@
 // Administration pages; each calls only the API its permission opens.
 import { ApiError, api, bytes, can, el, toast, when } from './api.js';
+import { ask, confirmThen } from './dialog.js';
 
 const root = document.getElementById('admin');
 const page = root.dataset.page;
@@ -12,10 +13,6 @@ function showError(form, err) {
 function clearError(form) {
   const p = form.querySelector('.error') || form.parentElement.querySelector('.error');
   if (p) p.hidden = true;
-}
-async function confirmed(text, action) {
-  if (!confirm(text)) return;
-  try { await action(); } catch (e) { toast(e.message); }
 }
 function options(select, items, selected) {
   select.replaceChildren(...items.map(([value, label]) => el('option', { value, text: label, selected: value === selected })));
@@ -42,14 +39,15 @@ async function users() {
       el('td', { text: u.disabled ? 'disabled' : u.mustChangePassword ? 'must change password' : 'active' }),
       el('td', {}, el('div', { class: 'actions' },
         el('button', { type: 'button', text: 'Reset password', 'aria-label': `Reset password of ${u.username}`, onclick: async () => {
-          const password = prompt(`New password for ${u.username} (at least 8 characters):`);
-          if (!password) return;
-          try { await api(`/api/auth/users/${u.id}/reset-password`, { method: 'POST', json: { password } }); toast('Password reset.'); } catch (e) { toast(e.message); }
+          const done = await ask({ title: `Reset the password of ${u.username}`, submit: 'Reset password',
+            fields: [{ name: 'password', label: 'New password (at least 8 characters)', type: 'password', attrs: { minlength: '8', autocomplete: 'new-password' } }],
+            run: ({ password }) => api(`/api/auth/users/${u.id}/reset-password`, { method: 'POST', json: { password } }) });
+          if (done) { toast('Password reset.'); users(); }
         } }),
         el('button', { type: 'button', text: u.disabled ? 'Enable' : 'Disable', 'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`,
           onclick: () => api(`/api/auth/users/${u.id}`, { method: 'PUT', json: { disabled: !u.disabled } }).then(users, (e) => toast(e.message)) }),
         el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${u.username}`,
-          onclick: () => confirmed(`Delete the user ${u.username}?`, async () => { await api(`/api/auth/users/${u.id}`, { method: 'DELETE' }); users(); }) }))));
+          onclick: () => confirmThen(`Delete the user ${u.username}?`, async () => { await api(`/api/auth/users/${u.id}`, { method: 'DELETE' }); users(); }) }))));
   }));
 }
 if (page === 'users') {
@@ -76,13 +74,12 @@ async function teams() {
   document.querySelector('#teams tbody').replaceChildren(...list.map((t) => el('tr', {},
     el('th', { scope: 'row', text: t.name + (t.isDefault ? ' (default)' : '') }), el('td', { text: String(t.memberCount) }),
     el('td', {}, el('div', { class: 'actions' },
-      el('button', { type: 'button', text: 'Rename', 'aria-label': `Rename ${t.name}`, onclick: async () => {
-        const name = prompt('New name:', t.name);
-        if (!name) return;
-        try { await api(`/api/v1/teams/${t.id}`, { method: 'PUT', json: { name } }); teams(); } catch (e) { toast(e.message); }
-      } }),
+      el('button', { type: 'button', text: 'Rename', 'aria-label': `Rename ${t.name}`,
+        onclick: () => ask({ title: `Rename the team ${t.name}`, submit: 'Rename',
+          fields: [{ name: 'name', label: 'New name', value: t.name, attrs: { maxlength: '100' } }],
+          run: async ({ name }) => { await api(`/api/v1/teams/${t.id}`, { method: 'PUT', json: { name: name.trim() } }); teams(); } }) }),
       t.isDefault ? null : el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${t.name}`,
-        onclick: () => confirmed(`Delete the team ${t.name}?`, async () => { await api(`/api/v1/teams/${t.id}`, { method: 'DELETE' }); teams(); }) }))))));
+        onclick: () => confirmThen(`Delete the team ${t.name}?`, async () => { await api(`/api/v1/teams/${t.id}`, { method: 'DELETE' }); teams(); }) }))))));
 }
 if (page === 'teams') {
   const form = document.getElementById('new-team');
@@ -107,7 +104,7 @@ async function roles() {
       try { await api(`/api/v1/roles/${r.id}`, { method: 'PUT', json: { permissions } }); toast('Role saved.'); } catch (e) { toast(e.message); }
     } });
     const remove = el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete role ${r.name}`,
-      onclick: () => confirmed(`Delete the role ${r.name}?`, async () => { await api(`/api/v1/roles/${r.id}`, { method: 'DELETE' }); roles(); }) });
+      onclick: () => confirmThen(`Delete the role ${r.name}?`, async () => { await api(`/api/v1/roles/${r.id}`, { method: 'DELETE' }); roles(); }) });
     return el('section', { class: 'card' }, el('h2', { text: r.name + (r.builtin ? ' (built-in)' : '') }),
       el('p', { class: 'hint', text: `${r.description} · ${r.userCount} user${r.userCount === 1 ? '' : 's'}` }), fieldset,
       r.builtin ? null : el('div', { class: 'actions' }, save, remove));
@@ -182,7 +179,7 @@ async function features() {
       } catch (e) { install.disabled = false; toast(e.message); }
     } });
     const uninstall = el('button', { type: 'button', class: 'danger', text: 'Uninstall', 'aria-label': `Uninstall ${b.name}`,
-      onclick: () => confirmed(`Uninstall ${b.name}?`, async () => { await api(`/api/v1/admin/features/${b.id}/uninstall`, { method: 'POST', json: {} }); features(); }) });
+      onclick: () => confirmThen(`Uninstall ${b.name}?`, async () => { await api(`/api/v1/admin/features/${b.id}/uninstall`, { method: 'POST', json: {} }); features(); }, 'Uninstall') });
     return el('tr', { id: b.id }, el('th', { scope: 'row' }, el('span', { text: b.name }), el('br'), el('span', { class: 'hint', text: b.description })),
       el('td', { text: b.enabledTools.join(', ') }), el('td', { text: b.sizeHuman }), status,
       el('td', {}, b.installed ? uninstall : b.status === 'installing' ? null : install));

@@ -1,7 +1,9 @@
 // Richer controls, chosen by what a tool's form holds (its model's field names) and by its named inputs:
-// draw a box (left/top/width/height), click to place (x/y), a timeline (startS/endS), paint a mask (role
-// "mask"). Each writes into the generated form's own fields, so the request is the same as typing them.
+// draw a box (left/top/width/height), click to place (x/y, or a `position` of named places: place.js), a
+// timeline (startS/endS), paint a mask (role "mask"). Each writes into the generated form's own fields, so
+// the request is the same as typing them.
 import { el, request } from './api.js';
+import { placeControl, placesOf } from './place.js';
 
 function field(box, name) { return box.querySelector(`[data-field="${name}"]`); }
 
@@ -150,8 +152,21 @@ function ranges(numbers) {
 
 const MAX_THUMBS = 60;
 
-// PDF page thumbnails (the server's pdf-to-image/preview, one small image per page): select pages, or put
-// them in order, and the page-list field gets the qpdf syntax
+const HINTS = { order: 'Put the pages in their new order.', rotate: 'Turn each page that needs it.', select: 'Select the pages.' };
+
+// a page's thumbnail with its own turn: ↺ and ↻ by a quarter, shown turned; the field holds {page: angle}
+function turnable(p, img, onTurn) {
+  const turn = (by) => { p.angle = (p.angle + by + 360) % 360; onTurn(); };
+  img.style.transform = p.angle ? `rotate(${p.angle}deg)` : '';
+  return [el('span', { class: 'turned' }, img),
+    el('span', { text: p.angle ? `p. ${p.n} · ${p.angle}°` : `p. ${p.n}` }),
+    el('span', { class: 'moves' },
+      el('button', { type: 'button', class: 'link', text: '↺', 'aria-label': `Turn page ${p.n} left`, onclick: () => turn(-90) }),
+      el('button', { type: 'button', class: 'link', text: '↻', 'aria-label': `Turn page ${p.n} right`, onclick: () => turn(90) }))];
+}
+
+// PDF page thumbnails (the server's pdf-to-image/preview, one small image per page): select pages, put
+// them in order (the page-list field gets the qpdf syntax), or turn each one (the field gets {page: angle})
 async function pagesControl(host, box, file, fieldName, mode) {
   host.replaceChildren(el('p', { class: 'hint', text: 'Loading the pages…' }));
   const thumb = async (page) => {
@@ -164,9 +179,14 @@ async function pagesControl(host, box, file, fieldName, mode) {
   let first;
   try { first = await thumb(1); } catch { host.replaceChildren(el('p', { class: 'hint', text: 'No page preview for this PDF.' })); return; }
   const count = Math.min(first.count, MAX_THUMBS);
-  const pages = Array.from({ length: count }, (_, i) => ({ n: i + 1, url: i === 0 ? first.url : null, on: mode === 'order' }));
+  const pages = Array.from({ length: count }, (_, i) => ({ n: i + 1, url: i === 0 ? first.url : null, on: mode === 'order', angle: 0 }));
   const grid = el('ol', { class: 'pages', 'aria-label': mode === 'order' ? 'Pages in their new order' : 'Pages' });
   const write = () => {
+    if (mode === 'rotate') {
+      const turned = Object.fromEntries(pages.filter((p) => p.angle).map((p) => [String(p.n), p.angle]));
+      setValue(box, fieldName, Object.keys(turned).length ? JSON.stringify(turned) : '');
+      return;
+    }
     const chosen = pages.filter((p) => p.on).map((p) => p.n);
     setValue(box, fieldName, mode === 'order' ? chosen.join(',') : ranges(chosen.sort((a, b) => a - b)));
   };
@@ -174,7 +194,9 @@ async function pagesControl(host, box, file, fieldName, mode) {
     grid.replaceChildren(...pages.map((p, i) => {
       const img = el('img', { alt: '', src: p.url || undefined, width: '60' });
       const item = el('li', { class: 'page' + (p.on ? ' on' : '') });
-      if (mode === 'order') {
+      if (mode === 'rotate') {
+        item.append(...turnable(p, img, () => { draw(); write(); }));
+      } else if (mode === 'order') {
         item.append(img, el('span', { text: `p. ${p.n}` }), el('span', { class: 'moves' },
           el('button', { type: 'button', class: 'link', text: '←', disabled: i === 0, 'aria-label': `Move page ${p.n} earlier`, onclick: () => { pages.splice(i - 1, 0, ...pages.splice(i, 1)); draw(); write(); } }),
           el('button', { type: 'button', class: 'link', text: '→', disabled: i === pages.length - 1, 'aria-label': `Move page ${p.n} later`, onclick: () => { pages.splice(i + 1, 0, ...pages.splice(i, 1)); draw(); write(); } })));
@@ -186,7 +208,7 @@ async function pagesControl(host, box, file, fieldName, mode) {
     }));
   };
   draw();
-  host.replaceChildren(el('p', { class: 'hint', text: mode === 'order' ? 'Put the pages in their new order.' : 'Select the pages.' }), grid);
+  host.replaceChildren(el('p', { class: 'hint', text: HINTS[mode] }), grid);
   if (first.count > MAX_THUMBS) host.append(el('p', { class: 'hint', text: `The first ${MAX_THUMBS} of ${first.count} pages; type the rest in the field.` }));
   if (mode === 'order') write();
   for (const p of pages.slice(1)) {
@@ -199,12 +221,16 @@ export function attach(form, box) {
   const has = (...names) => names.every((n) => field(box, n));
   const roles = [...form.querySelectorAll('.drop-role')].map((z) => z.dataset.role);
   let kind = null;
-  const pageField = box.querySelector('[data-pages]');
+  // a tool with several page fields gets the richest picker (rotate-pdf: turn each page, not select a range)
+  const pageField = box.querySelector('[data-pages="rotate"]') || box.querySelector('[data-pages]');
   if (pageField) kind = 'pages';
   else if (roles.includes('mask')) kind = 'mask';
   else if (has('left', 'top', 'width', 'height')) kind = 'region';
   else if (has('startS', 'endS')) kind = 'timeline';
   else if (has('x', 'y')) kind = 'point';
+  const position = field(box, 'position');
+  const places = position && placesOf([...position.querySelectorAll('option, input[type=radio]')].map((o) => o.value).filter((v) => v !== ''));
+  if (!kind && places) kind = 'place';
   const state = { painted: false, maskFile: null };
   if (!kind) return { update() {}, state };
   form.querySelector('.settings-title').before(host);
@@ -217,6 +243,9 @@ export function attach(form, box) {
       else if (kind === 'point' && image) pointControl(host, box, file);
       else if (kind === 'mask' && image) maskControl(host, file, state);
       else if (kind === 'timeline' && /^(video|audio)\//.test(file.type)) timelineControl(host, box, file);
+      else if (kind === 'place' && (image || file.type.startsWith('video/') || file.type === 'application/pdf' || /\.pdf$/i.test(file.name))) {
+        placeControl(host, box, position, places, file, setValue);
+      }
       else if (kind === 'pages' && (file.type === 'application/pdf' || /\.pdf$/i.test(file.name))) {
         pagesControl(host, box, file, pageField.dataset.field, pageField.dataset.pages);
       }

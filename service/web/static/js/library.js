@@ -1,5 +1,6 @@
 // The library: thumbnails, search, paging, each file's version chain, download, delete, open in a tool.
 import { api, bytes, el, toast, when } from './api.js';
+import { confirmThen } from './dialog.js';
 import { openIn } from './result.js';
 
 const PAGE = 24;
@@ -48,10 +49,11 @@ function card(file) {
       el('a', { class: 'button', href: `/api/v1/files/${file.id}/download`, text: 'Download', 'aria-label': `Download ${file.originalName}` }),
       el('button', { type: 'button', text: 'Versions', 'aria-label': `Versions of ${file.originalName}`, onclick: () => showVersions(file).catch((e) => toast(e.message)) }),
       el('button', { type: 'button', text: 'Open in tool', 'aria-label': `Open in tool: ${file.originalName}`, onclick: () => openInTool(file) }),
-      el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${file.originalName}`, onclick: async () => {
-        if (!confirm(`Delete ${file.originalName} and all its versions?`)) return;
-        try { await api('/api/v1/files', { method: 'DELETE', json: { ids: [file.id] } }); load(); } catch (e) { toast(e.message); }
-      } })));
+      el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${file.originalName}`,
+        onclick: () => confirmThen(`Delete ${file.originalName} and all its versions?`, async () => {
+          await api('/api/v1/files', { method: 'DELETE', json: { ids: [file.id] } });
+          load();
+        }) })));
 }
 
 async function load() {

@@ -1,6 +1,7 @@
 // Pipeline builder: add, remove and reorder steps (each with its tool's generated form), run on a file or a
 // batch with live progress, save / load / delete saved pipelines.
 import { ApiError, api, bytes, el, request, toast } from './api.js';
+import { confirmThen } from './dialog.js';
 import { collect, showErrors, wire } from './form.js';
 import { render } from './result.js';
 
@@ -175,11 +176,11 @@ async function loadSaved() {
       document.getElementById('pipe-desc').value = p.description || '';
       toast(`Loaded ${p.name}.`);
     } }),
-    el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${p.name}`, onclick: async () => {
-      if (!confirm(`Delete the pipeline ${p.name}?`)) return;
-      await api(`/api/v1/pipeline/${p.id}`, { method: 'DELETE' });
-      loadSaved();
-    } }))));
+    el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${p.name}`,
+      onclick: () => confirmThen(`Delete the pipeline ${p.name}?`, async () => {
+        await api(`/api/v1/pipeline/${p.id}`, { method: 'DELETE' });
+        loadSaved();
+      }) }))));
   document.getElementById('no-saved').hidden = pipelines.length > 0;
 }
 document.getElementById('save-form').addEventListener('submit', async (event) => {

@@ -1,10 +1,11 @@
-// Showing a finished result: a preview by type, sizes before/after, download, save to library, open in a tool.
+// Showing a finished result: a preview by type (spreadsheets: sheet.js), sizes before/after, download, save to library, open in a tool.
 import { api, bytes, el, request, toast } from './api.js';
+import { SHEET, sheetPreview } from './sheet.js';
 
 const IMAGE = /\.(png|jpe?g|webp|gif|avif|bmp|svg|ico)$/i;
 const VIDEO = /\.(mp4|webm|mov|mkv|m4v|ogv)$/i;
 const AUDIO = /\.(mp3|wav|ogg|oga|opus|flac|m4a|aac)$/i;
-const TEXT = /\.(json|xml|ya?ml|txt|md|srt|vtt|html?|svg|csv|tsv|log)$/i;
+const TEXT = /\.(json|xml|ya?ml|txt|md|srt|vtt|html?|svg|log)$/i;
 const MAX_TEXT = 200_000;
 
 export function fileName(url) {
@@ -27,25 +28,6 @@ function highlight(text, name) {
   }
   pre.append(text.slice(last));
   return pre;
-}
-
-function csvTable(text) {
-  const rows = [];
-  for (const line of text.split(/\r?\n/).slice(0, 51)) {
-    if (!line) continue;
-    const cells = []; let cur = ''; let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i];
-      if (quoted) { if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c; }
-      else if (c === '"') quoted = true; else if (c === ',') { cells.push(cur); cur = ''; } else cur += c;
-    }
-    cells.push(cur);
-    rows.push(cells);
-  }
-  const [head, ...body] = rows;
-  return el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'CSV preview' },
-    el('table', {}, el('thead', {}, el('tr', {}, (head || []).map((c) => el('th', { scope: 'col', text: c })))),
-      el('tbody', {}, body.map((r) => el('tr', {}, r.map((c) => el('td', { text: c })))))));
 }
 
 // Before/after: the original under, the result over, clipped at the slider's position. Only when both have
@@ -83,13 +65,12 @@ export async function preview(url, name, original) {
   if (VIDEO.test(name)) return el('video', { src: url, controls: true, preload: 'metadata', class: 'preview-media' });
   if (AUDIO.test(name)) return el('audio', { src: url, controls: true, preload: 'metadata' });
   if (/\.pdf$/i.test(name)) return pdfFirstPage(url);
+  if (SHEET.test(name)) return sheetPreview(url, name);
   if (TEXT.test(name)) {
     const response = await fetch(url);
     const size = Number(response.headers.get('Content-Length') || 0);
     if (size > MAX_TEXT) return el('p', { class: 'hint', text: 'Too large to preview here; download it.' });
-    const text = await response.text();
-    if (/\.(csv|tsv)$/i.test(name)) return csvTable(text);
-    return highlight(text, name);
+    return highlight(await response.text(), name);
   }
   return null;
 }

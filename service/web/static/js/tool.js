@@ -4,6 +4,8 @@ import { ApiError, api, bytes, el, request, toast } from './api.js';
 import { collect, refresh, showErrors, wire } from './form.js';
 import { attach } from './controls.js';
 import { render } from './result.js';
+import { statusList, zipLink } from './batch.js';
+import { SHEET, sheetPreview } from './sheet.js';
 
 const form = document.getElementById('tool-form');
 const settingsBox = form.querySelector('[data-settings]');
@@ -18,6 +20,20 @@ let parentId = null; // the library file this page's input came from
 
 wire(settingsBox);
 const control = attach(form, settingsBox);
+const inputPreview = el('div', { class: 'input-preview' });
+form.querySelector('.drop[data-role="file"]')?.after(inputPreview);
+
+// a spreadsheet input shows its first rows (the result gets the same preview)
+async function previewInput(file) {
+  if (file === inputPreview.file) return; // the list changed around it (reordered, another added)
+  inputPreview.file = file;
+  inputPreview.replaceChildren();
+  if (!file || !SHEET.test(file.name)) return;
+  inputPreview.append(el('p', { class: 'hint', text: 'Loading a preview…' }));
+  let shown;
+  try { shown = await sheetPreview(file, file.name); } catch { shown = el('p', { class: 'hint', text: 'No preview of this file.' }); }
+  if ((files.get('file') || [])[0] === file) inputPreview.replaceChildren(shown);
+}
 
 function listFiles(zone) {
   const role = zone.dataset.role;
@@ -49,7 +65,7 @@ function listFiles(zone) {
     return li;
   }));
   zone.classList.toggle('has-files', !!items.length);
-  if (role === 'file') control.update(items[0]);
+  if (role === 'file') { control.update(items[0]); previewInput(items[0]); }
 }
 
 function addFiles(zone, incoming) {
@@ -116,12 +132,13 @@ function setProgress(pct, message) {
   progress.querySelector('.msg').textContent = message || '';
 }
 
-function follow(jobId) {
+function follow(jobId, onFrame = () => {}) {
   return new Promise((resolve, reject) => {
     const source = new EventSource(`/api/v1/jobs/${jobId}/progress`);
     current.source = source;
     source.onmessage = (event) => {
       const frame = JSON.parse(event.data);
+      onFrame(frame);
       setProgress(frame.progress || 0, frame.message || frame.status);
       if (frame.status === 'completed') { source.close(); setProgress(100, 'Done'); resolve(frame.result); }
       else if (frame.status === 'failed' || frame.status === 'canceled') {
@@ -142,30 +159,29 @@ document.getElementById('cancel').addEventListener('click', async () => {
   }
 });
 
+// the batch answers at once with its job (Prefer: respond-async); its frames carry each file's state
 async function runBatch(settings, list) {
   const data = new FormData();
   for (const f of list) data.append('files', f, f.name);
-  data.append('settings', JSON.stringify(settings));
-  const status = el('ul', { class: 'batch-status' }, list.map((f) => el('li', { 'data-file': f.name },
-    el('span', { class: 'fname', text: f.name }), el('span', { class: 'state', text: 'processing…' }))));
-  resultBox.replaceChildren(status);
-  resultBox.hidden = false;
-  setProgress(0, `Processing ${list.length} files`);
-  const response = await request(`/api/v1/tools/${tool.section}/${tool.tool}/batch`, { method: 'POST', form: data, signal: current.abort.signal });
-  current.jobId = response.headers.get('X-Job-Id');
-  const results = JSON.parse(decodeURIComponent(response.headers.get('X-File-Results') || '%7B%7D'));
-  const errors = JSON.parse(decodeURIComponent(response.headers.get('X-File-Errors') || '%5B%5D'));
-  const blob = await response.blob();
-  for (const li of status.children) {
-    const name = li.dataset.file;
-    const error = errors.find((e) => e.filename === name);
-    const out = results[name];
-    li.querySelector('.state').textContent = error ? `failed: ${error.error}` : out ? `done → ${typeof out === 'string' ? out : (out.filename || 'ok')}` : 'done';
-    li.classList.add(error ? 'bad' : 'good');
+  for (const role of [...form.querySelectorAll('.drop-role')].map((z) => z.dataset.role)) {
+    for (const f of files.get(role) || []) data.append(role, f, f.name);
   }
-  const zipName = `${tool.tool}-batch.zip`;
-  resultBox.append(el('div', { class: 'actions' }, el('a', { class: 'button primary', href: URL.createObjectURL(blob), download: zipName, text: `Download ${zipName} (${bytes(blob.size)})` })));
-  setProgress(100, 'Done');
+  data.append('settings', JSON.stringify(settings));
+  const status = statusList(list);
+  resultBox.replaceChildren(status.list);
+  resultBox.hidden = false;
+  setProgress(0, `Uploading ${list.length} files`);
+  let accepted;
+  try {
+    accepted = await api(`/api/v1/tools/${tool.section}/${tool.tool}/batch`, { method: 'POST', form: data, headers: { Prefer: 'respond-async' }, signal: current.abort.signal });
+  } catch (err) {
+    if (err.body && err.body.errors) status.refused(err.body.errors);
+    throw err;
+  }
+  current.jobId = accepted.jobId;
+  setProgress(0, 'Queued');
+  const result = await follow(accepted.jobId, (frame) => status.show(frame.files));
+  resultBox.append(zipLink(result));
 }
 
 async function runOne(settings, list) {
