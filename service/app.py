@@ -266,8 +266,10 @@ def _optional_route_modules():
 async def start_services(app: QuartTrio, config: Config) -> Services:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.workspace.mkdir(parents=True, exist_ok=True)
+    # the sandbox's data folder is the one whose workspace/ the jobs run in: STORAGE_ROOT when it is set (the
+    # storage shared by several nodes), else DATA_DIR; workers could not read their inputs otherwise
     sandbox.configure(sandbox.Policy(enabled=config.sandbox, memory_mb=config.sandbox_memory_mb,
-                                     file_mb=config.sandbox_file_mb, data_dir=str(config.data_dir.resolve())))
+                                     file_mb=config.sandbox_file_mb, data_dir=str(config.storage.resolve())))
     store = StoreActor(config.db_url)
     await store.start()
     catalog.load()

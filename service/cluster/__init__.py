@@ -7,6 +7,6 @@ of progress, job ends and settings changes, and batch coordinators that outlive 
 - coordinators: the durable ledger of batches and pipelines, leased like jobs and resumed elsewhere.
 """
 
-from service.cluster.node import ClusterNode, node_name, result_body
+from service.cluster.node import ClusterNode, node_name
 
-__all__ = ["ClusterNode", "node_name", "result_body"]
+__all__ = ["ClusterNode", "node_name"]

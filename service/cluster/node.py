@@ -35,8 +35,11 @@ from sqlalchemy import Connection
 from actors.store.actor import StoreActor
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
-from protocols.tools import REGISTRY, Limits, ToolCall, ToolResult, ToolSpec
+from protocols.tools import REGISTRY, Limits, ToolCall, ToolSpec
 from service.cluster import queue as q
+from service.cluster.coordinators import ClusterLedger
+from service.cluster.listener import listen
+from service.jobs import result_body as jobs_result_body
 
 if TYPE_CHECKING:
     from service.config import Config
@@ -79,6 +82,7 @@ class ClusterNode:
         self._nursery: trio.Nursery | None = None
         self.leaving = False
         self._finishing: set[str] = set()  # records whose end is being applied (see apply_outcome)
+        self.ledger = jobs.ledger = ClusterLedger(self)  # batches' coordinators, durable and leased
 
     # ---- database --------------------------------------------------------------------------------------
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -109,6 +113,7 @@ class ClusterNode:
         try:
             with trio.fail_after(10):
                 requeued = await self._db(q.leave, self.id)
+                await self.ledger.release()
             if requeued:
                 log.info("cluster: %d running jobs handed back to the queue", requeued)
         except Exception:
@@ -137,6 +142,16 @@ class ClusterNode:
         })
         if here:
             self._start(rec.id, spec.id, family, 1, payload, call)
+
+    async def enqueue_once(self, rec: JobRecord, spec: ToolSpec, call: ToolCall, deadline_s: float) -> None:
+        """Queue a job unless it is in the queue already (a resumed coordinator's child): then its record
+        follows it, and one that ended is finished from its committed outcome at once."""
+        state, outcome = await self._db(q.queue_state, rec.id)
+        if state is None:
+            self.enqueue(rec, spec, call, deadline_s)
+        elif outcome is not None:
+            await self.apply_outcome(rec, outcome, persisted=True)
+        # queued or running elsewhere: its end reaches the record by NOTIFY (or the periodic check)
 
     def cancel(self, job_id: str) -> None:
         """Cancel wherever it runs: a queued row ends at once, a running one is canceled by its node."""
@@ -231,7 +246,7 @@ class ClusterNode:
             self._wake.set()
         if isinstance(event, Done):
             try:
-                outcome = {"status": "completed", "result": result_body(job_id, event.result, payload["originalSize"])}
+                outcome = {"status": "completed", "result": jobs_result_body(job_id, event.result, payload["originalSize"])}
             except Exception:
                 log.exception("cluster: job %s's outputs are unreadable", job_id)
                 outcome = q.failure(ErrorCode.PROCESSING_FAILED, "The tool produced no readable output.", 422)
@@ -281,7 +296,10 @@ class ClusterNode:
         rec = self.jobs.records.get(job_id)
         if rec is None or rec.status.terminal:
             return
-        outcome = await self._db(q.outcome_of, job_id)
+        if rec.kind == "tool":
+            outcome = await self._db(q.outcome_of, job_id)
+        else:  # a batch another node coordinates: its end is its job's row
+            outcome = (await self._db(q.outcomes_of, [], [job_id])).get(job_id)
         if outcome is not None:
             await self.apply_outcome(rec, outcome, persisted=True)
 
@@ -307,41 +325,14 @@ class ClusterNode:
 
     # ---- notifications -----------------------------------------------------------------------------------
     async def _listen(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """LISTEN on one psycopg connection of its own, read without a thread: wait until its socket is
-        readable, then take what arrived. Reconnects with backoff; after a reconnect everything is checked
-        again (claims, settings), since announcements made meanwhile are gone."""
-        import psycopg
-
         url = self.store.engine.url.set(drivername="postgresql")
-        conninfo = url.render_as_string(hide_password=False)
-        backoff = 0.5
-        started = False
-        while True:
-            conn = None
-            try:
-                conn = await trio.to_thread.run_sync(q.listening, conninfo)
-                backoff = 0.5
-                if started:
-                    self._wake.set()
-                    await self.settings.load()
-                else:
-                    started = True
-                    task_status.started()
-                while True:
-                    await trio.lowlevel.wait_readable(conn.pgconn.socket)
-                    conn.pgconn.consume_input()
-                    while (note := conn.pgconn.notifies()) is not None:
-                        self._on_notify(note.relname.decode(), note.extra.decode())
-            except (psycopg.Error, OSError):
-                log.warning("cluster: the notification connection was lost; reconnecting", exc_info=True)
-            finally:
-                if conn is not None:
-                    conn.close()
-            if not started:
-                started = True
-                task_status.started()
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, 10)
+        await listen(url.render_as_string(hide_password=False), self._on_notify, self._reconnected,
+                     task_status=task_status)
+
+    async def _reconnected(self) -> None:
+        """Announcements made while the connection was down are gone: everything is checked again."""
+        self._wake.set()
+        await self.settings.load()
 
     def _on_notify(self, channel: str, payload: str) -> None:
         try:
@@ -353,18 +344,24 @@ class ClusterNode:
             elif channel == q.JOBS_CHANNEL:
                 note = json.loads(payload)
                 rec = self.jobs.records.get(note["id"])
-                if rec is None or rec.status.terminal or note["id"] in self._attempts:
+                if rec is None or rec.status.terminal or note["id"] in self._attempts or note["id"] in self.ledger.held:
                     return
                 if note.get("end"):
                     assert self._nursery is not None
                     self._nursery.start_soon(self._guarded, self._follow_end, note["id"])
                 else:
+                    if note.get("b") is not None:  # a batch's counts, from the node coordinating it
+                        rec.batch = note["b"]
                     rec.update(status=JobState.PROCESSING, progress=note["p"], message=note.get("m"))
             elif channel == q.SETTINGS_CHANNEL:
                 if payload != self.id and self._nursery is not None:
                     self._nursery.start_soon(self._guarded, self.settings.load)
             elif channel == q.CANCEL_CHANNEL and payload in self._attempts:
                 self.supervisor.cancel(payload)
+            elif channel == q.CANCEL_CHANNEL and payload in self.ledger.held:  # canceled on another node
+                rec = self.jobs.records.get(payload)
+                if rec is not None:
+                    self.jobs.cancel(rec)
         except Exception:
             log.exception("cluster: a %s notification could not be handled", channel)
 
@@ -386,6 +383,7 @@ class ClusterNode:
                 requeued = await self._db(q.heartbeat, self.id, self.running, list(self._attempts), self.config.lease_s)
                 if requeued:
                     log.warning("cluster: %d jobs of silent nodes went back to the queue", requeued)
+                await self.ledger.heartbeat()
             except Exception:
                 log.exception("cluster: heartbeat failed")
             await trio.sleep(self.config.heartbeat_s)
@@ -394,17 +392,3 @@ class ClusterNode:
         nodes, depth = await self._db(q.health)
         return {"nodeId": self.id, "role": self.config.role, "capacities": self.capacities,
                 "leaseS": self.config.lease_s, "nodes": nodes, "queueDepth": depth}
-
-
-def result_body(job_id: str, result: ToolResult, original_size: int) -> dict[str, Any]:
-    from service.jobs import download_url
-
-    primary = result.outputs[0]
-    body: dict[str, Any] = {"jobId": job_id, "downloadUrl": download_url(job_id, primary.name),
-                            "originalSize": original_size, "processedSize": primary.stat().st_size}
-    if len(result.outputs) > 1:
-        body["downloads"] = [{"filename": p.name, "downloadUrl": download_url(job_id, p.name), "size": p.stat().st_size}
-                             for p in result.outputs[1:]]
-    for key, value in result.extra.items():
-        body.setdefault(key, value)
-    return body

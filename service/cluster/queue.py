@@ -240,3 +240,11 @@ def listening(conninfo: str):
         conn.execute(f"LISTEN {channel}")
     conn.pgconn.nonblocking = 1
     return conn
+
+
+def queue_state(conn: Connection, job_id: str) -> tuple[str | None, dict[str, Any] | None]:
+    """(state, outcome) of a job's queue row; (None, None) when it was never queued."""
+    row = conn.execute(text("SELECT state, outcome FROM job_queue WHERE id = :id"), {"id": job_id}).first()
+    if row is None:
+        return None, None
+    return row.state, as_json(row.outcome) if row.state == "done" else None

@@ -16,6 +16,7 @@ from protocols.jobs import JobState
 from service import pipelines
 from service.apidoc import BINARY, ID_PARAM, STR, TEXT_HEADER, binary, doc, obj, ref
 from service.auth import Principal, current_principal, require
+from service.batches import Plan
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
 from service.routes.tools import accepted_body, batch_response, guard_capacity
@@ -158,8 +159,9 @@ async def batch():
                              code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
         return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
                               "errors": rejected, "jobId": parent.id}, 422)
-    services.jobs.spawn(pipelines.run_batch, services.jobs, parent, steps, items, zip_path, rejected,
-                        services.config.workers)
+    await services.jobs.coordinate(parent, Plan(
+        kind="pipeline-batch", zip_path=zip_path, items=items, rejected=rejected,
+        steps=[s.as_json() for s in steps], concurrency=services.config.workers))
     await parent.done.wait()
     await parent.persisted.wait()  # a 200 survives a crash
     return await batch_response(parent, zip_path, rejected)
