@@ -211,3 +211,13 @@ coordinator_items = Table(
     Column("outcome", JSON, nullable=False),  # {"files": [[path in the job's folder, name]]} or {"error"}
     Column("finished_at", Float, nullable=False),
 )
+
+# request counts per caller and minute, shared by every node (service.ratelimit); old windows are pruned
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("key", String(200), primary_key=True),  # u:<user id> or ip:<address>
+    Column("window_start", Float, primary_key=True),  # epoch seconds, a multiple of 60 (the database's clock)
+    Column("count", Integer, nullable=False),
+)
+Index("ix_rate_windows_start", rate_windows.c.window_start)

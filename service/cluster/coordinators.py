@@ -49,15 +49,15 @@ class ClusterLedger:
     async def begin(self, parent: JobRecord, plan: Plan) -> None:
         stored = {**plan_json(plan, self.node._relative), "originalSize": parent.original_size,
                   "warnings": list(parent.warnings)}
-        await self.node._db(insert_coordinator, parent.id, plan.kind, stored, self.node.id, self.node.config.lease_s)
+        await self.node.db(insert_coordinator, parent.id, plan.kind, stored, self.node.id, self.node.config.lease_s)
         self.held[parent.id] = 1
 
     async def finished(self, parent_id: str) -> dict[int, dict[str, Any]]:
-        return await self.node._db(item_outcomes, parent_id)
+        return await self.node.db(item_outcomes, parent_id)
 
     async def record(self, parent: JobRecord, index: int, outcome: dict[str, Any]) -> None:
         self._announced[parent.id] = time.monotonic()
-        await self.node._db(record_item, parent.id, index, outcome, _note(parent))
+        await self.node.db(record_item, parent.id, index, outcome, _note(parent))
 
     def progress(self, parent: JobRecord) -> None:
         now = time.monotonic()
@@ -68,7 +68,7 @@ class ClusterLedger:
     async def complete(self, parent: JobRecord, status: JobState, **fields: Any) -> None:
         attempt = self.held.pop(parent.id, None)
         self._announced.pop(parent.id, None)
-        won = attempt is not None and await self.node._db(
+        won = attempt is not None and await self.node.db(
             complete_coordinator, parent.id, self.node.id, attempt, status.value, fields)
         if won:
             parent.persist = False  # committed above, with the coordinator's end
@@ -78,13 +78,13 @@ class ClusterLedger:
             self.jobs.followed.add(parent.id)
 
     async def batch_state(self, parent_id: str) -> dict[str, Any] | None:
-        return await self.node._db(batch_state, parent_id)
+        return await self.node.db(batch_state, parent_id)
 
     # ---- leases (from the node's heartbeat) ------------------------------------------------------------
     async def heartbeat(self) -> None:
         for parent_id in [p for p in self.held if (r := self.jobs.records.get(p)) is None or r.status.terminal]:
             self.held.pop(parent_id, None)  # ended (canceled) without completing here
-        taken = await self.node._db(lease_coordinators, self.node.id, list(self.held), self.node.config.lease_s)
+        taken = await self.node.db(lease_coordinators, self.node.id, list(self.held), self.node.config.lease_s)
         for row in taken:
             try:
                 await self.resume(row)
@@ -96,7 +96,7 @@ class ClusterLedger:
         stored = as_json(row.plan)
         rec = await self.jobs.get(row.id)
         if rec is None or rec.status.terminal:
-            await self.node._db(end_coordinator, row.id)
+            await self.node.db(end_coordinator, row.id)
             return
         log.warning("cluster: resuming batch %s (attempt %d)", row.id, row.attempts)
         self.jobs.followed.discard(rec.id)
@@ -111,7 +111,7 @@ class ClusterLedger:
     async def release(self) -> None:
         """A clean stop: this node's coordinators are handed over at once (their lease ends now)."""
         if self.held:
-            await self.node._db(release_coordinators, self.node.id, list(self.held))
+            await self.node.db(release_coordinators, self.node.id, list(self.held))
             self.held.clear()
 
 

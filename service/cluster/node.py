@@ -37,6 +37,7 @@ from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
 from protocols.tools import REGISTRY, Limits, ToolCall, ToolSpec
 from service.cluster import queue as q
+from service.cluster import rates
 from service.cluster.coordinators import ClusterLedger
 from service.cluster.listener import listen
 from service.jobs import result_body as jobs_result_body
@@ -85,7 +86,7 @@ class ClusterNode:
         self.ledger = jobs.ledger = ClusterLedger(self)  # batches' coordinators, durable and leased
 
     # ---- database --------------------------------------------------------------------------------------
-    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def db(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await trio.to_thread.run_sync(self._transaction, fn, args, limiter=self._limiter)
 
     def _transaction(self, fn: Callable[..., Any], args: tuple) -> Any:
@@ -94,7 +95,7 @@ class ClusterNode:
 
     # ---- life ------------------------------------------------------------------------------------------
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        await self._db(q.register, self.id, self.name, self.config.role, self.capacities, self.running)
+        await self.db(q.register, self.id, self.name, self.config.role, self.capacities, self.running)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await nursery.start(self._listen)
@@ -112,7 +113,7 @@ class ClusterNode:
             self.supervisor.cancel(job_id)
         try:
             with trio.fail_after(10):
-                requeued = await self._db(q.leave, self.id)
+                requeued = await self.db(q.leave, self.id)
                 await self.ledger.release()
             if requeued:
                 log.info("cluster: %d running jobs handed back to the queue", requeued)
@@ -146,7 +147,7 @@ class ClusterNode:
     async def enqueue_once(self, rec: JobRecord, spec: ToolSpec, call: ToolCall, deadline_s: float) -> None:
         """Queue a job unless it is in the queue already (a resumed coordinator's child): then its record
         follows it, and one that ended is finished from its committed outcome at once."""
-        state, outcome = await self._db(q.queue_state, rec.id)
+        state, outcome = await self.db(q.queue_state, rec.id)
         if state is None:
             self.enqueue(rec, spec, call, deadline_s)
         elif outcome is not None:
@@ -175,7 +176,7 @@ class ClusterNode:
             claimed = []
             if free:
                 try:
-                    claimed = await self._db(q.claim, self.id, free, self.config.lease_s)
+                    claimed = await self.db(q.claim, self.id, free, self.config.lease_s)
                     self._backlog = len(claimed) == sum(free.values())
                 except Exception:
                     log.exception("cluster: claiming jobs failed")
@@ -297,9 +298,9 @@ class ClusterNode:
         if rec is None or rec.status.terminal:
             return
         if rec.kind == "tool":
-            outcome = await self._db(q.outcome_of, job_id)
+            outcome = await self.db(q.outcome_of, job_id)
         else:  # a batch another node coordinates: its end is its job's row
-            outcome = (await self._db(q.outcomes_of, [], [job_id])).get(job_id)
+            outcome = (await self.db(q.outcomes_of, [], [job_id])).get(job_id)
         if outcome is not None:
             await self.apply_outcome(rec, outcome, persisted=True)
 
@@ -313,7 +314,7 @@ class ClusterNode:
             if not open_recs:
                 continue
             try:
-                ended = await self._db(q.outcomes_of, [r.id for r in open_recs if r.kind == "tool"],
+                ended = await self.db(q.outcomes_of, [r.id for r in open_recs if r.kind == "tool"],
                                        [r.id for r in open_recs if r.kind != "tool"])
             except Exception:
                 log.exception("cluster: checking job ends failed")
@@ -378,17 +379,21 @@ class ClusterNode:
 
     # ---- heartbeats, leases, health ----------------------------------------------------------------------
     async def _heartbeats(self) -> None:
+        pruned = 0.0
         while True:
             try:
-                requeued = await self._db(q.heartbeat, self.id, self.running, list(self._attempts), self.config.lease_s)
+                requeued = await self.db(q.heartbeat, self.id, self.running, list(self._attempts), self.config.lease_s)
                 if requeued:
                     log.warning("cluster: %d jobs of silent nodes went back to the queue", requeued)
                 await self.ledger.heartbeat()
+                if time.monotonic() - pruned > rates.WINDOW_S:
+                    pruned = time.monotonic()
+                    await self.db(rates.prune)
             except Exception:
                 log.exception("cluster: heartbeat failed")
             await trio.sleep(self.config.heartbeat_s)
 
     async def health(self) -> dict[str, Any]:
-        nodes, depth = await self._db(q.health)
+        nodes, depth = await self.db(q.health)
         return {"nodeId": self.id, "role": self.config.role, "capacities": self.capacities,
                 "leaseS": self.config.lease_s, "nodes": nodes, "queueDepth": depth}

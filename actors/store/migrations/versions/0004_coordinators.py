@@ -1,4 +1,5 @@
-"""Durable batch and pipeline coordinators, for several nodes on one PostgreSQL (unused on SQLite).
+"""Durable batch and pipeline coordinators and shared rate-limit windows, for several nodes on one PostgreSQL
+(unused on SQLite).
 
 Revision ID: 0004
 Revises: 0003
@@ -35,9 +36,18 @@ def upgrade() -> None:
         sa.Column("outcome", sa.JSON(), nullable=False),
         sa.Column("finished_at", sa.Float(), nullable=False),
     )
+    op.create_table(
+        "rate_windows",
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("window_start", sa.Float(), primary_key=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_rate_windows_start", "rate_windows", ["window_start"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rate_windows_start", table_name="rate_windows")
+    op.drop_table("rate_windows")
     op.drop_table("coordinator_items")
     op.drop_index("ix_coordinators_state", table_name="coordinators")
     op.drop_table("coordinators")
