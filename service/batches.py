@@ -40,14 +40,14 @@ class Plan:
     """What a coordinator needs to (re)start: stored as JSON by a durable ledger (paths made relative to
     the shared storage root there)."""
 
-    kind: str  # batch | pipeline-batch
-    zip_path: Path
+    kind: str  # batch | pipeline-batch | pipeline
+    out: Path  # where the result goes: a batch's ZIP, a pipeline's out/ folder
     items: list[tuple[int, Path, str]]  # (index among the uploaded files, path, name)
     rejected: list[dict[str, str]] = field(default_factory=list)  # files refused before anything ran
     tool_id: str = ""  # batch: the tool
     settings: dict[str, Any] = field(default_factory=dict)  # batch: its raw settings
     shared: list[tuple[Path, str, str]] = field(default_factory=list)  # batch: (path, name, role) given to all
-    steps: list[dict[str, Any]] = field(default_factory=list)  # pipeline-batch: [{toolId, settings}]
+    steps: list[dict[str, Any]] = field(default_factory=list)  # pipelines: [{toolId, settings}]
     concurrency: int = 1  # pipeline-batch: files at once
 
     @property
@@ -97,7 +97,7 @@ class Collector:
         self.names = {index: name for index, _, name in plan.items}
         self.results: dict[str, str] = {}
         self._next = 0  # position in `order` of the next item to go into the ZIP
-        self._part = plan.zip_path.with_name(f".{plan.zip_path.name}.{uuid.uuid4().hex}.part")
+        self._part = plan.out.with_name(f".{plan.out.name}.{uuid.uuid4().hex}.part")
         self._archive = Archive(self._part)
         self.fractions: dict[int, float] = {}  # items under way: how far (0..1), for the progress
         parent.batch = {"totalFiles": plan.total, "completedFiles": 0, "failedFiles": 0, "errors": [],
@@ -156,7 +156,7 @@ class Collector:
             await self.jobs.ledger.complete(parent, JobState.FAILED, error="Every file in the batch failed.",
                                             code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
             return
-        zip_path = self.plan.zip_path
+        zip_path = self.plan.out
         os.replace(self._part, zip_path)  # the same bytes whichever coordinator wrote it
         from service.jobs import download_url
 

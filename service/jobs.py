@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lutra.jobs")
 
 MAX_RECORDS = 5000
-BATCH_KINDS = frozenset({"batch", "pipeline-batch"})
+BATCH_KINDS = frozenset({"batch", "pipeline-batch", "pipeline"})
 JANITOR_GATHER_S = 0.25  # finished uploads gather this long before one trip to a thread removes them all
 
 
@@ -132,7 +132,6 @@ class JobManager:
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run a coordinator (batch, pipeline) in the manager's nursery; it must catch its own errors."""
         assert self._nursery is not None
-
         async def guarded() -> None:
             try:
                 await fn(*args)
@@ -235,8 +234,7 @@ class JobManager:
         return self.config.job_timeout_long_s if spec.mode is Mode.LONG else self.config.job_timeout_fast_s
 
     async def submit_tool_once(self, rec: JobRecord, spec: ToolSpec, call: ToolCall) -> None:
-        """A resumed coordinator's child: queued unless an earlier coordinator queued it already, in which
-        case its record follows that job (never run twice; a finished one ends the record at once)."""
+        """A resumed coordinator's child: queued unless an earlier coordinator queued it (then followed)."""
         if self.cluster is None:
             self.submit_tool(rec, spec, call)
         else:
@@ -356,11 +354,13 @@ class JobManager:
 
 
 async def run_plan(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed: bool) -> None:
+    from service import pipelines
+
     if plan.kind == "batch":
         await batches.run_tool_batch(jobs, parent, plan, resumed=resumed)
+    elif plan.kind == "pipeline":
+        await pipelines.run_single(jobs, parent, plan, resumed=resumed)
     else:
-        from service import pipelines
-
         await pipelines.run_batch(jobs, parent, plan, resumed=resumed)
 
 

@@ -215,35 +215,47 @@ def initial_state(steps: list[Step]) -> dict[str, Any]:
 
 # ---- the coordinators ----------------------------------------------------------------------------
 
-async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], path: Path, name: str,
+async def run_single(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed: bool = False,
                      saver=None) -> None:
-    """The coordinator of `POST /pipeline/execute`. Always finishes the parent; never raises."""
+    """The coordinator of `POST /pipeline/execute`. Always finishes the parent; never raises. Resumed on
+    another node (a durable ledger), the steps that finished are not run again: their files are still in
+    the job's steps/ folder, which goes only when the pipeline ends here (not when this node stops)."""
+    base = jobs.job_dir(parent.id) / "steps"
+    await _single(jobs, parent, plan, base, resumed, saver)
+    discard_intermediates(base)
+
+
+async def _single(jobs: JobManager, parent: JobRecord, plan: Plan, base: Path, resumed: bool, saver) -> None:
+    steps = parse_steps(plan.steps, max_steps=0, disabled=frozenset())
+    ((_, path, name),) = plan.items
     total = len(steps)
-    job_dir = jobs.job_dir(parent.id)
-    base = job_dir / "steps"
     if parent.batch is None:  # the route sets it first, so a cancel can never miss the children
         parent.batch = initial_state(steps)
     parent.update(status=JobState.PROCESSING, progress=0, message=f"Step 1/{total}: {steps[0].spec.id}")
 
     def report(fraction: float, message: str) -> None:
         parent.update(status=JobState.PROCESSING, progress=100 * fraction, message=message)
+        jobs.ledger.progress(parent)
 
     try:
-        runner = PipelineRunner(jobs, parent, steps, base, parent.id, report)
+        runner = PipelineRunner(jobs, parent, steps, base, parent.id, report, resumed=resumed)
         outcome = await runner.run(path, name)
         parent.batch["stepsCompleted"] = outcome.completed
         if outcome.canceled or parent.status.terminal:
             if not parent.status.terminal:
-                jobs.finish(parent, JobState.CANCELED, error="The job was canceled.", code=ErrorCode.CANCELED.value,
-                            http_status=409)
+                await jobs.ledger.complete(parent, JobState.CANCELED, error="The job was canceled.",
+                                           code=ErrorCode.CANCELED.value, http_status=409)
             return
         if outcome.failure is not None:
             failure = outcome.failure
             parent.batch["failedStep"] = failure.step.number
-            jobs.finish(parent, JobState.FAILED, error=failure.text(total), code=failure.code,
-                        http_status=504 if failure.code == ErrorCode.TIMEOUT.value else 422)
+            await jobs.ledger.complete(parent, JobState.FAILED, error=failure.text(total), code=failure.code,
+                                       http_status=504 if failure.code == ErrorCode.TIMEOUT.value else 422)
             return
-        primary, parts = publish(outcome.files, jobs.out_dir(parent.id), Path(name).stem or "pipeline")
+        if resumed:  # what an earlier coordinator published before it died: the same files, published again
+            for old in plan.out.iterdir():
+                old.unlink()
+        primary, parts = publish(outcome.files, plan.out, Path(name).stem or "pipeline")
         body: dict[str, Any] = {
             "jobId": parent.id,
             "downloadUrl": download_url(parent.id, primary.name),
@@ -261,13 +273,12 @@ async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], pat
             body["warnings"] = list(parent.warnings)
         if saver is not None:  # library auto-save, before the job reports completion
             await saver.save(primary, [s.spec.id for s in steps], body)
-        jobs.finish(parent, JobState.COMPLETED, result=body)
+        await jobs.ledger.complete(parent, JobState.COMPLETED, result=body)
     except Exception:
         log.exception("pipeline %s failed", parent.id)
-        jobs.finish(parent, JobState.FAILED, error="The pipeline failed unexpectedly.",
-                    code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
-    finally:
-        discard_intermediates(base)
+        if not parent.status.terminal:
+            await jobs.ledger.complete(parent, JobState.FAILED, error="The pipeline failed unexpectedly.",
+                                       code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
 
 
 async def run_batch(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed: bool = False) -> None:
@@ -315,11 +326,10 @@ async def run_batch(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed:
                 if index not in done:
                     nursery.start_soon(one, index, path, name)
         await collector.finish(stepsCompleted=total_steps, steps=[s.spec.id for s in steps])
-    except BaseException:
+    except BaseException:  # the steps' files stay for a coordinator resumed elsewhere (or the sweep)
         collector.abandon()
         raise
-    finally:
-        discard_intermediates(base)
+    discard_intermediates(base)
     if parent.status is JobState.COMPLETED:
         shutil.rmtree(jobs.job_dir(parent.id) / "items", ignore_errors=True)  # they are in the ZIP now
 

@@ -123,7 +123,7 @@ def _note(parent: JobRecord) -> dict[str, Any]:
 
 def plan_json(plan: Plan, relative) -> dict[str, Any]:
     return {
-        "zip": relative(plan.zip_path), "items": [[i, relative(p), n] for i, p, n in plan.items],
+        "out": relative(plan.out), "items": [[i, relative(p), n] for i, p, n in plan.items],
         "rejected": plan.rejected, "toolId": plan.tool_id, "settings": plan.settings,
         "shared": [[relative(p), n, r] for p, n, r in plan.shared], "steps": plan.steps,
         "concurrency": plan.concurrency,
@@ -132,7 +132,7 @@ def plan_json(plan: Plan, relative) -> dict[str, Any]:
 
 def plan_from_json(kind: str, stored: dict[str, Any], absolute) -> Plan:
     return Plan(
-        kind=kind, zip_path=absolute(stored["zip"]), items=[(int(i), absolute(p), n) for i, p, n in stored["items"]],
+        kind=kind, out=absolute(stored["out"]), items=[(int(i), absolute(p), n) for i, p, n in stored["items"]],
         rejected=stored.get("rejected", []), tool_id=stored.get("toolId", ""), settings=stored.get("settings", {}),
         shared=[(absolute(p), n, r) for p, n, r in stored.get("shared", [])], steps=stored.get("steps", []),
         concurrency=int(stored.get("concurrency", 1)))

@@ -112,7 +112,12 @@ async def execute():
     parent.batch = pipelines.initial_state(steps)  # before anything runs: a cancel finds the job's children
     if saver is not None:
         saver.rec = parent
-    services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name, saver)
+    plan = Plan(kind="pipeline", out=job_dir / "out", items=[(0, item.path, item.name)],
+                steps=[s.as_json() for s in steps])
+    if saver is None:
+        await services.jobs.coordinate(parent, plan)
+    else:  # a save into the library belongs to this request: such a pipeline is not resumed elsewhere
+        services.jobs.spawn(lambda: pipelines.run_single(services.jobs, parent, plan, saver=saver))
     if pipelines.has_long_step(steps) or not await services.jobs.wait(parent, services.config.sync_wait_ms / 1000):
         return json_response(accepted_body(parent), 202)
     if saver is not None:
@@ -160,7 +165,7 @@ async def batch():
         return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
                               "errors": rejected, "jobId": parent.id}, 422)
     await services.jobs.coordinate(parent, Plan(
-        kind="pipeline-batch", zip_path=zip_path, items=items, rejected=rejected,
+        kind="pipeline-batch", out=zip_path, items=items, rejected=rejected,
         steps=[s.as_json() for s in steps], concurrency=services.config.workers))
     await parent.done.wait()
     await parent.persisted.wait()  # a 200 survives a crash

@@ -168,7 +168,7 @@ async def _run_batch(services, spec: ToolSpec):
                               "errors": rejected, **warnings_of(parent)}, 422)
 
     await services.jobs.coordinate(parent, Plan(
-        kind="batch", zip_path=zip_path, items=items, rejected=rejected, tool_id=spec.id,
+        kind="batch", out=zip_path, items=items, rejected=rejected, tool_id=spec.id,
         settings=raw or {}, shared=shared))
     await parent.done.wait()
     await parent.persisted.wait()

@@ -269,6 +269,37 @@ def test_the_killed_coordinator_s_pipeline_batch_completes_elsewhere(nodes, phot
             assert image_size(archive.read(name))[0] == 300
 
 
+def test_the_killed_coordinator_s_pipeline_resumes_after_its_last_finished_step(nodes, photo):
+    a = nodes.started["A"]
+    g = nodes.start("G", "all")
+    pipeline = json.dumps({"steps": [{"toolId": "sharpening"}] * 5})
+    with g.client() as client:
+        r = client.post("/api/v1/pipeline/execute", files={"file": ("r.jpg", photo)}, data={"pipeline": pipeline})
+    assert r.status_code == 202, r.text  # SYNC_WAIT_MS=0
+    parent = r.json()["jobId"]
+
+    def steps():
+        return {r.id: r for r in nodes.rows(
+            "SELECT id, state, attempts, finished_at FROM job_queue WHERE id LIKE :p", p=f"{parent}.%")}
+
+    before = wait_for(lambda: (now := steps()) and now.get(f"{parent}.s2") and now[f"{parent}.s2"].state == "done"
+                      and now, 120, "two steps done", interval=0.02)
+    g.stop(kill=True)
+    with a.client() as client:
+        final = wait_job(client, parent, timeout=240)
+        assert final["status"] == "completed", final
+        assert final["result"]["stepsCompleted"] == 5 and [s["toolId"] for s in final["result"]["steps"]] == \
+            ["sharpening"] * 5
+        down = client.get(final["result"]["downloadUrl"])
+        assert down.status_code == 200 and image_size(down.content) == (1500, 1000)
+    after = steps()
+    assert sorted(after) == [f"{parent}.s{n}" for n in range(1, 6)] and all(r.state == "done" for r in after.values())
+    for job_id, r in before.items():
+        if r.state == "done":  # finished before the kill: never run again
+            assert after[job_id].attempts == r.attempts and after[job_id].finished_at == r.finished_at
+    assert nodes.rows("SELECT attempts FROM coordinators WHERE id = :id", id=parent)[0].attempts == 2
+
+
 def test_a_fourth_node_joins_and_takes_work(nodes, photo):
     a = nodes.started["A"]
     nodes.start("D", "worker", capacities="image=2")
