@@ -51,8 +51,10 @@ def download_url(job_id: str, filename: str) -> str:
     return f"/api/v1/download/{job_id}/{quote(filename)}"
 
 
-def result_body(job_id: str, result: ToolResult, original_size: int) -> dict[str, Any]:
-    """A finished tool job's 200 body: its primary output, the others as `downloads`, the tool's extras."""
+def result_body(job_id: str, result: ToolResult, original_size: int,
+                warnings: list[str] | None = None) -> dict[str, Any]:
+    """A finished tool job's 200 body: its primary output, the others as `downloads`, the tool's extras
+    and the warnings about its request (unknown settings)."""
     primary = result.outputs[0]
     body: dict[str, Any] = {"jobId": job_id, "downloadUrl": download_url(job_id, primary.name),
                             "originalSize": original_size, "processedSize": primary.stat().st_size}
@@ -61,6 +63,8 @@ def result_body(job_id: str, result: ToolResult, original_size: int) -> dict[str
                              for p in result.outputs[1:]]
     for key, value in result.extra.items():
         body.setdefault(key, value)
+    if warnings:
+        body["warnings"] = list(warnings)
     return body
 
 
@@ -282,7 +286,7 @@ class JobManager:
             rec.update(status=JobState.PROCESSING, progress=event.progress,
                        message=event.message if event.message != "processing" else None)
         elif isinstance(event, Done):
-            body = self.result_body(rec, event.result)
+            body = result_body(rec.id, event.result, rec.original_size, rec.warnings)
             hook = self.before_finish.pop(rec.id, None)
             if hook is None:
                 self.finish(rec, JobState.COMPLETED, result=body)
@@ -298,12 +302,6 @@ class JobManager:
             await hook(rec, body)
         finally:
             self.finish(rec, JobState.COMPLETED, result=body)
-
-    def result_body(self, rec: JobRecord, result: ToolResult) -> dict[str, Any]:
-        body = result_body(rec.id, result, rec.original_size)
-        if rec.warnings:
-            body["warnings"] = list(rec.warnings)
-        return body
 
     async def wait(self, rec: JobRecord, timeout_s: float) -> bool:
         """Wait for the job to end and its state to be committed, so a 200 survives a crash. (An event

@@ -68,8 +68,10 @@ class ClusterLedger:
     async def complete(self, parent: JobRecord, status: JobState, **fields: Any) -> None:
         attempt = self.held.pop(parent.id, None)
         self._announced.pop(parent.id, None)
-        won = attempt is not None and await self.node.db(
-            complete_coordinator, parent.id, self.node.id, attempt, status.value, fields)
+        if attempt is None:  # never in the ledger (a pipeline saving into the library): a plain end
+            self.jobs.finish(parent, status, **fields)
+            return
+        won = await self.node.db(complete_coordinator, parent.id, self.node.id, attempt, status.value, fields)
         if won:
             parent.persist = False  # committed above, with the coordinator's end
             self.jobs.finish(parent, status, **fields)

@@ -54,8 +54,6 @@ POLL_S = 2.0  # claims and job ends are also checked this often, should a NOTIFY
 PROGRESS_EVERY_S = 0.2  # a running job announces its progress at most this often
 
 
-
-
 def node_name(config: Config) -> str:
     return config.node_name or f"{socket.gethostname()}:{config.port}"
 
@@ -79,7 +77,7 @@ class ClusterNode:
         # jobs may be waiting in the queue (a claim filled every free slot, or one was announced while none
         # was free): only then does a finishing job look for the next one before the poll would
         self._backlog = True
-        self._limiter = trio.CapacityLimiter(2)  # the queue's own connections, apart from the store's thread
+        self._limiter = trio.CapacityLimiter(2)  # the node's own connections (see db)
         self._nursery: trio.Nursery | None = None
         self.leaving = False
         self._finishing: set[str] = set()  # records whose end is being applied (see apply_outcome)
@@ -87,6 +85,7 @@ class ClusterNode:
 
     # ---- database --------------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(conn, *args)` in a transaction on a thread of the node's own, apart from the store's."""
         return await trio.to_thread.run_sync(self._transaction, fn, args, limiter=self._limiter)
 
     def _transaction(self, fn: Callable[..., Any], args: tuple) -> Any:
@@ -132,7 +131,7 @@ class ClusterNode:
             "inputs": [self._relative(p) for p in call.inputs], "names": list(call.names),
             "roles": list(call.roles), "workdir": self._relative(call.workdir),
             "limits": {"max_megapixels": call.limits.max_megapixels, "max_pdf_pages": call.limits.max_pdf_pages},
-            "originalSize": rec.original_size, "deadlineS": deadline_s,
+            "originalSize": rec.original_size, "deadlineS": deadline_s, "warnings": list(rec.warnings),
         }
         here = self.free(family) > 0
         self.store.post(q.ENQUEUE, {
@@ -145,14 +144,13 @@ class ClusterNode:
             self._start(rec.id, spec.id, family, 1, payload, call)
 
     async def enqueue_once(self, rec: JobRecord, spec: ToolSpec, call: ToolCall, deadline_s: float) -> None:
-        """Queue a job unless it is in the queue already (a resumed coordinator's child): then its record
-        follows it, and one that ended is finished from its committed outcome at once."""
+        """Queue a job unless a resumed coordinator's earlier self did: then its record follows it (its end
+        comes by NOTIFY or the periodic check), and one that ended is finished from its outcome at once."""
         state, outcome = await self.db(q.queue_state, rec.id)
         if state is None:
             self.enqueue(rec, spec, call, deadline_s)
         elif outcome is not None:
             await self.apply_outcome(rec, outcome, persisted=True)
-        # queued or running elsewhere: its end reaches the record by NOTIFY (or the periodic check)
 
     def cancel(self, job_id: str) -> None:
         """Cancel wherever it runs: a queued row ends at once, a running one is canceled by its node."""
@@ -247,7 +245,8 @@ class ClusterNode:
             self._wake.set()
         if isinstance(event, Done):
             try:
-                outcome = {"status": "completed", "result": jobs_result_body(job_id, event.result, payload["originalSize"])}
+                outcome = {"status": "completed", "result": jobs_result_body(
+                    job_id, event.result, payload["originalSize"], payload.get("warnings"))}
             except Exception:
                 log.exception("cluster: job %s's outputs are unreadable", job_id)
                 outcome = q.failure(ErrorCode.PROCESSING_FAILED, "The tool produced no readable output.", 422)
