@@ -195,6 +195,10 @@ def health(conn: Connection) -> tuple[list[dict[str, Any]], dict[str, dict[str, 
     return nodes, depth
 
 
+_CANCEL_JOB = ("UPDATE jobs SET status = 'canceled', error = 'The job was canceled.', code = 'CANCELED',"
+               " http_status = 409, updated_at = :now WHERE id = :id AND status NOT IN ('completed', 'failed', 'canceled')")
+
+
 class _Cancel(Write):
     def __init__(self) -> None:
         super().__init__(text(
@@ -205,11 +209,14 @@ class _Cancel(Write):
         persist = conn.execute(self.statement, params).scalar()
         if persist is None:  # running somewhere (or over): its node cancels it
             conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": params["c"], "p": params["id"]})
+            # a batch or pipeline: ended here, so that no node resumes it (nor completes it over the cancel)
+            if conn.execute(text(_CANCEL_JOB + " AND id IN (SELECT id FROM coordinators WHERE state = 'running')"),
+                            {"id": params["id"], "now": time.time()}).rowcount:
+                conn.execute(text("SELECT pg_notify(:c, :p)"),
+                             {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
             return
         if persist:
-            conn.execute(text("UPDATE jobs SET status = 'canceled', error = 'The job was canceled.', code = 'CANCELED',"
-                              " http_status = 409, updated_at = :now WHERE id = :id"
-                              " AND status NOT IN ('completed', 'failed', 'canceled')"), {"id": params["id"], "now": time.time()})
+            conn.execute(text(_CANCEL_JOB), {"id": params["id"], "now": time.time()})
         conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
 
 

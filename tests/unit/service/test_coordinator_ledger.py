@@ -4,6 +4,7 @@ an item's first recorded outcome stays."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from actors.store.actor import make_engine, migrate
 from service.cluster import coordinators as c
+from service.cluster import queue as q
 
 pytestmark = pytest.mark.postgres
 
@@ -69,6 +71,17 @@ def test_a_batch_canceled_elsewhere_is_not_completed_over_it_and_its_lease_ends(
         c.lease_coordinators(conn, "B/1", [], 30)
         state = conn.execute(text("SELECT state FROM coordinators WHERE id = :id"), {"id": other}).scalar()
     assert state == "done"  # never resumed
+
+
+def test_a_cancel_from_any_node_ends_the_batch_in_the_database(engine):
+    """The node coordinating it may be dead: the cancel must not wait for it, nor be undone by a resume."""
+    parent = _batch(engine, lease_s=-1)
+    with engine.begin() as conn:
+        q.CANCEL(conn, {"id": parent, "c": q.CANCEL_CHANNEL, "outcome": json.dumps({"status": "canceled"})})
+    assert _job(engine, parent).status == "canceled"
+    with engine.begin() as conn:
+        assert c.lease_coordinators(conn, "B/1", [], 30) == []  # not resumed
+    assert not _complete(engine, parent, "A/1", 1)
 
 
 def test_a_coordinator_whose_nodes_keep_dying_fails_its_batch(engine):
