@@ -210,8 +210,9 @@ class _Cancel(Write):
         if persist is None:  # running somewhere (or over): its node cancels it
             conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": params["c"], "p": params["id"]})
             # a batch or pipeline: ended here, so that no node resumes it (nor completes it over the cancel)
-            if conn.execute(text(_CANCEL_JOB + " AND id IN (SELECT id FROM coordinators WHERE state = 'running')"),
-                            {"id": params["id"], "now": time.time()}).rowcount:
+            if conn.execute(text(f"UPDATE coordinators SET state = 'done', lease_until = NULL, finished_at = {NOW}"
+                                 " WHERE id = :id AND state = 'running'"), {"id": params["id"]}).rowcount:
+                conn.execute(text(_CANCEL_JOB), {"id": params["id"], "now": time.time()})
                 conn.execute(text("SELECT pg_notify(:c, :p)"),
                              {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
             return

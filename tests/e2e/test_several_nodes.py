@@ -147,10 +147,16 @@ def _follow_over_sse(client: httpx.Client, job_id: str) -> list[dict]:
     return frames
 
 
-def _parent_of_items(nodes: Nodes, count: int, pattern: str = "%.%") -> str:
-    return wait_for(lambda: nodes.rows(
+def _parents(nodes: Nodes) -> set[str]:
+    return {r.p for r in nodes.rows("SELECT DISTINCT split_part(id, '.', 1) AS p FROM job_queue WHERE id LIKE '%.%'")}
+
+
+def _parent_of_items(nodes: Nodes, count: int, before: set[str], pattern: str = "%.%") -> str:
+    """The new batch (not one of `before`) once `count` of its items (rows like `pattern`) are queued."""
+    rows = wait_for(lambda: [r for r in nodes.rows(
         "SELECT split_part(id, '.', 1) AS p FROM job_queue WHERE id LIKE :pattern GROUP BY 1 HAVING count(*) >= :n",
-        pattern=pattern, n=count), 60, f"a batch's {count} items")[0].p
+        pattern=pattern, n=count) if r.p not in before], 60, f"a batch's {count} items")
+    return rows[0].p
 
 
 def test_the_killed_coordinator_s_batch_completes_elsewhere_and_finished_files_are_kept(nodes, photo):
@@ -160,8 +166,9 @@ def test_the_killed_coordinator_s_batch_completes_elsewhere_and_finished_files_a
     e = nodes.start("E", "all")
     files = [("files", (f"p{i:02d}.jpg", photo)) for i in range(20)]
     outcome: dict = {}
+    known = _parents(nodes)
     poster = _post_in_thread(e, "/api/v1/tools/image/sharpening/batch", files, outcome)
-    parent = _parent_of_items(nodes, 20)
+    parent = _parent_of_items(nodes, 20, known)
 
     def state():
         return {r.id: r for r in nodes.rows(
@@ -226,8 +233,9 @@ def test_the_killed_coordinator_s_pipeline_batch_completes_elsewhere(nodes, phot
     files = [("files", (f"q{i}.jpg", photo)) for i in range(8)]
     pipeline = json.dumps({"steps": [{"toolId": "sharpening"}, {"toolId": "resize", "settings": {"width": 300}}]})
     outcome: dict = {}
+    known = _parents(nodes)
     poster = _post_in_thread(f, "/api/v1/pipeline/batch", files, outcome, pipeline=pipeline)
-    parent = _parent_of_items(nodes, 1, "%.%.s1")
+    parent = _parent_of_items(nodes, 1, known, "%.%.s1")
 
     def recorded():
         return {r.idx: r for r in nodes.rows(
@@ -298,6 +306,31 @@ def test_the_killed_coordinator_s_pipeline_resumes_after_its_last_finished_step(
         if r.state == "done":  # finished before the kill: never run again
             assert after[job_id].attempts == r.attempts and after[job_id].finished_at == r.finished_at
     assert nodes.rows("SELECT attempts FROM coordinators WHERE id = :id", id=parent)[0].attempts == 2
+
+
+def test_a_batch_canceled_on_another_node_stops_where_it_runs(nodes, photo):
+    a, c = nodes.started["A"], nodes.started["C"]
+    files = [("files", (f"c{i:02d}.jpg", photo)) for i in range(12)]
+    outcome: dict = {}
+    known = _parents(nodes)
+    poster = _post_in_thread(c, "/api/v1/tools/image/sharpening/batch", files, outcome)  # C coordinates it
+    parent = _parent_of_items(nodes, 12, known)
+    with a.client() as client:
+        wait_for(lambda: client.get(f"/api/v1/jobs/{parent}").json()["status"] == "processing", 60, "processing")
+        assert client.post(f"/api/v1/jobs/{parent}/cancel").json() == {"canceled": True}
+        assert client.get(f"/api/v1/jobs/{parent}").json()["status"] == "canceled"
+    poster.join(120)
+    assert outcome["response"].status_code == 409 and outcome["response"].json()["code"] == "CANCELED"
+    # C canceled the items still queued or running; none is left waiting, and no node resumes the batch
+    wait_for(lambda: not nodes.rows("SELECT id FROM job_queue WHERE id LIKE :p AND state <> 'done'",
+                                    p=f"{parent}.%"), 60, "every item ended")
+    wait_for(lambda: nodes.rows("SELECT state, attempts FROM coordinators WHERE id = :id", id=parent) == [("done", 1)],
+             10, "the coordinator closed")
+    canceled = nodes.rows("SELECT id FROM job_queue WHERE id LIKE :p AND outcome->>'code' = 'CANCELED'",
+                          p=f"{parent}.%")
+    assert canceled  # the cancel reached the items, not only the batch's row
+    with c.client() as client:
+        assert client.get(f"/api/v1/jobs/{parent}").json()["status"] == "canceled"
 
 
 def test_a_fourth_node_joins_and_takes_work(nodes, photo):
