@@ -63,6 +63,7 @@ class Ledger(Protocol):
     async def record(self, parent: JobRecord, index: int, outcome: dict[str, Any]) -> None: ...
     def progress(self, parent: JobRecord) -> None: ...
     async def complete(self, parent: JobRecord, status: JobState, **fields: Any) -> None: ...
+    async def batch_state(self, parent_id: str) -> dict[str, Any] | None: ...
 
 
 class LocalLedger:
@@ -85,6 +86,9 @@ class LocalLedger:
 
     async def complete(self, parent: JobRecord, status: JobState, **fields: Any) -> None:
         self.jobs.finish(parent, status, **fields)
+
+    async def batch_state(self, parent_id: str) -> dict[str, Any] | None:
+        return None  # a batch's counts live in its record, which this process holds while it runs
 
 
 class Collector:
