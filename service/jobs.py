@@ -1,5 +1,6 @@
 """The job manager: creates jobs, hands them to actors, receives their events, keeps the records,
-persists state, and runs the coordinators of batches. Jobs belong to it, not to HTTP requests."""
+persists state, and starts the coordinators of batches (service.batches). Jobs belong to it, not to
+HTTP requests."""
 
 from __future__ import annotations
 
@@ -13,28 +14,31 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import trio
 from sqlalchemy import bindparam, insert, select, update
 
-from actors.archive import Archive
 from actors.store import schema
 from actors.store.actor import StoreActor, Write
 from actors.supervisor import Supervisor
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
 from protocols.tools import Limits, Mode, ToolCall, ToolResult, ToolSpec
+from service import batches
+from service.batches import LocalLedger, Plan
 from service.config import Config
 from service.progress import JobRecord
 from service.spool import Spool
 
 if TYPE_CHECKING:
+    from service.batches import Ledger
     from service.cluster import ClusterNode
 
 log = logging.getLogger("lutra.jobs")
 
 MAX_RECORDS = 5000
+BATCH_KINDS = frozenset({"batch", "pipeline-batch", "pipeline"})
 JANITOR_GATHER_S = 0.25  # finished uploads gather this long before one trip to a thread removes them all
 
 
@@ -45,6 +49,23 @@ def new_job_id() -> str:
 
 def download_url(job_id: str, filename: str) -> str:
     return f"/api/v1/download/{job_id}/{quote(filename)}"
+
+
+def result_body(job_id: str, result: ToolResult, original_size: int,
+                warnings: list[str] | None = None) -> dict[str, Any]:
+    """A finished tool job's 200 body: its primary output, the others as `downloads`, the tool's extras
+    and the warnings about its request (unknown settings)."""
+    primary = result.outputs[0]
+    body: dict[str, Any] = {"jobId": job_id, "downloadUrl": download_url(job_id, primary.name),
+                            "originalSize": original_size, "processedSize": primary.stat().st_size}
+    if len(result.outputs) > 1:
+        body["downloads"] = [{"filename": p.name, "downloadUrl": download_url(job_id, p.name), "size": p.stat().st_size}
+                             for p in result.outputs[1:]]
+    for key, value in result.extra.items():
+        body.setdefault(key, value)
+    if warnings:
+        body["warnings"] = list(warnings)
+    return body
 
 
 class JobManager:
@@ -62,6 +83,7 @@ class JobManager:
         self.limits = Limits(max_megapixels=config.max_megapixels, max_pdf_pages=config.max_pdf_pages)
         self.cluster: ClusterNode | None = None  # several nodes: jobs go through the PostgreSQL queue
         self.followed: set[str] = set()  # records of jobs another node took the request for (see get)
+        self.ledger: Ledger = LocalLedger(self)  # where batch coordinators keep their state
 
     # ---- paths ----------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
@@ -114,7 +136,6 @@ class JobManager:
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run a coordinator (batch, pipeline) in the manager's nursery; it must catch its own errors."""
         assert self._nursery is not None
-
         async def guarded() -> None:
             try:
                 await fn(*args)
@@ -162,6 +183,8 @@ class JobManager:
             rec = self.records.setdefault(rec.id, rec)
             self.followed.add(rec.id)
             self._evict()
+            if rec.kind in BATCH_KINDS and rec.batch is None:  # its counts so far, from its coordinator
+                rec.batch = await self.ledger.batch_state(rec.id)
         return rec
 
     def finish(self, rec: JobRecord, status: JobState, **kwargs: Any) -> None:
@@ -179,13 +202,11 @@ class JobManager:
         self._drop_inputs(rec.id)
 
     def _drop_inputs(self, job_id: str) -> None:
-        """A finished job's uploads are not needed any more (its outputs are what is downloaded). Removing
-        them at once halves the workspace's disk use, and most are gone before the kernel writes them back,
-        which saves that disk write (and its CPU) for every upload. Removing a file costs about a
-        millisecond per few MB, so it is not done here, on the way to the job's response: the folders go
-        to the janitor, which lets them gather for JANITOR_GATHER_S and then removes them all in one trip to
-        a thread (rather than one trip, with its thread hand-offs, per job under load), keeping some files
-        in the spool for new uploads to be written over."""
+        """A finished job's uploads are not needed any more (its outputs are what is downloaded): removing
+        them at once halves the workspace's disk use, often before the kernel writes them back. Removing
+        costs about a millisecond per few MB, so it is not done on the way to the response: the janitor
+        gathers the folders for JANITOR_GATHER_S and removes them in one trip to a thread, keeping some
+        files in the spool for new uploads to be written over."""
         folder = self.job_dir(job_id) / "in"
         if self._nursery is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -215,6 +236,13 @@ class JobManager:
     # ---- running tools --------------------------------------------------------------------
     def deadline_for(self, spec: ToolSpec) -> float:
         return self.config.job_timeout_long_s if spec.mode is Mode.LONG else self.config.job_timeout_fast_s
+
+    async def submit_tool_once(self, rec: JobRecord, spec: ToolSpec, call: ToolCall) -> None:
+        """A resumed coordinator's child: queued unless an earlier coordinator queued it (then followed)."""
+        if self.cluster is None:
+            self.submit_tool(rec, spec, call)
+        else:
+            await self.cluster.enqueue_once(rec, spec, call, self.deadline_for(spec))
 
     def submit_tool(self, rec: JobRecord, spec: ToolSpec, call: ToolCall) -> None:
         if self.cluster is not None:
@@ -258,7 +286,7 @@ class JobManager:
             rec.update(status=JobState.PROCESSING, progress=event.progress,
                        message=event.message if event.message != "processing" else None)
         elif isinstance(event, Done):
-            body = self.result_body(rec, event.result)
+            body = result_body(rec.id, event.result, rec.original_size, rec.warnings)
             hook = self.before_finish.pop(rec.id, None)
             if hook is None:
                 self.finish(rec, JobState.COMPLETED, result=body)
@@ -275,25 +303,6 @@ class JobManager:
         finally:
             self.finish(rec, JobState.COMPLETED, result=body)
 
-    def result_body(self, rec: JobRecord, result: ToolResult) -> dict[str, Any]:
-        primary = result.outputs[0]
-        body: dict[str, Any] = {
-            "jobId": rec.id,
-            "downloadUrl": download_url(rec.id, primary.name),
-            "originalSize": rec.original_size,
-            "processedSize": primary.stat().st_size,
-        }
-        if len(result.outputs) > 1:
-            body["downloads"] = [
-                {"filename": p.name, "downloadUrl": download_url(rec.id, p.name), "size": p.stat().st_size}
-                for p in result.outputs[1:]
-            ]
-        for key, value in result.extra.items():
-            body.setdefault(key, value)
-        if rec.warnings:
-            body["warnings"] = list(rec.warnings)
-        return body
-
     async def wait(self, rec: JobRecord, timeout_s: float) -> bool:
         """Wait for the job to end and its state to be committed, so a 200 survives a crash. (An event
         already set is not awaited: awaiting it would still yield to every other runnable task first, which
@@ -304,101 +313,12 @@ class JobManager:
                 await rec.persisted.wait()
         return rec.done.is_set()
 
-    # ---- batches --------------------------------------------------------------------------
-    async def run_batch(self, parent: JobRecord, spec: ToolSpec, items: list[tuple[int, Path, str]],
-                        settings: Any, zip_path: Path, rejected: list[dict[str, str]] | None = None,
-                        shared: list[tuple[Path, str, str]] | None = None) -> None:
-        """One child job per file; the ZIP grows on disk as results arrive; failures are recorded.
-        `rejected` are files refused before the batch started (wrong kind, empty); `shared` are named
-        second inputs (path, name, role), given to every file's job after the file itself."""
-        rejected = rejected or []
-        shared = shared or []
-        total = len(items) + len(rejected)
-        # each file's state, in upload order: the refused ones are the indices the items lack
-        entries = {index: {"index": index, "filename": name} for index, _, name in items}
-        refused = sorted(set(range(total)) - set(entries))
-        for index, error in zip(refused, rejected, strict=True):
-            entries[index] = {"index": index, "filename": error["filename"], "status": JobState.FAILED.value,
-                              "progress": 0, "error": error["error"]}
-        parent.batch = {"totalFiles": total, "completedFiles": 0, "failedFiles": len(rejected),
-                        "errors": list(rejected), "_children": [], "_files": [entries[i] for i in range(total)]}
-        parent.update(status=JobState.PROCESSING, progress=0)
-        results: dict[str, str] = {}
-        children: list[tuple[int, JobRecord, str]] = []
-        for index, path, name in items:
-            child = self.create(parent.owner_id, "tool", spec.id, persist=False, job_id=f"{parent.id}.{index}")
-            child.original_size = path.stat().st_size
-            # each child's output folder has its own parent: tools keep per-job caches beside their output
-            workdir = self.job_dir(parent.id) / "items" / str(index) / "out"
-            workdir.mkdir(parents=True, exist_ok=True)
-            call = ToolCall(inputs=[path, *(p for p, _, _ in shared)], names=[name, *(n for _, n, _ in shared)],
-                            settings=settings, workdir=workdir, limits=self.limits,
-                            roles=["file", *(r for _, _, r in shared)])
-            parent.batch["_children"].append(child.id)
-            child.parent = parent
-            entries[index]["_record"] = child
-            try:
-                self.submit_tool(child, spec, call)
-            except ApiError:
-                pass  # recorded as that child's failure below
-            children.append((index, child, name))
-
-        with Archive(zip_path) as archive:
-            for index, child, name in children:
-                await child.done.wait()
-                if child.status is JobState.COMPLETED and child.result is not None:
-                    produced = self.job_dir(parent.id) / "items" / str(index) / "out"
-                    out_name = Path(child.result["downloadUrl"]).name
-                    source = produced / unquote(out_name)
-                    arcname = archive.add(source, unquote(out_name))
-                    results[str(index)] = arcname
-                    parent.batch["completedFiles"] += 1
-                    entries[index].update(status=JobState.COMPLETED.value, progress=100, output=arcname,
-                                          downloadUrl=self.publish_item(parent.id, source, arcname))
-                else:
-                    parent.batch["failedFiles"] += 1
-                    parent.batch["errors"].append({"filename": name, "error": child.error or "failed"})
-                    entries[index].update(status=child.status.value if child.status.terminal else "failed",
-                                          progress=round(child.progress, 1), error=child.error or "failed")
-                entries[index].pop("_record", None)
-                child.parent = None
-                self.records.pop(child.id, None)
-                done = parent.batch["completedFiles"] + parent.batch["failedFiles"]
-                parent.update(progress=100 * done / total, message=f"{done}/{total} files")
-        self.finish_batch(parent, zip_path, results)
-
-    def publish_item(self, job_id: str, source: Path, arcname: str) -> str:
-        """One file of a batch made downloadable on its own, beside the ZIP (`out/files/<name as zipped>`): a
-        hard link to the file the ZIP was written from, so it costs no copy (a copy where links fail)."""
-        target = self.out_dir(job_id) / "files" / arcname
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            target.hardlink_to(source)
-        except OSError:
-            shutil.copyfile(source, target)
-        return download_url(job_id, f"files/{arcname}")
-
-    def finish_batch(self, parent: JobRecord, zip_path: Path, results: dict[str, str], **extra: Any) -> None:
-        """End a batch-like job: failed when no file made it, else completed with its ZIP."""
-        if parent.status.terminal:  # canceled meanwhile
-            return
-        assert parent.batch is not None
-        if parent.batch["completedFiles"] == 0:
-            self.finish(parent, JobState.FAILED, error="Every file in the batch failed.",
-                        code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
-            return
-        body = {
-            "jobId": parent.id,
-            "downloadUrl": download_url(parent.id, zip_path.name),
-            "originalSize": parent.original_size,
-            "processedSize": zip_path.stat().st_size,
-            "fileResults": results,
-            "errors": parent.batch["errors"],
-            **extra,
-        }
-        if parent.warnings:
-            body["warnings"] = list(parent.warnings)
-        self.finish(parent, JobState.COMPLETED, result=body)
+    # ---- batches and pipelines ----------------------------------------------------------
+    async def coordinate(self, parent: JobRecord, plan: Plan) -> None:
+        """Start a batch-like job's coordinator here, after its plan is in the ledger (durable with several
+        nodes: another node resumes it should this one die)."""
+        await self.ledger.begin(parent, plan)
+        self.spawn(batches.guarded, self, parent, lambda: run_plan(self, parent, plan, resumed=False))
 
     # ---- workspace sweep ------------------------------------------------------------------
     async def _sweep_loop(self) -> None:
@@ -426,6 +346,17 @@ class JobManager:
             except FileNotFoundError:
                 continue
         return removed
+
+
+async def run_plan(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed: bool) -> None:
+    from service import pipelines
+
+    if plan.kind == "batch":
+        await batches.run_tool_batch(jobs, parent, plan, resumed=resumed)
+    elif plan.kind == "pipeline":
+        await pipelines.run_single(jobs, parent, plan, resumed=resumed)
+    else:
+        await pipelines.run_batch(jobs, parent, plan, resumed=resumed)
 
 
 def spool_folder(config: Config) -> Path:

@@ -22,128 +22,26 @@ import trio
 from actors.archive import Archive, unique_name
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import JobState
-from protocols.tools import REGISTRY, Mode, Section, ToolCall, ToolSettings, ToolSpec
+from protocols.tools import ToolCall, ToolSpec
+from service.batches import Collector, Plan
 from service.jobs import JobManager, download_url
+from service.pipeline_steps import (
+    INPUTLESS_MODES,
+    Step,
+    has_long_step,
+    parse_steps,
+    pipeline_tool_ids,
+    step_refusal,
+    step_warnings,
+)
 from service.progress import JobRecord
 from service.sniff import HEAD_BYTES, KIND_NAMES, sniff
-from service.toolrun import settings_warnings, validate_settings
 
 log = logging.getLogger("lutra.pipelines")
 
-# Tools that need a password never run unattended inside a pipeline.
-PASSWORD_TOOLS = frozenset({"protect-pdf", "unlock-pdf"})
-SECTIONS = {s.value for s in Section}
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    number: int  # 1-based, as users count
-    spec: ToolSpec
-    settings: ToolSettings
-    raw_settings: dict[str, Any]
-
-    @property
-    def label(self) -> str:
-        return f"step {self.number} ({self.spec.id})"
-
-    def as_json(self) -> dict[str, Any]:
-        return {"toolId": self.spec.id, "settings": self.raw_settings}
-
-
-def step_refusal(spec: ToolSpec) -> str | None:
-    """Why a tool cannot be a pipeline step, or None when it can."""
-    if spec.id in PASSWORD_TOOLS:
-        return "needs a password and cannot run inside a pipeline"
-    if spec.is_subroute or spec.response != "json":
-        return "is a sub-route, not a tool that can be chained"
-    if spec.inputs[1] == 0 or spec.body == "json":
-        return "takes no input file, so it cannot follow another step"
-    if spec.inputs[0] > 1:
-        return "needs several input files; a pipeline carries one file"
-    if not spec.pipeline:
-        return "cannot be used as a pipeline step"
-    return None
-
-
-# Tools that run without an input in some modes (chosen by a setting): as a step, which always gets a file,
-# that mode is refused. setting -> why.
-INPUTLESS_MODES: dict[str, tuple[str, str]] = {
-    "meme-generator": ("template_id", "in template mode (templateId) takes no input file; leave templateId out "
-                                      "to caption the step's image"),
-}
-
-
-def settings_refusal(spec: ToolSpec, settings: ToolSettings) -> str | None:
-    mode = INPUTLESS_MODES.get(spec.id)
-    if mode is not None and getattr(settings, mode[0], None):
-        return mode[1]
-    return None
-
-
-def pipeline_tool_ids(disabled: set[str] | frozenset[str]) -> list[str]:
-    return sorted(s.id for s in REGISTRY.values() if step_refusal(s) is None and s.id not in disabled)
-
-
-def _tool_id(raw: Any) -> str:
-    text = str(raw).strip().strip("/")
-    section, _, rest = text.partition("/")
-    if section in SECTIONS and rest:
-        text = rest  # "image/resize" is accepted as "resize"
-    return text
-
-
-def parse_steps(raw: Any, *, max_steps: int, disabled: set[str] | frozenset[str]) -> list[Step]:
-    """`{"steps": [{toolId, settings}, ...]}` (or the bare list) -> validated steps. Any problem is a 400
-    naming the step number and the tool; nothing has run yet."""
-    if isinstance(raw, dict):
-        raw = raw.get("steps")
-    if not isinstance(raw, list):
-        raise ApiError(ErrorCode.VALIDATION_ERROR,
-                       'The pipeline must be an object with a "steps" list: {"steps":[{"toolId":..., "settings":{...}}]}.')
-    if not raw:
-        raise ApiError(ErrorCode.VALIDATION_ERROR, "The pipeline has no steps.")
-    if max_steps and len(raw) > max_steps:
-        raise ApiError(ErrorCode.VALIDATION_ERROR,
-                       f"The pipeline has {len(raw)} steps; this server allows at most {max_steps}.")
-    steps: list[Step] = []
-    for number, item in enumerate(raw, start=1):
-        if not isinstance(item, dict):
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number} must be an object with toolId and settings.")
-        tool_raw = item.get("toolId", item.get("tool"))
-        if not isinstance(tool_raw, str) or not tool_raw.strip():
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number} has no toolId.")
-        tool_id = _tool_id(tool_raw)
-        spec = REGISTRY.get(tool_id)
-        if spec is None:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number}: unknown tool '{tool_id[:100]}'.")
-        refusal = step_refusal(spec)
-        if refusal:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number}: {spec.id} {refusal}.")
-        if spec.id in disabled or spec.id.split("/", 1)[0] in disabled:
-            raise ApiError(ErrorCode.TOOL_DISABLED, f"Step {number}: the tool {spec.id} is disabled on this server.")
-        raw_settings = item.get("settings")
-        if raw_settings is None:
-            raw_settings = {}
-        try:
-            settings = validate_settings(spec, raw_settings)
-        except ApiError as err:
-            details = [{**d, "path": f"steps.{number - 1}.settings.{d['path']}"} for d in (err.details or [])]
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number} ({spec.id}): {err.message}",
-                           details=details or None) from None
-        refusal = settings_refusal(spec, settings)
-        if refusal:
-            raise ApiError(ErrorCode.VALIDATION_ERROR, f"Step {number}: {spec.id} {refusal}.")
-        steps.append(Step(number, spec, settings, dict(raw_settings)))
-    return steps
-
-
-def step_warnings(steps: list[Step]) -> list[str]:
-    """The unknown settings of every step, each warning naming its step."""
-    return [f"Step {s.number}: {w}" for s in steps for w in settings_warnings(s.spec, s.raw_settings)]
-
-
-def has_long_step(steps: list[Step]) -> bool:
-    return any(s.spec.mode is Mode.LONG for s in steps)
+# the steps' names, used where pipelines are run (routes, web pages)
+__all__ = ["INPUTLESS_MODES", "Step", "has_long_step", "parse_steps", "pipeline_tool_ids", "step_refusal",
+           "step_warnings", "PipelineRunner", "run_single", "run_batch", "initial_state"]
 
 
 @dataclass(slots=True)
@@ -176,9 +74,10 @@ class PipelineRunner:
     is the job the client sees; `report(fraction, message)` receives progress across all steps (0..1)."""
 
     def __init__(self, jobs: JobManager, parent: JobRecord, steps: list[Step], base: Path, prefix: str,
-                 report) -> None:
+                 report, *, resumed: bool = False) -> None:
         self.jobs, self.parent, self.steps, self.base, self.prefix = jobs, parent, steps, base, prefix
         self.report = report
+        self.resumed = resumed  # another coordinator ran this before: its steps' jobs are followed, not rerun
 
     async def run(self, path: Path, name: str) -> Outcome:
         outcome = Outcome()
@@ -208,7 +107,10 @@ class PipelineRunner:
                                 workdir=workdir, limits=self.jobs.limits, roles=["file"] * len(group))
                 try:
                     try:
-                        self.jobs.submit_tool(child, spec, call)
+                        if self.resumed:
+                            await self.jobs.submit_tool_once(child, spec, call)
+                        else:
+                            self.jobs.submit_tool(child, spec, call)
                     except ApiError:
                         pass  # the child is finished FAILED with the reason (e.g. BUSY)
                     await self._follow(child, step, part, len(groups))
@@ -313,35 +215,47 @@ def initial_state(steps: list[Step]) -> dict[str, Any]:
 
 # ---- the coordinators ----------------------------------------------------------------------------
 
-async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], path: Path, name: str,
+async def run_single(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed: bool = False,
                      saver=None) -> None:
-    """The coordinator of `POST /pipeline/execute`. Always finishes the parent; never raises."""
+    """The coordinator of `POST /pipeline/execute`. Always finishes the parent; never raises. Resumed on
+    another node (a durable ledger), the steps that finished are not run again: their files are still in
+    the job's steps/ folder, which goes only when the pipeline ends here (not when this node stops)."""
+    base = jobs.job_dir(parent.id) / "steps"
+    await _single(jobs, parent, plan, base, resumed, saver)
+    discard_intermediates(base)
+
+
+async def _single(jobs: JobManager, parent: JobRecord, plan: Plan, base: Path, resumed: bool, saver) -> None:
+    steps = parse_steps(plan.steps, max_steps=0, disabled=frozenset())
+    ((_, path, name),) = plan.items
     total = len(steps)
-    job_dir = jobs.job_dir(parent.id)
-    base = job_dir / "steps"
     if parent.batch is None:  # the route sets it first, so a cancel can never miss the children
         parent.batch = initial_state(steps)
     parent.update(status=JobState.PROCESSING, progress=0, message=f"Step 1/{total}: {steps[0].spec.id}")
 
     def report(fraction: float, message: str) -> None:
         parent.update(status=JobState.PROCESSING, progress=100 * fraction, message=message)
+        jobs.ledger.progress(parent)
 
     try:
-        runner = PipelineRunner(jobs, parent, steps, base, parent.id, report)
+        runner = PipelineRunner(jobs, parent, steps, base, parent.id, report, resumed=resumed)
         outcome = await runner.run(path, name)
         parent.batch["stepsCompleted"] = outcome.completed
         if outcome.canceled or parent.status.terminal:
             if not parent.status.terminal:
-                jobs.finish(parent, JobState.CANCELED, error="The job was canceled.", code=ErrorCode.CANCELED.value,
-                            http_status=409)
+                await jobs.ledger.complete(parent, JobState.CANCELED, error="The job was canceled.",
+                                           code=ErrorCode.CANCELED.value, http_status=409)
             return
         if outcome.failure is not None:
             failure = outcome.failure
             parent.batch["failedStep"] = failure.step.number
-            jobs.finish(parent, JobState.FAILED, error=failure.text(total), code=failure.code,
-                        http_status=504 if failure.code == ErrorCode.TIMEOUT.value else 422)
+            await jobs.ledger.complete(parent, JobState.FAILED, error=failure.text(total), code=failure.code,
+                                       http_status=504 if failure.code == ErrorCode.TIMEOUT.value else 422)
             return
-        primary, parts = publish(outcome.files, jobs.out_dir(parent.id), Path(name).stem or "pipeline")
+        if resumed:  # what an earlier coordinator published before it died: the same files, published again
+            for old in plan.out.iterdir():
+                old.unlink()
+        primary, parts = publish(outcome.files, plan.out, Path(name).stem or "pipeline")
         body: dict[str, Any] = {
             "jobId": parent.id,
             "downloadUrl": download_url(parent.id, primary.name),
@@ -359,76 +273,80 @@ async def run_single(jobs: JobManager, parent: JobRecord, steps: list[Step], pat
             body["warnings"] = list(parent.warnings)
         if saver is not None:  # library auto-save, before the job reports completion
             await saver.save(primary, [s.spec.id for s in steps], body)
-        jobs.finish(parent, JobState.COMPLETED, result=body)
+        await jobs.ledger.complete(parent, JobState.COMPLETED, result=body)
     except Exception:
         log.exception("pipeline %s failed", parent.id)
-        jobs.finish(parent, JobState.FAILED, error="The pipeline failed unexpectedly.",
-                    code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
-    finally:
-        discard_intermediates(base)
+        if not parent.status.terminal:
+            await jobs.ledger.complete(parent, JobState.FAILED, error="The pipeline failed unexpectedly.",
+                                       code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
 
 
-async def run_batch(jobs: JobManager, parent: JobRecord, steps: list[Step], items: list[tuple[int, Path, str]],
-                    zip_path: Path, rejected: list[dict[str, str]], concurrency: int) -> None:
+async def run_batch(jobs: JobManager, parent: JobRecord, plan: Plan, *, resumed: bool = False) -> None:
     """The coordinator of `POST /pipeline/batch`: every file through the whole pipeline, a few files at a
-    time; the ZIP grows on disk as files finish; per-file failures are recorded. Never raises."""
-    total_files = len(items) + len(rejected)
+    time. A file's final outputs are kept in `items/<index>/` of the job (its steps' files go as soon as it
+    is done); per-file failures are recorded; the ZIP is written in file order (service.batches)."""
+    steps = parse_steps(plan.steps, max_steps=0, disabled=frozenset())
     total_steps = len(steps)
     base = jobs.job_dir(parent.id) / "steps"
-    parent.batch = {"totalFiles": total_files, "completedFiles": 0, "failedFiles": len(rejected),
-                    "errors": list(rejected), "_children": list((parent.batch or {}).get("_children", []))}
-    parent.update(status=JobState.PROCESSING, progress=0, message=f"0/{total_files} files")
-    fractions: dict[int, float] = {}
-    results: dict[str, str] = {}
-    limiter = trio.CapacityLimiter(max(1, concurrency))
+    done = await jobs.ledger.finished(parent.id) if resumed else {}
+    collector = Collector(jobs, parent, plan, done)
+    collector.refresh()
+    limiter = trio.CapacityLimiter(max(1, plan.concurrency))
 
-    def refresh() -> None:
-        done = parent.batch["completedFiles"] + parent.batch["failedFiles"]
-        running = sum(fractions.values())
-        parent.update(progress=100 * (done + running) / total_files, message=f"{done}/{total_files} files")
+    async def one(index: int, path: Path, name: str) -> None:
+        async with limiter:
+            if parent.status.terminal:
+                return
+
+            def report(fraction: float, _message: str) -> None:
+                collector.fractions[index] = fraction
+                collector.refresh()
+
+            runner = PipelineRunner(jobs, parent, steps, base / str(index), f"{parent.id}.{index}", report,
+                                    resumed=resumed)
+            try:
+                outcome = await runner.run(path, name)
+            except Exception:
+                log.exception("pipeline batch %s item %d failed", parent.id, index)
+                outcome = Outcome()
+            if outcome.canceled:
+                return
+            if outcome.failure is not None or not outcome.files:
+                result: dict[str, Any] = {
+                    "error": outcome.failure.text(total_steps) if outcome.failure else "The pipeline failed."}
+            else:
+                kept = await trio.to_thread.run_sync(_keep, outcome.files, jobs.job_dir(parent.id), index)
+                result = {"files": kept}
+            await collector.add(index, result)
+            shutil.rmtree(base / str(index), ignore_errors=True)
 
     try:
-        with Archive(zip_path) as archive:
-
-            async def one(index: int, path: Path, name: str) -> None:
-                async with limiter:
-                    if parent.status.terminal:
-                        return
-
-                    def report(fraction: float, _message: str) -> None:
-                        fractions[index] = fraction
-                        refresh()
-
-                    runner = PipelineRunner(jobs, parent, steps, base / str(index), f"{parent.id}.{index}", report)
-                    try:
-                        outcome = await runner.run(path, name)
-                    except Exception:
-                        log.exception("pipeline batch %s item %d failed", parent.id, index)
-                        outcome = Outcome(failure=None, canceled=False)
-                        outcome.files = []
-                    fractions.pop(index, None)
-                    if outcome.canceled:
-                        return
-                    if outcome.failure is not None or not outcome.files:
-                        message = outcome.failure.text(total_steps) if outcome.failure else "The pipeline failed."
-                        parent.batch["failedFiles"] += 1
-                        parent.batch["errors"].append({"filename": name, "error": message})
-                    else:
-                        names = []
-                        for out_path, out_name in outcome.files:
-                            names.append(archive.add(out_path, out_name))
-                        results[str(index)] = names[0] if len(names) == 1 else ",".join(names)
-                        parent.batch["completedFiles"] += 1
-                    shutil.rmtree(base / str(index), ignore_errors=True)
-                    refresh()
-
-            async with trio.open_nursery() as nursery:
-                for index, path, name in items:
+        async with trio.open_nursery() as nursery:
+            for index, path, name in plan.items:
+                if index not in done:
                     nursery.start_soon(one, index, path, name)
-        jobs.finish_batch(parent, zip_path, results, stepsCompleted=total_steps, steps=[s.spec.id for s in steps])
-    except Exception:
-        log.exception("pipeline batch %s failed", parent.id)
-        jobs.finish(parent, JobState.FAILED, error="The batch failed unexpectedly.",
-                    code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
-    finally:
-        discard_intermediates(base)
+        await collector.finish(stepsCompleted=total_steps, steps=[s.spec.id for s in steps])
+    except BaseException:  # the steps' files stay for a coordinator resumed elsewhere (or the sweep)
+        collector.abandon()
+        raise
+    discard_intermediates(base)
+    if parent.status is JobState.COMPLETED:
+        shutil.rmtree(jobs.job_dir(parent.id) / "items", ignore_errors=True)  # they are in the ZIP now
+
+
+def _keep(files: list[tuple[Path, str]], job_dir: Path, index: int) -> list[list[str]]:
+    """A file's final outputs, linked (or copied) into `items/<index>/`: the ledger names them there, and a
+    coordinator resumed before its steps' folder is gone finds the steps' files still in place."""
+    folder = job_dir / "items" / str(index)
+    folder.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    kept = []
+    for path, name in files:
+        target = folder / unique_name(name, used)
+        target.unlink(missing_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+        kept.append([str(target.relative_to(job_dir)), name])
+    return kept

@@ -1,10 +1,13 @@
 """Request rate limiting (RATE_LIMIT_PER_MIN per user, or per IP when anonymous) and the login throttle
 (failed logins per username and per IP within a minute, limit from the `loginAttemptLimit` setting).
 
-Both are in-memory fixed windows of one minute: one process serves the box, so nothing is shared."""
+Both are fixed windows of one minute. On one box they are counted in memory. With several nodes on one
+PostgreSQL (service.cluster) the request limit is counted there, so the nodes allow RATE_LIMIT_PER_MIN in
+all; the login throttle stays per node."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -12,6 +15,8 @@ from collections.abc import Callable
 from quart import current_app, request
 
 from protocols.errors import ApiError, ErrorCode
+
+log = logging.getLogger("lutra.ratelimit")
 
 WINDOW_S = 60.0
 
@@ -107,13 +112,30 @@ async def limit_request() -> None:
     # the web app's static files (fingerprinted, cached by the browser) are not requests to the API
     if per_min <= 0 or request.path in EXEMPT_PATHS or request.path.startswith("/assets/"):
         return
-    counter: WindowCounter | None = current_app.extensions.get("lutra.ratelimit")
-    if counter is None:
-        counter = current_app.extensions["lutra.ratelimit"] = WindowCounter()
     key = await _caller_key(services)
-    if counter.hit(key) > per_min:
+    if services.cluster is not None:
+        count, retry_after = await _shared_hit(services.cluster, key)
+    else:
+        counter: WindowCounter | None = current_app.extensions.get("lutra.ratelimit")
+        if counter is None:
+            counter = current_app.extensions["lutra.ratelimit"] = WindowCounter()
+        count, retry_after = counter.hit(key), counter.retry_after(key)
+    if count > per_min:
         raise ApiError(ErrorCode.RATE_LIMITED, "Too many requests; slow down.",
-                       headers={"Retry-After": str(counter.retry_after(key))})
+                       headers={"Retry-After": str(retry_after)})
+
+
+async def _shared_hit(cluster, key: str) -> tuple[int, int]:
+    """The caller's count in the window every node shares. Should the database not answer, the request is
+    let through (it fails on its own if it needs the database; a limit is no reason to refuse it)."""
+    from service.cluster import rates
+
+    try:
+        count, left_s = await cluster.db(rates.hit, key)
+    except Exception:
+        log.warning("rate limit: the shared count could not be read; letting the request through", exc_info=True)
+        return 0, 1
+    return count, max(1, math.ceil(left_s))
 
 
 async def _caller_key(services) -> str:

@@ -185,3 +185,39 @@ nodes = Table(
     Column("started_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),
 )
+
+# a batch's or pipeline's coordinator, leased like a job so that another node resumes it (service/cluster)
+coordinators = Table(
+    "coordinators",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the parent job's id
+    Column("kind", String(20), nullable=False),  # batch | pipeline-batch
+    Column("plan", JSON, nullable=False),  # how to (re)start it: tool or steps, settings, items, paths
+    Column("state", String(12), nullable=False),  # running | done
+    Column("node_id", String(80), nullable=True),  # the node coordinating it
+    Column("lease_until", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("progress", JSON, nullable=True),  # the latest frame's batch fields, progress and message
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+)
+Index("ix_coordinators_state", coordinators.c.state, coordinators.c.lease_until)
+
+coordinator_items = Table(
+    "coordinator_items",
+    metadata,
+    Column("coordinator_id", String(36), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("outcome", JSON, nullable=False),  # {"files": [[path in the job's folder, name]]} or {"error"}
+    Column("finished_at", Float, nullable=False),
+)
+
+# request counts per caller and minute, shared by every node (service.ratelimit); old windows are pruned
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("key", String(200), primary_key=True),  # u:<user id> or ip:<address>
+    Column("window_start", Float, primary_key=True),  # epoch seconds, a multiple of 60 (the database's clock)
+    Column("count", Integer, nullable=False),
+)
+Index("ix_rate_windows_start", rate_windows.c.window_start)

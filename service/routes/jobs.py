@@ -74,7 +74,7 @@ async def job_progress(job_id: str):
     return response
 
 
-# a result's name, or `files/<name>`: one file of a batch on its own (JobManager.publish_item)
+# a result's name, or `files/<name>`: one file of a batch on its own (batches.Collector._publish)
 _SAFE_FILENAME = re.compile(r"^(?:files/)?[^/\\\x00]+$")
 
 

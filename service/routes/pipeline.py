@@ -15,6 +15,7 @@ from protocols.jobs import JobState
 from service import pipelines
 from service.apidoc import BINARY, ID_PARAM, STR, TEXT_HEADER, binary, doc, obj, ref
 from service.auth import Principal, current_principal, require
+from service.batches import Plan
 from service.library import autosave_request, iso
 from service.responses import json_body, json_response
 from service.routes.tools import accepted_body, batch_response, guard_capacity
@@ -109,7 +110,12 @@ async def execute():
     parent.batch = pipelines.initial_state(steps)  # before anything runs: a cancel finds the job's children
     if saver is not None:
         saver.rec = parent
-    services.jobs.spawn(pipelines.run_single, services.jobs, parent, steps, item.path, item.name, saver)
+    plan = Plan(kind="pipeline", out=job_dir / "out", items=[(0, item.path, item.name)],
+                steps=[s.as_json() for s in steps])
+    if saver is None:
+        await services.jobs.coordinate(parent, plan)
+    else:  # a save into the library belongs to this request: such a pipeline is not resumed elsewhere
+        services.jobs.spawn(lambda: pipelines.run_single(services.jobs, parent, plan, saver=saver))
     if pipelines.has_long_step(steps) or not await services.jobs.wait(parent, services.config.sync_wait_ms / 1000):
         return json_response(accepted_body(parent), 202)
     if saver is not None:
@@ -156,8 +162,9 @@ async def batch():
                              code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
         return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
                               "errors": rejected, "jobId": parent.id}, 422)
-    services.jobs.spawn(pipelines.run_batch, services.jobs, parent, steps, items, zip_path, rejected,
-                        services.config.workers)
+    await services.jobs.coordinate(parent, Plan(
+        kind="pipeline-batch", out=zip_path, items=items, rejected=rejected,
+        steps=[s.as_json() for s in steps], concurrency=services.config.workers))
     await parent.done.wait()
     await parent.persisted.wait()  # a 200 survives a crash
     return await batch_response(parent, zip_path, rejected)

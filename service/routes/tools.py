@@ -13,6 +13,7 @@ from protocols.jobs import JobState
 from protocols.tools import ToolCall, ToolSpec
 from service.apidoc import doc, obj, ref
 from service.auth import require
+from service.batches import Plan
 from service.jobs import new_job_id
 from service.library import autosave_request
 from service.responses import error_response, json_body, json_response
@@ -142,7 +143,7 @@ async def _run_batch(services, spec: ToolSpec):
     async with receive_upload(services, spool=True) as received:
         job_id, job_dir = received.job_id, received.job_dir
         raw = parse_json_field(received.upload, "settings", {})
-        settings = validate_settings(spec, raw)
+        validate_settings(spec, raw)  # a 400 before anything runs (the coordinator reads its plan's copy)
         files = received.files("No files uploaded: send them as parts named 'files'.")
         shared = shared_inputs(spec, received.upload)
         limit = services.config.max_batch_size
@@ -166,15 +167,9 @@ async def _run_batch(services, spec: ToolSpec):
         return json_response({"error": "Every file in the batch failed.", "code": "PROCESSING_FAILED",
                               "errors": rejected, **warnings_of(parent)}, 422)
 
-    async def coordinate():
-        try:
-            await services.jobs.run_batch(parent, spec, items, settings, zip_path, rejected, shared)
-        except Exception:
-            services.jobs.finish(parent, JobState.FAILED, error="The batch failed.",
-                                 code=ErrorCode.PROCESSING_FAILED.value, http_status=422)
-            raise
-
-    services.jobs.spawn(coordinate)
+    await services.jobs.coordinate(parent, Plan(
+        kind="batch", out=zip_path, items=items, rejected=rejected, tool_id=spec.id,
+        settings=raw or {}, shared=shared))
     if prefers_async():  # the job's frames (GET /jobs/<id>/progress) then say each file's state as it runs
         return json_response({"jobId": parent.id, "async": True, **warnings_of(parent)}, 202,
                              {"Preference-Applied": "respond-async"})

@@ -66,7 +66,7 @@ def test_two_nodes_migrating_at_once_apply_it_exactly_once(postgres):
         t.join(60)
     assert sorted(outcomes, key=repr) == [False, True]
     with engines[0].connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [("0004",)]
         assert conn.execute(text("SELECT data_type FROM information_schema.columns "
                                  "WHERE table_name = 'files' AND column_name = 'size'")).scalar() == "bigint"
     for engine in engines:

@@ -1,6 +1,6 @@
-"""Several nodes as one service, on PostgreSQL alone: the durable job queue, node heartbeats, and the fan-out
-of progress, job ends and settings changes. Used only when `Config.clustered` (DATABASE_URL is PostgreSQL);
-a single SQLite box never loads it.
+"""One node of several acting as one service, on PostgreSQL alone: the durable job queue, node heartbeats,
+and the fan-out of progress, job ends and settings changes. Used only when `Config.clustered` (DATABASE_URL is
+PostgreSQL); a single SQLite box never loads it.
 
 - A job is a row of `job_queue`. A node with a free slot for the job's family inserts it already claimed and
   starts it at once (no extra round trip); otherwise it is queued and any node with capacity for that family
@@ -30,12 +30,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from actors.store.actor import StoreActor, Write
+from actors.store.actor import StoreActor
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
-from protocols.tools import REGISTRY, Limits, ToolCall, ToolResult, ToolSpec
+from protocols.tools import REGISTRY, Limits, ToolCall, ToolSpec
+from service.cluster import queue as q
+from service.cluster import rates
+from service.cluster.coordinators import ClusterLedger
+from service.cluster.listener import listen
+from service.jobs import result_body as jobs_result_body
 
 if TYPE_CHECKING:
     from service.config import Config
@@ -45,93 +50,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lutra.cluster")
 
-QUEUE_CHANNEL = "lutra_queue"  # payload: a family; jobs of it were queued
-JOBS_CHANNEL = "lutra_jobs"  # payload: {"id", "p", "m"} progress, or {"id", "end": 1}
-SETTINGS_CHANNEL = "lutra_settings"  # payload: the id of the node that changed them
-CANCEL_CHANNEL = "lutra_cancel"  # payload: a job id
 POLL_S = 2.0  # claims and job ends are also checked this often, should a NOTIFY be missed
 PROGRESS_EVERY_S = 0.2  # a running job announces its progress at most this often
-MAX_ATTEMPTS = 3  # a job whose node died this many times fails instead of killing a fourth
-NOW = "extract(epoch from clock_timestamp())"  # leases run on the database's clock, not the nodes'
 
 
 def node_name(config: Config) -> str:
     return config.node_name or f"{socket.gethostname()}:{config.port}"
-
-
-# ---- writes posted to the store (run in order on its thread, after the job's own row) --------------------
-
-def _driver(conn: Connection):
-    """The psycopg connection under SQLAlchemy's, inside its transaction: the queue's writes run on every
-    job's path, and one plain execute costs a fraction of SQLAlchemy's execution (as for Write)."""
-    return conn.connection.driver_connection
-
-
-_NOTIFY_SQL = "SELECT pg_notify(%(c)s, %(p)s)"
-
-
-class _Enqueue(Write):
-    """The job's queue row (claimed already when this node runs it, on a lease from the database's clock);
-    a queued one is announced to the nodes that might claim it."""
-
-    SQL = ("INSERT INTO job_queue (id, family, tool_id, payload, state, node_id, lease_until, attempts, persist,"
-           " created_at) VALUES (%(id)s, %(family)s, %(tool_id)s, %(payload)s::json, %(state)s, %(node_id)s,"
-           f" {NOW} + %(lease)s::double precision, %(attempts)s, %(persist)s, %(created_at)s)")
-
-    def __init__(self) -> None:
-        super().__init__(text(self.SQL))
-
-    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
-        driver = _driver(conn)
-        driver.execute(self.SQL, params)
-        if params["state"] == "queued":
-            driver.execute(_NOTIFY_SQL, {"c": QUEUE_CHANNEL, "p": params["family"]})
-
-
-class _Complete(Write):
-    """A job's end, committed once: only by the node holding the current attempt (a node whose lease lapsed
-    while it was still working finds the row taken and its result is dropped). The queue row, the job's row
-    and the announcement are one statement (one round trip: on a busy box each round trip to the database
-    process waits for the scheduler, and this one is on the job's response path). Sets params["won"]."""
-
-    SQL = (
-        "WITH q AS (UPDATE job_queue SET state = 'done', outcome = %(outcome)s::json, finished_at = " + NOW +
-        "           WHERE id = %(id)s AND state = 'running' AND node_id = %(node)s AND attempts = %(attempt)s"
-        "           RETURNING id, persist),"
-        " j AS (UPDATE jobs SET status = %(status)s, progress = %(progress)s, result = %(result)s::json,"
-        "           error = %(error)s, code = %(code)s, http_status = %(http_status)s, updated_at = %(now)s"
-        "       WHERE id IN (SELECT id FROM q WHERE persist)"
-        "         AND status NOT IN ('completed', 'failed', 'canceled') RETURNING id)"
-        " SELECT pg_notify(%(c)s, %(note)s), (SELECT count(*) FROM j) FROM q")
-
-    def __init__(self) -> None:
-        super().__init__(text(self.SQL))
-
-    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
-        outcome = params["outcome"]
-        completed = outcome["status"] == "completed"
-        row = _driver(conn).execute(self.SQL, {
-            "id": params["id"], "node": params["node"], "attempt": params["attempt"],
-            "outcome": json.dumps(outcome), "status": outcome["status"],
-            "progress": 100.0 if completed else params["progress"],
-            "result": json.dumps(outcome["result"]) if outcome.get("result") is not None else None,
-            "error": outcome.get("error"), "code": outcome.get("code"), "http_status": outcome.get("httpStatus"),
-            "now": time.time(), "c": JOBS_CHANNEL, "note": json.dumps({"id": params["id"], "end": 1}),
-        }).fetchone()
-        params["won"] = row is not None
-
-
-class _Notify(Write):
-    def __init__(self) -> None:
-        super().__init__(text(_NOTIFY_SQL))
-
-    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
-        _driver(conn).execute(_NOTIFY_SQL, params)
-
-
-_ENQUEUE = _Enqueue()
-_COMPLETE = _Complete()
-_NOTIFY = _Notify()
 
 
 class ClusterNode:
@@ -153,13 +77,15 @@ class ClusterNode:
         # jobs may be waiting in the queue (a claim filled every free slot, or one was announced while none
         # was free): only then does a finishing job look for the next one before the poll would
         self._backlog = True
-        self._limiter = trio.CapacityLimiter(2)  # the queue's own connections, apart from the store's thread
+        self._limiter = trio.CapacityLimiter(2)  # the node's own connections (see db)
         self._nursery: trio.Nursery | None = None
         self.leaving = False
         self._finishing: set[str] = set()  # records whose end is being applied (see apply_outcome)
+        self.ledger = jobs.ledger = ClusterLedger(self)  # batches' coordinators, durable and leased
 
     # ---- database --------------------------------------------------------------------------------------
-    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(conn, *args)` in a transaction on a thread of the node's own, apart from the store's."""
         return await trio.to_thread.run_sync(self._transaction, fn, args, limiter=self._limiter)
 
     def _transaction(self, fn: Callable[..., Any], args: tuple) -> Any:
@@ -168,7 +94,7 @@ class ClusterNode:
 
     # ---- life ------------------------------------------------------------------------------------------
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        await self._db(self._register)
+        await self.db(q.register, self.id, self.name, self.config.role, self.capacities, self.running)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await nursery.start(self._listen)
@@ -178,15 +104,6 @@ class ClusterNode:
                 nursery.start_soon(self._claims)
             task_status.started()
 
-    def _register(self, conn: Connection) -> None:
-        conn.execute(text(
-            "INSERT INTO nodes (id, name, role, capacities, running, started_at, heartbeat_at)"
-            f" VALUES (:id, :name, :role, CAST(:caps AS json), CAST(:running AS json), {NOW}, {NOW})"),
-            {"id": self.id, "name": self.name, "role": self.config.role, "caps": json.dumps(self.capacities),
-             "running": json.dumps(self.running)})
-        # nodes silent for a day are forgotten (a crashed node's row is kept that long, for the operator)
-        conn.execute(text(f"DELETE FROM nodes WHERE heartbeat_at < {NOW} - 86400"))
-
     async def leave(self) -> None:
         """A clean stop: this node's running jobs go back to the queue at once (no lease to wait out) and
         its row goes; what its actors report after this is ignored."""
@@ -195,7 +112,8 @@ class ClusterNode:
             self.supervisor.cancel(job_id)
         try:
             with trio.fail_after(10):
-                requeued = await self._db(_leave, self.id)
+                requeued = await self.db(q.leave, self.id)
+                await self.ledger.release()
             if requeued:
                 log.info("cluster: %d running jobs handed back to the queue", requeued)
         except Exception:
@@ -213,10 +131,10 @@ class ClusterNode:
             "inputs": [self._relative(p) for p in call.inputs], "names": list(call.names),
             "roles": list(call.roles), "workdir": self._relative(call.workdir),
             "limits": {"max_megapixels": call.limits.max_megapixels, "max_pdf_pages": call.limits.max_pdf_pages},
-            "originalSize": rec.original_size, "deadlineS": deadline_s,
+            "originalSize": rec.original_size, "deadlineS": deadline_s, "warnings": list(rec.warnings),
         }
         here = self.free(family) > 0
-        self.store.post(_ENQUEUE, {
+        self.store.post(q.ENQUEUE, {
             "id": rec.id, "family": family, "tool_id": spec.id, "payload": json.dumps(payload),
             "state": "running" if here else "queued", "node_id": self.id if here else None,
             "lease": self.config.lease_s if here else None, "attempts": 1 if here else 0,
@@ -225,10 +143,19 @@ class ClusterNode:
         if here:
             self._start(rec.id, spec.id, family, 1, payload, call)
 
+    async def enqueue_once(self, rec: JobRecord, spec: ToolSpec, call: ToolCall, deadline_s: float) -> None:
+        """Queue a job unless a resumed coordinator's earlier self did: then its record follows it (its end
+        comes by NOTIFY or the periodic check), and one that ended is finished from its outcome at once."""
+        state, outcome = await self.db(q.queue_state, rec.id)
+        if state is None:
+            self.enqueue(rec, spec, call, deadline_s)
+        elif outcome is not None:
+            await self.apply_outcome(rec, outcome, persisted=True)
+
     def cancel(self, job_id: str) -> None:
         """Cancel wherever it runs: a queued row ends at once, a running one is canceled by its node."""
-        self.store.post(_CANCEL, {"id": job_id, "c": CANCEL_CHANNEL,
-                                  "outcome": json.dumps(_failure(ErrorCode.CANCELED, "The job was canceled.", 409))})
+        self.store.post(q.CANCEL, {"id": job_id, "c": q.CANCEL_CHANNEL,
+                                  "outcome": json.dumps(q.failure(ErrorCode.CANCELED, "The job was canceled.", 409))})
 
     def _relative(self, path: Path) -> str:
         return str(Path(path).resolve().relative_to(self.storage))
@@ -247,7 +174,7 @@ class ClusterNode:
             claimed = []
             if free:
                 try:
-                    claimed = await self._db(_claim, self.id, free, self.config.lease_s)
+                    claimed = await self.db(q.claim, self.id, free, self.config.lease_s)
                     self._backlog = len(claimed) == sum(free.values())
                 except Exception:
                     log.exception("cluster: claiming jobs failed")
@@ -305,7 +232,7 @@ class ClusterNode:
         now = time.monotonic()
         if now - self._last_progress.get(job_id, 0.0) >= PROGRESS_EVERY_S:
             self._last_progress[job_id] = now
-            self.store.post(_NOTIFY, {"c": JOBS_CHANNEL, "p": json.dumps({"id": job_id, "p": event.progress, "m": message})})
+            self.store.post(q.NOTIFY, {"c": q.JOBS_CHANNEL, "p": json.dumps({"id": job_id, "p": event.progress, "m": message})})
 
     def _end(self, job_id: str, event: Done | Failed) -> None:
         if self.leaving:  # stopped by this node's shutdown: the job went back to the queue (leave)
@@ -318,18 +245,19 @@ class ClusterNode:
             self._wake.set()
         if isinstance(event, Done):
             try:
-                outcome = {"status": "completed", "result": result_body(job_id, event.result, payload["originalSize"])}
+                outcome = {"status": "completed", "result": jobs_result_body(
+                    job_id, event.result, payload["originalSize"], payload.get("warnings"))}
             except Exception:
                 log.exception("cluster: job %s's outputs are unreadable", job_id)
-                outcome = _failure(ErrorCode.PROCESSING_FAILED, "The tool produced no readable output.", 422)
+                outcome = q.failure(ErrorCode.PROCESSING_FAILED, "The tool produced no readable output.", 422)
         else:
             status = "canceled" if event.code is ErrorCode.CANCELED else "failed"
-            outcome = {**_failure(event.code, event.message, event.status), "status": status}
+            outcome = {**q.failure(event.code, event.message, event.status), "status": status}
         rec = self.jobs.records.get(job_id)
         params = {"id": job_id, "node": self.id, "attempt": attempt, "outcome": outcome,
                   "progress": rec.progress if rec is not None else 0.0}
         committed = trio.Event()
-        self.store.post(_COMPLETE, params, done=committed)
+        self.store.post(q.COMPLETE, params, done=committed)
         if rec is not None and self._nursery is not None:
             self._nursery.start_soon(self._apply_when_committed, rec, params, committed)
 
@@ -368,7 +296,10 @@ class ClusterNode:
         rec = self.jobs.records.get(job_id)
         if rec is None or rec.status.terminal:
             return
-        outcome = await self._db(_outcome_of, job_id)
+        if rec.kind == "tool":
+            outcome = await self.db(q.outcome_of, job_id)
+        else:  # a batch another node coordinates: its end is its job's row
+            outcome = (await self.db(q.outcomes_of, [], [job_id])).get(job_id)
         if outcome is not None:
             await self.apply_outcome(rec, outcome, persisted=True)
 
@@ -382,7 +313,7 @@ class ClusterNode:
             if not open_recs:
                 continue
             try:
-                ended = await self._db(_outcomes_of, [r.id for r in open_recs if r.kind == "tool"],
+                ended = await self.db(q.outcomes_of, [r.id for r in open_recs if r.kind == "tool"],
                                        [r.id for r in open_recs if r.kind != "tool"])
             except Exception:
                 log.exception("cluster: checking job ends failed")
@@ -394,64 +325,43 @@ class ClusterNode:
 
     # ---- notifications -----------------------------------------------------------------------------------
     async def _listen(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """LISTEN on one psycopg connection of its own, read without a thread: wait until its socket is
-        readable, then take what arrived. Reconnects with backoff; after a reconnect everything is checked
-        again (claims, settings), since announcements made meanwhile are gone."""
-        import psycopg
-
         url = self.store.engine.url.set(drivername="postgresql")
-        conninfo = url.render_as_string(hide_password=False)
-        backoff = 0.5
-        started = False
-        while True:
-            conn = None
-            try:
-                conn = await trio.to_thread.run_sync(_listening, conninfo)
-                backoff = 0.5
-                if started:
-                    self._wake.set()
-                    await self.settings.load()
-                else:
-                    started = True
-                    task_status.started()
-                while True:
-                    await trio.lowlevel.wait_readable(conn.pgconn.socket)
-                    conn.pgconn.consume_input()
-                    while (note := conn.pgconn.notifies()) is not None:
-                        self._on_notify(note.relname.decode(), note.extra.decode())
-            except (psycopg.Error, OSError):
-                log.warning("cluster: the notification connection was lost; reconnecting", exc_info=True)
-            finally:
-                if conn is not None:
-                    conn.close()
-            if not started:
-                started = True
-                task_status.started()
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, 10)
+        await listen(url.render_as_string(hide_password=False), self._on_notify, self._reconnected,
+                     task_status=task_status)
+
+    async def _reconnected(self) -> None:
+        """Announcements made while the connection was down are gone: everything is checked again."""
+        self._wake.set()
+        await self.settings.load()
 
     def _on_notify(self, channel: str, payload: str) -> None:
         try:
-            if channel == QUEUE_CHANNEL:
+            if channel == q.QUEUE_CHANNEL:
                 if self.free(payload) > 0:
                     self._wake.set()
                 else:
                     self._backlog = True
-            elif channel == JOBS_CHANNEL:
+            elif channel == q.JOBS_CHANNEL:
                 note = json.loads(payload)
                 rec = self.jobs.records.get(note["id"])
-                if rec is None or rec.status.terminal or note["id"] in self._attempts:
+                if rec is None or rec.status.terminal or note["id"] in self._attempts or note["id"] in self.ledger.held:
                     return
                 if note.get("end"):
                     assert self._nursery is not None
                     self._nursery.start_soon(self._guarded, self._follow_end, note["id"])
                 else:
+                    if note.get("b") is not None:  # a batch's counts, from the node coordinating it
+                        rec.batch = note["b"]
                     rec.update(status=JobState.PROCESSING, progress=note["p"], message=note.get("m"))
-            elif channel == SETTINGS_CHANNEL:
+            elif channel == q.SETTINGS_CHANNEL:
                 if payload != self.id and self._nursery is not None:
                     self._nursery.start_soon(self._guarded, self.settings.load)
-            elif channel == CANCEL_CHANNEL and payload in self._attempts:
+            elif channel == q.CANCEL_CHANNEL and payload in self._attempts:
                 self.supervisor.cancel(payload)
+            elif channel == q.CANCEL_CHANNEL and payload in self.ledger.held:  # canceled on another node
+                rec = self.jobs.records.get(payload)
+                if rec is not None:
+                    self.jobs.cancel(rec)
         except Exception:
             log.exception("cluster: a %s notification could not be handled", channel)
 
@@ -464,163 +374,25 @@ class ClusterNode:
 
     def settings_changed(self, conn: Connection) -> None:
         """Called inside the transaction that changed settings: the other nodes reload on commit."""
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": SETTINGS_CHANNEL, "p": self.id})
+        q.notify(conn, q.SETTINGS_CHANNEL, self.id)
 
     # ---- heartbeats, leases, health ----------------------------------------------------------------------
     async def _heartbeats(self) -> None:
+        pruned = 0.0
         while True:
             try:
-                requeued = await self._db(_heartbeat, self.id, self.running, list(self._attempts), self.config.lease_s)
+                requeued = await self.db(q.heartbeat, self.id, self.running, list(self._attempts), self.config.lease_s)
                 if requeued:
                     log.warning("cluster: %d jobs of silent nodes went back to the queue", requeued)
+                await self.ledger.heartbeat()
+                if time.monotonic() - pruned > rates.WINDOW_S:
+                    pruned = time.monotonic()
+                    await self.db(rates.prune)
             except Exception:
                 log.exception("cluster: heartbeat failed")
             await trio.sleep(self.config.heartbeat_s)
 
     async def health(self) -> dict[str, Any]:
-        nodes, depth = await self._db(_health)
+        nodes, depth = await self.db(q.health)
         return {"nodeId": self.id, "role": self.config.role, "capacities": self.capacities,
                 "leaseS": self.config.lease_s, "nodes": nodes, "queueDepth": depth}
-
-
-def _failure(code: ErrorCode, message: str, status: int) -> dict[str, Any]:
-    return {"status": "failed", "error": message, "code": code.value, "httpStatus": status}
-
-
-def result_body(job_id: str, result: ToolResult, original_size: int) -> dict[str, Any]:
-    from service.jobs import download_url
-
-    primary = result.outputs[0]
-    body: dict[str, Any] = {"jobId": job_id, "downloadUrl": download_url(job_id, primary.name),
-                            "originalSize": original_size, "processedSize": primary.stat().st_size}
-    if len(result.outputs) > 1:
-        body["downloads"] = [{"filename": p.name, "downloadUrl": download_url(job_id, p.name), "size": p.stat().st_size}
-                             for p in result.outputs[1:]]
-    for key, value in result.extra.items():
-        body.setdefault(key, value)
-    return body
-
-
-def _listening(conninfo: str):
-    import psycopg
-
-    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-    for channel in (QUEUE_CHANNEL, JOBS_CHANNEL, SETTINGS_CHANNEL, CANCEL_CHANNEL):
-        conn.execute(f"LISTEN {channel}")
-    conn.pgconn.nonblocking = 1
-    return conn
-
-
-def _claim(conn: Connection, node_id: str, free: dict[str, int], lease_s: float) -> list[Any]:
-    rows = []
-    for family, count in free.items():
-        rows += conn.execute(text(
-            f"UPDATE job_queue SET state = 'running', node_id = :node, lease_until = {NOW} + :lease,"
-            " attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM job_queue WHERE state = 'queued' AND family = :family"
-            "              ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, family, tool_id, payload, attempts, persist"),
-            {"node": node_id, "lease": lease_s, "family": family, "n": count}).all()
-    ids = [r.id for r in rows if r.persist]
-    if ids:
-        conn.execute(text("UPDATE jobs SET status = 'processing' WHERE id = ANY(:ids) AND status = 'queued'"),
-                     {"ids": ids})
-    return rows
-
-
-def _heartbeat(conn: Connection, node_id: str, running: dict[str, int], mine: list[str], lease_s: float) -> int:
-    conn.execute(text(f"UPDATE nodes SET heartbeat_at = {NOW}, running = CAST(:running AS json) WHERE id = :id"),
-                 {"id": node_id, "running": json.dumps(running)})
-    if mine:
-        conn.execute(text(f"UPDATE job_queue SET lease_until = {NOW} + :lease"
-                          " WHERE node_id = :id AND state = 'running' AND id = ANY(:mine)"),
-                     {"id": node_id, "lease": lease_s, "mine": mine})
-    # a job whose node went silent too often fails (it may be what kills them); the rest are queued again
-    failed = conn.execute(text(
-        "UPDATE job_queue SET state = 'done', finished_at = " + NOW + ", outcome = CAST(:outcome AS json)"
-        f" WHERE state = 'running' AND lease_until < {NOW} AND attempts >= :max RETURNING id, persist"),
-        {"max": MAX_ATTEMPTS, "outcome": json.dumps(_failure(
-            ErrorCode.PROCESSING_FAILED, "The nodes running this job stopped responding.", 500))}).all()
-    for row in failed:
-        if row.persist:
-            conn.execute(text("UPDATE jobs SET status = 'failed', error = 'The nodes running this job stopped"
-                              " responding.', code = 'PROCESSING_FAILED', http_status = 500, updated_at = :now"
-                              " WHERE id = :id AND status NOT IN ('completed', 'failed', 'canceled')"),
-                         {"id": row.id, "now": time.time()})
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": JOBS_CHANNEL, "p": json.dumps({"id": row.id, "end": 1})})
-    requeued = conn.execute(text(
-        "UPDATE job_queue SET state = 'queued', node_id = NULL, lease_until = NULL"
-        f" WHERE state = 'running' AND lease_until < {NOW} RETURNING family")).scalars().all()
-    for family in set(requeued):
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
-    return len(requeued) + len(failed)
-
-
-def _leave(conn: Connection, node_id: str) -> int:
-    families = conn.execute(text(
-        "UPDATE job_queue SET state = 'queued', node_id = NULL, lease_until = NULL"
-        " WHERE node_id = :id AND state = 'running' RETURNING family"), {"id": node_id}).scalars().all()
-    for family in set(families):
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": QUEUE_CHANNEL, "p": family})
-    conn.execute(text("DELETE FROM nodes WHERE id = :id"), {"id": node_id})
-    return len(families)
-
-
-def _outcome_of(conn: Connection, job_id: str) -> dict[str, Any] | None:
-    value = conn.execute(text("SELECT outcome FROM job_queue WHERE id = :id AND state = 'done'"), {"id": job_id}).scalar()
-    return _json(value)
-
-
-def _outcomes_of(conn: Connection, tool_ids: list[str], other_ids: list[str]) -> dict[str, dict[str, Any]]:
-    ended = {}
-    if tool_ids:
-        for r in conn.execute(text("SELECT id, outcome FROM job_queue WHERE id = ANY(:ids) AND state = 'done'"),
-                              {"ids": tool_ids}).all():
-            if r.outcome is not None:
-                ended[r.id] = _json(r.outcome)
-    if other_ids:
-        for r in conn.execute(text(
-                "SELECT id, status, result, error, code, http_status FROM jobs WHERE id = ANY(:ids)"
-                " AND status IN ('completed', 'failed', 'canceled')"), {"ids": other_ids}).all():
-            ended[r.id] = {"status": r.status, "result": _json(r.result), "error": r.error, "code": r.code,
-                           "httpStatus": r.http_status}
-    return ended
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _health(conn: Connection) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
-    nodes = [{"id": r.id, "name": r.name, "role": r.role, "capacities": _json(r.capacities),
-              "running": _json(r.running) or {}, "heartbeatAgeS": round(r.age, 2), "startedAt": r.started_at}
-             for r in conn.execute(text(
-                 f"SELECT id, name, role, capacities, running, started_at, {NOW} - heartbeat_at AS age FROM nodes"
-                 " ORDER BY started_at")).all()]
-    depth: dict[str, dict[str, int]] = {}
-    for family, state, count in conn.execute(text(
-            "SELECT family, state, count(*) FROM job_queue WHERE state IN ('queued', 'running')"
-            " GROUP BY family, state")).all():
-        depth.setdefault(family, {"queued": 0, "running": 0})[state] = count
-    return nodes, depth
-
-
-class _Cancel(Write):
-    def __init__(self) -> None:
-        super().__init__(text(
-            "UPDATE job_queue SET state = 'done', outcome = CAST(:outcome AS json), finished_at = " + NOW +
-            " WHERE id = :id AND state = 'queued' RETURNING persist"))
-
-    def __call__(self, conn: Connection, params: dict[str, Any]) -> None:
-        persist = conn.execute(self.statement, params).scalar()
-        if persist is None:  # running somewhere (or over): its node cancels it
-            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": params["c"], "p": params["id"]})
-            return
-        if persist:
-            conn.execute(text("UPDATE jobs SET status = 'canceled', error = 'The job was canceled.', code = 'CANCELED',"
-                              " http_status = 409, updated_at = :now WHERE id = :id"
-                              " AND status NOT IN ('completed', 'failed', 'canceled')"), {"id": params["id"], "now": time.time()})
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": JOBS_CHANNEL, "p": json.dumps({"id": params["id"], "end": 1})})
-
-
-_CANCEL = _Cancel()
