@@ -240,10 +240,13 @@ def test_batch_runs_every_file_and_reports_failures(client, server, samples):
     assert again.status_code == 200 and again.content == r.content
     job = client.get(f"/api/v1/jobs/{job_id}").json()
     assert job["status"] == "completed" and job["result"]["steps"] == ["resize", "convert", "compress"]
-    # every file's intermediates went with the job; only the ZIP is left in out/
+    # every file's intermediates went with the job; out/ keeps the ZIP and each file's result on its own
     job_dir = server.data_dir / "workspace" / job_id
     assert not (job_dir / "steps").exists()
-    assert [p.name for p in (job_dir / "out").iterdir()] == ["pipeline-batch.zip"]
+    assert sorted(p.name for p in (job_dir / "out").iterdir()) == ["files", "pipeline-batch.zip"]
+    assert sorted(p.name for p in (job_dir / "out" / "files").iterdir()) == ["a.png", "b.png"]
+    alone = client.get(f"/api/v1/download/{job_id}/files/a.png")
+    assert alone.status_code == 200 and image_size(alone.content) == (200, 150)
 
 
 def test_batch_with_a_failing_step_per_file(client, samples):
