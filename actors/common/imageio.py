@@ -352,9 +352,15 @@ def run_vips(action: str, fn, *args, **kwargs):
         raise _vips_error(action) from None
 
 
-def load_shrunk(path: Path, header: pyvips.Image, fmt: str, need_w: int, need_h: int) -> pyvips.Image:
+def load_shrunk(
+    path: Path, header: pyvips.Image, fmt: str, need_w: int, need_h: int, *, header_is_sequential: bool = False
+) -> pyvips.Image:
     """Decode with shrink-on-load (JPEG DCT scaling, WebP scaled decode) to no less than need_w×need_h
-    (upright), strictly (a truncated file fails), then apply EXIF orientation."""
+    (upright), strictly (a truncated file fails), then apply EXIF orientation.
+
+    header_is_sequential: the header came from open_image(access="sequential") and no pixel of it was read
+    yet. Where no shrink applies (PNG, GIF, TIFF, a JPEG at full scale...) it is then the very image a new
+    open would give, and is decoded as it is instead of parsing the file a second time."""
     if fmt in IN_MEMORY:
         return header.autorot()
     w, h = header.width, header.height
@@ -374,6 +380,8 @@ def load_shrunk(path: Path, header: pyvips.Image, fmt: str, need_w: int, need_h:
         if scale < 1:
             options["scale"] = max(scale, 1 / 1024)
     try:
+        if header_is_sequential and len(options) == 2:
+            return header.autorot()
         image = pyvips.Image.new_from_file(str(path), **options)
         return image.autorot()
     except pyvips.Error:

@@ -95,7 +95,9 @@ def target_size(w: int, h: int, s: ResizeSettings) -> tuple[int, int, Fit]:
 def run(call: ToolCall[ResizeSettings]) -> ToolResult:
     """Resize an image."""
     s = call.settings
-    header, fmt = v.open_image(call.inputs[0], call.limits)
+    # sequential: the picture is read once, top to bottom (one resize, one encode); load_shrunk decodes this
+    # same image where no shrink-on-load applies rather than opening the file again
+    header, fmt = v.open_image(call.inputs[0], call.limits, access="sequential")
     w, h = v.upright_size(header)
     tw, th, fit = target_size(w, h, s)
     v.check_pixels(tw, th, call.limits, "The resized image")
@@ -107,7 +109,7 @@ def run(call: ToolCall[ResizeSettings]) -> ToolResult:
             sw, sh = max(width, round(w * scale)), max(height, round(h * scale))
         else:
             sw, sh = width, height
-        source = v.load_shrunk(call.inputs[0], header, fmt, sw, sh)
+        source = v.load_shrunk(call.inputs[0], header, fmt, sw, sh, header_is_sequential=True)
         out = v.resize_exact(source, sw, sh)
         if cover and (sw, sh) != (width, height):
             out = out.crop((sw - width) // 2, (sh - height) // 2, width, height)
