@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import trio
-from sqlalchemy import bindparam, insert, select, update
 
-from actors.store import schema
-from actors.store.actor import StoreActor, Write
+from actors.store.actor import StoreActor
+from actors.store.repos import jobs as stored_jobs
 from actors.supervisor import Supervisor
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
@@ -99,20 +98,9 @@ class JobManager:
         if self.config.clustered:
             return
 
-        def mark(conn):
-            return conn.execute(
-                update(schema.jobs)
-                .where(schema.jobs.c.status.in_([JobState.QUEUED.value, JobState.PROCESSING.value]))
-                .values(
-                    status=JobState.FAILED.value,
-                    error="The server restarted while this job was running.",
-                    code=ErrorCode.INTERNAL_ERROR.value,
-                    http_status=500,
-                    updated_at=time.time(),
-                )
-            ).rowcount
-
-        count = await self.store.call(mark)
+        count = await self.store.call(
+            stored_jobs.fail_unfinished, [JobState.QUEUED.value, JobState.PROCESSING.value], JobState.FAILED.value,
+            "The server restarted while this job was running.", ErrorCode.INTERNAL_ERROR.value, 500)
         if count:
             log.warning("marked %d interrupted jobs as failed", count)
 
@@ -151,7 +139,7 @@ class JobManager:
         self.records[rec.id] = rec
         self._evict()
         if persist:
-            self.store.post(_INSERT_JOB, {
+            self.store.post(stored_jobs.INSERT, {
                 "id": rec.id, "owner_id": owner_id, "kind": kind, "tool_id": tool_id, "status": JobState.QUEUED.value,
                 "progress": 0, "created_at": rec.created_at, "updated_at": rec.created_at,
             })
@@ -172,9 +160,7 @@ class JobManager:
         rec = self.records.get(job_id)
         if rec is not None:
             return rec
-        row = await self.store.call(
-            lambda conn: conn.execute(select(schema.jobs).where(schema.jobs.c.id == job_id)).first()
-        )
+        row = await self.store.call(stored_jobs.by_id, job_id)
         if row is None:
             return None
         rec = JobRecord.from_row(row)
@@ -192,7 +178,7 @@ class JobManager:
             return
         rec.finish(status, **kwargs)
         if rec.persist:
-            self.store.post(_FINISH_JOB, {
+            self.store.post(stored_jobs.FINISH, {
                 "b_id": rec.id, "b_status": rec.status.value, "b_progress": rec.progress, "b_message": rec.message,
                 "b_result": rec.result, "b_error": rec.error, "b_code": rec.code, "b_http_status": rec.http_status,
                 "b_updated_at": rec.updated_at,
@@ -372,14 +358,3 @@ def spool_folder(config: Config) -> Path:
 def _remove_all(folders: list[Path]) -> None:
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-# A job's two writes on the hot path, built once (see actors.store.actor.Write for how they run).
-_INSERT_JOB = Write(insert(schema.jobs).values({name: bindparam(name) for name in (
-    "id", "owner_id", "kind", "tool_id", "status", "progress", "created_at", "updated_at")}))
-_FINISH_JOB = Write(
-    update(schema.jobs)
-    .where(schema.jobs.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}") for name in (
-        "status", "progress", "message", "result", "error", "code", "http_status", "updated_at")})
-)

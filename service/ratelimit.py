@@ -128,7 +128,7 @@ async def limit_request() -> None:
 async def _shared_hit(cluster, key: str) -> tuple[int, int]:
     """The caller's count in the window every node shares. Should the database not answer, the request is
     let through (it fails on its own if it needs the database; a limit is no reason to refuse it)."""
-    from service.cluster import rates
+    from actors.store.repos import rate_windows as rates
 
     try:
         count, left_s = await cluster.db(rates.hit, key)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from service.cluster import queue as q
+from actors.store.repos import queue as q
 
 log = logging.getLogger("lutra.cluster")
 

@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
-from sqlalchemy import Connection
 
 from actors.store.actor import StoreActor
+from actors.store.repos import queue as q
+from actors.store.repos import rate_windows as rates
 from protocols.errors import ApiError, ErrorCode
 from protocols.jobs import Done, Failed, Job, JobEvent, JobState, Progress
 from protocols.tools import REGISTRY, Limits, ToolCall, ToolSpec
-from service.cluster import queue as q
-from service.cluster import rates
 from service.cluster.coordinators import ClusterLedger
 from service.cluster.listener import listen
 from service.jobs import result_body as jobs_result_body
@@ -372,7 +371,7 @@ class ClusterNode:
         except Exception:
             log.exception("cluster: %s failed", getattr(fn, "__name__", fn))
 
-    def settings_changed(self, conn: Connection) -> None:
+    def settings_changed(self, conn: Any) -> None:
         """Called inside the transaction that changed settings: the other nodes reload on commit."""
         q.notify(conn, q.SETTINGS_CHANNEL, self.id)
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from actors.store.actor import make_engine, migrate
+from actors.store.repos import queue as q
 from service.cluster import coordinators as c
-from service.cluster import queue as q
 
 pytestmark = pytest.mark.postgres
 

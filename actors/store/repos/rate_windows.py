@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from service.cluster.queue import NOW
+from actors.store.repos.queue import NOW
 
 WINDOW_S = 60
 
