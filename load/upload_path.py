@@ -7,9 +7,10 @@ POST /api/v1/tools/image/resize of a small PNG plus the download of its result.
 The server (and every worker process it starts, through PYTHONPATH) loads a `sitecustomize` that logs, per
 process, each Lutra file (actors/, service/, protocols/) with a Python call in each 50 ms slot. Three warm-up
 requests (with their downloads) come first, so imports, worker start and first-use caches stay out of the
-count; then the measured request runs between two wall-clock marks, and then the server sits idle for as
-long again. The result is the set of modules with a call inside the measured window; those that also run
-while idle are marked, since part of their work there may be background (timers, sampling).
+count; then each measured request runs between two wall-clock marks, and the server sits idle for as long
+again (half a second at least). The result is the set of modules with a call inside every measured window (those that ran in some
+windows only, such as a worker the pool started meanwhile, are listed apart); modules that also run while
+idle are marked, since part of their work there may be background (timers, sampling).
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def modules_between(trace_dir: Path, start: float, end: float) -> dict[str, set[
     return found
 
 
-def measure() -> dict:
+def measure(runs: int = 3) -> dict:
+    """`runs` measured uploads on one warmed server; a module counts when it ran during every one of them
+    (a worker that the pool starts or retires meanwhile adds modules to one run, not to all)."""
     with tempfile.TemporaryDirectory(prefix="lutra-upload-path-") as tmp:
         tmp_path = Path(tmp)
         trace_dir = tmp_path / "trace"
@@ -112,46 +115,61 @@ def measure() -> dict:
             root=str(ROOT), out=str(trace_dir), layers=LAYERS, slot=SLOT_S))
         path = os.pathsep.join(p for p in (str(site), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         server = start_server(tmp_path / "data", {"PYTHONPATH": path})
+        windows = []  # (start, end, idle end) per run
         try:
             png = small_png()
             with server.client() as client:
                 for _ in range(WARM_UPS):  # imports, worker start, caches, the pool's first spares
                     upload(client, png)
                 time.sleep(1)
-                start = time.time()
-                upload(client, png)
-                end = time.time()
-                time.sleep(end - start + 2 * SLOT_S)
-                idle_end = time.time()
+                for _ in range(runs):
+                    start = time.time()
+                    upload(client, png)
+                    end = time.time()
+                    idle_end = end + 2 * SLOT_S + max(end - start, 0.5)
+                    windows.append((start, end, idle_end))
+                    time.sleep(idle_end + 2 * SLOT_S - time.time())  # the next run starts slots later
                 time.sleep(3 * SLOT_S)  # the last slot's lines are written
+            server_pid = server.proc.pid
         finally:
             server.stop()
-        during = modules_between(trace_dir, start, end)
-        idle = modules_between(trace_dir, end + 2 * SLOT_S, idle_end)
+        during = [modules_between(trace_dir, start, end) for start, end, _ in windows]
+        idle = set().union(*(modules_between(trace_dir, end + 2 * SLOT_S, idle_end)
+                             for _, end, idle_end in windows))
         processes = {int(p.stem) for p in trace_dir.glob("*.log")}
-    path_modules = sorted(during)
+    every = sorted(set.intersection(*(set(d) for d in during)))
+    some = sorted(set().union(*during) - set(every))
     return {
-        "request_s": round(end - start, 3),
+        "runs": runs,
+        "request_s": [round(end - start, 3) for start, end, _ in windows],
         "processes_traced": len(processes),
-        "count": len(path_modules),
-        "modules": path_modules,
-        "also_idle": sorted(m for m in during if m in idle),
-        "by_layer": {layer: sum(m.startswith(layer + "/") for m in path_modules) for layer in LAYERS},
+        "count": len(every),
+        "modules": every,
+        "in_some_runs": some,
+        "also_idle": sorted(m for m in every + some if m in idle),
+        "in_workers": sorted({m for d in during for m, pids in d.items() if pids - {server_pid}}),
+        "by_layer": {layer: sum(m.startswith(layer + "/") for m in every) for layer in LAYERS},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--runs", type=int, default=3, help="measured uploads (default 3)")
     args = parser.parse_args()
-    result = measure()
+    result = measure(args.runs)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{result['count']} Lutra modules ran for one upload + download "
+    print(f"{result['count']} Lutra modules ran in each of {result['runs']} uploads + downloads "
           f"({result['by_layer']}; {result['processes_traced']} processes traced)")
     for module in result["modules"]:
-        print(f"  {module}{'  (also runs while idle)' if module in result['also_idle'] else ''}")
+        marks = [mark for mark, where in (("in a worker", "in_workers"), ("also runs while idle", "also_idle"))
+                 if module in result[where]]
+        note = f"  ({', '.join(marks)})" if marks else ""
+        print(f"  {module}{note}")
+    if result["in_some_runs"]:
+        print(f"in some runs only (not counted): {', '.join(result['in_some_runs'])}")
 
 
 if __name__ == "__main__":
