@@ -53,10 +53,29 @@ def test_no_family_imports_another_familys_private_modules():
     assert bad == [], "move what families share into actors/common/ under a public name:\n" + "\n".join(bad)
 
 
+def private_imports_from_outside(path: Path, source: str) -> list[str]:
+    """Imports of a private module of service/ or load/ (`service.routes._identity`) from a module outside
+    the package that holds it."""
+    bad = []
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for line, name in imported(ast.parse(source, str(path))):
+        parts = name.split(".")
+        if parts[0] not in ("service", "load"):
+            continue
+        for i, part in enumerate(parts[1:], 1):
+            owner_package = ".".join(parts[:i])
+            if part.startswith("_") and not part.startswith("__") and not (
+                    package == owner_package or package.startswith(owner_package + ".")):
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+                break
+    return bad
+
+
 @pytest.mark.parametrize("top", ["service", "load"])
-def test_service_and_load_import_no_private_module_of_a_family(top):
+def test_service_and_load_import_no_private_module_of_another_package(top):
     bad = [line for path in sorted((ROOT / top).rglob("*.py"))
-           for line in private_imports_across_families(path, path.read_text())]
+           for line in (private_imports_across_families(path, path.read_text())
+                        + private_imports_from_outside(path, path.read_text()))]
     assert bad == [], "give what these callers need a public module or function:\n" + "\n".join(bad)
 
 
@@ -82,3 +101,14 @@ def test_the_check_sees_each_form_of_import(source, expected):
 def test_the_check_holds_service_modules_to_public_names(source, expected):
     module = ROOT / "service" / "routes" / "some_route.py"
     assert bool(private_imports_across_families(module, source)) is expected
+
+
+@pytest.mark.parametrize("importer, source, expected", [
+    ("service/cli_admin.py", "from service.routes._identity import USERNAME\n", True),
+    ("service/routes/users.py", "from service.routes._identity import not_found\n", False),  # its package
+    ("service/routes/users.py", "from service.auth import USERNAME\n", False),
+    ("load/bench.py", "from load.harness import _private\n", True),
+    ("load/harness/server.py", "from load.harness._private import x\n", False),
+])
+def test_the_check_keeps_private_modules_inside_their_package(importer, source, expected):
+    assert bool(private_imports_from_outside(ROOT / importer, source)) is expected
