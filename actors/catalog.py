@@ -7,7 +7,8 @@ import pkgutil
 
 from protocols.tools import REGISTRY, ToolSpec
 
-# packages whose non-underscore modules (other than actor.py) are tools
+# packages whose tool modules are imported here: every non-underscore module but actor.py (a few of them, such as
+# media's ffprobe, are helpers that the family's tools and outside callers share; they declare no tool)
 TOOL_PACKAGES = ("actors.image", "actors.media", "actors.documents", "actors.data", "actors.vision", "actors.speech")
 _loaded = False
 

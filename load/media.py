@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import trio
 
-from actors.media import _probe, convert_video, trim_video
+from actors.media import convert_video, ffprobe, trim_video
 from actors.processes import lowered
 from load.harness.bare import run_program
 from load.harness.inputs import make_clip
@@ -51,7 +51,7 @@ SCENARIOS = {
 
 def bare_args(tool: str, settings: dict, clip: Path, out: Path) -> list[str]:
     """The arguments the tool itself builds for this clip (same builders as the tool)."""
-    info = trio.run(_probe.probe, clip)
+    info = trio.run(ffprobe.probe, clip)
     if tool == "convert-video":
         s = convert_video.ConvertVideoSettings.model_validate(settings)
         return convert_video.build_args(info, s, clip, out)
@@ -69,7 +69,7 @@ def run_bare(args: list[str]) -> float:
 
 def run_probe(clip: Path) -> float:
     """The tools' ffprobe of `clip`; wall seconds."""
-    return run_program([_probe.FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+    return run_program([ffprobe.FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
                         f"file:{clip}"], 60, capture=True)
 
 

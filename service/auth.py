@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import time
 import uuid
@@ -66,6 +67,8 @@ class Principal:
 _ALL_PERMISSIONS = frozenset(PERMISSIONS)
 
 DEFAULT_TEAM_ID = "default"
+# what a username may be: the user routes and `lutra user create` check the same rule
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 
 ANONYMOUS_ADMIN = Principal(None, "anonymous", "admin", frozenset(PERMISSIONS), DEFAULT_TEAM)
 

@@ -73,8 +73,7 @@ def _engine():
 
 def create_user(engine, username: str, password: str, role: str = "admin", team: str | None = None,
                 must_change: bool = False) -> str:
-    from service.auth import hash_password, seed_roles_and_team
-    from service.routes._identity import USERNAME
+    from service.auth import USERNAME, hash_password, seed_roles_and_team
 
     if not USERNAME.match(username):
         raise CliError("usernames use letters, digits and . _ @ + - only")

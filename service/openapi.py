@@ -260,7 +260,3 @@ def document(app) -> dict[str, Any]:
     if key not in _CACHE:
         _CACHE[key] = build(app)
     return _CACHE[key]
-
-
-def tool_operation_count(doc: dict[str, Any]) -> int:
-    return sum(1 for item in doc["paths"].values() for op in item.values() if "x-tool-id" in op)

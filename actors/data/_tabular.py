@@ -188,10 +188,6 @@ def guard(value: str) -> str:
     return value
 
 
-def needs_guard(value: str) -> bool:
-    return guard(value) is not value
-
-
 def cell_text(value: Any) -> str:
     """A JSON/XLSX value as CSV text (unguarded)."""
     if value is None:

@@ -68,13 +68,6 @@ def rgb_with_alpha(image: pyvips.Image) -> pyvips.Image:
     return image if image.bands == 4 else image.bandjoin(255)
 
 
-def restore_alpha_need(original: pyvips.Image, result: pyvips.Image, fmt: str) -> pyvips.Image:
-    """Drop an alpha band we added when the source had none and the result is fully opaque."""
-    if result.bands == 4 and not original.hasalpha() and result.extract_band(3).min() >= 255:
-        return result.extract_band(0, n=3)
-    return result
-
-
 def text_block(text: str, font, fill, *, stroke_width: int = 0, stroke_fill=None, align: str = "left",
                spacing: int | None = None) -> Image.Image:
     """Rasterise (multi-line) text into a tight RGBA image."""

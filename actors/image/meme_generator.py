@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.common import imageio as v
 from actors.image import _draw as d
-from actors.image import _memes
+from actors.image import meme_templates
 from protocols.errors import bad_input
 from protocols.tools import Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -66,16 +66,16 @@ def run(call: ToolCall[MemeSettings]) -> ToolResult:
     if call.inputs:
         image, fmt = v.load_upright(call.inputs[0], call.limits)
         canvas = d.to_pil(image)
-        boxes = _memes.custom_boxes(s.text_layout, canvas.width, canvas.height)
+        boxes = meme_templates.custom_boxes(s.text_layout, canvas.width, canvas.height)
         stem = f"{call.stem()}-meme"
     else:
         if not s.template_id:
             raise bad_input("Give a templateId (JSON body), or upload an image as 'file' (multipart).")
-        templates = _memes.templates()
+        templates = meme_templates.templates()
         if s.template_id not in templates:
             raise bad_input(f"Unknown meme template '{s.template_id}'.")
         # drawn here, not read from the shared assets folder: a confined worker's temporary folder is the job's
-        canvas = _memes.draw_template(s.template_id).convert("RGB")
+        canvas = meme_templates.draw_template(s.template_id).convert("RGB")
         boxes = templates[s.template_id]["textBoxes"]
         fmt, stem = "jpeg", f"{s.template_id}-meme"
     if canvas.mode not in ("RGB", "RGBA"):
@@ -85,7 +85,7 @@ def run(call: ToolCall[MemeSettings]) -> ToolResult:
         text = text.upper() if s.all_caps else text
         fill = d.rgba(box.get("color", s.text_color) if s.text_color == "#ffffff" else s.text_color)
         stroke = d.rgba(box.get("stroke", s.stroke_color) if s.stroke_color == "#000000" else s.stroke_color)
-        used = _memes.draw_box_text(canvas, box, text, family=s.font_family, size=s.font_size, fill=fill,
+        used = meme_templates.draw_box_text(canvas, box, text, family=s.font_family, size=s.font_size, fill=fill,
                                     stroke_fill=stroke, align=s.text_align, vertical=box.get("vertical", "middle"))
         placed.append({"id": box["id"], **used})
     out_image = d.from_pil(canvas)

@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import ToolCall
 
 ACCEPTS = {"audio", "video"}  # a video's sound track works as an audio input
 
 
-async def open_audio(call: ToolCall, index: int = 0) -> _probe.MediaInfo:
-    return await _probe.open_input(call, index, audio=True)
+async def open_audio(call: ToolCall, index: int = 0) -> ffprobe.MediaInfo:
+    return await ffprobe.open_input(call, index, audio=True)
 
 
-async def encode(call: ToolCall, info: _probe.MediaInfo, af: Sequence[str] = (), *, fmt: str | None = None,
+async def encode(call: ToolCall, info: ffprobe.MediaInfo, af: Sequence[str] = (), *, fmt: str | None = None,
                  bitrate_k: int | None = None, pre_input: Sequence[str] = (), extra: Sequence[str] = (),
                  duration: float | None = None, message: str | None = None, metadata: bool = True,
                  suffix: str = "", span: tuple[float, float] = (0, 100)) -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import trio
 
 from actors.media import _ffmpeg as ff
-from actors.media._probe import MediaInfo
+from actors.media.ffprobe import MediaInfo
 from protocols.tools import ToolCall
 
 log = logging.getLogger("lutra.media")

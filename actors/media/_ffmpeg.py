@@ -1,7 +1,7 @@
 """Running ffmpeg for the video and audio tools: from an argument list (never a shell), its
 `-progress pipe:1` output scaled by the probed duration into `call.progress`, killed at once on cancel or
 deadline, stderr kept for the log only; and the paths, scratch folders and filter escaping its arguments
-need. Probing is in _probe, codecs and containers in _codecs.
+need. Probing is in ffprobe.py, codecs and containers in _codecs.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.errors import ToolError
 from protocols.tools import ToolCall
 
@@ -36,7 +36,7 @@ async def measure(call: ToolCall, path: Path, duration: float, *, target: float 
     return values
 
 
-def apply_filter(m: dict[str, float], stream: _probe.StreamInfo, *, target: float = TARGET_LUFS) -> list[str]:
+def apply_filter(m: dict[str, float], stream: ffprobe.StreamInfo, *, target: float = TARGET_LUFS) -> list[str]:
     """Pass 2: the measured values make loudnorm apply one linear gain where the true-peak limit allows."""
     return [
         f"loudnorm=I={target:g}:TP={TRUE_PEAK:g}:LRA={LRA:g}:measured_I={m['input_i']:.2f}"
@@ -47,7 +47,7 @@ def apply_filter(m: dict[str, float], stream: _probe.StreamInfo, *, target: floa
     ]
 
 
-def channel_layout(stream: _probe.StreamInfo) -> str:
+def channel_layout(stream: ffprobe.StreamInfo) -> str:
     """The input's channel layout, named again after filters that lose it (encoders need one)."""
     if stream.layout and "(" not in stream.layout:
         return stream.layout

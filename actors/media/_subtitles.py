@@ -5,18 +5,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.errors import bad_input
 from protocols.tools import ToolCall
 
 FORMATS = {"srt": "srt", "subrip": "srt", "webvtt": "vtt", "ass": "ass", "ssa": "ass"}
 
 
-async def open_subtitle(call: ToolCall, index: int) -> tuple[str, _probe.MediaInfo]:
+async def open_subtitle(call: ToolCall, index: int) -> tuple[str, ffprobe.MediaInfo]:
     """The subtitle input's format (srt/vtt/ass), after ffprobe has parsed it."""
     name = call.names[index] if index < len(call.names) else "subtitles"
     try:
-        info = await _probe.probe(call.inputs[index], name)
+        info = await ffprobe.probe(call.inputs[index], name)
     except Exception:
         raise bad_input(f"'{name}' is not a subtitle file ffmpeg can read (SRT, VTT or ASS).") from None
     subs = info.subtitles

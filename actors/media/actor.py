@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.runtime import Actor, ActorStats
 from protocols.jobs import Job
 from protocols.tools import ToolResult
@@ -48,11 +48,11 @@ class MediaActor(Actor):
         return {**_codecs.HARDWARE.as_dict(), "checked": _codecs.HARDWARE.checked, "slots": self.capacity}
 
     async def execute(self, job: Job) -> ToolResult:
-        token = _probe.MAX_DURATION_S.set(self.max_duration_s)
+        token = ffprobe.MAX_DURATION_S.set(self.max_duration_s)
         try:
             return await super().execute(job)
         finally:
-            _probe.MAX_DURATION_S.reset(token)
+            ffprobe.MAX_DURATION_S.reset(token)
 
 
 def create(capacity: int, queue_size: int, options: dict) -> MediaActor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -25,7 +25,7 @@ def _clean(value: str) -> str:
 async def run(call: ToolCall[AudioMetadataSettings]) -> ToolResult:
     """Read, strip or edit audio tags."""
     s = call.settings
-    info = await _probe.open_input(call, audio=True)
+    info = await ffprobe.open_input(call, audio=True)
     assert info.audio is not None
     before = {**info.audio.tags, **info.tags}
     fmt = _codecs.audio_format(call, info)
@@ -45,7 +45,7 @@ async def run(call: ToolCall[AudioMetadataSettings]) -> ToolResult:
         args += ["-fflags", "+bitexact"]
     args.append(ff.out(target))
     await ff.run(args, call=call, duration=info.duration, message="writing tags", what="audio")
-    after = await _probe.probe(target, call.names[0])
+    after = await ffprobe.probe(target, call.names[0])
     tags = {**(after.audio.tags if after.audio else {}), **after.tags}
     a = info.audio
     return ToolResult([target], {

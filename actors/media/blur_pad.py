@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from actors.media._pad import Target, canvas
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -20,7 +20,7 @@ class BlurPadSettings(ToolSettings):
 async def run(call: ToolCall[BlurPadSettings]) -> ToolResult:
     """Pad a video to an aspect ratio with a blurred background."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     cw, ch = canvas(w, h, s.target)

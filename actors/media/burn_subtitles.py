@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from actors.media._subtitles import charset, copy_plain, open_subtitle
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -19,7 +19,7 @@ class BurnSubtitlesSettings(ToolSettings):
 async def run(call: ToolCall[BurnSubtitlesSettings]) -> ToolResult:
     """Burn subtitles into a video."""
     s = call.settings
-    info = await _probe.open_input(call, 0, video=True)
+    info = await ffprobe.open_input(call, 0, video=True)
     fmt, _ = await open_subtitle(call, 1)
     with ff.scratch(call) as tmp:
         copy_plain(call, 1, fmt, tmp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -17,7 +17,7 @@ class ChangeFpsSettings(ToolSettings):
 async def run(call: ToolCall[ChangeFpsSettings]) -> ToolResult:
     """Change a video's frame rate."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     rate = f"{s.fps:g}"
     target = await _codecs.reencode_video(call, info, vf=[f"fps={rate}"], message="changing frame rate",
                                      extra=["-r", rate])

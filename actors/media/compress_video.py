@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -27,7 +27,7 @@ class CompressVideoSettings(ToolSettings):
 async def run(call: ToolCall[CompressVideoSettings]) -> ToolResult:
     """Make a video smaller (MP4, H.264 + AAC)."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     if s.resolution != "original" and h > RESOLUTION_HEIGHT[s.resolution]:

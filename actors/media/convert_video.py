@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -20,7 +20,7 @@ class ConvertVideoSettings(ToolSettings):
     hardware: bool = Field(True, description="Use the GPU encoder (NVENC) when the server has one")
 
 
-def build_args(info: _probe.MediaInfo, s: ConvertVideoSettings, source: Path, target: Path) -> list[str]:
+def build_args(info: ffprobe.MediaInfo, s: ConvertVideoSettings, source: Path, target: Path) -> list[str]:
     """The ffmpeg arguments (after the global options) for one conversion; also used by the load harness."""
     assert info.video is not None
     w, h = info.video.display_size
@@ -44,7 +44,7 @@ def build_args(info: _probe.MediaInfo, s: ConvertVideoSettings, source: Path, ta
 async def run(call: ToolCall[ConvertVideoSettings]) -> ToolResult:
     """Convert a video to MP4, MOV or WebM."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     target = ff.output_path(call, s.format)
     await ff.run(build_args(info, s, call.inputs[0], target), call=call, duration=info.duration,
                  message="converting", what="video")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -21,7 +21,7 @@ class CropVideoSettings(ToolSettings):
 async def run(call: ToolCall[CropVideoSettings]) -> ToolResult:
     """Crop a video to a rectangle."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     if s.x + s.width > w or s.y + s.height > h:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from actors.media._subtitles import charset, open_subtitle
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -21,7 +21,7 @@ class EmbedSubtitlesSettings(ToolSettings):
 async def run(call: ToolCall[EmbedSubtitlesSettings]) -> ToolResult:
     """Add a subtitle track to a video (soft subtitles)."""
     s = call.settings
-    info = await _probe.open_input(call, 0, video=True)
+    info = await ffprobe.open_input(call, 0, video=True)
     await open_subtitle(call, 1)
     container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -20,7 +20,7 @@ class ExtractAudioSettings(ToolSettings):
 async def run(call: ToolCall[ExtractAudioSettings]) -> ToolResult:
     """Extract the audio track of a video."""
     s = call.settings
-    info = await _probe.open_input(call, audio=True)
+    info = await ffprobe.open_input(call, audio=True)
     target = ff.output_path(call, s.format)
     args = [*ff.inp(call.inputs[0]), "-map", "0:a:0", "-vn", "-sn", "-dn", *_codecs.audio_encode_args(s.format),
             "-map_metadata", "0", ff.out(target)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -18,7 +18,7 @@ class ExtractSubtitlesSettings(ToolSettings):
       accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Extract the subtitles of a video as SRT."""
-    info = await _probe.open_input(call)
+    info = await ffprobe.open_input(call)
     text_subs = [s for s in info.subtitles if s.codec not in BITMAP_CODECS]
     if not text_subs:
         if info.subtitles:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -21,10 +21,10 @@ class GifToVideoSettings(ToolSettings):
 async def run(call: ToolCall[GifToVideoSettings]) -> ToolResult:
     """Convert an animated GIF to a video."""
     s = call.settings
-    info = await _probe.probe(call.inputs[0], call.names[0])
+    info = await ffprobe.probe(call.inputs[0], call.names[0])
     if info.format != "gif" or info.video is None:
         raise bad_input(f"'{call.names[0]}' is not a GIF.")
-    _probe.check_duration(info)
+    ffprobe.check_duration(info)
     target = ff.output_path(call, s.format)
     # 4:2:0 needs even sizes; a GIF's transparent areas become black
     vf = "scale=trunc(iw/2)*2:trunc(ih/2)*2:flags=lanczos,setsar=1"

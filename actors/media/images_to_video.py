@@ -8,7 +8,7 @@ import trio
 from pydantic import Field
 
 from actors import png_text
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -32,7 +32,7 @@ async def run(call: ToolCall[ImagesToVideoSettings]) -> ToolResult:
     for i, path in enumerate(call.inputs):
         # FFmpeg inflates a PNG's zTXt chunk on every decode (once per frame of a slideshow): bombs first
         await trio.to_thread.run_sync(png_text.check, path, call.names[i])
-        info = await _probe.probe(path, call.names[i])
+        info = await ffprobe.probe(path, call.names[i])
         if info.video is None or not (info.is_still_image or info.format in ("gif", "webp_pipe")):
             raise bad_input(f"'{call.names[i]}' is not an image.")
         await _check_decodes(path, call.names[i])
@@ -47,7 +47,7 @@ async def run(call: ToolCall[ImagesToVideoSettings]) -> ToolResult:
         labels.append(f"[v{n}]")
     graph = ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(labels)}:v=1:a=0[v]"
     total = s.seconds_per_image * len(call.inputs)
-    limit = _probe.max_duration()
+    limit = ffprobe.max_duration()
     if limit and total > limit + 0.05:
         from protocols.errors import ErrorCode, ToolError
 

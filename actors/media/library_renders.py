@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -32,6 +32,6 @@ async def video_thumbnail(call: ToolCall[VideoThumbnailSettings]) -> ToolResult:
 @tool("library-video-probe", section=Section.VIDEO, settings=VideoProbeSettings, runs=Runs.LOOP, internal=True)
 async def video_probe(call: ToolCall[VideoProbeSettings]) -> ToolResult:
     """Width and height of a video's first video stream (null for none); no output file."""
-    info = await _probe.probe(call.inputs[0], call.names[0] if call.names else None)
+    info = await ffprobe.probe(call.inputs[0], call.names[0] if call.names else None)
     video = info.video
     return ToolResult([], {"width": video.width if video else None, "height": video.height if video else None})

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _audio, _codecs, _probe
+from actors.media import _audio, _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.errors import ErrorCode, ToolError
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -23,9 +23,9 @@ class MergeAudioSettings(ToolSettings):
 async def run(call: ToolCall[MergeAudioSettings]) -> ToolResult:
     """Join several audio files into one."""
     s = call.settings
-    infos = [await _probe.open_input(call, i, audio=True, limit=False) for i in range(len(call.inputs))]
+    infos = [await ffprobe.open_input(call, i, audio=True, limit=False) for i in range(len(call.inputs))]
     total = sum(i.duration for i in infos)
-    limit = _probe.max_duration()
+    limit = ffprobe.max_duration()
     if limit and total > limit + 0.05:
         raise ToolError(f"The merged audio would be {total:.1f} s long; this server accepts media up to {limit:g} s.",
                         ErrorCode.PAYLOAD_TOO_LARGE, 413)

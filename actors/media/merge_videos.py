@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -20,10 +20,10 @@ class MergeVideosSettings(ToolSettings):
       inputs=(2, MAX_CLIPS), accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Join several videos into one."""
-    infos = [await _probe.open_input(call, i, video=True, limit=False) for i in range(len(call.inputs))]
+    infos = [await ffprobe.open_input(call, i, video=True, limit=False) for i in range(len(call.inputs))]
     lengths = [clip_length(i) for i in infos]
     total = sum(lengths)
-    limit = _probe.max_duration()
+    limit = ffprobe.max_duration()
     if limit and total > limit + 0.05:
         from protocols.errors import ErrorCode, ToolError
 
@@ -71,7 +71,7 @@ def _clock(text: str) -> float:
     return value if math.isfinite(value) and value > 0 else 0.0
 
 
-def clip_length(info: _probe.MediaInfo) -> float:
+def clip_length(info: ffprobe.MediaInfo) -> float:
     """How long a clip lasts in the merge: its video stream's length, not the container's. Each clip's audio
     is padded or cut to it, so that audio and video of a clip end together; a container header that declares
     136 years over one second of video (or audio longer than the picture) would otherwise make the audio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -20,10 +20,10 @@ async def run(call: ToolCall) -> ToolResult:
     container = _codecs.named_video_container(call)
     if container is not None:  # a stream copy needing nothing from the probe: run them together
         target = ff.output_path(call, container)
-        await _probe.copy_beside_probe(call, copy_args(call, container, target), target, video=True, message="muting",
+        await ffprobe.copy_beside_probe(call, copy_args(call, container, target), target, video=True, message="muting",
                                    what="video")
         return ToolResult([target])
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)
     await ff.run(copy_args(call, container, target), call=call, duration=info.duration, message="muting",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -15,8 +15,8 @@ class ReplaceAudioSettings(ToolSettings):
       roles=("audio",), accepts={"video", "audio"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Replace a video's sound track with an audio file."""
-    video = await _probe.open_input(call, 0, video=True)
-    sound = await _probe.open_input(call, 1, audio=True, limit=False)
+    video = await ffprobe.open_input(call, 0, video=True)
+    sound = await ffprobe.open_input(call, 1, audio=True, limit=False)
     container = _codecs.video_container(call, video)
     target = ff.output_path(call, container)
     assert sound.audio is not None

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 PRESET_HEIGHTS = {"2160p": 2160, "1440p": 1440, "1080p": 1080, "720p": 720, "480p": 480, "360p": 360}
@@ -42,7 +42,7 @@ def target_size(w: int, h: int, s: ResizeVideoSettings) -> tuple[int, int]:
 async def run(call: ToolCall[ResizeVideoSettings]) -> ToolResult:
     """Change a video's resolution."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     w, h = info.video.display_size
     tw, th = target_size(w, h, s)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -25,7 +25,7 @@ class ReverseVideoSettings(ToolSettings):
       runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Play a video backwards."""
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     if info.duration > MAX_REVERSE_S:
         raise bad_input(f"Reverse works on videos up to {MAX_REVERSE_S // 60} minutes; this one is "
                         f"{info.duration / 60:.1f} minutes. Trim it first.")

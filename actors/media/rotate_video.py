@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 FILTERS = {"cw90": ["transpose=clock"], "ccw90": ["transpose=cclock"], "180": ["hflip", "vflip"],
@@ -23,7 +23,7 @@ class RotateVideoSettings(ToolSettings):
 async def run(call: ToolCall[RotateVideoSettings]) -> ToolResult:
     """Rotate or flip a video."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     target = await _codecs.reencode_video(call, info, vf=FILTERS[s.transform], message="rotating",
                                      extra=["-metadata:s:v:0", "rotate=0"])
     return ToolResult([target])

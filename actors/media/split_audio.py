@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _audio, _codecs, _probe
+from actors.media import _audio, _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
@@ -24,7 +24,7 @@ class SplitAudioSettings(ToolSettings):
     min_silence_s: float = Field(0.5, ge=0.1, le=10, description="mode=silence: shortest pause to split at")
 
 
-async def silence_cuts(call: ToolCall, info: _probe.MediaInfo, threshold_db: float, min_silence_s: float) -> list[float]:
+async def silence_cuts(call: ToolCall, info: ffprobe.MediaInfo, threshold_db: float, min_silence_s: float) -> list[float]:
     """Cut points in the middle of each pause that has sound on both sides."""
     stderr = await ff.run([*ff.inp(call.inputs[0]), "-map", "0:a:0", "-af",
                            f"silencedetect=n={threshold_db:g}dB:d={min_silence_s:g}", "-f", "null", "-"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,7 +19,7 @@ class StabilizeVideoSettings(ToolSettings):
 async def run(call: ToolCall[StabilizeVideoSettings]) -> ToolResult:
     """Remove camera shake from a video."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     hw = await _codecs.detect_hardware()
     if not hw.vidstab:
         target = await _codecs.reencode_video(call, info, vf=["deshake"], message="stabilising")

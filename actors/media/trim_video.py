@@ -4,7 +4,7 @@ The fast cut is dominated by fixed costs, not by work: ffmpeg copying 20 s of 72
 starting ffprobe (and ffmpeg) costs ~60 ms each on this machine (they load ~200 shared libraries). So when
 the cut's arguments do not depend on the probe (the container is known from the file name, the audio map
 is optional), the stream copy starts at the same time as the probe instead of after it
-(`_probe.copy_beside_probe`). The probe still decides: if it refuses the input (not media, no video, too
+(`ffprobe.copy_beside_probe`). The probe still decides: if it refuses the input (not media, no video, too
 long, start past the end) the copy is killed, its partial output removed, and the probe's 4xx is the
 answer. A stream copy is not an encode: the precise cut (which encodes) always waits for the probe.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from actors.media._common import TimeRange, clamp_range
 from protocols.tools import Runs, Section, ToolCall, ToolResult, tool
@@ -25,7 +25,7 @@ class TrimVideoSettings(TimeRange):
     precise: bool = Field(False, description="Frame-accurate cut (re-encodes); otherwise a fast cut at keyframes")
 
 
-def build_args(info: _probe.MediaInfo, container: str, start: float, end: float, precise: bool, source: Path,
+def build_args(info: ffprobe.MediaInfo, container: str, start: float, end: float, precise: bool, source: Path,
                target: Path) -> list[str]:
     """The ffmpeg arguments for one cut, from the probed input; also used by the load harness."""
     if not precise:
@@ -57,15 +57,15 @@ async def run(call: ToolCall[TrimVideoSettings]) -> ToolResult:
     if not s.precise and container is not None:  # a stream copy needing nothing from the probe: run them together
         target = ff.output_path(call, container)
 
-        def in_range(info: _probe.MediaInfo) -> None:
+        def in_range(info: ffprobe.MediaInfo) -> None:
             clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
 
-        info = await _probe.copy_beside_probe(call, fast_args(container, s.start_s, s.end_s, call.inputs[0], target),
+        info = await ffprobe.copy_beside_probe(call, fast_args(container, s.start_s, s.end_s, call.inputs[0], target),
                                           target, video=True, accept=in_range, message="trimming", what="video",
                                           duration=(s.end_s - s.start_s) if s.end_s else 0.0)
         start, end = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
         return ToolResult([target], {"startS": round(start, 3), "endS": round(end, 3)})
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     start, end = clamp_range(s.start_s, s.end_s, info.duration, call.names[0])
     container = _codecs.video_container(call, info)
     target = ff.output_path(call, container)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -20,7 +20,7 @@ class VideoColorSettings(ToolSettings):
 async def run(call: ToolCall[VideoColorSettings]) -> ToolResult:
     """Adjust a video's colours."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     eq = f"eq=brightness={s.brightness:g}:contrast={s.contrast:g}:saturation={s.saturation:g}:gamma={s.gamma:g}"
     target = await _codecs.reencode_video(call, info, vf=[eq], message="adjusting colours")
     return ToolResult([target])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _loudness, _probe
+from actors.media import _codecs, _loudness, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,7 +19,7 @@ class VideoLoudnormSettings(ToolSettings):
 async def run(call: ToolCall[VideoLoudnormSettings]) -> ToolResult:
     """Normalize the loudness of a video's sound (EBU R128)."""
     s = call.settings
-    info = await _probe.open_input(call, video=True, audio=True)
+    info = await ffprobe.open_input(call, video=True, audio=True)
     assert info.audio is not None
     measured = await _loudness.measure(call, call.inputs[0], info.duration, target=s.target_lufs)
     container = _codecs.video_container(call, info)

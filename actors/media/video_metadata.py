@@ -3,7 +3,7 @@ streams are copied untouched."""
 
 from __future__ import annotations
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -19,7 +19,7 @@ class VideoMetadataSettings(ToolSettings):
       accepts={"video"}, runs=Runs.LOOP)
 async def run(call: ToolCall) -> ToolResult:
     """Remove metadata from a video."""
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     removed = sorted({k for k in info.tags if k.lower() not in TECHNICAL} |
                      {k for s in info.streams for k in s.tags if k.lower() not in TECHNICAL})
     container = _codecs.video_container(call, info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -25,7 +25,7 @@ def audio_speed_filters(factor: float, sample_rate: int, keep_pitch: bool) -> li
 async def run(call: ToolCall[VideoSpeedSettings]) -> ToolResult:
     """Speed a video up or slow it down."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     af = audio_speed_filters(s.factor, info.audio.sample_rate, s.keep_pitch) if info.audio else []
     fps = info.video.fps if info.video and info.video.fps else 25
     target = await _codecs.reencode_video(call, info, vf=[f"setpts=PTS/{s.factor:g}", f"fps={fps:.3f}"], af=af,

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.errors import bad_input
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -41,7 +41,7 @@ class VideoToFramesSettings(ToolSettings):
 async def run(call: ToolCall[VideoToFramesSettings]) -> ToolResult:
     """Extract frames of a video as images (a ZIP when there are several)."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     fps = info.video.fps or 25
     quality = ["-q:v", "2"] if s.format == "jpg" else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.errors import bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -24,7 +24,7 @@ class VideoToGifSettings(ToolSettings):
 async def run(call: ToolCall[VideoToGifSettings]) -> ToolResult:
     """Turn a video clip into an animated GIF."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     if info.duration and s.start_s >= info.duration:
         raise bad_input(f"startS ({s.start_s:g} s) is past the end of the video ({info.duration:.2f} s).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 MAX_SECONDS = 60.0
@@ -25,7 +25,7 @@ class VideoToWebpSettings(ToolSettings):
 async def run(call: ToolCall[VideoToWebpSettings]) -> ToolResult:
     """Turn a video clip into an animated WebP."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     assert info.video is not None
     from actors.media._common import clamp_range
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from protocols.tools import Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -36,7 +36,7 @@ class WatermarkVideoSettings(ToolSettings):
 async def run(call: ToolCall[WatermarkVideoSettings]) -> ToolResult:
     """Put a text watermark on a video."""
     s = call.settings
-    info = await _probe.open_input(call, video=True)
+    info = await ffprobe.open_input(call, video=True)
     x, y = POSITIONS[s.position]
     with ff.scratch(call) as tmp:
         (tmp / "text.txt").write_text(s.text.replace("\r\n", "\n"), encoding="utf-8")

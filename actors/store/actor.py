@@ -48,10 +48,6 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def is_postgres(url: str) -> bool:
-    return normalise_url(url).startswith("postgresql")
-
-
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.vision import _img, _segment
+from actors.vision import _img, segmentation
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -21,18 +21,18 @@ class BackgroundReplaceSettings(ToolSettings):
 
 
 @tool("background-replace", section=Section.IMAGE, settings=BackgroundReplaceSettings,
-      mode=Mode.LONG, accepts={"image", "svg"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, requires=(segmentation.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[BackgroundReplaceSettings]) -> ToolResult:
     """Replace the background with a colour or a gradient."""
     s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     h, w = rgb.shape[:2]
-    mask = _segment.feather(_segment.subject_mask(rgb), s.feather)
+    mask = segmentation.feather(segmentation.subject_mask(rgb), s.feather)
     if s.background_type == "color":
-        bg = _segment.solid(h, w, _img.hex_rgb(s.color))
+        bg = segmentation.solid(h, w, _img.hex_rgb(s.color))
     else:
-        bg = _segment.gradient(h, w, _img.hex_rgb(s.gradient_color1), _img.hex_rgb(s.gradient_color2),
+        bg = segmentation.gradient(h, w, _img.hex_rgb(s.gradient_color1), _img.hex_rgb(s.gradient_color2),
                                s.gradient_angle)
-    out = _segment.composite(rgb, mask, bg)
+    out = segmentation.composite(rgb, mask, bg)
     return ToolResult([_img.save(out, call, s.format, 95 if s.format == "webp" else None)],
                       {"subjectCoverage": round(float(mask.mean()), 4)})

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actors.vision import _img, _segment
+from actors.vision import _img, segmentation
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -17,12 +17,12 @@ class BlurBackgroundSettings(ToolSettings):
 
 
 @tool("blur-background", section=Section.IMAGE, settings=BlurBackgroundSettings,
-      mode=Mode.LONG, accepts={"image", "svg"}, requires=(_segment.BUNDLE,), runs=Runs.THREAD)
+      mode=Mode.LONG, accepts={"image", "svg"}, requires=(segmentation.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[BlurBackgroundSettings]) -> ToolResult:
     """Blur the background behind the subject."""
     s = call.settings
     rgb = _img.load_rgb(call.inputs[0], call.limits)
-    mask = _segment.feather(_segment.subject_mask(rgb), s.feather)
-    out = _segment.composite(rgb, mask, _segment.blurred_background(rgb, mask, s.intensity))
+    mask = segmentation.feather(segmentation.subject_mask(rgb), s.feather)
+    out = segmentation.composite(rgb, mask, segmentation.blurred_background(rgb, mask, s.intensity))
     return ToolResult([_img.save(out, call, s.format, 95 if s.format == "webp" else None)],
                       {"subjectCoverage": round(float(mask.mean()), 4)})

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors._lazy import cv2
-from actors.vision import _img, _ocr
+from actors.vision import _img, ocr_engines
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 Language = Literal["auto", "en", "de", "fr", "es", "zh", "ja", "ko", "id", "th", "vi", "it", "pt", "nl"]
@@ -24,7 +24,7 @@ class OcrSettings(ToolSettings):
 
 
 def _bundles(s: OcrSettings) -> tuple[str, ...]:
-    return _ocr.bundles_for(s.quality, s.language)
+    return ocr_engines.bundles_for(s.quality, s.language)
 
 
 @tool("ocr", section=Section.IMAGE, settings=OcrSettings, mode=Mode.LONG, accepts={"image", "svg"},
@@ -35,27 +35,27 @@ def run(call: ToolCall[OcrSettings]) -> ToolResult:
     rgb = _img.load_rgb(call.inputs[0], call.limits)
     scale = 1.0
     if s.enhance or s.quality == "best":
-        enhanced = _ocr.enhance_for_ocr(rgb)
+        enhanced = ocr_engines.enhance_for_ocr(rgb)
         scale = enhanced.shape[1] / rgb.shape[1]
         rgb = enhanced
-    engine = _ocr.engine_for(s.quality, s.language)
+    engine = ocr_engines.engine_for(s.quality, s.language)
     if call.progress:
         call.progress(10, f"reading text ({engine})")
     if engine == "ppocr":
-        words = _ocr.ppocr(rgb, best=s.quality == "best")
+        words = ocr_engines.ppocr(rgb, best=s.quality == "best")
     else:
         with tempfile.NamedTemporaryFile(dir=call.workdir.parent, suffix=".png", delete=False) as handle:
             scratch = Path(handle.name)
         cv2.imwrite(str(scratch), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         try:
-            words = _ocr.tesseract(scratch, s.language)
+            words = ocr_engines.tesseract(scratch, s.language)
         finally:
             scratch.unlink(missing_ok=True)
     if scale != 1.0:
         for word in words:
             x, y, w, h = word.box
             word.box = (round(x / scale), round(y / scale), round(w / scale), round(h / scale))
-    text = _ocr.text_of(words)
+    text = ocr_engines.text_of(words)
     out = call.workdir / f"{call.stem()}.txt"
     out.write_text(text + ("\n" if text else ""), encoding="utf-8")
     confidence = sum(w.confidence for w in words) / len(words) if words else 0.0

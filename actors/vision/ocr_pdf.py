@@ -13,7 +13,7 @@ from pydantic import Field
 from actors import sandbox
 from actors._lazy import np
 from actors.common import pdfs
-from actors.vision import _ocr
+from actors.vision import ocr_engines
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -33,7 +33,7 @@ class OcrPdfSettings(ToolSettings):
 def _engine(s: OcrPdfSettings) -> str:
     if s.language in CJK:
         return "tesseract-pdf"  # glyph-less CID font layer from Tesseract itself
-    return _ocr.engine_for(s.quality, s.language)
+    return ocr_engines.engine_for(s.quality, s.language)
 
 
 def _render(page, scale: float) -> np.ndarray:
@@ -46,7 +46,7 @@ def _pdf_string(text: str) -> bytes:
     return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def _text_layer(words: list[_ocr.Word], scale: float, rotate: int, box: list[float]) -> bytes:
+def _text_layer(words: list[ocr_engines.Word], scale: float, rotate: int, box: list[float]) -> bytes:
     """Content stream: invisible (3 Tr) Helvetica words sized and stretched to their boxes. Coordinates are
     in the displayed (rotated) page; a cm maps them back into the page's own space."""
     x0, y0, x1, y1 = box
@@ -123,27 +123,27 @@ def run(call: ToolCall[OcrPdfSettings]) -> ToolResult:
                 if engine == "tesseract-pdf":
                     png = scratch / f"p{number}.png"
                     cv2.imwrite(str(png), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-                    words = _ocr.tesseract(png, s.language)
-                    page_pdf = pikepdf.open(_tesseract_page_pdf(png, _ocr.TESSERACT_LANGS[s.language], dpi,
+                    words = ocr_engines.tesseract(png, s.language)
+                    page_pdf = pikepdf.open(_tesseract_page_pdf(png, ocr_engines.TESSERACT_LANGS[s.language], dpi,
                                                                 scratch / f"p{number}"))
                     pdf.pages[number - 1] = page_pdf.pages[0]
-                    texts.append(_ocr.text_of(words))
+                    texts.append(ocr_engines.text_of(words))
                     continue
                 if engine == "ppocr":
-                    source = _ocr.enhance_for_ocr(rgb) if s.quality == "best" else rgb
+                    source = ocr_engines.enhance_for_ocr(rgb) if s.quality == "best" else rgb
                     factor = source.shape[1] / rgb.shape[1]
-                    words = _ocr.ppocr(source, best=s.quality == "best")
+                    words = ocr_engines.ppocr(source, best=s.quality == "best")
                     if factor != 1.0:
                         for w in words:
                             w.box = tuple(round(v / factor) for v in w.box)  # type: ignore[assignment]
                 else:
                     png = scratch / f"p{number}.png"
                     cv2.imwrite(str(png), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-                    words = _ocr.tesseract(png, s.language)
+                    words = ocr_engines.tesseract(png, s.language)
                 rotate = int(page.obj.get("/Rotate", 0)) % 360
                 box = [float(v) for v in page.mediabox]
                 _add_layer(pdf, page, _text_layer(words, scale, rotate, box))
-                texts.append(_ocr.text_of(words))
+                texts.append(ocr_engines.text_of(words))
             document.close()
             out = pdfs.out_path(call, "_ocr")
             pdfs.save(pdf, out)

@@ -14,7 +14,7 @@ import pyvips
 from pydantic import BeforeValidator, Field
 
 from actors._lazy import cv2, np
-from actors.vision import _faces, _img, _segment
+from actors.vision import _faces, _img, segmentation
 from actors.vision._passport import DPI, LAYOUTS, SPECS, PhotoSpec, mm_to_px
 from actors.vision.remove_background import CACHE, JOB_ID
 from protocols.errors import ErrorCode, ToolError, bad_input
@@ -23,7 +23,7 @@ from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSetti
 # ISO codes are written upper-case ("US"); the table's keys are lower-case, so any case is accepted
 Country = Annotated[Literal[tuple(SPECS)],  # type: ignore[valid-type]
                     BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)]
-NEEDS = (_faces.BUNDLE, _segment.BUNDLE)
+NEEDS = (_faces.BUNDLE, segmentation.BUNDLE)
 
 
 class PassportSettings(ToolSettings):
@@ -51,7 +51,7 @@ def analyze(rgb: np.ndarray) -> tuple[dict, np.ndarray]:
         if faces[1][2] * faces[1][3] > 0.5 * faces[0][2] * faces[0][3]:
             raise bad_input("More than one face was found; a passport photo shows one person.")
     x, y, w, h = faces[0]
-    mask = _segment.subject_mask(rgb)
+    mask = segmentation.subject_mask(rgb)
     # crown: the highest subject pixel above the face, within the face's columns
     cols = mask[:, x + w // 4: x + 3 * w // 4] > 0.5
     rows = np.nonzero(cols.any(axis=1))[0]
@@ -65,8 +65,8 @@ def analyze(rgb: np.ndarray) -> tuple[dict, np.ndarray]:
 
 
 def compose(rgb: np.ndarray, mask: np.ndarray, info: dict, spec: PhotoSpec, background: str) -> np.ndarray:
-    bg = _segment.solid(rgb.shape[0], rgb.shape[1], _img.hex_rgb(background))
-    flat = _segment.composite(rgb, _segment.feather(mask, 1.5), bg)
+    bg = segmentation.solid(rgb.shape[0], rgb.shape[1], _img.hex_rgb(background))
+    flat = segmentation.composite(rgb, segmentation.feather(mask, 1.5), bg)
     out_w, out_h = mm_to_px(spec.width_mm), mm_to_px(spec.height_mm)
     head_px = mm_to_px((spec.head_min_mm + spec.head_max_mm) / 2)
     head_src = max(1.0, info["chinY"] - info["crownY"])
@@ -78,7 +78,7 @@ def compose(rgb: np.ndarray, mask: np.ndarray, info: dict, spec: PhotoSpec, back
     y0 = round(info["crownY"] * scale - top_margin)
     scaled = cv2.resize(flat.astype(np.float32), (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))),
                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    canvas = _segment.solid(out_h, out_w, _img.hex_rgb(background))
+    canvas = segmentation.solid(out_h, out_w, _img.hex_rgb(background))
     sx0, sy0 = max(0, x0), max(0, y0)
     sx1, sy1 = min(scaled.shape[1], x0 + out_w), min(scaled.shape[0], y0 + out_h)
     if sx1 > sx0 and sy1 > sy0:
@@ -130,7 +130,7 @@ def _outputs(call: ToolCall, rgb, mask, info, s: PassportSettings) -> ToolResult
 
 def _cache(call: ToolCall, rgb, mask, info) -> None:
     folder = call.workdir.parent / CACHE
-    _segment.save_mask(mask, folder / "mask.png")
+    segmentation.save_mask(mask, folder / "mask.png")
     cv2.imwrite(str(folder / "source.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     (folder / "passport.json").write_text(json.dumps(info))
 
@@ -170,7 +170,7 @@ def generate(call: ToolCall[GenerateSettings]) -> ToolResult:
     folder = call.workdir.parent.parent / s.job_id / CACHE
     try:
         info = json.loads((folder / "passport.json").read_text())
-        mask = _segment.load_mask(folder / "mask.png")
+        mask = segmentation.load_mask(folder / "mask.png")
         bgr = cv2.imread(str(folder / "source.png"), cv2.IMREAD_COLOR)
         if bgr is None:
             raise FileNotFoundError

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from actors import models
 from actors._lazy import cv2, np
-from actors.vision import _img, _segment
+from actors.vision import _img, segmentation
 from protocols.errors import ToolError, bad_input
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
@@ -40,7 +40,7 @@ class RemoveBackgroundSettings(ToolSettings):
     def _auto_model(cls, value: str) -> str:
         if value != "auto":
             return value
-        return models.best_installed([("birefnet", _segment.HQ_BUNDLE), ("isnet", _segment.BUNDLE)])
+        return models.best_installed([("birefnet", segmentation.HQ_BUNDLE), ("isnet", segmentation.BUNDLE)])
 
 
 class EffectsSettings(RemoveBackgroundSettings):
@@ -53,21 +53,21 @@ def apply_effects(rgb: np.ndarray, mask: np.ndarray, s: RemoveBackgroundSettings
     kind = "blur" if s.blur_enabled and s.background_type == "transparent" else s.background_type
     if kind == "transparent":
         if s.shadow_enabled:
-            return _segment.with_shadow_rgba(rgb, mask, s.shadow_opacity / 100)
+            return segmentation.with_shadow_rgba(rgb, mask, s.shadow_opacity / 100)
         return np.dstack([rgb.astype(np.float32), mask * 255])
     if kind == "color":
-        bg = _segment.solid(h, w, _img.hex_rgb(s.background_color))
+        bg = segmentation.solid(h, w, _img.hex_rgb(s.background_color))
     elif kind == "gradient":
-        bg = _segment.gradient(h, w, _img.hex_rgb(s.gradient_color1), _img.hex_rgb(s.gradient_color2), s.gradient_angle)
+        bg = segmentation.gradient(h, w, _img.hex_rgb(s.gradient_color1), _img.hex_rgb(s.gradient_color2), s.gradient_angle)
     elif kind == "blur":
-        bg = _segment.blurred_background(rgb, mask, s.blur_intensity)
+        bg = segmentation.blurred_background(rgb, mask, s.blur_intensity)
     else:
         if background is None:
             raise bad_input("backgroundType 'image' needs the background image as a second part named 'background'.")
         bg = _cover(background, w, h).astype(np.float32)
     if s.shadow_enabled:
-        bg = bg * (1 - _segment.drop_shadow(mask, s.shadow_opacity / 100))[..., None]
-    return _segment.composite(rgb, mask, bg)
+        bg = bg * (1 - segmentation.drop_shadow(mask, s.shadow_opacity / 100))[..., None]
+    return segmentation.composite(rgb, mask, bg)
 
 
 def _cover(image: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -103,7 +103,7 @@ def _render(rgb: np.ndarray, alpha: np.ndarray, s: RemoveBackgroundSettings,
     """The output pixels; the plain cut-out (the default) stays in uint8, with no float round trip."""
     plain = s.background_type == "transparent" and not s.blur_enabled and not s.shadow_enabled
     if plain:
-        return _segment.cutout(rgb, alpha)
+        return segmentation.cutout(rgb, alpha)
     return apply_effects(rgb, alpha.astype(np.float32) * np.float32(1 / 255), s, background)
 
 
@@ -124,18 +124,18 @@ MASK = "model-mask.png"
 
 @tool("remove-background", section=Section.IMAGE, settings=RemoveBackgroundSettings,
       mode=Mode.LONG, inputs=(1, 2), roles=("background",), accepts={"image", "svg"},
-      requires=lambda s: (_segment.HQ_BUNDLE,) if s.model == "birefnet" else (_segment.BUNDLE,), runs=Runs.THREAD)
+      requires=lambda s: (segmentation.HQ_BUNDLE,) if s.model == "birefnet" else (segmentation.BUNDLE,), runs=Runs.THREAD)
 def run(call: ToolCall[RemoveBackgroundSettings]) -> ToolResult:
     """Remove the background of a photo (transparent, colour, gradient, blur or image behind the subject)."""
     s = call.settings
     rgb, _alpha, _fmt = _img.load(call.inputs[0], call.limits)
     if call.progress:
         call.progress(10, "finding the subject")
-    small = _segment.model_alpha(rgb, s.model)
-    alpha = _segment.to_image(small, rgb.shape)
+    small = segmentation.model_alpha(rgb, s.model)
+    alpha = segmentation.to_image(small, rgb.shape)
     cache = cache_dir(call.workdir)
     # the cache for /effects: the mask at the model's size (scaled again there exactly as here) and the upload
-    _segment.save_mask(small, cache / MASK)
+    segmentation.save_mask(small, cache / MASK)
     _keep_source(call.inputs[0], cache)
     path = _save(_render(rgb, alpha, s, _background_input(call)), call, s)
     coverage = float(alpha.mean()) / 255
@@ -158,7 +158,7 @@ def effects(call: ToolCall[EffectsSettings]) -> ToolResult:
         raise ToolError("No cached mask for that jobId: run remove-background first (results expire).",
                         status=404, code=_not_found()) from None
     rgb = _img.load_rgb(cache / SOURCE, call.limits)  # decoded as the job decoded it (upright, sRGB)
-    alpha = _segment.to_image(small, rgb.shape)
+    alpha = segmentation.to_image(small, rgb.shape)
     background = _img.load_rgb(call.inputs[0], call.limits) if call.inputs else None
     if s.background_type == "image" and background is None:
         raise bad_input("backgroundType 'image' needs the background as a multipart file part named "

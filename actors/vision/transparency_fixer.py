@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from actors._lazy import np
-from actors.vision import _img, _segment
+from actors.vision import _img, segmentation
 from protocols.tools import Mode, Runs, Section, ToolCall, ToolResult, ToolSettings, tool
 
 
@@ -25,8 +25,8 @@ def run(call: ToolCall[TransparencyFixerSettings]) -> ToolResult:
     rgb, alpha, _fmt = _img.load(call.inputs[0], call.limits)
     created = alpha is None or int(alpha.min()) == 255
     # an image without alpha gets one from the subject mask (needs the background-removal bundle: 501 if missing)
-    alpha_f = _segment.subject_mask(rgb) if created else alpha.astype(np.float32) / 255.0
-    fixed_rgb, fixed_alpha = _segment.defringe(rgb, alpha_f, s.defringe)
+    alpha_f = segmentation.subject_mask(rgb) if created else alpha.astype(np.float32) / 255.0
+    fixed_rgb, fixed_alpha = segmentation.defringe(rgb, alpha_f, s.defringe)
     out = np.dstack([fixed_rgb, fixed_alpha * 255])
     return ToolResult([_img.save(out, call, s.output_format, 100 if s.output_format == "webp" else None)],
                       {"alphaCreated": created})

@@ -99,7 +99,7 @@ def run_tool(tool_id: str, inputs: list[str], settings: dict, models_dir: str | 
 # The bare side of the ocr and remove-background scenarios is what a minimal script using the same
 # libraries would do per image, with the model loaded once per process: decode the file (OpenCV), run
 # the model through the very session / engine object the tool uses (`models.onnx_session`,
-# `_ocr._ppocr_engine`: same files, providers and session options), including the pre/post-processing
+# `ocr_engines.ppocr_engine`: same files, providers and session options), including the pre/post-processing
 # the model itself requires (ISNet: resize to 1024² and normalise, mask back to the image size), and
 # encode the result (an RGBA PNG; the recognised text). Everything our tool adds around that — HTTP,
 # upload, job queue, SSE, the thread limiter, its own decode/encode, the /effects cache — is what the
@@ -127,11 +127,11 @@ def ocr_model(path: str, models_dir: str | None = None) -> tuple[float, float, i
     """PP-OCRv6 (rapidocr) on the image, with the same call arguments as the ocr tool's balanced tier."""
     import cv2
 
-    from actors.vision import _ocr
+    from actors.vision import ocr_engines
 
     _configure(models_dir)
     before = _loads()
-    engine = _ocr._ppocr_engine()  # loads on the first call in this process, then cached
+    engine = ocr_engines.ppocr_engine()  # loads on the first call in this process, then cached
 
     def call() -> str:
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -149,17 +149,17 @@ def segment_model(path: str, models_dir: str | None = None) -> tuple[float, floa
     import numpy as np
 
     from actors import models
-    from actors.vision import _segment
+    from actors.vision import segmentation
 
     _configure(models_dir)
     before = _loads()
-    session = models.onnx_session(_segment.BUNDLE, "isnet.onnx")
+    session = models.onnx_session(segmentation.BUNDLE, "isnet.onnx")
 
     def call() -> bytes:
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         h, w = rgb.shape[:2]
-        x = cv2.resize(rgb, (_segment.SIZE, _segment.SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        x = cv2.resize(rgb, (segmentation.SIZE, segmentation.SIZE), interpolation=cv2.INTER_LINEAR).astype(np.float32)
         x = np.ascontiguousarray((x / 255 - 0.5).transpose(2, 0, 1)[None])
         t1 = time.perf_counter()
         out = session.run(["output"], {session.get_inputs()[0].name: x})[0][0, 0]

@@ -10,7 +10,6 @@ from protocols.errors import ApiError, ErrorCode
 from service.auth import Principal, iso_time
 from service.permissions import PERMISSIONS
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

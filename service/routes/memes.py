@@ -9,7 +9,7 @@ from __future__ import annotations
 import trio
 from quart import Blueprint, send_file
 
-from actors.image import _memes
+from actors.image import meme_templates
 from protocols.errors import ApiError, ErrorCode
 from service.apidoc import ANY_OBJECT, binary, doc, obj
 from service.auth import require
@@ -22,7 +22,7 @@ _assets_lock = trio.Lock()
 
 async def _assets():
     async with _assets_lock:
-        return await trio.to_thread.run_sync(_memes.assets_dir)
+        return await trio.to_thread.run_sync(meme_templates.assets_dir)
 
 
 @bp.get(BASE)
@@ -33,24 +33,24 @@ async def _assets():
 @require()
 async def list_templates():
     templates = []
-    for template in _memes.templates().values():
+    for template in meme_templates.templates().values():
         templates.append({
             "id": template["id"],
             "name": template["name"],
             "width": template["width"],
             "height": template["height"],
             "textBoxes": template["textBoxes"],
-            "filename": _memes.full_name(template["id"]),
-            "url": f"{BASE}/full/{_memes.full_name(template['id'])}",
-            "thumbnailUrl": f"{BASE}/thumbs/{_memes.thumb_name(template['id'])}",
+            "filename": meme_templates.full_name(template["id"]),
+            "url": f"{BASE}/full/{meme_templates.full_name(template['id'])}",
+            "thumbnailUrl": f"{BASE}/thumbs/{meme_templates.thumb_name(template['id'])}",
         })
-    fonts = [{**f, "url": f"{BASE}/fonts/{f['filename']}"} for f in _memes.font_listing()]
+    fonts = [{**f, "url": f"{BASE}/fonts/{f['filename']}"} for f in meme_templates.font_listing()]
     return json_response({"templates": templates, "fonts": fonts})
 
 
 def _template_for(filename: str) -> str:
-    for template_id in _memes.templates():
-        if _memes.full_name(template_id) == filename:
+    for template_id in meme_templates.templates():
+        if meme_templates.full_name(template_id) == filename:
             return template_id
     raise ApiError(ErrorCode.NOT_FOUND, "No such meme template.")
 
@@ -62,7 +62,7 @@ def _template_for(filename: str) -> str:
 async def full_image(filename: str):
     template_id = _template_for(filename)
     folder = await _assets()
-    return await _send(folder / "full" / _memes.full_name(template_id), "image/jpeg")
+    return await _send(folder / "full" / meme_templates.full_name(template_id), "image/jpeg")
 
 
 @bp.get(f"{BASE}/thumbs/<path:filename>")
@@ -72,7 +72,7 @@ async def full_image(filename: str):
 async def thumbnail(filename: str):
     template_id = _template_for(filename)
     folder = await _assets()
-    return await _send(folder / "thumbs" / _memes.thumb_name(template_id), "image/jpeg")
+    return await _send(folder / "thumbs" / meme_templates.thumb_name(template_id), "image/jpeg")
 
 
 @bp.get(f"{BASE}/fonts/<path:filename>")
@@ -81,7 +81,7 @@ async def thumbnail(filename: str):
     errors=(404,))
 @require()
 async def font(filename: str):
-    path = _memes.font_for_filename(filename)
+    path = meme_templates.font_for_filename(filename)
     if path is None or not path.is_file():
         raise ApiError(ErrorCode.NOT_FOUND, "No such font.")
     return await _send(path, "font/otf" if path.suffix == ".otf" else "font/ttf")

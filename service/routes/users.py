@@ -13,10 +13,9 @@ from actors.store.repos import keys, roles, sessions, teams, users
 from protocols.errors import ApiError, ErrorCode
 from service import audit
 from service.apidoc import ID_PARAM, doc, model_body, obj, ref
-from service.auth import DEFAULT_TEAM_ID, current_principal, hash_password, require
+from service.auth import DEFAULT_TEAM_ID, USERNAME, current_principal, hash_password, require
 from service.responses import json_body, json_response
 from service.routes._identity import (
-    USERNAME,
     check_can_grant,
     not_found,
     user_json,

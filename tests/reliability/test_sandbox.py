@@ -19,7 +19,7 @@ from actors import catalog, sandbox
 from actors.documents import _proc
 from actors.image import _exiftool
 from actors.media import _ffmpeg as ff
-from actors.media import _probe
+from actors.media import ffprobe
 from actors.media.actor import create
 from protocols.errors import ToolError
 from protocols.jobs import Done, Failed, Job
@@ -147,7 +147,7 @@ async def test_an_hls_playlist_cannot_pull_another_jobs_output(box, name):
     _unsandboxed(box)  # the same file without the sandbox: the attack works, so the test can fail
     leaked = await _run_media_job("extract-audio", call())
     assert isinstance(leaked, Done)
-    info = await _probe.probe(Path(leaked.result.outputs[0]))
+    info = await ffprobe.probe(Path(leaked.result.outputs[0]))
     assert info.duration == pytest.approx(3.0, abs=0.2)
 
 
@@ -155,7 +155,7 @@ async def test_an_hls_playlist_naming_etc_passwd_is_refused(box):
     upload = box.inputs / "clip.mp4"
     upload.write_bytes(_playlist("file:///etc/passwd"))
     with pytest.raises(ToolError) as err, sandbox.job_scope(box.out, [upload]):
-        await _probe.probe(upload, "clip.mp4")
+        await ffprobe.probe(upload, "clip.mp4")
     assert err.value.status == 400 and "passwd" not in err.value.message and "root:" not in err.value.message
 
 

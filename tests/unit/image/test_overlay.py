@@ -6,7 +6,7 @@ import pytest
 import pyvips
 from pydantic import ValidationError
 
-from actors.image import _fonts, _memes
+from actors.image import _fonts, meme_templates
 from protocols.errors import ToolError
 from tests.helpers import run_tool
 
@@ -144,9 +144,9 @@ def test_meme_template_mode(tmp_path):
         {"id": "left", "text": "write tests"}, {"id": "right", "text": "ship it"},
         {"id": "bottom", "text": "me on friday"}]}, tmp_path)
     out = load(result.outputs[0])
-    template = _memes.templates()["two-buttons"]
+    template = meme_templates.templates()["two-buttons"]
     assert (out.width, out.height) == (template["width"], template["height"])
-    blank = load(_memes.assets_dir() / "full" / "two-buttons.jpg")
+    blank = load(meme_templates.assets_dir() / "full" / "two-buttons.jpg")
     for placed in result.extra["textBoxes"]:
         spec = next(b for b in template["textBoxes"] if b["id"] == placed["id"])
         assert changed(blank, out, (spec["x"], spec["y"], spec["width"], spec["height"])) > 0.03, placed["id"]
@@ -199,9 +199,9 @@ def test_fonts_resolve_to_real_files():
         assert path.is_file() and path.suffix in (".ttf", ".otf")
     assert _fonts.font_path("Arial") == _fonts.font_file("sans")
     assert _fonts.font_path("Comic Sans") == _fonts.font_file("comic-sans")
-    listing = {f["family"]: f["filename"] for f in _memes.font_listing()}
-    assert _memes.font_for_filename(listing["anton"]) == _fonts.font_file("anton")
-    assert _memes.font_for_filename("../../etc/passwd") is None
+    listing = {f["family"]: f["filename"] for f in meme_templates.font_listing()}
+    assert meme_templates.font_for_filename(listing["anton"]) == _fonts.font_file("anton")
+    assert meme_templates.font_for_filename("../../etc/passwd") is None
 
 
 @pytest.mark.parametrize("tool_id, extra", [("watermark-text", {"text": "x"}), ("text-overlay", {"text": "x"})])

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from actors import catalog
-from actors.media import _codecs, _probe
+from actors.media import _codecs, ffprobe
 from actors.media import _ffmpeg as ff
 from actors.media.actor import MediaActor, create
 from protocols.errors import ErrorCode, ToolError
@@ -26,7 +26,7 @@ def make_call(tool_id, inputs, settings, workdir, names=None):
 
 
 async def test_probe_reads_streams(media):
-    info = await _probe.probe(media / "clip.mp4")
+    info = await ffprobe.probe(media / "clip.mp4")
     assert info.video and (info.video.width, info.video.height) == (320, 240)
     assert info.video.fps == pytest.approx(25)
     assert info.audio and info.audio.channels == 2
@@ -39,7 +39,7 @@ async def test_probe_reads_streams(media):
 ])
 async def test_probe_refuses_non_media(media, name, message):
     with pytest.raises(ToolError) as err:
-        await _probe.probe(media / name)
+        await ffprobe.probe(media / name)
     assert err.value.status == 400 and message in err.value.message
     assert str(media) not in err.value.message
 
@@ -47,21 +47,21 @@ async def test_probe_refuses_non_media(media, name, message):
 async def test_open_input_requirements(media, tmp_path):
     call = make_call("mute-video", [media / "still.png"], {}, tmp_path)
     with pytest.raises(ToolError, match="is an image, not a video"):
-        await _probe.open_input(call, video=True)
+        await ffprobe.open_input(call, video=True)
     call = make_call("extract-audio", [media / "silent.mp4"], {}, tmp_path)
     with pytest.raises(ToolError, match="has no audio stream"):
-        await _probe.open_input(call, audio=True)
+        await ffprobe.open_input(call, audio=True)
     call = make_call("mute-video", [media / "tone.wav"], {}, tmp_path)
     with pytest.raises(ToolError, match="has no video stream"):
-        await _probe.open_input(call, video=True)
-    token = _probe.MAX_DURATION_S.set(2.0)
+        await ffprobe.open_input(call, video=True)
+    token = ffprobe.MAX_DURATION_S.set(2.0)
     try:
         call = make_call("mute-video", [media / "clip.mp4"], {}, tmp_path)
         with pytest.raises(ToolError) as err:
-            await _probe.open_input(call, video=True)
+            await ffprobe.open_input(call, video=True)
         assert err.value.status == 413 and "up to 2 s" in err.value.message
     finally:
-        _probe.MAX_DURATION_S.reset(token)
+        ffprobe.MAX_DURATION_S.reset(token)
 
 
 def test_progress_parsing():

@@ -9,7 +9,7 @@ import trio
 
 from actors import catalog
 from actors.media import _ffmpeg as ff
-from actors.media import _probe, trim_video
+from actors.media import ffprobe, trim_video
 from protocols.errors import ToolError
 from protocols.tools import ToolCall
 from tests.helpers import run_tool
@@ -79,12 +79,12 @@ def test_probe_refusal_wins_and_leaves_no_output(media, tmp_path, bad, settings,
 
 
 def test_duration_limit_refuses_even_though_the_copy_would_work(media, tmp_path):
-    token = _probe.MAX_DURATION_S.set(2.0)
+    token = ffprobe.MAX_DURATION_S.set(2.0)
     try:
         with pytest.raises(ToolError) as err:
             run_tool("trim-video", media / "clip.mp4", {"startS": 0, "endS": 1}, tmp_path)
     finally:
-        _probe.MAX_DURATION_S.reset(token)
+        ffprobe.MAX_DURATION_S.reset(token)
     assert err.value.status == 413
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
@@ -93,7 +93,7 @@ def test_duration_limit_refuses_even_though_the_copy_would_work(media, tmp_path)
 async def test_copy_starts_before_the_probe_answers(media, tmp_path, monkeypatch, tool_id, settings):
     """The stream copy does not wait for ffprobe: the probe here answers only once ffmpeg has started."""
     started = trio.Event()
-    real_probe, real_run = _probe.probe, ff.run
+    real_probe, real_run = ffprobe.probe, ff.run
 
     async def run(*args, **kwargs):
         started.set()
@@ -105,7 +105,7 @@ async def test_copy_starts_before_the_probe_answers(media, tmp_path, monkeypatch
         return await real_probe(*args, **kwargs)
 
     monkeypatch.setattr(ff, "run", run)
-    monkeypatch.setattr(_probe, "probe", probe_after_run)
+    monkeypatch.setattr(ffprobe, "probe", probe_after_run)
     call = make_call([media / "clip.mp4"], settings, tmp_path / "out", tool_id)
     result = await catalog.load()[tool_id].run(call)
     assert duration(result.outputs[0]) == pytest.approx(1.0 if tool_id == "trim-video" else 3.0, abs=0.1)
@@ -128,7 +128,7 @@ def test_mute_refusals_leave_no_output(media, tmp_path, bad):
 async def test_precise_trim_waits_for_the_probe(media, tmp_path, monkeypatch):
     """An encode never starts before the input is accepted."""
     order: list[str] = []
-    real_probe, real_run = _probe.probe, ff.run
+    real_probe, real_run = ffprobe.probe, ff.run
 
     async def run(*args, **kwargs):
         order.append("ffmpeg")
@@ -140,7 +140,7 @@ async def test_precise_trim_waits_for_the_probe(media, tmp_path, monkeypatch):
         return info
 
     monkeypatch.setattr(ff, "run", run)
-    monkeypatch.setattr(_probe, "probe", probe)
+    monkeypatch.setattr(ffprobe, "probe", probe)
     call = make_call([media / "clip.mp4"], {"startS": 1, "endS": 2, "precise": True}, tmp_path / "out")
     await trim_video.run(call)
     assert order == ["probe", "ffmpeg"]

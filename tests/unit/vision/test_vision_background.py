@@ -193,13 +193,13 @@ def test_a_second_job_does_not_reload_the_model(removed, fig, tmp_path):
 
 
 def test_cutout_keeps_alpha_and_clears_invisible_colour():
-    from actors.vision import _segment
+    from actors.vision import segmentation
 
     rgb = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
     alpha = np.zeros((40, 60), np.uint8)
     alpha[10:30, 20:40] = 255
     alpha[10:30, 19] = 100  # a soft edge keeps its colour
-    out = _segment.cutout(rgb, alpha)
+    out = segmentation.cutout(rgb, alpha)
     assert out.shape == (40, 60, 4) and out.dtype == np.uint8
     assert np.array_equal(out[..., 3], alpha)
     assert np.array_equal(out[10:30, 19:40, :3], rgb[10:30, 19:40])

@@ -6,7 +6,7 @@ import pytest
 
 from actors import catalog
 from actors import models as _models
-from actors.vision import _restore, _segment
+from actors.vision import _restore, segmentation
 
 
 @pytest.fixture()
@@ -32,9 +32,9 @@ def settings(tool_id: str, **values):
 
 def test_remove_background_auto(models_at):
     assert settings("remove-background", model="auto").model == "isnet"  # nothing installed: the default
-    models_at(_segment.BUNDLE)
+    models_at(segmentation.BUNDLE)
     assert settings("remove-background", model="auto").model == "isnet"
-    models_at(_segment.HQ_BUNDLE)
+    models_at(segmentation.HQ_BUNDLE)
     assert settings("remove-background", model="auto").model == "birefnet"
     assert settings("remove-background", model="isnet").model == "isnet"  # a named model stays
 

@@ -80,16 +80,16 @@ def test_ocr_bad_inputs(tmp_path):
 def test_margin_is_added_only_when_content_reaches_the_border():
     import numpy as np
 
-    from actors.vision import _ocr
+    from actors.vision import ocr_engines
 
     plain = np.full((120, 600, 3), 250, np.uint8)
     plain[50:70, 40:560] = 0  # a "line of text" well inside a plain border
-    same, offset = _ocr.pad(plain)
+    same, offset = ocr_engines.pad(plain)
     assert offset == 0 and same is plain  # already has a margin: the detector gets the image as it is
     edge = plain.copy()
     edge[50:70, 0:300] = 0  # text touching the left edge
-    padded, offset = _ocr.pad(edge)
-    assert offset == _ocr.MARGIN and padded.shape == (120 + 2 * offset, 600 + 2 * offset, 3)
+    padded, offset = ocr_engines.pad(edge)
+    assert offset == ocr_engines.MARGIN and padded.shape == (120 + 2 * offset, 600 + 2 * offset, 3)
     assert (padded[:offset] == 255).all()
 
 
@@ -123,7 +123,7 @@ def test_a_second_ocr_job_reuses_the_loaded_engine(bundle, text_png, tmp_path):
 def test_equal_parameter_calls_overlap_and_other_parameters_wait():
     import threading
 
-    from actors.vision._ocr import SameParams
+    from actors.vision.ocr_engines import SameParams
 
     gate = SameParams()
     both_inside = threading.Barrier(2, timeout=30)  # breaks (and fails the test) if the calls were serialised

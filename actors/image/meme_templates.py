@@ -3,7 +3,7 @@
 The templates are listed with their text boxes in `memes/templates.json`; their pictures are drawn here
 with Pillow (no third-party artwork ships with the project). `ensure_assets()` draws the full-size
 images and thumbnails once into a cache folder keyed by the manifest and this module's version, so
-every worker and the HTTP side find the same files. Run `python -m actors.image._memes OUTDIR` to draw
+every worker and the HTTP side find the same files. Run `python -m actors.image.meme_templates OUTDIR` to draw
 them into a folder of your choice.
 """
 
@@ -330,7 +330,7 @@ def font_for_filename(filename: str) -> Path | None:
     return None
 
 
-if __name__ == "__main__":  # python -m actors.image._memes OUTDIR
+if __name__ == "__main__":  # python -m actors.image.meme_templates OUTDIR
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "meme-templates")
     generate(target)
     print(f"drew {len(templates())} templates into {target}")

@@ -128,7 +128,8 @@ class SameParams:
 _ppocr_gate = SameParams()
 
 
-def _ppocr_engine():
+def ppocr_engine():
+    """The PP-OCRv6 engine (rapidocr on the `ocr` bundle), loaded once per process and then cached."""
     folder = models.require("ocr")
 
     def load():
@@ -152,7 +153,7 @@ def _ppocr_engine():
 
 
 def ppocr(rgb: np.ndarray, best: bool = False) -> list[Word]:
-    engine = _ppocr_engine()
+    engine = ppocr_engine()
     image, offset = pad(rgb)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     params = {"return_word_box": True, "use_cls": best, "text_score": 0.3 if best else 0.5}
