@@ -105,3 +105,13 @@ class _QmarkConnection:
     def __exit__(self, *exc) -> None:
         with self.conn:  # commits (or rolls back on an error) and closes
             pass
+
+
+def client_connections(pid: int, port: int) -> int:
+    """How many TCP connections to `port` the server process `pid` still holds (its listener not counted):
+    what a test of released connections counts, rather than all descriptors (worker pipes and lazily
+    opened files add to those on first use)."""
+    import psutil
+
+    return sum(1 for c in psutil.Process(pid).net_connections(kind="tcp")
+               if c.laddr and c.laddr.port == port and c.status != psutil.CONN_LISTEN)

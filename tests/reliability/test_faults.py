@@ -23,7 +23,7 @@ import psutil
 import pytest
 import pyvips
 
-from tests.helpers import ROOT, Server, settings_field, wait_for, wait_job
+from tests.helpers import ROOT, Server, client_connections, settings_field, wait_for, wait_job
 
 pytestmark = pytest.mark.e2e
 
@@ -414,15 +414,9 @@ def test_slow_and_idle_clients_do_not_stop_others(make_server, tmp_path):
         feeder.join(5)
         for s in idle + partial_headers + stalled + trickles:
             s.close()
-    # the server's own descriptors grow on first use (worker pipes, lazily opened files): count the
-    # connections these clients held, not every descriptor
-    wait_for(lambda: _client_connections(proc, srv.port) == 0, 30, "the server to close every client connection")
+    wait_for(lambda: client_connections(proc.pid, srv.port) == 0, 30, "the server to close every client connection")
     assert srv.healthy()
 
-
-def _client_connections(proc: psutil.Process, port: int) -> int:
-    return sum(1 for c in proc.net_connections(kind="tcp")
-               if c.laddr and c.laddr.port == port and c.status != psutil.CONN_LISTEN)
 
 
 def test_a_quiet_progress_stream_outlives_the_read_timeout(make_server, tmp_path):
