@@ -7,6 +7,7 @@ from actors.pool import WorkerPoolActor
 
 class DataActor(WorkerPoolActor):
     name = "data"
+    warm_at_start = False  # every family has workers of its own: idle ones cost ~40 MB each on a box that may never convert data
 
 
 def create(capacity: int, queue_size: int, options: dict) -> DataActor:

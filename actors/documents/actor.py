@@ -22,6 +22,7 @@ class DocumentActor(WorkerPoolActor):
     # html/markdown to PDF import WeasyPrint, which sets Pillow's process-wide LOAD_TRUNCATED_IMAGES: the
     # family's workers are its own (WorkerPoolActor), so no image decode elsewhere runs in a process that
     # imported it
+    warm_at_start = False  # like LibreOffice, started by the first document job: idle workers cost ~40 MB each
 
     def __init__(self, capacity: int, queue_size: int, options: dict[str, Any]) -> None:
         super().__init__(capacity, queue_size)
