@@ -21,7 +21,8 @@ from pathlib import Path
 
 import trio
 
-from load.bench import SCENARIOS, make_inputs, run_level
+from load.bench import SCENARIOS, run_level
+from load.harness.inputs import image_inputs
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,7 +71,7 @@ def start(data_dir: Path, database_url: str | None):
 
 async def measure(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     folder = Path(tempfile.mkdtemp(prefix="lutra-nodes-"))
-    inputs = make_inputs(folder)
+    inputs = image_inputs(folder)
     sc = SCENARIOS[args.scenario]
     sc.requests = args.requests
     paths = [inputs[n] for n in sc.inputs]
