@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from actors.store import schema
 from actors.store.actor import StoreActor, make_engine, migrate
-from service.jobs import _FINISH_JOB
+from actors.store.repos.jobs import FINISH as _FINISH_JOB
 from tests.helpers import ROOT, free_port
 from tests.unit.runtime.test_store_writes import finish, insert
 

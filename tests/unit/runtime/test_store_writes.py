@@ -12,7 +12,8 @@ from sqlalchemy import select, text
 
 from actors.store import schema
 from actors.store.actor import StoreActor
-from service.jobs import _FINISH_JOB, _INSERT_JOB
+from actors.store.repos.jobs import FINISH as _FINISH_JOB
+from actors.store.repos.jobs import INSERT as _INSERT_JOB
 
 
 def status_of(store: StoreActor, job_id: str):
