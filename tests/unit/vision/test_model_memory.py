@@ -3,11 +3,31 @@ later job loads them again; onnxruntime sessions keep no memory arena between in
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 
 from actors.models import sessions as _models
 
 MB = 1 << 20
+_live: dict[int, int] = {}  # the stand-ins' buffers alive now: id -> bytes
+
+
+class Buffer(bytearray):
+    """A stand-in's memory, counted while it lives (a bytearray cannot be weakly referenced)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(b"\x01" * size)
+        _live[id(self)] = size
+        weakref.finalize(self, _live.pop, id(self), None)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The process's resident memory as the stand-ins' buffers alone: the budget's bookkeeping is tested
+    without the other threads of a busy test process moving RSS meanwhile (test_unloading_gives_the_
+    memory_back reads the real RSS)."""
+    monkeypatch.setattr(_models, "_resident_bytes", lambda: 64 * MB + sum(_live.values()))
 
 
 @pytest.fixture
@@ -23,7 +43,7 @@ def clean_cache():
 def model(megabytes: int):
     """A stand-in for a model: a buffer of that size, every page touched (resident)."""
     def load():
-        return bytearray(b"\x01" * (megabytes * MB))
+        return Buffer(megabytes * MB)
     return load
 
 
@@ -31,7 +51,7 @@ def resident() -> set[str]:
     return {m["model"] for m in _models.loaded()}
 
 
-def test_least_recently_used_models_are_unloaded_past_the_budget(clean_cache):
+def test_least_recently_used_models_are_unloaded_past_the_budget(clean_cache, counted):
     _models.set_memory_budget(100)
     _models.cached("t/a", "t", model(40))
     _models.cached("t/b", "t", model(40))
@@ -52,7 +72,7 @@ def test_least_recently_used_models_are_unloaded_past_the_budget(clean_cache):
     assert resident() == {"t/c", "t/b"}
 
 
-def test_a_model_over_the_budget_by_itself_serves_its_job_then_unloads(clean_cache):
+def test_a_model_over_the_budget_by_itself_serves_its_job_then_unloads(clean_cache, counted):
     _models.set_memory_budget(30)
     _models.cached("t/small", "t", model(10))
     with _models.job_memory():
@@ -65,14 +85,14 @@ class Engine:
     """A model whose engine keeps a buffer pool sized by the largest input it has seen (as ncnn does)."""
 
     def __init__(self) -> None:
-        self.pool = bytearray()
+        self.pool = Buffer(0)
 
     def infer(self, megabytes: int) -> None:
         if len(self.pool) < megabytes * MB:
-            self.pool = bytearray(b"\x01" * (megabytes * MB))
+            self.pool = Buffer(megabytes * MB)
 
 
-def test_what_a_model_keeps_after_its_job_counts_against_the_budget(clean_cache):
+def test_what_a_model_keeps_after_its_job_counts_against_the_budget(clean_cache, counted):
     _models.set_memory_budget(200)
     _models.cached("t/other", "t", model(40))
     for pool_mb in (30, 120):
@@ -88,7 +108,7 @@ def test_what_a_model_keeps_after_its_job_counts_against_the_budget(clean_cache)
     assert resident() == {"t/engine"}  # its pool grew: the least recently used model made room
 
 
-def test_a_model_too_big_for_the_budget_leaves_the_others_loaded(clean_cache):
+def test_a_model_too_big_for_the_budget_leaves_the_others_loaded(clean_cache, counted):
     _models.set_memory_budget(150)
     _models.cached("t/a", "t", model(30))
     _models.cached("t/b", "t", model(30))
