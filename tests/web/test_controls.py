@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import pyvips
+from playwright.sync_api import expect
 
 from tests.api._workspace import make_pdf, make_video, pdf_pages
 from tests.web.conftest import wait_until
@@ -203,9 +204,11 @@ def test_pick_and_order_pdf_pages_from_thumbnails(server, open_page, tmp_path):
     page.locator("#input-file").set_input_files(str(doc))
     page.get_by_role("button", name="Move page 3 earlier").wait_for()
     assert page.locator("#f-order").input_value() == "1,2,3"
+    # each move redraws the thumbnails: the second click waits for the first one's order
     page.get_by_role("button", name="Move page 3 earlier").click()
+    expect(page.locator("#f-order")).to_have_value("1,3,2")
     page.get_by_role("button", name="Move page 3 earlier").click()
-    assert page.locator("#f-order").input_value() == "3,1,2"
+    expect(page.locator("#f-order")).to_have_value("3,1,2")
     page.get_by_role("button", name="Run").click()
     assert len(pdf_pages(download(page, tmp_path, "ordered.pdf").read_bytes())) == 3
     w.screenshot("control-pages", full_page=False)
