@@ -33,13 +33,13 @@ def _fuzz(seconds: int, tmp_path) -> None:
     assert "Done" in tail and "stat::number_of_executed_units" in tail, tail
 
 
-@pytest.mark.skipif(not HAS_ATHERIS, reason="atheris not installed: the hypothesis test below runs instead")
+@pytest.mark.skipif(not HAS_ATHERIS, reason="atheris is not installed (pip install atheris; needs clang): the hypothesis test below covers the same parser meanwhile")
 def test_fuzz_sniffer_and_settings(tmp_path):
     _fuzz(FUZZ_SECONDS, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_ATHERIS, reason="atheris not installed")
+@pytest.mark.skipif(not HAS_ATHERIS, reason="atheris is not installed: pip install atheris (needs clang)")
 def test_fuzz_sniffer_and_settings_long(tmp_path):
     _fuzz(FUZZ_SLOW_SECONDS, tmp_path)
 
